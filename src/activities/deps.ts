@@ -1,0 +1,16 @@
+import type { Pool } from 'pg';
+import type { RunbookConfig } from '../config/schema';
+
+/**
+ * Everything activities touch in the outside world. The worker builds real ones; tests pass real
+ * PostgreSQL and the sandbox, or fakes typed from this interface.
+ */
+export interface ActivityDeps {
+  config: RunbookConfig;
+  /** The ops database: incidents, deployments, backups catalogue, reports. */
+  ops: Pool;
+  /** Connection string of a configured database (key of `config.databases`). */
+  databaseUrl(name: string): string;
+  /** Environment the secrets are read from (process.env in production). */
+  env: NodeJS.ProcessEnv;
+}

@@ -1,0 +1,13 @@
+import type { ActivityDeps } from './deps';
+import { createSelfCheckActivities } from './self-check';
+
+export type { ActivityDeps } from './deps';
+
+/** All activities of the service, built from injected dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSelfCheckActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

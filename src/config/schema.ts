@@ -1,0 +1,291 @@
+import { z } from 'zod';
+import { durationMs } from '../shared/duration';
+
+/**
+ * The one configuration file. Secrets never appear here: a field ending in `Env` names the
+ * environment variable that holds the secret, and only the worker reads it.
+ */
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as VERCEL_TOKEN');
+const url = z.url({ message: 'must be an absolute URL such as https://example.com' });
+const percent = z.number().min(0).max(100);
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)');
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/London');
+
+export const severity = z.enum(['P0', 'P1', 'P2', 'P3']);
+export type Severity = z.infer<typeof severity>;
+
+/** A response SLA: a duration, or "next-business-day" (the first runbook's P3). */
+const slaValue = z.union([z.literal('next-business-day'), durationMs]);
+
+const criticalPath = z.object({
+  path: z.string().startsWith('/', 'must start with /'),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  /** Optional substring the body must contain. */
+  expectBody: z.string().optional(),
+});
+
+export const service = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
+  platform: z.enum(['vercel', 'netlify']),
+  /** Vercel project id or name; Netlify site id. */
+  projectId: z.string().min(1),
+  teamId: z.string().optional(),
+  productionUrl: url,
+  healthPath: z.string().startsWith('/').default('/api/health'),
+  /** Environment variables the app cannot run without (pre-deploy gate). */
+  criticalEnv: z.array(z.string().min(1)).default([
+    'NEXT_PUBLIC_SUPABASE_URL',
+    'NEXT_PUBLIC_SUPABASE_ANON_KEY',
+    'SUPABASE_SERVICE_ROLE_KEY',
+    'OPENAI_API_KEY',
+    'CREDENTIAL_ENCRYPTION_KEY',
+  ]),
+  criticalPaths: z.array(criticalPath).default([{ path: '/', expectStatus: 200 }]),
+  customerFacing: z.boolean().default(true),
+  /** Staged promotion percentages, last one 100; omit for a plain promote. */
+  rollingRelease: z
+    .object({ stages: z.array(z.number().int().min(1).max(100)).min(1) })
+    .refine((r) => r.stages[r.stages.length - 1] === 100, { message: 'the last stage must be 100', path: ['stages'] })
+    .optional(),
+  /** Git source for deployments created by the deploy workflow. */
+  git: z.object({ type: z.literal('github'), org: z.string(), repo: z.string() }).optional(),
+  /** Database this service uses (key of `databases`). */
+  database: z.string().optional(),
+});
+export type ServiceConfig = z.infer<typeof service>;
+
+export const database = z.object({
+  /** Environment variable holding the connection string. Absent on the embedded stack: the local cluster is used. */
+  urlEnv: envName,
+  /** Connection pool size the alert thresholds are a percentage of. */
+  poolSize: z.number().int().positive().default(200),
+});
+export type DatabaseConfig = z.infer<typeof database>;
+
+const thresholds = z
+  .object({
+    /** API error rate, percent. */
+    errorRate: z.object({ info: percent.default(0.1), warning: percent.default(1), critical: percent.default(5) }).prefault({}),
+    p99Ms: z.object({ warning: z.number().positive().default(5000), critical: z.number().positive().default(10_000) }).prefault({}),
+    /** DB connections as percent of the pool. */
+    dbConnections: z.object({ warning: percent.default(70), critical: percent.default(90) }).prefault({}),
+    diskPercent: z.object({ critical: percent.default(90) }).prefault({}),
+    memoryPercent: z.object({ warning: percent.default(80) }).prefault({}),
+  })
+  .refine((t) => t.errorRate.info <= t.errorRate.warning && t.errorRate.warning <= t.errorRate.critical, {
+    message: 'must rise: info ≤ warning ≤ critical',
+    path: ['errorRate'],
+  })
+  .refine((t) => t.p99Ms.warning <= t.p99Ms.critical, { message: 'warning must not exceed critical', path: ['p99Ms'] });
+
+const onCallLevel = z.object({
+  name: z.string().min(1),
+  contacts: z.array(z.string().min(1)).min(1),
+  /** PagerDuty Events v2 routing key, by environment variable. */
+  pagerdutyRoutingKeyEnv: envName.optional(),
+});
+
+const incidents = z.object({
+  /** Time to acknowledge per severity before escalating to the next on-call level. */
+  sla: z.object({ P0: slaValue, P1: slaValue, P2: slaValue, P3: slaValue }),
+  /** Alert label → severity. The first mapping whose label value matches wins; unmatched alerts get `defaultSeverity`. */
+  severityFromLabels: z
+    .array(z.object({ label: z.string().min(1), values: z.record(z.string(), severity) }))
+    .default([{ label: 'severity', values: { critical: 'P0', page: 'P1', high: 'P1', error: 'P1', warning: 'P2', info: 'P3' } }]),
+  defaultSeverity: severity.default('P2'),
+  /** Severities that page on-call at once. */
+  pageSeverities: z.array(severity).default(['P0', 'P1']),
+  /** Labels forming the dedup key when an Alertmanager payload should not be keyed on groupKey. */
+  dedupLabels: z.array(z.string()).optional(),
+  flapGuard: durationMs.default(600_000),
+  /** Mitigations allowed without approval, per severity. */
+  autoMitigate: z.partialRecord(severity, z.array(z.enum(['rollback', 'switch-provider', 'read-only', 'terminate-query', 'limit-user']))).default({}),
+  postmortemReminder: durationMs.default(86_400_000),
+  postmortemDeadline: durationMs.default(172_800_000),
+  /** Long-running query threshold used by evidence and the terminate-query playbook. */
+  longQueryThreshold: durationMs.default(60_000),
+  fallbackProvider: z.string().default('anthropic'),
+});
+
+const notifications = z.object({
+  slack: z.object({ webhookUrlEnv: envName }).optional(),
+  telegram: z.object({ botTokenEnv: envName, chatId: z.union([z.string(), z.number()]) }).optional(),
+  statuspage: z.object({ pageId: z.string().min(1), apiKeyEnv: envName, componentIds: z.array(z.string()).default([]) }).optional(),
+});
+
+const platforms = z.object({
+  vercel: z.object({ tokenEnv: envName.default('VERCEL_TOKEN'), apiUrl: url.default('https://api.vercel.com') }).prefault({}),
+  netlify: z.object({ tokenEnv: envName.default('NETLIFY_TOKEN'), apiUrl: url.default('https://api.netlify.com/api/v1') }).prefault({}),
+  supabase: z
+    .object({
+      tokenEnv: envName.default('SUPABASE_ACCESS_TOKEN'),
+      apiUrl: url.default('https://api.supabase.com'),
+      projectRef: z.string().regex(/^[a-z]{20}$/, 'must be the 20-letter project ref').optional(),
+      /** Base URL of the project's API gateway (https://<ref>.supabase.co). */
+      projectUrl: url.optional(),
+      anonKeyEnv: envName.default('SUPABASE_ANON_KEY'),
+      /** Edge Functions whose 401 to an invalid JWT means "up" (second runbook). */
+      edgeFunctions: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  pagerduty: z.object({ eventsUrl: url.default('https://events.pagerduty.com/v2/enqueue') }).prefault({}),
+  statuspageApiUrl: url.default('https://api.statuspage.io/v1'),
+  telegramApiUrl: url.default('https://api.telegram.org'),
+  /** AI provider status pages (Statuspage format). */
+  providers: z
+    .record(z.string(), z.object({ statusUrl: url }))
+    .default({
+      openai: { statusUrl: 'https://status.openai.com/api/v2/status.json' },
+      anthropic: { statusUrl: 'https://status.anthropic.com/api/v2/status.json' },
+    }),
+  /** Per-request timeout for every platform call. */
+  requestTimeout: durationMs.default(10_000),
+});
+
+const deploy = z.object({
+  watch: durationMs.default(1_800_000),
+  sampleInterval: durationMs.default(30_000),
+  unhealthySamplesForRollback: z.number().int().positive().default(3),
+  pollInterval: durationMs.default(5_000),
+  requireApproval: z.boolean().default(false),
+  /** Where pending SQL migrations live; both the runbook's and Supabase's conventions are read. */
+  migrationsDir: z.string().optional(),
+  lockTimeout: durationMs.default(5_000),
+  statementTimeout: durationMs.default(60_000),
+});
+
+const retention = z.object({
+  daily: z.number().int().min(0).default(7),
+  weekly: z.number().int().min(0).default(4),
+  monthly: z.number().int().min(0).default(12),
+});
+
+const backupStore = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('directory'), path: z.string().min(1) }),
+  z.object({
+    type: z.literal('s3'),
+    bucket: z.string().min(1),
+    prefix: z.string().default(''),
+    region: z.string().default('us-east-1'),
+    endpoint: url.optional(),
+    forcePathStyle: z.boolean().default(false),
+    accessKeyIdEnv: envName.default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyEnv: envName.default('AWS_SECRET_ACCESS_KEY'),
+  }),
+]);
+
+const backup = z.object({
+  /** Databases (keys of `databases`) backed up on schedule. */
+  databases: z.array(z.string()).default([]),
+  store: backupStore.default({ type: 'directory', path: '.data/backups' }),
+  retention: retention.prefault({}),
+  compression: z.enum(['zstd', 'gzip', 'auto']).default('auto'),
+  /** pg_dump/pg_restore directory when the PATH ones are older than the server. */
+  pgBinDir: z.string().optional(),
+  /** Tables up to this many rows also get an ordered md5 compared after a verification restore. */
+  md5MaxRows: z.number().int().min(0).default(100_000),
+});
+
+const cleanupPolicy = z.object({
+  name: z.string().min(1),
+  database: z.string().default('app'),
+  table: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)?$/, 'must be a table name, optionally schema-qualified'),
+  timestampColumn: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/),
+  olderThan: durationMs,
+  /** Extra SQL condition, e.g. status = 'failed'. */
+  where: z.string().optional(),
+  batchSize: z.number().int().positive().default(5000),
+});
+
+const sqlAlertRule = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  database: z.string().default('app'),
+  /** Returns at least one row when the alert should fire. */
+  query: z.string().min(1),
+  severity: severity.default('P2'),
+  summary: z.string().min(1),
+});
+
+const maintenance = z.object({
+  cleanup: z.array(cleanupPolicy).default([]),
+  sqlAlertRules: z.array(sqlAlertRule).default([]),
+  /** Tables allowed a VACUUM FULL (it takes an ACCESS EXCLUSIVE lock). */
+  vacuumFullTables: z.array(z.string()).default([]),
+  lockTimeout: durationMs.default(2_000),
+  statementTimeout: durationMs.default(30_000),
+  /** Application checkout for the monthly dependency report. */
+  appCheckout: z.string().optional(),
+  tlsHosts: z.array(z.string()).default([]),
+  tlsWarnDays: z.number().int().positive().default(21),
+});
+
+const schedules = z.object({
+  healthCheck: z.object({ every: durationMs.default(300_000) }).prefault({}),
+  backup: z.object({ cron: z.string().default('0 3 * * *') }).prefault({}),
+  maintenance: z
+    .object({
+      daily: z.string().default('30 3 * * *'),
+      weekly: z.string().default('0 9 * * mon'),
+      monthly: z.string().default('0 9 1-7 * mon'),
+      quarterly: z.string().default('0 9 1-7 1,4,7,10 mon'),
+    })
+    .prefault({}),
+  catchupWindow: durationMs.default(3_600_000),
+  paused: z.boolean().default(false),
+});
+
+export const configSchema = z
+  .object({
+    /** A short name for this deployment of the service. */
+    name: z.string().min(1),
+    timezone: timeZone,
+    businessHours: z
+      .object({ days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']), start: hhmm.default('09:00'), end: hhmm.default('17:00') })
+      .prefault({}),
+    temporal: z.object({ namespace: z.string().default('default'), taskQueue: z.string().default('durable-runbooks') }).prefault({}),
+    services: z.array(service).min(1),
+    databases: z.record(z.string(), database).default({}),
+    thresholds: thresholds.prefault({}),
+    oncall: z.object({ levels: z.array(onCallLevel).min(1) }),
+    incidents: incidents,
+    notifications: notifications.prefault({}),
+    platforms: platforms.prefault({}),
+    deploy: deploy.prefault({}),
+    backup: backup.prefault({}),
+    maintenance: maintenance.prefault({}),
+    schedules: schedules.prefault({}),
+    webhooks: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(8787),
+        host: z.string().default('127.0.0.1'),
+        bearerTokenEnv: envName.default('RUNBOOK_WEBHOOK_TOKEN'),
+        sentrySecretEnv: envName.default('SENTRY_CLIENT_SECRET'),
+        vercelSecretEnv: envName.default('VERCEL_WEBHOOK_SECRET'),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const names = new Set<string>();
+    cfg.services.forEach((s, i) => {
+      if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate service name "${s.name}"` });
+      names.add(s.name);
+      if (s.database && !cfg.databases[s.database]) {
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'database'], message: `no database "${s.database}" under databases` });
+      }
+    });
+    cfg.backup.databases.forEach((d, i) => {
+      if (!cfg.databases[d]) ctx.addIssue({ code: 'custom', path: ['backup', 'databases', i], message: `no database "${d}" under databases` });
+    });
+  });
+
+export type RunbookConfig = z.infer<typeof configSchema>;
+export type RunbookConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,9 @@
+/**
+ * What workflows, activities, the worker and clients share: task queues, search-attribute keys,
+ * message definitions and the zod schemas of workflow inputs. One file per capability, re-exported here.
+ */
+export * from './task-queues';
+export * from './search-attributes';
+export * from './duration';
+export * from './self-check';
+export * from './validate';

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { temporalCli } from './binaries';
+import { freePort } from './ports';
+
+export interface LocalTemporal {
+  address: string;
+  uiUrl?: string;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalTemporalOptions {
+  /** Directory for the SQLite file and the server log; omit for an in-memory server (tests). */
+  dir?: string;
+  port?: number;
+  uiPort?: number;
+  /** No Web UI (tests). */
+  headless?: boolean;
+  namespace?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs the real `temporal server start-dev` as a child process, with this service's search
+ * attributes registered. With `dir`, history persists in `<dir>/temporal.sqlite` across restarts.
+ */
+export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promise<LocalTemporal> {
+  const cli = temporalCli();
+  const namespace = opts.namespace ?? 'default';
+  const port = await freePort(opts.port);
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
+  for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+
+  let uiUrl: string | undefined;
+  if (opts.headless) {
+    args.push('--headless');
+  } else {
+    const uiPort = opts.uiPort ?? 8233;
+    args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+    uiUrl = `http://127.0.0.1:${uiPort}`;
+  }
+  // Dev-server metrics would otherwise take a fixed port and collide between parallel runs.
+  args.push('--metrics-port', String(await freePort()));
+
+  let logFile: string | undefined;
+  let stdio: ('ignore' | number)[] = ['ignore', 'ignore', 'ignore'];
+  if (opts.dir) {
+    mkdirSync(opts.dir, { recursive: true });
+    args.push('--db-filename', path.resolve(opts.dir, 'temporal.sqlite'));
+    logFile = path.resolve(opts.dir, 'temporal.log');
+    const fd = openSync(logFile, 'a');
+    stdio = ['ignore', fd, fd];
+  }
+
+  const child: ChildProcess = spawn(cli, args, { stdio });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const address = `127.0.0.1:${port}`;
+  await waitForTemporal(address, namespace, exited, logFile);
+  opts.log?.(`Temporal dev server on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
+
+  return {
+    address,
+    uiUrl,
+    namespace,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitForTemporal(address: string, namespace: string, exited: Promise<number | null>, logFile?: string): Promise<void> {
+  let exitCode: number | null | undefined;
+  void exited.then((code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exitCode !== undefined) {
+      const log = logFile ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n') : '';
+      throw new Error(`temporal server start-dev exited with code ${exitCode} during start-up${logFile ? `; see ${logFile}:\n${log}` : ''}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`Temporal did not answer on ${address} within 60 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,2 @@
+/** Every workflow the worker registers; one file per capability. */
+export * from './self-check';

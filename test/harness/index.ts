@@ -1,0 +1,158 @@
+/**
+ * What every suite uses: the run's real Temporal server and PostgreSQL cluster (see global-setup.ts),
+ * a scratch database per test file, a worker on a task queue of its own, and the time-skipping server.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { parseConfig } from '../../src/config/load';
+import type { RunbookConfig } from '../../src/config/schema';
+import { dropDatabase, ensureDatabase, withDatabase } from '../../src/stack/postgres';
+import { migrateOpsDatabase } from '../../src/stack/migrate';
+import { temporalTestServer } from '../../src/stack/binaries';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run tests through jest so test/harness/global-setup.ts starts the stack`);
+  return v;
+}
+
+let runtimeQuieted = false;
+/** Keep Rust-core warnings (e.g. about task queues being shut down) out of test output. */
+function quietRuntime(): void {
+  if (runtimeQuieted) return;
+  runtimeQuieted = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // already installed by another module in this test file
+  }
+}
+
+export const testEnv = {
+  get temporalAddress() {
+    return required('RUNBOOK_TEST_TEMPORAL_ADDRESS');
+  },
+  get pgAdminUrl() {
+    return required('RUNBOOK_TEST_PG_URL');
+  },
+  get workflowBundle() {
+    return required('RUNBOOK_TEST_WORKFLOW_BUNDLE');
+  },
+  get dir() {
+    return required('RUNBOOK_TEST_DIR');
+  },
+};
+
+/** A unique, valid identifier for databases, task queues and workflow ids. */
+export function uniqueName(prefix: string): string {
+  const base = (prefix.toLowerCase().replace(/[^a-z0-9]+/g, '_') || 't').slice(0, 30);
+  return `${base}_${randomBytes(4).toString('hex')}`;
+}
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/** A fresh database on the run's PostgreSQL cluster; `ops: true` applies the ops schema migrations. */
+export async function scratchDatabase(prefix: string, opts: { ops?: boolean } = {}): Promise<ScratchDatabase> {
+  const name = uniqueName(prefix);
+  await ensureDatabase(testEnv.pgAdminUrl, name);
+  const url = withDatabase(testEnv.pgAdminUrl, name);
+  if (opts.ops) await migrateOpsDatabase(url);
+  const pool = new Pool({ connectionString: url, max: 5 });
+  return {
+    name,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      await dropDatabase(testEnv.pgAdminUrl, name);
+    },
+  };
+}
+
+/** Example config (vercel-supabase by default) with top-level sections replaced by `overrides`. */
+export function testConfig(overrides: Record<string, unknown> = {}, example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase'): RunbookConfig {
+  const file = path.join(__dirname, '..', '..', 'config', 'examples', `${example}.yaml`);
+  const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return parseConfig({ ...raw, ...overrides }, file);
+}
+
+export async function testClient(): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: testEnv.temporalAddress });
+  return { client: new Client({ connection }), connection };
+}
+
+export interface TestWorker {
+  taskQueue: string;
+  client: Client;
+  /** Runs `fn` while the worker polls; the worker shuts down after. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker on its own task queue against the run's Temporal server, with the prebuilt bundle.
+ * Pass `deps` for the real activities, or `activities` to replace some of them.
+ */
+export async function startTestWorker(opts: {
+  deps?: ActivityDeps;
+  activities?: Partial<ReturnType<typeof createActivities>> & Record<string, unknown>;
+  taskQueue?: string;
+  worker?: Partial<WorkerOptions>;
+}): Promise<TestWorker> {
+  quietRuntime();
+  const taskQueue = opts.taskQueue ?? uniqueName('tq');
+  const nativeConnection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+  const activities = { ...(opts.deps ? createActivities(opts.deps) : {}), ...(opts.activities ?? {}) };
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+    activities,
+    ...opts.worker,
+  });
+  const { client, connection } = await testClient();
+  return {
+    taskQueue,
+    client,
+    run: (fn) => worker.runUntil(fn),
+    async close() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+/** The time-skipping test server from the installed binary (never the SDK's download). */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalTestServer() } },
+  });
+}
+
+/** Activity deps over a scratch ops database; platform clients are added by their suites. */
+export function testDeps(config: RunbookConfig, ops: ScratchDatabase, databases: Record<string, string> = {}): ActivityDeps {
+  return {
+    config,
+    ops: ops.pool,
+    env: {},
+    databaseUrl: (name) => {
+      const url = databases[name];
+      if (!url) throw new Error(`test has no database "${name}"`);
+      return url;
+    },
+  };
+}
