@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { Client } from '@temporalio/client';
 import type { RunbookConfig } from '../config/schema';
 
 /**
@@ -13,4 +14,6 @@ export interface ActivityDeps {
   databaseUrl(name: string): string;
   /** Environment the secrets are read from (process.env in production). */
   env: NodeJS.ProcessEnv;
+  /** For activities that start or signal other workflows (raising an alert opens an incident). */
+  temporal?: { client: Client; taskQueue: string };
 }
