@@ -7,3 +7,5 @@ export * from './search-attributes';
 export * from './duration';
 export * from './self-check';
 export * from './validate';
+export * from './alerts';
+export * from './incident';

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { severity } from '../config/schema';
+
+/**
+ * The one normalized alert every source becomes: Alertmanager, Grafana, Sentry, Vercel, generic JSON, and
+ * the service's own health checks, deploy watch and backup verification. Alerts with the same `dedupKey`
+ * belong to the same incident; `fingerprint` tells alerts of one group apart.
+ */
+export const alertSchema = z.object({
+  source: z.string().min(1).max(64),
+  dedupKey: z.string().min(1).max(255),
+  fingerprint: z.string().min(1).max(255),
+  status: z.enum(['firing', 'resolved']),
+  /** Set when the source states it; otherwise the incident maps labels to a severity by config. */
+  severity: severity.optional(),
+  service: z.string().max(200).optional(),
+  summary: z.string().min(1).max(1024),
+  description: z.string().max(8192).optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  url: z.string().max(2048).optional(),
+  customerFacing: z.boolean().optional(),
+  startsAt: z.iso.datetime({ offset: true }),
+  endsAt: z.iso.datetime({ offset: true }).optional(),
+  receivedAt: z.iso.datetime({ offset: true }),
+});
+export type Alert = z.infer<typeof alertSchema>;
+export type AlertInput = z.input<typeof alertSchema>;
+
+/** 32-bit FNV-1a, hex: deterministic and dependency-free, so workflows and the receiver derive the same id. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** `incident-<readable slug>-<hash>`: findable in the Temporal UI, and unique per dedup key. */
+export function incidentWorkflowId(dedupKey: string): string {
+  const slug = dedupKey
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  return `incident-${slug || 'alert'}-${fnv1a(dedupKey)}`;
+}
