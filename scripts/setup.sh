@@ -14,8 +14,10 @@ mkdir -p "$tools"
 
 # 1. npm packages, exactly as locked.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "installing npm packages"
+  # npm leaves other platforms' optional binaries (@swc/core-*, …) out of the lockfile, which makes
+  # `npm ci` refuse it; `npm install --no-save` still installs the locked versions.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 # 2. PostgreSQL server + client and zstd from Debian, when absent.
