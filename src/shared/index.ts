@@ -9,3 +9,4 @@ export * from './self-check';
 export * from './validate';
 export * from './alerts';
 export * from './incident';
+export * from './deploy';
