@@ -9,4 +9,5 @@ export * from './self-check';
 export * from './validate';
 export * from './alerts';
 export * from './incident';
+export * from './backup';
 export * from './deploy';
