@@ -1,0 +1,197 @@
+import type {
+  AppHealth,
+  AppMetrics,
+  NetlifyDeploy,
+  PagerdutyEventResult,
+  PagerdutySeverity,
+  ProviderStatus,
+  ProviderSummary,
+  StatuspageIncident,
+  StatuspageIncidentFields,
+  SupabaseAuthHealth,
+  SupabaseBackups,
+  SupabaseFunction,
+  SupabaseHealthServiceName,
+  SupabaseProject,
+  SupabaseServiceHealth,
+  TelegramMessage,
+  VercelCreateDeploymentBody,
+  VercelDeployment,
+  VercelDeploymentList,
+  VercelDeploymentListItem,
+  VercelEnvInput,
+  VercelEnvUpsertResult,
+  VercelEnvVar,
+  VercelProject,
+  VercelRollingReleaseConfig,
+  VercelRollingReleaseResponse,
+  VercelRuntimeLog,
+} from './schemas';
+
+/** The platform interfaces activities program against; every method validates its answer and throws PlatformError. */
+
+export interface PollOptions {
+  /** Time between polls. */
+  intervalMs: number;
+  /** Give up (retryable PlatformError) after this long; the activity's own timeouts still apply. */
+  timeoutMs?: number;
+}
+
+export interface VercelListQuery {
+  projectId?: string;
+  target?: string;
+  /** READY, ERROR, … */
+  state?: string[];
+  limit?: number;
+  since?: number;
+  until?: number;
+  sha?: string;
+  branch?: string;
+  /** Sent as `meta-<key>=<value>`. */
+  meta?: Record<string, string>;
+}
+
+export interface FindOrCreateDeploymentInput extends Omit<VercelCreateDeploymentBody, 'meta'> {
+  /** The caller's identity (e.g. the workflow id); stored as meta `runbookId`. */
+  identity: string;
+  projectId: string;
+  meta?: Record<string, string>;
+}
+
+export interface VercelClient {
+  createDeployment(body: VercelCreateDeploymentBody, opts?: { forceNew?: boolean }): Promise<VercelDeployment>;
+  getDeployment(idOrUrl: string): Promise<VercelDeployment>;
+  /** One page. */
+  listDeployments(query?: VercelListQuery): Promise<VercelDeploymentList>;
+  /** Every page, following `until=pagination.next` until it is null (stops after `max` items). */
+  listAllDeployments(query?: VercelListQuery, max?: number): Promise<VercelDeploymentListItem[]>;
+  /** Looks up a deployment tagged meta runbookId=<identity> before creating one: a retried create makes no second deployment. */
+  findOrCreateDeployment(input: FindOrCreateDeploymentInput): Promise<{ deployment: VercelDeployment; created: boolean }>;
+  /** Polls until READY, ERROR, CANCELED or BLOCKED; heartbeats inside an activity. */
+  waitForDeployment(id: string, opts: PollOptions): Promise<VercelDeployment>;
+  promote(projectId: string, deploymentId: string): Promise<void>;
+  /** `deploymentId` is the deployment rolled back TO. */
+  rollback(projectId: string, deploymentId: string, description?: string): Promise<void>;
+  getProject(idOrName: string): Promise<VercelProject>;
+  /** Polls lastAliasRequest until the promote/rollback to `deploymentId` is succeeded, failed or skipped. */
+  waitForAliasJob(projectId: string, deploymentId: string, opts: PollOptions): Promise<VercelProject>;
+  getRollingRelease(idOrName: string, state?: 'ACTIVE' | 'COMPLETE' | 'ABORTED'): Promise<VercelRollingReleaseResponse>;
+  configureRollingRelease(idOrName: string, config: VercelRollingReleaseConfig): Promise<void>;
+  startRollingRelease(idOrName: string, canaryDeploymentId: string): Promise<VercelRollingReleaseResponse>;
+  approveRollingStage(idOrName: string, canaryDeploymentId: string, nextStageIndex: number): Promise<VercelRollingReleaseResponse>;
+  completeRollingRelease(idOrName: string, canaryDeploymentId: string): Promise<VercelRollingReleaseResponse>;
+  listEnv(idOrName: string, opts?: { decrypt?: boolean }): Promise<VercelEnvVar[]>;
+  upsertEnv(idOrName: string, vars: VercelEnvInput | VercelEnvInput[]): Promise<VercelEnvUpsertResult>;
+  patchEnv(idOrName: string, envId: string, patch: Partial<VercelEnvInput>): Promise<VercelEnvVar>;
+  runtimeLogs(projectId: string, deploymentId: string): Promise<VercelRuntimeLog[]>;
+}
+
+export interface NetlifyClient {
+  listDeploys(siteId: string, query?: { state?: string; production?: boolean; branch?: string; page?: number; perPage?: number }): Promise<NetlifyDeploy[]>;
+  getDeploy(deployId: string, siteId?: string): Promise<NetlifyDeploy>;
+  /** Publishes an older deploy (rollback to it). */
+  restoreDeploy(siteId: string, deployId: string): Promise<NetlifyDeploy>;
+  /** Back to the previously published deploy. */
+  rollback(siteId: string): Promise<void>;
+  cancelDeploy(deployId: string): Promise<NetlifyDeploy>;
+}
+
+export interface SupabaseClient {
+  getProject(ref?: string): Promise<SupabaseProject>;
+  health(services: SupabaseHealthServiceName[], opts?: { ref?: string; timeoutMs?: number }): Promise<SupabaseServiceHealth[]>;
+  listBackups(ref?: string): Promise<SupabaseBackups>;
+  restorePitr(recoveryTimeTargetUnix: number, ref?: string): Promise<void>;
+  query(sql: string, opts?: { ref?: string; parameters?: unknown[]; readOnly?: boolean }): Promise<Record<string, unknown>[]>;
+  listFunctions(ref?: string): Promise<SupabaseFunction[]>;
+  /** GoTrue health behind the project's API gateway (needs platforms.supabase.projectUrl and the anon key). */
+  authHealth(): Promise<SupabaseAuthHealth>;
+}
+
+export interface ProviderStatusClient {
+  /** Configured provider names (platforms.providers). */
+  readonly providers: string[];
+  status(provider: string): Promise<ProviderStatus>;
+  summary(provider: string): Promise<ProviderSummary>;
+}
+
+export interface FindOrCreateIncidentInput extends StatuspageIncidentFields {
+  /** The caller's identity (the incident workflow id); round-trips through the incident name. */
+  identity: string;
+}
+
+export interface StatuspageClient {
+  createIncident(fields: StatuspageIncidentFields): Promise<StatuspageIncident>;
+  updateIncident(incidentId: string, fields: Partial<StatuspageIncidentFields>): Promise<StatuspageIncident>;
+  listUnresolved(): Promise<StatuspageIncident[]>;
+  /** Looks through unresolved incidents for `identity` before creating one. */
+  findOrCreateIncident(input: FindOrCreateIncidentInput): Promise<{ incident: StatuspageIncident; created: boolean }>;
+}
+
+export interface PagerdutyTrigger {
+  dedupKey: string;
+  summary: string;
+  source: string;
+  severity: PagerdutySeverity;
+  component?: string;
+  group?: string;
+  class?: string;
+  customDetails?: Record<string, unknown>;
+  links?: { href: string; text?: string }[];
+  /** Env var of the routing key; defaults to the first on-call level's. */
+  routingKeyEnv?: string;
+}
+
+export interface PagerdutyClient {
+  trigger(event: PagerdutyTrigger): Promise<PagerdutyEventResult>;
+  acknowledge(dedupKey: string, routingKeyEnv?: string): Promise<PagerdutyEventResult>;
+  resolve(dedupKey: string, routingKeyEnv?: string): Promise<PagerdutyEventResult>;
+}
+
+export interface SlackClient {
+  /** False when no webhook is configured (notifications.slack). */
+  readonly configured: boolean;
+  post(message: { text: string; blocks?: unknown[] }): Promise<void>;
+}
+
+export interface TelegramClient {
+  readonly configured: boolean;
+  sendMessage(text: string, opts?: { chatId?: string | number; parseMode?: 'MarkdownV2' | 'Markdown' | 'HTML' }): Promise<TelegramMessage>;
+}
+
+/** What one plain GET of an app URL observed; a down app is an observation, not an error. */
+export interface ProbeResult {
+  url: string;
+  /** HTTP status, or null when no answer came (timeout, refused, DNS). */
+  status: number | null;
+  latencyMs: number;
+  /** Start of the body (at most a few kB). */
+  body: string;
+  /** Why there was no usable answer. */
+  error?: string;
+}
+
+export interface HealthProbeResult extends ProbeResult {
+  /** The parsed health document when the body matched the runbook's shape. */
+  health?: AppHealth;
+  /** Why the body did not match, naming the field. */
+  problem?: string;
+}
+
+export interface AppProbe {
+  get(url: string): Promise<ProbeResult>;
+  health(baseUrl: string, healthPath?: string): Promise<HealthProbeResult>;
+  /** GET <baseUrl>/api/metrics; throws PlatformError when unreadable. */
+  metrics(baseUrl: string): Promise<AppMetrics>;
+}
+
+export interface PlatformClients {
+  vercel: VercelClient;
+  netlify: NetlifyClient;
+  supabase: SupabaseClient;
+  statuspage: StatuspageClient;
+  pagerduty: PagerdutyClient;
+  slack: SlackClient;
+  telegram: TelegramClient;
+  providers: ProviderStatusClient;
+  probe: AppProbe;
+}
