@@ -10,4 +10,3 @@ export * from './validate';
 export * from './alerts';
 export * from './incident';
 export * from './backup';
-export * from './deploy';
