@@ -10,3 +10,4 @@ export * from './validate';
 export * from './alerts';
 export * from './incident';
 export * from './backup';
+export * from './deploy';
