@@ -15,6 +15,11 @@ export class ConfigError extends Error {
     super(`invalid configuration in ${file}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+
+  /** One line per bad field, "file: field.path: reason", the form the CLI and `npm start` print. */
+  lines(): string[] {
+    return this.problems.map((p) => `${this.file}: ${p}`);
+  }
 }
 
 export function resolveConfigPath(explicit?: string): string {
@@ -36,7 +41,8 @@ export function loadConfig(explicit?: string): RunbookConfig & { source: string 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [`(file): cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [`(file): cannot read: ${code === 'ENOENT' ? 'no such file' : (code ?? String(err))}`]);
   }
   let raw: unknown;
   try {

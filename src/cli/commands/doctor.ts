@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { CUSTOM_SEARCH_ATTRIBUTES, RunbookKind } from '../../shared/search-attributes';
+import { selfCheckWorkflowId, type SelfCheckResult } from '../../shared/self-check';
+import { durationMs } from '../../shared/duration';
+import type { selfCheck } from '../../workflows/self-check';
+import type { CliContext } from '../context';
+import { CliError, EXIT } from '../exit-codes';
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  config: string;
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  checks: DoctorCheck[];
+  selfCheck?: SelfCheckResult & { workflowId: string; elapsedMs: number };
+}
+
+/** temporal.api.enums.v1: TASK_QUEUE_KIND_NORMAL, TASK_QUEUE_TYPE_WORKFLOW. */
+const TASK_QUEUE_KIND_NORMAL = 1;
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
+
+async function serverVersion(client: Client): Promise<DoctorCheck> {
+  const info = await client.workflowService.getSystemInfo({});
+  return { name: 'temporal', ok: true, detail: `server ${info.serverVersion || 'reachable'}` };
+}
+
+async function searchAttributes(client: Client, namespace: string): Promise<DoctorCheck> {
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.keys(CUSTOM_SEARCH_ATTRIBUTES).filter((name) => !customAttributes?.[name]);
+    return missing.length
+      ? { name: 'search attributes', ok: false, detail: `missing ${missing.join(', ')}: register them with \`temporal operator search-attribute create\`` }
+      : { name: 'search attributes', ok: true, detail: Object.keys(CUSTOM_SEARCH_ATTRIBUTES).join(', ') };
+  } catch (err) {
+    // Some hosted clusters do not let a namespace key list attributes; starting a run will tell.
+    return { name: 'search attributes', ok: true, detail: `not listable here (${(err as Error).message.split('\n')[0]})` };
+  }
+}
+
+async function pollers(client: Client, namespace: string, taskQueue: string): Promise<DoctorCheck> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const identities = (res.pollers ?? []).map((p) => p.identity ?? '?');
+  return identities.length
+    ? { name: 'worker', ok: true, detail: `${identities.length} poller(s) on "${taskQueue}": ${identities.join(', ')}` }
+    : { name: 'worker', ok: false, detail: `no worker polls task queue "${taskQueue}": start one with \`npm start\` (or \`npm run worker\`)` };
+}
+
+function human(r: DoctorReport): string[] {
+  const lines = [`config     ${r.config}`, `temporal   ${r.address} (namespace ${r.namespace}), task queue "${r.taskQueue}"`, ''];
+  for (const c of r.checks) lines.push(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(17)} ${c.detail}`);
+  lines.push('', r.ok ? 'all checks passed' : 'some checks failed');
+  return lines;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('doctor')
+    .description('check the stack end to end: Temporal, search attributes, a polling worker, and a selfCheck workflow that writes to the ops database')
+    .option('-t, --timeout <duration>', 'how long the selfCheck run may take', '30s')
+    .action(async (opts: { timeout: string }) => {
+      const timeout = durationMs.safeParse(opts.timeout);
+      if (!timeout.success) throw new CliError(EXIT.USAGE, `--timeout: ${timeout.error.issues[0]?.message ?? 'not a duration'}`);
+      const config = ctx.config();
+      const target = ctx.target();
+      const taskQueue = ctx.taskQueue();
+      const client = await ctx.client();
+      const checks: DoctorCheck[] = [
+        await serverVersion(client),
+        await searchAttributes(client, target.namespace),
+        await pollers(client, target.namespace, taskQueue),
+      ];
+      const report: DoctorReport = { ok: false, config: config.source, address: target.address, namespace: target.namespace, taskQueue, checks };
+
+      // Without a polling worker the run would only wait; say so instead.
+      if (checks.every((c) => c.ok)) {
+        const startedAt = Date.now();
+        const workflowId = selfCheckWorkflowId(new Date(startedAt));
+        try {
+          const result = await client.workflow.execute<typeof selfCheck>('selfCheck', {
+            taskQueue,
+            workflowId,
+            args: [{ requestedBy: 'runbook doctor' }],
+            workflowExecutionTimeout: timeout.data,
+            typedSearchAttributes: [{ key: RunbookKind, value: 'selfCheck' }],
+            staticSummary: 'Self-check requested by `runbook doctor`',
+          });
+          report.selfCheck = { ...result, workflowId, elapsedMs: Date.now() - startedAt };
+          checks.push({ name: 'selfCheck workflow', ok: true, detail: `${workflowId}: wrote check #${result.checkId} to database "${result.database}" (PostgreSQL ${result.serverVersion}) in ${report.selfCheck.elapsedMs} ms` });
+        } catch (err) {
+          let e: unknown = err;
+          while (e instanceof Error && e.cause) e = e.cause;
+          checks.push({ name: 'selfCheck workflow', ok: false, detail: `${workflowId}: ${e instanceof Error ? e.message : String(e)}` });
+        }
+      }
+      report.ok = checks.every((c) => c.ok);
+      ctx.out.result(report, human);
+      if (!report.ok) process.exitCode = EXIT.FAILED;
+    });
+}

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+import * as config from './config';
+import * as doctor from './doctor';
+import * as status from './status';
+
+/**
+ * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
+ *
+ *   export function register(program: Command, ctx: CliContext) {
+ *     const incident = program.command('incident').description('…');
+ *     incident.command('ack <id>').action(async (id: string) => {
+ *       const client = await ctx.client();          // exit 3 when Temporal is down
+ *       …                                           // throw new CliError(EXIT.NOT_FOUND, '…') for expected failures
+ *       ctx.out.result(data, (d) => [`acknowledged ${d.id}`]);  // JSON with --json, else these lines
+ *     });
+ *   }
+ *
+ * Unexpected errors are mapped to exit codes in ../program.ts (toCliError); never call process.exit.
+ */
+export interface CommandModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+/** Every noun, in the order `runbook --help` lists them. Add one line per new file. */
+const modules: CommandModule[] = [
+  status,
+  doctor,
+  config,
+  // incident, deploy, backup, restore, schedules, maintenance, health
+];
+
+export function registerCommands(program: Command, ctx: CliContext): void {
+  for (const m of modules) m.register(program, ctx);
+}

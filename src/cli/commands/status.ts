@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStage, RunbookStatus } from '../../shared/search-attributes';
+import type { CliContext } from '../context';
+import { CliError, EXIT } from '../exit-codes';
+import { table } from '../output';
+
+export interface RunSummary {
+  workflowId: string;
+  runId: string;
+  kind: string;
+  type: string;
+  executionStatus: string;
+  service?: string;
+  status?: string;
+  stage?: string;
+  severity?: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+export interface StatusReport {
+  namespace: string;
+  taskQueue: string;
+  query: string;
+  total: number;
+  /** Runs grouped by RunbookKind (the workflow type when a run carries no kind). */
+  kinds: Record<string, RunSummary[]>;
+}
+
+const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** The visibility query: this service's runs are the ones on its task queue. */
+export function statusQuery(taskQueue: string, opts: { all?: boolean; kind?: string }): string {
+  const clauses = [`TaskQueue = ${quote(taskQueue)}`];
+  if (!opts.all) clauses.push(`ExecutionStatus = "Running"`);
+  if (opts.kind) clauses.push(`RunbookKind = ${quote(opts.kind)}`);
+  return clauses.join(' AND ');
+}
+
+export function summarize(info: WorkflowExecutionInfo): RunSummary {
+  const sa = info.typedSearchAttributes;
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    kind: sa.get(RunbookKind) ?? info.type,
+    type: info.type,
+    executionStatus: info.status.name,
+    service: sa.get(RunbookService),
+    status: sa.get(RunbookStatus),
+    stage: sa.get(RunbookStage),
+    severity: sa.get(RunbookSeverity),
+    startTime: info.startTime.toISOString(),
+    closeTime: info.closeTime?.toISOString(),
+  };
+}
+
+function human(report: StatusReport, all: boolean): string[] {
+  const what = all ? 'runs' : 'open runs';
+  if (report.total === 0) return [`no ${what} on task queue "${report.taskQueue}" (namespace ${report.namespace})`];
+  const lines = [`${report.total} ${what} on task queue "${report.taskQueue}" (namespace ${report.namespace})`];
+  for (const [kind, runs] of Object.entries(report.kinds)) {
+    lines.push('', `${kind} (${runs.length})`);
+    const headers = ['WORKFLOW ID', ...(all ? ['EXECUTION'] : []), 'SERVICE', 'SEVERITY', 'STATUS', 'STAGE', 'STARTED'];
+    const rows = runs.map((r) => [r.workflowId, ...(all ? [r.executionStatus] : []), r.service, r.severity, r.status, r.stage, r.startTime]);
+    lines.push(...table(headers, rows).map((l) => `  ${l}`));
+  }
+  return lines;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .description("list this service's open workflow runs, grouped by kind")
+    .option('-a, --all', 'include closed runs (completed, failed, terminated…)')
+    .option('-k, --kind <kind>', 'only runs of this kind (incident, deploy, backup…)')
+    .option('-n, --limit <n>', 'at most this many runs', '200')
+    .action(async (opts: { all?: boolean; kind?: string; limit: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new CliError(EXIT.USAGE, `--limit: must be a positive integer, got "${opts.limit}"`);
+      const taskQueue = ctx.taskQueue();
+      const client = await ctx.client();
+      const query = statusQuery(taskQueue, opts);
+      const kinds: Record<string, RunSummary[]> = {};
+      let total = 0;
+      for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+        const run = summarize(info);
+        (kinds[run.kind] ??= []).push(run);
+        if (++total >= limit) break;
+      }
+      const report: StatusReport = { namespace: client.options.namespace, taskQueue, query, total, kinds };
+      ctx.out.result(report, (r) => human(r, Boolean(opts.all)));
+    });
+}

@@ -1,0 +1,99 @@
+import { Client, Connection } from '@temporalio/client';
+import { ConfigError, loadConfig } from '../config/load';
+import type { RunbookConfig } from '../config/schema';
+import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
+import { CliError, EXIT } from './exit-codes';
+import { createOutput, type Output } from './output';
+
+export type LoadedConfig = RunbookConfig & { source: string };
+
+/**
+ * What every command gets: the global options, the configuration and a Temporal client, both loaded
+ * on first use so `runbook --help` or `config check` never need a server.
+ */
+export interface CliContext {
+  /** `--json` was given: print one JSON document on stdout. */
+  readonly json: boolean;
+  readonly out: Output;
+  readonly env: NodeJS.ProcessEnv;
+  /** The configuration (`--config`, else RUNBOOK_CONFIG, else ./runbook.config.yaml, else the embedded example). Exit 2 when invalid. */
+  config(): LoadedConfig;
+  /** Where Temporal is, from the environment (TEMPORAL_ADDRESS…) and the config's namespace. */
+  target(): TemporalTarget;
+  /** A connected client; exit 3 with one line when Temporal cannot be reached. */
+  client(): Promise<Client>;
+  /** The config's task queue, where this service's worker polls. */
+  taskQueue(): string;
+  close(): Promise<void>;
+}
+
+export interface GlobalOptions {
+  json?: boolean;
+  config?: string;
+}
+
+/** How long to wait for Temporal before declaring it unreachable. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export function configErrorToCli(err: ConfigError): CliError {
+  return new CliError(EXIT.USAGE, err.lines(), { file: err.file, problems: err.problems });
+}
+
+/** The single line printed when Temporal does not answer. */
+export function unreachableMessage(target: TemporalTarget): string {
+  const how = process.env.TEMPORAL_ADDRESS
+    ? 'check TEMPORAL_ADDRESS (and TLS/API key settings), or unset it and start the local stack with `npm start`'
+    : 'start the local stack with `npm start` (or set TEMPORAL_ADDRESS to your cluster)';
+  return `Temporal is not reachable at ${target.address} (namespace ${target.namespace}): ${how}`;
+}
+
+export function createContext(globals: () => GlobalOptions, env: NodeJS.ProcessEnv = process.env): CliContext {
+  let config: LoadedConfig | undefined;
+  let connecting: Promise<{ client: Client; connection: Connection }> | undefined;
+  const json = () => Boolean(globals().json);
+
+  const ctx: CliContext = {
+    get json() {
+      return json();
+    },
+    out: createOutput(json),
+    env,
+    config() {
+      if (!config) {
+        try {
+          config = loadConfig(globals().config);
+        } catch (err) {
+          if (err instanceof ConfigError) throw configErrorToCli(err);
+          throw err;
+        }
+      }
+      return config;
+    },
+    target() {
+      return temporalTargetFromEnv(env, ctx.config().temporal.namespace);
+    },
+    taskQueue() {
+      return ctx.config().temporal.taskQueue;
+    },
+    client() {
+      if (!connecting) {
+        const target = ctx.target();
+        connecting = (async () => {
+          let connection: Connection;
+          try {
+            connection = await Connection.connect({ ...connectionOptions(target), connectTimeout: CONNECT_TIMEOUT_MS });
+          } catch {
+            throw new CliError(EXIT.UNREACHABLE, unreachableMessage(target), { address: target.address, namespace: target.namespace });
+          }
+          return { connection, client: new Client({ connection, namespace: target.namespace }) };
+        })();
+      }
+      return connecting.then((c) => c.client);
+    },
+    async close() {
+      const c = await connecting?.catch(() => undefined);
+      await c?.connection.close();
+    },
+  };
+  return ctx;
+}
