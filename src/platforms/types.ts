@@ -120,6 +120,8 @@ export interface FindOrCreateIncidentInput extends StatuspageIncidentFields {
 }
 
 export interface StatuspageClient {
+  /** False when notifications.statuspage is absent. */
+  readonly configured: boolean;
   createIncident(fields: StatuspageIncidentFields): Promise<StatuspageIncident>;
   updateIncident(incidentId: string, fields: Partial<StatuspageIncidentFields>): Promise<StatuspageIncident>;
   listUnresolved(): Promise<StatuspageIncident[]>;
@@ -142,6 +144,8 @@ export interface PagerdutyTrigger {
 }
 
 export interface PagerdutyClient {
+  /** False when no on-call level names a routing key variable. */
+  readonly configured: boolean;
   trigger(event: PagerdutyTrigger): Promise<PagerdutyEventResult>;
   acknowledge(dedupKey: string, routingKeyEnv?: string): Promise<PagerdutyEventResult>;
   resolve(dedupKey: string, routingKeyEnv?: string): Promise<PagerdutyEventResult>;

@@ -1,0 +1,94 @@
+import type { RunbookConfig } from '../config/schema';
+import { PlatformError } from './errors';
+import { PlatformHttp } from './http';
+import { supabaseAuthHealth, supabaseBackups, supabaseFunctions, supabaseHealth, supabaseProject, supabaseQueryResult } from './schemas';
+import type { SupabaseClient } from './types';
+
+/** Past the Management API's limit every call answers 429 for the rest of the minute. */
+const SUPABASE_RATE_WINDOW_MS = 60_000;
+
+export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessEnv): SupabaseClient {
+  const cfg = config.platforms.supabase;
+  const timeoutMs = config.platforms.requestTimeout;
+  const http = new PlatformHttp({
+    platform: 'supabase',
+    baseUrl: cfg.apiUrl,
+    timeoutMs,
+    env,
+    credential: { env: cfg.tokenEnv, noun: 'access token', header: (token) => ({ authorization: `Bearer ${token}` }) },
+    defaultRetryAfterMs: SUPABASE_RATE_WINDOW_MS,
+  });
+  const gateway = new PlatformHttp({
+    platform: 'supabase',
+    baseUrl: cfg.projectUrl ?? '',
+    timeoutMs,
+    env,
+    credential: { env: cfg.anonKeyEnv, noun: 'anon key', header: (key) => ({ apikey: key }) },
+  });
+
+  const refOf = (ref: string | undefined, endpoint: string): string => {
+    const chosen = ref ?? cfg.projectRef;
+    if (chosen) return chosen;
+    throw new PlatformError({ platform: 'supabase', endpoint, kind: 'rejected', retryable: false, hint: 'no project ref: set platforms.supabase.projectRef in the configuration' });
+  };
+  const project = (ref: string) => `project ${ref}`;
+
+  return {
+    getProject(ref) {
+      const r = refOf(ref, 'GET /v1/projects/{ref}');
+      return http.request({ method: 'GET', path: '/v1/projects/{ref}', params: { ref: r }, resource: project(r), schema: supabaseProject });
+    },
+    health(services, o = {}) {
+      const r = refOf(o.ref, 'GET /v1/projects/{ref}/health');
+      return http.request({
+        method: 'GET',
+        path: '/v1/projects/{ref}/health',
+        params: { ref: r },
+        query: { services, timeout_ms: o.timeoutMs },
+        resource: project(r),
+        schema: supabaseHealth,
+      });
+    },
+    listBackups(ref) {
+      const r = refOf(ref, 'GET /v1/projects/{ref}/database/backups');
+      return http.request({ method: 'GET', path: '/v1/projects/{ref}/database/backups', params: { ref: r }, resource: project(r), schema: supabaseBackups });
+    },
+    restorePitr(recoveryTimeTargetUnix, ref) {
+      const r = refOf(ref, 'POST /v1/projects/{ref}/database/backups/restore-pitr');
+      return http.send({
+        method: 'POST',
+        path: '/v1/projects/{ref}/database/backups/restore-pitr',
+        params: { ref: r },
+        body: { recovery_time_target_unix: recoveryTimeTargetUnix },
+        resource: project(r),
+      });
+    },
+    query(sql, o = {}) {
+      const r = refOf(o.ref, 'POST /v1/projects/{ref}/database/query');
+      return http.request({
+        method: 'POST',
+        path: '/v1/projects/{ref}/database/query',
+        params: { ref: r },
+        body: { query: sql, parameters: o.parameters, read_only: o.readOnly },
+        resource: project(r),
+        schema: supabaseQueryResult,
+      });
+    },
+    listFunctions(ref) {
+      const r = refOf(ref, 'GET /v1/projects/{ref}/functions');
+      return http.request({ method: 'GET', path: '/v1/projects/{ref}/functions', params: { ref: r }, resource: project(r), schema: supabaseFunctions });
+    },
+    authHealth() {
+      if (!cfg.projectUrl) {
+        throw new PlatformError({
+          platform: 'supabase',
+          endpoint: 'GET /auth/v1/health',
+          kind: 'rejected',
+          retryable: false,
+          hint: 'no project URL: set platforms.supabase.projectUrl in the configuration',
+        });
+      }
+      return gateway.request({ method: 'GET', path: '/auth/v1/health', resource: 'the project API gateway', schema: supabaseAuthHealth });
+    },
+  };
+}
