@@ -152,15 +152,38 @@ const platforms = z.object({
 });
 
 const deploy = z.object({
+  /** Standard Deployment step 7: monitor for 30 minutes after promotion. */
   watch: durationMs.default(1_800_000),
+  /** Watch at each intermediate rolling-release stage (10 %, 50 %) before advancing. */
+  stageWatch: durationMs.default(600_000),
   sampleInterval: durationMs.default(30_000),
   unhealthySamplesForRollback: z.number().int().positive().default(3),
   pollInterval: durationMs.default(5_000),
   requireApproval: z.boolean().default(false),
+  approvalTimeout: durationMs.default(86_400_000),
+  /** Longest a preview or production build may take. */
+  buildTimeout: durationMs.default(2_700_000),
+  /** Start-to-close limit of short deploy activities; a dead worker's long activities are noticed after it too. */
+  activityTimeout: durationMs.default(30_000),
   /** Where pending SQL migrations live; both the runbook's and Supabase's conventions are read. */
   migrationsDir: z.string().optional(),
   lockTimeout: durationMs.default(5_000),
   statementTimeout: durationMs.default(60_000),
+  /**
+   * CI gate: the commit's combined status from GitHub's commit status API. Absent → the gate is
+   * recorded as skipped ("no check source configured").
+   */
+  ci: z
+    .object({
+      provider: z.literal('github').default('github'),
+      apiUrl: url.default('https://api.github.com'),
+      tokenEnv: envName.default('GITHUB_TOKEN'),
+      /** Status contexts that must be present and successful (e.g. "ci/test"); empty = the combined state decides. */
+      requiredContexts: z.array(z.string().min(1)).default([]),
+      /** How long a pending status is waited for. */
+      timeout: durationMs.default(1_800_000),
+    })
+    .optional(),
 });
 
 const retention = z.object({
