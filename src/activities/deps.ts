@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
 import type { RunbookConfig } from '../config/schema';
+import type { PlatformClients } from '../platforms/types';
 
 /**
  * Everything activities touch in the outside world. The worker builds real ones; tests pass real
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   env: NodeJS.ProcessEnv;
   /** For activities that start or signal other workflows (raising an alert opens an incident). */
   temporal?: { client: Client; taskQueue: string };
+  /** Vercel, Netlify, Supabase, Statuspage, PagerDuty, Slack, Telegram, provider pages and app probes. */
+  platforms?: PlatformClients;
 }

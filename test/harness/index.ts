@@ -16,6 +16,8 @@ import type { RunbookConfig } from '../../src/config/schema';
 import { dropDatabase, ensureDatabase, withDatabase } from '../../src/stack/postgres';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { temporalTestServer } from '../../src/stack/binaries';
+import { createPlatformClients } from '../../src/platforms';
+import { pointAtSandbox, sandboxSecrets, type SandboxTarget } from '../../src/platforms/sandbox-target';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -155,4 +157,18 @@ export function testDeps(config: RunbookConfig, ops: ScratchDatabase, databases:
       return url;
     },
   };
+}
+
+/**
+ * `deps` with every platform call going to a running sandbox (startSandbox from src/sandbox): config
+ * URLs and production URLs point at it, placeholder secrets fill the env, and `platforms` holds the clients.
+ */
+export function withSandboxPlatforms(
+  deps: ActivityDeps,
+  sandbox: SandboxTarget,
+  opts: { requestTimeoutMs?: number; env?: Record<string, string | undefined> } = {},
+): ActivityDeps {
+  const config = pointAtSandbox(deps.config, sandbox, { requestTimeoutMs: opts.requestTimeoutMs });
+  const env = { ...sandboxSecrets(config, sandbox), ...deps.env, ...opts.env };
+  return { ...deps, config, env, platforms: createPlatformClients(config, env) };
 }

@@ -1,0 +1,60 @@
+import type { RunbookConfig } from '../config/schema';
+
+/** What the local sandbox tells about itself (structurally `Sandbox` from src/sandbox). */
+export interface SandboxTarget {
+  baseUrls: {
+    vercel: string;
+    netlify: string;
+    supabase: string;
+    /** `${supabaseProject}/<ref>` stands for https://<ref>.supabase.co. */
+    supabaseProject: string;
+    statuspage: string;
+    pagerduty: string;
+    slack: string;
+    telegram: string;
+    providers: Record<string, string>;
+  };
+  apps: { productionUrl(project: string): string };
+}
+
+/**
+ * The configuration with every platform URL (and each service's production URL) pointing at the
+ * sandbox, so nothing leaves the machine. Secrets still come from the environment: see sandboxSecrets.
+ */
+export function pointAtSandbox(config: RunbookConfig, sandbox: SandboxTarget, opts: { requestTimeoutMs?: number } = {}): RunbookConfig {
+  const b = sandbox.baseUrls;
+  const p = config.platforms;
+  const ref = p.supabase.projectRef;
+  return {
+    ...config,
+    services: config.services.map((s) => ({ ...s, productionUrl: sandbox.apps.productionUrl(s.projectId) })),
+    platforms: {
+      ...p,
+      vercel: { ...p.vercel, apiUrl: b.vercel },
+      netlify: { ...p.netlify, apiUrl: b.netlify },
+      supabase: { ...p.supabase, apiUrl: b.supabase, projectUrl: ref ? `${b.supabaseProject}/${ref}` : undefined },
+      pagerduty: { ...p.pagerduty, eventsUrl: b.pagerduty },
+      statuspageApiUrl: b.statuspage,
+      telegramApiUrl: b.telegram,
+      providers: Object.fromEntries(
+        Object.keys(p.providers).map((name) => [name, { statusUrl: b.providers[name] ?? `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` }]),
+      ),
+      requestTimeout: opts.requestTimeoutMs ?? p.requestTimeout,
+    },
+  };
+}
+
+/** Placeholder values for every secret the configuration names; the sandbox accepts any non-empty one. */
+export function sandboxSecrets(config: RunbookConfig, sandbox: SandboxTarget): Record<string, string> {
+  const env: Record<string, string> = {};
+  const p = config.platforms;
+  for (const name of [p.vercel.tokenEnv, p.netlify.tokenEnv, p.supabase.tokenEnv, p.supabase.anonKeyEnv]) env[name] = `sandbox-${name.toLowerCase()}`;
+  for (const level of config.oncall.levels) {
+    if (level.pagerdutyRoutingKeyEnv) env[level.pagerdutyRoutingKeyEnv] = `sandbox-${level.pagerdutyRoutingKeyEnv.toLowerCase()}`;
+  }
+  const n = config.notifications;
+  if (n.statuspage) env[n.statuspage.apiKeyEnv] = 'sandbox-statuspage-key';
+  if (n.telegram) env[n.telegram.botTokenEnv] = '123456:sandbox-telegram-token';
+  if (n.slack) env[n.slack.webhookUrlEnv] = `${sandbox.baseUrls.slack}/services/T0SANDBOX/B0SANDBOX/sandboxwebhooksecret`;
+  return env;
+}
