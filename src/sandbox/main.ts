@@ -1,0 +1,36 @@
+import { startSandbox } from './index';
+
+/** `npm run sandbox`: the sandbox as its own process. SANDBOX_PORT (default 8790), SANDBOX_STEP_MS (default 300). */
+async function main(): Promise<void> {
+  const port = process.env.SANDBOX_PORT ? Number(process.env.SANDBOX_PORT) : 8790;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SANDBOX_PORT: "${process.env.SANDBOX_PORT}" is not a port number`);
+  const step = process.env.SANDBOX_STEP_MS ? Number(process.env.SANDBOX_STEP_MS) : undefined;
+  if (step !== undefined && !(step >= 0)) throw new Error(`SANDBOX_STEP_MS: "${process.env.SANDBOX_STEP_MS}" is not a number of milliseconds`);
+  const sandbox = await startSandbox({ port, host: process.env.SANDBOX_HOST ?? '127.0.0.1', timing: step });
+  const b = sandbox.baseUrls;
+  const lines = [
+    `Platform sandbox listening on ${sandbox.url} (local stand-in for the platform APIs; nothing leaves this machine)`,
+    `  Vercel            ${b.vercel}`,
+    `  Netlify           ${b.netlify}`,
+    `  Supabase API      ${b.supabase}`,
+    `  Supabase project  ${b.supabaseProject}/<ref>`,
+    `  Statuspage        ${b.statuspage}`,
+    `  PagerDuty events  ${b.pagerduty}`,
+    `  Slack webhooks    ${b.slack}/<hook path>`,
+    `  Telegram          ${b.telegram}`,
+    `  OpenAI status     ${b.providers.openai}`,
+    `  Anthropic status  ${b.providers.anthropic}`,
+    `  Control           ${sandbox.url}/_sandbox/calls | /faults | /state | /apps/degrade`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const shutdown = () => {
+    void sandbox.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sandbox: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
