@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createSelfCheckActivities } from './self-check';
+import { createAlertActivities } from './alerts';
 
 export type { ActivityDeps } from './deps';
 
@@ -7,6 +8,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createAlertActivities(deps),
   };
 }
 

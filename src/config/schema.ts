@@ -293,6 +293,25 @@ export const configSchema = z
         bearerTokenEnv: envName.default('RUNBOOK_WEBHOOK_TOKEN'),
         sentrySecretEnv: envName.default('SENTRY_CLIENT_SECRET'),
         vercelSecretEnv: envName.default('VERCEL_WEBHOOK_SECRET'),
+        /** Larger request bodies are refused with 413. */
+        bodyLimitBytes: z.number().int().positive().default(1_048_576),
+        /** How long a request waits for Temporal to accept its alerts before answering 503. */
+        temporalTimeout: durationMs.default(5_000),
+        /** Retry-After sent with a 503. */
+        retryAfter: durationMs.default(5_000),
+        /** Coalesce alerts of one dedup key arriving while a call for that key is in flight into one signal. */
+        coalesce: z.boolean().default(true),
+        /** Back-pressure: alerts waiting for Temporal across all keys; beyond it requests get 503. */
+        maxQueuedAlerts: z.number().int().positive().default(50_000),
+        /** Signal-with-start calls in flight at once. */
+        maxConcurrentCalls: z.number().int().positive().default(256),
+        /** Alerts per signal, to stay well under Temporal's payload size limit. */
+        maxBatch: z.number().int().positive().default(500),
+        /** Vercel delivery ids remembered to ignore replays: how long and how many. */
+        vercelReplayWindow: durationMs.default(86_400_000),
+        vercelReplayMemory: z.number().int().positive().default(100_000),
+        /** File the remembered delivery ids are journalled to so a restart keeps them; omit to keep them in memory only. */
+        deliveryJournal: z.string().min(1).optional(),
       })
       .prefault({}),
   })

@@ -170,8 +170,9 @@ export class PlatformHttp {
     const { credential } = this.target;
     const base = (req.baseUrl ?? (credential?.isBaseUrl ? secret! : this.target.baseUrl)).replace(/\/+$/, '');
     const params: Record<string, string | number> = { ...req.params };
-    if (credential?.pathParam && secret) params[credential.pathParam] = secret;
     const path = req.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      // Bot tokens ("123:abc") go into the path as they are.
+      if (name === credential?.pathParam && secret) return secret;
       const v = params[name];
       if (v === undefined) throw new Error(`${req.method} ${req.path}: no value for {${name}}`);
       return encodeURIComponent(String(v));
