@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
+import { DEFAULT_DATA_DIR, runningTemporal } from '../stack/state';
 import { CliError, EXIT } from './exit-codes';
 import { createOutput, type Output } from './output';
 
@@ -70,7 +71,13 @@ export function createContext(globals: () => GlobalOptions, env: NodeJS.ProcessE
       return config;
     },
     target() {
-      return temporalTargetFromEnv(env, ctx.config().temporal.namespace);
+      const namespace = ctx.config().temporal.namespace;
+      if (!env.TEMPORAL_ADDRESS) {
+        // `npm start` may have put the embedded server on another port; it says where in <data>/stack.json.
+        const local = runningTemporal(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR);
+        if (local) return { ...temporalTargetFromEnv(env, namespace), address: local.address };
+      }
+      return temporalTargetFromEnv(env, namespace);
     },
     taskQueue() {
       return ctx.config().temporal.taskQueue;

@@ -7,6 +7,8 @@ import { freePort } from './ports';
 
 export interface LocalPostgres {
   port: number;
+  /** The postmaster's process id. */
+  pid: number;
   dataDir: string;
   /** Connection string for a database on this cluster. */
   url(database: string): string;
@@ -20,6 +22,11 @@ export interface LocalPostgresOptions {
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
   log?: (line: string) => void;
+  /**
+   * Own process group: a Ctrl-C in the terminal reaches only us, so the worker can finish before the
+   * database stops. Only `stop()` stops the server then.
+   */
+  detached?: boolean;
 }
 
 const SUPERUSER = 'postgres';
@@ -80,15 +87,22 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   if (ids) chownSync(logFile, ids.uid, ids.gid);
   const child: ChildProcess = spawn(path.join(bin, 'postgres'), args, {
     stdio: ['ignore', logFd, logFd],
+    detached: opts.detached ?? false,
     ...(ids ?? {}),
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = (database: string) => `postgres://${SUPERUSER}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  await waitForPostgres(url('postgres'), exited, logFile);
+  try {
+    await waitForPostgres(url('postgres'), exited, logFile);
+  } catch (err) {
+    child.kill('SIGKILL'); // never leave a half-started server behind
+    throw err;
+  }
 
   return {
     port,
+    pid: child.pid!,
     dataDir,
     url,
     async stop() {

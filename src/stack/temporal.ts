@@ -8,6 +8,8 @@ import { freePort } from './ports';
 
 export interface LocalTemporal {
   address: string;
+  /** The `temporal server start-dev` process id. */
+  pid: number;
   uiUrl?: string;
   namespace: string;
   stop(): Promise<void>;
@@ -22,6 +24,8 @@ export interface LocalTemporalOptions {
   headless?: boolean;
   namespace?: string;
   log?: (line: string) => void;
+  /** Own process group, so a terminal Ctrl-C reaches only us; `stop()` stops the server then. */
+  detached?: boolean;
 }
 
 /**
@@ -56,14 +60,20 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
     stdio = ['ignore', fd, fd];
   }
 
-  const child: ChildProcess = spawn(cli, args, { stdio });
+  const child: ChildProcess = spawn(cli, args, { stdio, detached: opts.detached ?? false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const address = `127.0.0.1:${port}`;
-  await waitForTemporal(address, namespace, exited, logFile);
+  try {
+    await waitForTemporal(address, namespace, exited, logFile);
+  } catch (err) {
+    child.kill('SIGKILL'); // never leave a half-started server behind
+    throw err;
+  }
   opts.log?.(`Temporal dev server on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
 
   return {
     address,
+    pid: child.pid!,
     uiUrl,
     namespace,
     async stop() {

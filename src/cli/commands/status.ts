@@ -56,9 +56,10 @@ export function summarize(info: WorkflowExecutionInfo): RunSummary {
 }
 
 function human(report: StatusReport, all: boolean): string[] {
-  const what = all ? 'runs' : 'open runs';
-  if (report.total === 0) return [`no ${what} on task queue "${report.taskQueue}" (namespace ${report.namespace})`];
-  const lines = [`${report.total} ${what} on task queue "${report.taskQueue}" (namespace ${report.namespace})`];
+  const what = `${all ? '' : 'open '}run${report.total === 1 ? '' : 's'}`;
+  const where = `on task queue "${report.taskQueue}" (namespace ${report.namespace})`;
+  if (report.total === 0) return [`no ${what} ${where}`];
+  const lines = [`${report.total} ${what} ${where}`];
   for (const [kind, runs] of Object.entries(report.kinds)) {
     lines.push('', `${kind} (${runs.length})`);
     const headers = ['WORKFLOW ID', ...(all ? ['EXECUTION'] : []), 'SERVICE', 'SEVERITY', 'STATUS', 'STAGE', 'STARTED'];

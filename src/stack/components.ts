@@ -1,0 +1,234 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { Logger as Pino } from 'pino';
+import type { RunbookConfig } from '../config/schema';
+import { temporalLogger } from '../logging';
+import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
+import { createDeps, createWorker, installRuntime, metricsPortFromEnv } from '../worker';
+import { migrateOpsDatabase } from './migrate';
+import { freePort, isPortFree } from './ports';
+import { ensureDatabase, startLocalPostgres } from './postgres';
+import { startLocalTemporal } from './temporal';
+import { isAlive, readStackFile, stackFilePath } from './state';
+
+/** What `npm start` has brought up so far; each component reads what it needs and adds what it provides. */
+export interface Stack {
+  config: RunbookConfig & { source: string };
+  /** The environment every component reads; the stack fills in database URLs for the embedded cluster. */
+  env: NodeJS.ProcessEnv;
+  /** Root of all local state (RUNBOOK_DATA_DIR, default .data). */
+  dataDir: string;
+  log: Pino;
+  /** Process ids of servers we started, killed outright on a forced stop. */
+  pids: number[];
+  /** Ends the whole stack, e.g. when the worker dies. */
+  fail(err: unknown): void;
+  temporal?: { target: TemporalTarget; uiUrl?: string; embedded: boolean; sqlite?: string };
+  databases?: { opsUrl: string; urls: Record<string, string>; embedded: boolean };
+  worker?: { taskQueue: string; metricsUrl: string; production: boolean };
+}
+
+/** A started component: banner lines saying where it is, and how to stop it. */
+export interface Running {
+  banner?: [label: string, value: string][];
+  stop(): Promise<void>;
+}
+
+/** One step of `npm start`, started in list order and stopped in reverse. */
+export interface Component {
+  name: string;
+  start(stack: Stack): Promise<Running | void>;
+}
+
+export class StartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartError';
+  }
+}
+
+/** A connection string fit for printing: the password, if any, masked. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StartError(`${name}: must be a port number, got "${raw}"`);
+  return port;
+}
+
+/** Temporal: the cluster at TEMPORAL_ADDRESS, else the embedded dev server with history in <data>/temporal. */
+export const temporal: Component = {
+  name: 'temporal',
+  async start(stack) {
+    const { env, config } = stack;
+    if (env.TEMPORAL_ADDRESS) {
+      const target = temporalTargetFromEnv(env, config.temporal.namespace);
+      try {
+        const connection = await Connection.connect({ ...connectionOptions(target), connectTimeout: 10_000 });
+        await connection.close();
+      } catch {
+        throw new StartError(`Temporal is not reachable at TEMPORAL_ADDRESS=${target.address}: check the address and TLS/API key settings, or unset it to run the embedded server`);
+      }
+      stack.temporal = { target, embedded: false };
+      return { banner: [['Temporal', `${target.address} (namespace ${target.namespace}, from TEMPORAL_ADDRESS)`]], stop: async () => undefined };
+    }
+    const uiPort = portFromEnv(env, 'RUNBOOK_UI_PORT', 8233);
+    if (!(await isPortFree(uiPort))) {
+      throw new StartError(`port ${uiPort} (Temporal Web UI) is in use: is another stack running? Stop it, or set RUNBOOK_UI_PORT to another port`);
+    }
+    const dir = path.join(stack.dataDir, 'temporal');
+    const server = await startLocalTemporal({
+      dir,
+      port: portFromEnv(env, 'RUNBOOK_TEMPORAL_PORT', 7233),
+      uiPort,
+      namespace: config.temporal.namespace,
+      detached: true,
+    });
+    stack.pids.push(server.pid);
+    const target: TemporalTarget = { address: server.address, namespace: server.namespace };
+    const uiUrl = `http://localhost:${uiPort}`;
+    stack.temporal = { target, uiUrl, embedded: true, sqlite: path.join(dir, 'temporal.sqlite') };
+    return {
+      banner: [
+        ['Temporal', `${server.address} (namespace ${server.namespace}), history in ${stack.temporal.sqlite}`],
+        ['Temporal UI', uiUrl],
+      ],
+      stop: () => server.stop(),
+    };
+  },
+};
+
+/**
+ * PostgreSQL: OPS_DATABASE_URL and each configured database's env var (DATABASE_URL for `app`) when set;
+ * whatever is missing lives on an embedded cluster in <data>/postgres. Then the ops schema migrations.
+ */
+export const postgres: Component = {
+  name: 'postgres',
+  async start(stack) {
+    const { env, config, log } = stack;
+    const wanted: Record<string, string> = { ops: 'OPS_DATABASE_URL' };
+    for (const [name, db] of Object.entries(config.databases)) wanted[name] = db.urlEnv;
+    const missing = Object.entries(wanted).filter(([, envName]) => !env[envName]);
+
+    let stop = async () => undefined as void;
+    let cluster: string | undefined;
+    if (missing.length) {
+      const server = await startLocalPostgres({
+        dir: path.join(stack.dataDir, 'postgres'),
+        preferredPort: portFromEnv(env, 'RUNBOOK_PG_PORT', 54329),
+        detached: true,
+        log: (line) => log.info({ component: 'postgres' }, line),
+      });
+      stack.pids.push(server.pid);
+      stop = () => server.stop();
+      cluster = `127.0.0.1:${server.port}, data in ${server.dataDir}`;
+      for (const [name, envName] of missing) {
+        await ensureDatabase(server.url('postgres'), name);
+        // The worker and its activities find the embedded databases the same way as real ones.
+        env[envName] = server.url(name);
+      }
+    }
+    const urls = Object.fromEntries(Object.entries(wanted).map(([name, envName]) => [name, env[envName]!]));
+    try {
+      await migrateOpsDatabase(urls.ops, (line) => log.info({ component: 'postgres' }, line));
+    } catch (err) {
+      await stop();
+      throw new StartError(`ops schema migrations failed on ${redactUrl(urls.ops)}: ${(err as Error).message}`);
+    }
+    stack.databases = { opsUrl: urls.ops, urls, embedded: Boolean(cluster) };
+    const banner: [string, string][] = [];
+    if (cluster) banner.push(['PostgreSQL', cluster]);
+    for (const [name, envName] of Object.entries(wanted)) {
+      const source = missing.some(([n]) => n === name) ? 'embedded' : `from ${envName}`;
+      banner.push([`${name} database`, `${redactUrl(urls[name])} (${source})`]);
+    }
+    return { banner, stop };
+  },
+};
+
+/** The Temporal worker, in this process: workflows bundled from source, or the prebuilt bundle with NODE_ENV=production. */
+export const worker: Component = {
+  name: 'worker',
+  async start(stack) {
+    const { config, env, log } = stack;
+    if (!stack.temporal || !stack.databases) throw new StartError('the worker starts after Temporal and PostgreSQL');
+    const metricsPort = await freePort(metricsPortFromEnv(env) || undefined);
+    installRuntime({ metricsPort, logger: temporalLogger(log), shutdownSignals: [] });
+    const target = stack.temporal.target;
+    const production = env.NODE_ENV === 'production';
+    const deps = await createDeps(config, target, env, stack.databases.opsUrl);
+    let w: Worker;
+    let connection: Awaited<ReturnType<typeof createWorker>>['connection'];
+    try {
+      ({ worker: w, connection } = await createWorker({ config, target, deps: deps.deps, production }));
+    } catch (err) {
+      await deps.close();
+      throw err;
+    }
+    const running = w.run().catch((err: unknown) => stack.fail(err));
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    stack.worker = { taskQueue: config.temporal.taskQueue, metricsUrl, production };
+    return {
+      banner: [
+        ['worker', `task queue "${config.temporal.taskQueue}", ${production ? 'prebuilt workflow bundle' : 'workflows bundled from source'}`],
+        ['metrics', metricsUrl],
+      ],
+      async stop() {
+        // Stops polling, lets in-flight tasks finish (shutdownGraceTime), then resolves run().
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+        await connection.close();
+        await deps.close();
+      },
+    };
+  },
+};
+
+/** The data dir, created (and traversable by the postgres account when we run as root). */
+export function prepareDataDir(dir: string): string {
+  const abs = path.resolve(dir);
+  const fresh = !existsSync(abs);
+  mkdirSync(abs, { recursive: true });
+  if (fresh && process.getuid?.() === 0) chmodSync(abs, 0o755);
+  return abs;
+}
+
+/**
+ * Refuses to start twice on one data dir, and stops servers a crashed earlier run left behind
+ * (only processes whose command line names this data dir).
+ */
+export async function claimDataDir(dataDir: string, log: Pino): Promise<void> {
+  const previous = readStackFile(dataDir);
+  if (!previous) return;
+  if (previous.pid !== process.pid && isAlive(previous.pid)) {
+    throw new StartError(`a stack is already running from ${dataDir} (pid ${previous.pid}); stop it first, or set RUNBOOK_DATA_DIR to another directory`);
+  }
+  for (const pid of previous.pids ?? []) {
+    if (!isAlive(pid) || !commandLine(pid).includes(dataDir)) continue;
+    log.warn({ component: 'stack' }, `stopping pid ${pid} left running by an earlier start`);
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(stackFilePath(dataDir), { force: true });
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * `npm start`: the whole service in the foreground. Temporal, PostgreSQL, the worker (and the
+ * components listed below) start in order and print where they are; Ctrl-C or SIGTERM stops them in
+ * reverse order, leaving no server process behind.
+ *
+ * Exit codes: 0 after a clean stop, 1 when something failed to start or crashed, 2 for a bad configuration.
+ */
+import { rmSync } from 'node:fs';
+import type { Logger as Pino } from 'pino';
+import { ConfigError, loadConfig } from '../config/load';
+import { createLogger } from '../logging';
+import {
+  claimDataDir,
+  postgres,
+  prepareDataDir,
+  StartError,
+  temporal,
+  worker,
+  type Component,
+  type Running,
+  type Stack,
+} from './components';
+import { DEFAULT_DATA_DIR, stackFilePath, writeStackFile } from './state';
+
+/** Started top to bottom, stopped bottom to top. Add a component with one line in its place. */
+const components: Component[] = [
+  temporal, // Temporal: TEMPORAL_ADDRESS, else the embedded dev server (Web UI on 8233)
+  postgres, // PostgreSQL: OPS_DATABASE_URL / DATABASE_URL, else the embedded cluster; ops schema migrations
+  // sandbox: src/sandbox/ — stands in for the SaaS APIs when no platform credentials are set (before the worker, which calls them)
+  worker, // the Temporal worker, in this process
+  // receiver: src/receiver/ — the webhook receiver (alerts → incidents)
+  // schedules: `schedules apply` — Temporal Schedules for health checks, backups and maintenance
+];
+
+function banner(stack: Stack, started: { name: string; running: Running }[]): string {
+  const rows: [string, string][] = [
+    ['config', `${stack.config.source} (${stack.config.name})`],
+    ['data dir', stack.dataDir],
+    ...started.flatMap((s) => s.running.banner ?? []),
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return [
+    '',
+    'Durable Runbooks is running. Ctrl-C stops everything.',
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    '',
+    `  try: npx runbook doctor   |   npx runbook status${stack.temporal?.uiUrl ? `   |   open ${stack.temporal.uiUrl}` : ''}`,
+    '',
+  ].join('\n');
+}
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const log: Pino = createLogger(env);
+  const say = (msg: string) => log.info({ component: 'stack' }, msg);
+
+  // 1. Configuration: a bad file stops here, one line per bad field.
+  let config: Stack['config'];
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.lines()) process.stderr.write(`${line}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  // 2. The data directory, claimed for this run.
+  const dataDir = prepareDataDir(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR);
+  let failure: unknown;
+  let wake: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (wake = resolve));
+  const stack: Stack = {
+    config,
+    env,
+    dataDir,
+    log,
+    pids: [],
+    fail(err) {
+      failure ??= err;
+      wake();
+    },
+  };
+
+  // 3. Signals: the first one stops everything in order, a second one kills at once.
+  let signalled: NodeJS.Signals | undefined;
+  let signalledAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // The same Ctrl-C can arrive twice within milliseconds (directly and relayed by npm/tsx): not a second press.
+    if (signalled && Date.now() - signalledAt < 1000) return;
+    if (signalled) {
+      log.warn({ component: 'stack' }, `${signal} again: killing servers now`);
+      for (const pid of stack.pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      process.exit(130);
+    }
+    signalled = signal;
+    signalledAt = Date.now();
+    say(`${signal}: stopping (again to force)`);
+    wake();
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+
+  // 4. Components in order; whatever started is stopped in reverse, whatever happens.
+  const started: { name: string; running: Running }[] = [];
+  let claimed = false;
+  try {
+    await claimDataDir(dataDir, log);
+    claimed = true;
+    for (const component of components) {
+      if (signalled || failure) break;
+      say(`starting ${component.name}`);
+      const running = await component.start(stack);
+      if (running) started.push({ name: component.name, running });
+      writeStackFile(stack);
+    }
+    if (!signalled && !failure) {
+      process.stdout.write(banner(stack, started));
+      await stopRequested;
+    }
+  } catch (err) {
+    failure ??= err;
+  } finally {
+    for (const { name, running } of started.reverse()) {
+      say(`stopping ${name}`);
+      try {
+        await running.stop();
+      } catch (err) {
+        log.error({ component: 'stack' }, `stopping ${name}: ${(err as Error).message}`);
+      }
+    }
+    if (claimed) rmSync(stackFilePath(dataDir), { force: true });
+  }
+
+  if (failure) {
+    const message = failure instanceof StartError || failure instanceof Error ? failure.message : String(failure);
+    log.error({ component: 'stack' }, message);
+    if (env.RUNBOOK_DEBUG && failure instanceof Error && !(failure instanceof StartError)) process.stderr.write(`${failure.stack}\n`);
+    return 1;
+  }
+  say('stopped');
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
