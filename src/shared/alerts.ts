@@ -45,3 +45,23 @@ export function incidentWorkflowId(dedupKey: string): string {
     .slice(0, 60);
   return `incident-${slug || 'alert'}-${fnv1a(dedupKey)}`;
 }
+
+/**
+ * An alert as raised by the service itself or posted in the generic JSON format: the normalized alert with
+ * the fields the receiver can fill in optional (`source`, `fingerprint` defaults to the dedup key, times to now).
+ * Every complete `AlertInput` is also a valid raised alert.
+ */
+export const raisedAlertSchema = alertSchema.extend({
+  source: alertSchema.shape.source.optional(),
+  fingerprint: alertSchema.shape.fingerprint.optional(),
+  startsAt: alertSchema.shape.startsAt.optional(),
+  receivedAt: alertSchema.shape.receivedAt.optional(),
+});
+export type RaisedAlertInput = z.input<typeof raisedAlertSchema>;
+export type RaisedAlert = z.infer<typeof raisedAlertSchema>;
+
+/** What accepting alerts answers: the incidents they joined or opened, and how many alerts were recorded. */
+export interface AlertsAccepted {
+  incidents: string[];
+  accepted: number;
+}

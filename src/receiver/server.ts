@@ -1,0 +1,242 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { DeliveryMemory } from '../alerts/deliveries';
+import { AlertIngestor, IngestUnavailable } from '../alerts/ingest';
+import {
+  normalizeAlertmanager,
+  normalizeGeneric,
+  normalizeGrafana,
+  normalizeSentry,
+  normalizeVercel,
+  safely,
+  type NormalizeContext,
+  type Normalized,
+} from '../alerts/normalize';
+import { verifyBearer, verifyHmac } from '../alerts/signatures';
+import { secretFromEnv } from '../config/load';
+import type { RunbookConfig } from '../config/schema';
+import { receiverMetrics, type ReceiverMetrics } from './metrics';
+
+export interface ReceiverOptions {
+  config: RunbookConfig;
+  /** Temporal client the alerts are recorded through. */
+  client: Client;
+  /** Where the bearer token and webhook secrets are read from (process.env in production). */
+  env?: NodeJS.ProcessEnv;
+  /** Overrides `webhooks.coalesce`; `false` is the one-call-per-alert baseline of the alert-storm bench. */
+  coalesce?: boolean;
+  /** Overrides `webhooks.deliveryJournal`; `null` keeps Vercel delivery ids in memory only. */
+  deliveryJournal?: string | null;
+  logger?: FastifyServerOptions['logger'];
+  /** Also export the process's CPU, memory and event-loop metrics. */
+  processMetrics?: boolean;
+}
+
+export interface Receiver {
+  app: FastifyInstance;
+  ingestor: AlertIngestor;
+  metrics: ReceiverMetrics;
+  close(): Promise<void>;
+}
+
+/** The request body as received: the raw bytes are what Sentry and Vercel sign. */
+class Delivery {
+  constructor(
+    readonly raw: Buffer,
+    readonly json: unknown,
+    readonly problem?: string,
+  ) {}
+}
+
+type Answer = [status: number, body: Record<string, unknown>];
+
+/**
+ * The webhook receiver: one route per alert source. Every request is authenticated (bearer token, or the
+ * source's HMAC), size-limited and validated; a bad one gets a 4xx naming what is wrong and records nothing.
+ * 202 is sent only once Temporal has accepted the alerts; when it has not, 503 with Retry-After.
+ */
+export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
+  const { config } = opts;
+  const hooks = config.webhooks;
+  const env = opts.env ?? process.env;
+  const retryAfter = String(Math.max(1, Math.ceil(hooks.retryAfter / 1000)));
+  const metrics = receiverMetrics({ processMetrics: opts.processMetrics });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: hooks.bodyLimitBytes, return503OnClosing: true });
+
+  const ingestor = new AlertIngestor({
+    client: opts.client,
+    taskQueue: config.temporal.taskQueue,
+    coalesce: opts.coalesce ?? hooks.coalesce,
+    maxQueuedAlerts: hooks.maxQueuedAlerts,
+    maxConcurrentCalls: hooks.maxConcurrentCalls,
+    maxBatch: hooks.maxBatch,
+    timeoutMs: hooks.temporalTimeout,
+    observer: {
+      ...metrics.observer,
+      error: (err, workflowId) => app.log.warn({ workflowId, reason: err instanceof Error ? err.message : String(err) }, 'Temporal did not accept alerts'),
+    },
+  });
+  metrics.watch(ingestor);
+  const journal = opts.deliveryJournal === undefined ? hooks.deliveryJournal : (opts.deliveryJournal ?? undefined);
+  const deliveries = new DeliveryMemory({ max: hooks.vercelReplayMemory, ttlMs: hooks.vercelReplayWindow, journal });
+
+  // Keep the raw bytes next to the parsed JSON; a parse error is reported by the route, after authentication.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: hooks.bodyLimitBytes }, (req, body, done) => {
+    const raw = body as Buffer;
+    if (raw.length === 0) return done(null, new Delivery(raw, undefined, '(body): the body is empty; send a JSON object'));
+    void parseJson(req, raw.toString('utf8'), (err, json) => done(null, err ? new Delivery(raw, undefined, '(body): not valid JSON') : new Delivery(raw, json)));
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: `the body is larger than ${hooks.bodyLimitBytes} bytes` });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: 'Content-Type must be application/json' });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    req.log.error({ err }, 'webhook request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  const context = (): NormalizeContext => ({ config, now: new Date() });
+
+  /** Records the alerts, or says why not. */
+  async function record(source: string, normalized: Normalized, deliveryId?: string): Promise<Answer> {
+    if (!normalized.ok) return [400, { error: `invalid ${source} payload`, problems: normalized.problems }];
+    if (normalized.alerts.length === 0) return [200, { incidents: [], accepted: 0, ignored: normalized.ignored ?? 'no alerts' }];
+    const alerts = normalized.alerts;
+    let result;
+    if (deliveryId !== undefined) {
+      const outcome = await deliveries.once(deliveryId, () => ingestor.ingest(alerts));
+      if (outcome.replayed) {
+        metrics.replays.inc({ source });
+        return [200, { incidents: [], accepted: 0, ignored: `delivery ${deliveryId} was already recorded` }];
+      }
+      result = outcome.result;
+    } else {
+      result = await ingestor.ingest(alerts);
+    }
+    if (result.accepted > 0) metrics.accepted.inc({ source }, result.accepted);
+    if (result.accepted < alerts.length && result.incidents.length === 0) {
+      return [200, { ...result, ignored: 'only resolutions, and no open incident to resolve' }];
+    }
+    return [202, { ...result }];
+  }
+
+  async function send(reply: FastifyReply, work: () => Promise<Answer>): Promise<FastifyReply> {
+    try {
+      const [status, body] = await work();
+      return reply.code(status).send(body);
+    } catch (err) {
+      if (err instanceof IngestUnavailable) return reply.code(503).header('retry-after', retryAfter).send({ error: err.message });
+      throw err;
+    }
+  }
+
+  function delivery(req: FastifyRequest): Delivery | Answer {
+    const body = req.body;
+    if (!(body instanceof Delivery)) return [400, { error: 'send a JSON body', problems: ['(body): missing'] }];
+    if (body.problem) return [400, { error: 'the body is not valid JSON', problems: [body.problem] }];
+    return body;
+  }
+
+  function notConfigured(source: string, envName: string): Answer {
+    app.log.warn(`webhooks for ${source} are refused: environment variable ${envName} is not set`);
+    return [503, { error: `${source} webhooks are not configured on this receiver` }];
+  }
+
+  /** Sources that do not sign: the token from Alertmanager's `http_config`, Grafana's contact point, or any client. */
+  async function bearer(req: FastifyRequest, reply: FastifyReply) {
+    const token = secretFromEnv(hooks.bearerTokenEnv, env);
+    if (!token) {
+      const [status, body] = notConfigured('bearer-authenticated', hooks.bearerTokenEnv);
+      return reply.code(status).header('retry-after', retryAfter).send(body);
+    }
+    if (!verifyBearer(token, req.headers.authorization)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+    }
+  }
+
+  const bearerRoutes: [string, string, (body: unknown, ctx: NormalizeContext) => Normalized][] = [
+    ['/webhooks/alertmanager', 'alertmanager', normalizeAlertmanager],
+    ['/webhooks/grafana', 'grafana', normalizeGrafana],
+    ['/webhooks/generic', 'generic', normalizeGeneric],
+  ];
+  for (const [url, source, normalize] of bearerRoutes) {
+    app.post(url, { onRequest: bearer }, (req, reply) =>
+      send(reply, async () => {
+        const d = delivery(req);
+        if (!(d instanceof Delivery)) return d;
+        return record(source, safely(() => normalize(d.json, context())));
+      }),
+    );
+  }
+
+  app.post('/webhooks/sentry', (req, reply) =>
+    send(reply, async () => {
+      const secret = secretFromEnv(hooks.sentrySecretEnv, env);
+      if (!secret) return notConfigured('sentry', hooks.sentrySecretEnv);
+      const d = req.body instanceof Delivery ? req.body : undefined;
+      if (!d || !verifyHmac('sha256', secret, d.raw, header(req, 'sentry-hook-signature'))) {
+        return [401, { error: 'missing or wrong Sentry-Hook-Signature' }];
+      }
+      const body = delivery(req);
+      if (!(body instanceof Delivery)) return body;
+      return record('sentry', safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), body.json, context())));
+    }),
+  );
+
+  app.post('/webhooks/vercel', (req, reply) =>
+    send(reply, async () => {
+      const secret = secretFromEnv(hooks.vercelSecretEnv, env);
+      if (!secret) return notConfigured('vercel', hooks.vercelSecretEnv);
+      const d = req.body instanceof Delivery ? req.body : undefined;
+      if (!d || !verifyHmac('sha1', secret, d.raw, header(req, 'x-vercel-signature'))) {
+        return [401, { error: 'missing or wrong x-vercel-signature' }];
+      }
+      const body = delivery(req);
+      if (!(body instanceof Delivery)) return body;
+      const normalized = safely(() => normalizeVercel(body.json, context()));
+      return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
+    }),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok', ...ingestor.stats() }));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await app.ready();
+  return {
+    app,
+    ingestor,
+    metrics,
+    async close() {
+      await app.close(); // stops taking requests; in-flight ones finish
+      await ingestor.close();
+    },
+  };
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export interface StartedReceiver {
+  url: string;
+  port: number;
+  receiver: Receiver;
+  stop(): Promise<void>;
+}
+
+/** Starts the receiver on `port` (default `webhooks.port`; 0 picks a free one) for `npm start` and tests. */
+export async function startReceiver(opts: ReceiverOptions & { port?: number; host?: string }): Promise<StartedReceiver> {
+  const receiver = await buildReceiver(opts);
+  const host = opts.host ?? opts.config.webhooks.host;
+  await receiver.app.listen({ port: opts.port ?? opts.config.webhooks.port, host });
+  const { port } = receiver.app.server.address() as AddressInfo;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, receiver, stop: () => receiver.close() };
+}

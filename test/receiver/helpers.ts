@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { request } from 'undici';
+import { hmacHex } from '../../src/alerts/signatures';
+import type { RunbookConfig } from '../../src/config/schema';
+import type { Alert } from '../../src/shared/alerts';
+import { freePort } from '../../src/stack/ports';
+import { testConfig, uniqueName } from '../harness';
+
+export const TOKEN = 'test-webhook-token-0123456789';
+export const SENTRY_SECRET = 'sentry-client-secret-abcdef';
+export const VERCEL_SECRET = 'vercel-webhook-secret-123456';
+export const env = { RUNBOOK_WEBHOOK_TOKEN: TOKEN, SENTRY_CLIENT_SECRET: SENTRY_SECRET, VERCEL_WEBHOOK_SECRET: VERCEL_SECRET };
+
+/** A fixture from test/receiver/fixtures, parsed, for a test to make unique and post. */
+export function fixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as T;
+}
+
+/** The example config on a task queue of its own, so nothing else in the run polls these incidents. */
+export function receiverConfig(webhooks: Record<string, unknown> = {}): RunbookConfig {
+  return testConfig({ temporal: { taskQueue: uniqueName('receiver') }, webhooks });
+}
+
+export interface Posted {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown> & { incidents?: string[]; accepted?: number; problems?: string[]; error?: string };
+}
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Posted> {
+  const raw = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const res = await request(url, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', ...headers } });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, body: text ? (JSON.parse(text) as Posted['body']) : {} };
+}
+
+export const bearer = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
+
+export function sentryHeaders(raw: string, resource = 'event_alert', secret = SENTRY_SECRET) {
+  return {
+    'sentry-hook-resource': resource,
+    'sentry-hook-timestamp': String(Math.floor(Date.now() / 1000)),
+    'request-id': uniqueName('req'),
+    'sentry-hook-signature': hmacHex('sha256', secret, raw),
+  };
+}
+
+export const vercelHeaders = (raw: string, secret = VERCEL_SECRET) => ({ 'x-vercel-signature': hmacHex('sha1', secret, raw) });
+
+/** The alert batches each `alerts` signal of the workflow's current run carried, in order. */
+export async function signalledAlerts(client: Client, workflowId: string): Promise<Alert[][]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts')
+    .map((e) => defaultPayloadConverter.fromPayload<Alert[]>(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]));
+}
+
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Runs (current and closed) of a workflow id, from visibility; waits out its short indexing lag. */
+export async function runsOf(client: Client, workflowId: string, atLeast = 1): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { count } = await client.workflow.count(`WorkflowId = "${workflowId}"`);
+    if (count >= atLeast || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A client whose server is a closed port: every call fails as when Temporal is down. */
+export async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
