@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createSelfCheckActivities } from './self-check';
+import { createIncidentActivities } from './incident';
 import { createAlertActivities } from './alerts';
 
 export type { ActivityDeps } from './deps';
@@ -8,6 +9,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createIncidentActivities(deps),
     ...createAlertActivities(deps),
   };
 }

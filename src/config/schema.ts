@@ -23,6 +23,10 @@ const timeZone = z.string().refine((tz) => {
 export const severity = z.enum(['P0', 'P1', 'P2', 'P3']);
 export type Severity = z.infer<typeof severity>;
 
+/** The incident mitigation playbooks (Incident Response → Mitigation, Common Incidents & Playbooks). */
+export const mitigationKind = z.enum(['rollback', 'switch-provider', 'read-only', 'terminate-query', 'limit-user']);
+export type MitigationKind = z.infer<typeof mitigationKind>;
+
 /** A response SLA: a duration, or "next-business-day" (the first runbook's P3). */
 const slaValue = z.union([z.literal('next-business-day'), durationMs]);
 
@@ -108,7 +112,9 @@ const incidents = z.object({
   dedupLabels: z.array(z.string()).optional(),
   flapGuard: durationMs.default(600_000),
   /** Mitigations allowed without approval, per severity. */
-  autoMitigate: z.partialRecord(severity, z.array(z.enum(['rollback', 'switch-provider', 'read-only', 'terminate-query', 'limit-user']))).default({}),
+  autoMitigate: z.partialRecord(severity, z.array(mitigationKind)).default({}),
+  /** Severities of customer-facing incidents that open a status page incident ("post to status page if customer-facing"). */
+  statuspageSeverities: z.array(severity).default(['P0', 'P1']),
   postmortemReminder: durationMs.default(86_400_000),
   postmortemDeadline: durationMs.default(172_800_000),
   /** Long-running query threshold used by evidence and the terminate-query playbook. */

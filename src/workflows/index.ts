@@ -1,2 +1,3 @@
 /** Every workflow the worker registers; one file per capability. */
 export * from './self-check';
+export * from './incident';

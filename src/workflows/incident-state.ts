@@ -1,0 +1,106 @@
+/**
+ * Pure bookkeeping of the `incident` workflow: the timeline, alert tracking by fingerprint, severity
+ * and SLA arithmetic. No Temporal calls here, so it is deterministic and unit-testable as is.
+ */
+import type { Severity } from '../config/schema';
+import type { Alert } from '../shared/alerts';
+import { nextBusinessDayDeadline } from '../shared/business-hours';
+import { formatDuration } from '../shared/duration';
+import {
+  higherSeverity,
+  formatElapsed,
+  severityOfAlert,
+  type IncidentPolicy,
+  type IncidentState,
+  type TimelineEvent,
+  type TimelineKind,
+} from '../shared/incident';
+
+export function addEvent(s: IncidentState, at: number, by: string, kind: TimelineKind, text: string, data?: Record<string, unknown>): TimelineEvent {
+  const event: TimelineEvent = { seq: s.nextSeq++, at: new Date(at).toISOString(), by, kind, text, ...(data ? { data } : {}) };
+  s.timeline.push(event);
+  return event;
+}
+
+/** When the response SLA of `severity` runs out, counted from `fromMs`. */
+export function slaDeadline(policy: IncidentPolicy, severity: Severity, fromMs: number): number {
+  const sla = policy.sla[severity];
+  return sla === 'next-business-day' ? nextBusinessDayDeadline(fromMs, policy.timezone, policy.businessHours) : fromMs + sla;
+}
+
+export function describeSla(policy: IncidentPolicy, severity: Severity): string {
+  const sla = policy.sla[severity];
+  return sla === 'next-business-day' ? 'next business day' : formatDuration(sla);
+}
+
+export interface AlertChanges {
+  /** Fingerprints that started firing or fired again. */
+  fired: string[];
+  resolved: string[];
+  /** The highest severity among the batch's firing alerts. */
+  severity?: Severity;
+}
+
+/**
+ * Tracks each alert by fingerprint: a first firing, a resolution and a re-fire become timeline events;
+ * repeats only count deliveries. A firing delivery of an episode already resolved (same startsAt: an HA
+ * peer or a delayed resend) is stale and changes nothing.
+ */
+export function trackAlerts(s: IncidentState, alerts: Alert[], nowMs: number): AlertChanges {
+  const changes: AlertChanges = { fired: [], resolved: [] };
+  for (const a of alerts) {
+    const by = `alert:${a.source}`;
+    const severity = severityOfAlert(a, s.policy);
+    const known = s.alerts[a.fingerprint];
+    if (!known) {
+      s.alerts[a.fingerprint] = {
+        fingerprint: a.fingerprint,
+        source: a.source,
+        status: a.status,
+        summary: a.summary,
+        severity,
+        firstFiringAt: a.startsAt,
+        episodeStartsAt: a.startsAt,
+        lastChangeAt: new Date(nowMs).toISOString(),
+        refires: 0,
+        deliveries: 1,
+        ...(a.url ? { url: a.url } : {}),
+      };
+      addEvent(s, nowMs, by, 'alert', `${a.status === 'firing' ? 'Firing' : 'Resolved'} (${severity}): ${a.summary}`, {
+        fingerprint: a.fingerprint,
+        status: a.status,
+        severity,
+        labels: a.labels,
+      });
+      if (a.status === 'firing') changes.fired.push(a.fingerprint);
+      else changes.resolved.push(a.fingerprint);
+    } else {
+      known.deliveries++;
+      if (known.status === a.status) continue;
+      if (a.status === 'firing' && a.startsAt === known.episodeStartsAt) continue;
+      known.status = a.status;
+      known.lastChangeAt = new Date(nowMs).toISOString();
+      known.severity = severity;
+      if (a.status === 'firing') {
+        known.refires++;
+        known.episodeStartsAt = a.startsAt;
+        changes.fired.push(a.fingerprint);
+        addEvent(s, nowMs, by, 'alert', `Fired again (${severity}): ${a.summary}`, { fingerprint: a.fingerprint, status: 'firing', severity });
+      } else {
+        changes.resolved.push(a.fingerprint);
+        addEvent(s, nowMs, by, 'alert', `Resolved: ${a.summary}`, { fingerprint: a.fingerprint, status: 'resolved' });
+      }
+    }
+    if (a.status === 'firing') changes.severity = changes.severity ? higherSeverity(changes.severity, severity) : severity;
+  }
+  return changes;
+}
+
+export const trackedAlerts = (s: IncidentState) => Object.values(s.alerts);
+export const firingAlerts = (s: IncidentState) => trackedAlerts(s).filter((a) => a.status === 'firing');
+/** Every alert of the incident is resolved (an incident without alerts never resolves by itself). */
+export const allAlertsResolved = (s: IncidentState) => trackedAlerts(s).length > 0 && firingAlerts(s).length === 0;
+
+export function since(fromIso: string, toMs: number): string {
+  return formatElapsed(toMs - Date.parse(fromIso));
+}

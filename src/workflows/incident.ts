@@ -1,0 +1,960 @@
+/**
+ * Incident Response, as the runbooks describe it:
+ *   1. Detection — an alert (or a person) opens the incident; severity P0–P3 is assessed; the timeline starts.
+ *   2. Initial response — page on-call for P0/P1, tell the team in chat, open a status page incident when customers see it.
+ *   3. Response SLA — not acknowledged in time: escalate to the next on-call level, and again after another SLA.
+ *      Meanwhile the troubleshooting "Diagnosis" steps run and attach their findings, and mitigation playbooks run
+ *      once approved (or at once where config allows).
+ *   4. Resolution — every alert resolved and still resolved after the flap guard, or a person resolves it:
+ *      status page resolved, PagerDuty resolved.
+ *   5. Post-mortem — a draft from the timeline, a reminder at 24 h, overdue at 48 h; the incident closes when it is done.
+ *
+ * After resolution, a new firing alert of the same group (a transition to firing, not a repeat) REOPENS this
+ * incident while its post-mortem is pending: on-call is paged again and the status page goes back to investigating.
+ * Once the post-mortem is done the workflow has ended, so the next firing alert of that group opens a new incident
+ * (a new run under the same workflow id, with its own record in the ops database).
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  rootCause,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { Severity } from '../config/schema';
+import type { Alert } from '../shared/alerts';
+import type { RollbackInput } from '../shared/deploy';
+import {
+  acknowledgeRequest,
+  acknowledgeUpdate,
+  alertsSignal,
+  approveMitigationRequest,
+  approveMitigationUpdate,
+  assignCommanderRequest,
+  assignCommanderUpdate,
+  completePostmortemRequest,
+  completePostmortemUpdate,
+  describePlaybook,
+  higherSeverity,
+  incidentInput,
+  severityOfAlert,
+  incidentStateQuery,
+  noteRequest,
+  noteSignal,
+  playbook as playbookSchema,
+  requestMitigationRequest,
+  requestMitigationUpdate,
+  resolveRequest,
+  resolveUpdate,
+  RUNBOOK_ACTOR,
+  setSeverityRequest,
+  setSeverityUpdate,
+  UNDOABLE,
+  undoMitigationRequest,
+  undoMitigationUpdate,
+  type Finding,
+  type IncidentInput,
+  type IncidentPolicy,
+  type IncidentRecord,
+  type IncidentState,
+  type IncidentStatus,
+  type Mitigation,
+  type Playbook,
+  type PlaybookInput,
+  type TimelineKind,
+} from '../shared/incident';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../shared/search-attributes';
+import { formatDuration } from '../shared/duration';
+import { parseInput } from '../shared/validate';
+import { addEvent, allAlertsResolved, describeSla, firingAlerts, since, slaDeadline, trackAlerts } from './incident-state';
+
+/** The ops-database record must land eventually: retried until it does. */
+const records = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+/** Paging, chat and the status page: retried with backoff; a lasting failure is written to the timeline. */
+const notify = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 } });
+/** Diagnosis: quick looks; a look that fails is itself a finding. */
+const diagnose = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 2 } });
+/** Playbooks: redeploys poll and heartbeat. */
+const playbooks = proxyActivities<Activities>({
+  startToCloseTimeout: '20m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 3 },
+});
+
+const PD_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = { P0: 'critical', P1: 'error', P2: 'warning', P3: 'info' };
+/** Timeline events kept in workflow state across continue-as-new; the full timeline is in the ops database. */
+const TIMELINE_CARRIED = 200;
+
+export async function incident(raw: IncidentInput): Promise<IncidentState> {
+  const input = parseInput(incidentInput, raw);
+  const info = workflowInfo();
+  const chainId = info.firstExecutionRunId;
+  const s: IncidentState = input.carried ?? newState(input, info.workflowId, Date.now());
+  s.runs++;
+
+  // Handlers set wakeups; the main loop waits for a wakeup or the next deadline.
+  let wakeups = 0;
+  const poke = () => void wakeups++;
+  /** Alerts received before detection finished. */
+  const inbox: Alert[][] = [];
+  /** Background work (evidence, playbooks) that must finish before continue-as-new. */
+  let busy = 0;
+  let recording = false;
+
+  const now = () => Date.now();
+  const event = (kind: TimelineKind, text: string, by: string = RUNBOOK_ACTOR, data?: Record<string, unknown>) => {
+    const e = addEvent(s, now(), by, kind, text, data);
+    log.info(`${s.incidentId} [${kind}] ${by}: ${text}`);
+    poke();
+    return e;
+  };
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  setHandler(incidentStateQuery, () => s);
+
+  setHandler(alertsSignal, (alerts) => {
+    if (!s.detectedAt) inbox.push(alerts);
+    else takeAlerts(alerts);
+    poke();
+  });
+
+  setHandler(noteSignal, (raw) => {
+    const note = noteRequest.safeParse(raw);
+    if (note.success) event('note', note.data.text, note.data.by);
+  });
+
+  setHandler(
+    acknowledgeUpdate,
+    async (raw) => {
+      const req = acknowledgeRequest.parse(raw);
+      s.acknowledgedAt = new Date(now()).toISOString();
+      s.acknowledgedBy = req.by;
+      delete s.escalation.dueAt;
+      if (s.status === 'open') setStatus('acknowledged');
+      event('acknowledged', `Acknowledged after ${since(s.openedAt, now())}${req.note ? `: ${req.note}` : ''}`, req.by);
+      // Tell PagerDuty and the channel; the escalation clock has already stopped.
+      await Promise.all([pagerduty('acknowledge'), chat(`:eyes: ${s.incidentId} acknowledged by ${req.by}`)]);
+      return s;
+    },
+    {
+      validator: (raw) => {
+        const req = parseInput(acknowledgeRequest, raw, 'acknowledge request');
+        mustBeActive('acknowledge');
+        if (s.acknowledgedAt) throw invalid(`already acknowledged by ${s.acknowledgedBy} at ${s.acknowledgedAt}`);
+        return req;
+      },
+    },
+  );
+
+  setHandler(
+    assignCommanderUpdate,
+    (raw) => {
+      const req = assignCommanderRequest.parse(raw);
+      s.commander = req.commander;
+      event('commander', `${req.commander} is incident commander`, req.by);
+      return s;
+    },
+    {
+      validator: (raw) => {
+        parseInput(assignCommanderRequest, raw, 'assign-commander request');
+        mustBeOpened();
+        if (s.phase === 'closed') throw invalid('the incident is closed');
+      },
+    },
+  );
+
+  setHandler(
+    setSeverityUpdate,
+    (raw) => {
+      const req = setSeverityRequest.parse(raw);
+      const before = s.severity;
+      s.severity = req.severity;
+      s.severityPinnedBy = req.by;
+      event('severity', `Severity ${before} → ${req.severity}${req.reason ? `: ${req.reason}` : ''}`, req.by, { from: before, to: req.severity });
+      rearmSla();
+      publish();
+      return s;
+    },
+    {
+      validator: (raw) => {
+        const req = parseInput(setSeverityRequest, raw, 'severity request');
+        mustBeActive('change the severity of');
+        if (req.severity === s.severity) throw invalid(`severity is already ${s.severity}`);
+      },
+    },
+  );
+
+  setHandler(
+    resolveUpdate,
+    (raw) => {
+      const req = resolveRequest.parse(raw);
+      s.resolveRequested = { by: req.by, ...(req.reason ? { reason: req.reason } : {}) };
+      poke();
+      return s;
+    },
+    {
+      validator: (raw) => {
+        parseInput(resolveRequest, raw, 'resolve request');
+        mustBeActive('resolve');
+      },
+    },
+  );
+
+  setHandler(
+    requestMitigationUpdate,
+    (raw) => {
+      const req = requestMitigationRequest.parse(raw);
+      return propose(req.playbook, req.reason, req.by);
+    },
+    {
+      validator: (raw) => {
+        const req = parseInput(requestMitigationRequest, raw, 'mitigation request');
+        mustBeActive('mitigate');
+        checkPlaybook(req.playbook);
+      },
+    },
+  );
+
+  setHandler(
+    approveMitigationUpdate,
+    async (raw) => {
+      const req = approveMitigationRequest.parse(raw);
+      const m = mitigation(req.mitigationId);
+      if (!req.approve) {
+        m.status = 'rejected';
+        m.finishedAt = new Date(now()).toISOString();
+        event('mitigation', `Rejected: ${describePlaybook(m.playbook, s)}${req.comment ? ` (${req.comment})` : ''}`, req.by, { mitigationId: m.id });
+        return m;
+      }
+      approve(m, req.by, req.comment);
+      await condition(() => m.status !== 'approved' && m.status !== 'running');
+      return m;
+    },
+    {
+      validator: (raw) => {
+        const req = parseInput(approveMitigationRequest, raw, 'approval');
+        const m = s.mitigations.find((x) => x.id === req.mitigationId);
+        if (!m) throw invalid(`mitigationId: no mitigation "${req.mitigationId}" (known: ${s.mitigations.map((x) => x.id).join(', ') || 'none'})`);
+        if (m.status !== 'awaiting-approval') throw invalid(`mitigation ${m.id} is ${m.status}, not awaiting approval`);
+        mustBeActive('mitigate');
+      },
+    },
+  );
+
+  setHandler(
+    undoMitigationUpdate,
+    async (raw) => {
+      const req = undoMitigationRequest.parse(raw);
+      const m = mitigation(req.mitigationId);
+      await undo(m, req.by);
+      return m;
+    },
+    {
+      validator: (raw) => {
+        const req = parseInput(undoMitigationRequest, raw, 'undo request');
+        const m = s.mitigations.find((x) => x.id === req.mitigationId);
+        if (!m) throw invalid(`mitigationId: no mitigation "${req.mitigationId}"`);
+        if (!UNDOABLE.includes(m.playbook.kind)) throw invalid(`the runbook has no undo for ${m.playbook.kind}`);
+        if (m.status !== 'succeeded' && m.status !== 'undo-failed') throw invalid(`mitigation ${m.id} is ${m.status}; only a succeeded one can be undone`);
+      },
+    },
+  );
+
+  setHandler(
+    completePostmortemUpdate,
+    async (raw) => {
+      const req = completePostmortemRequest.parse(raw);
+      const pm = s.postmortem;
+      pm.doneBy = req.by;
+      pm.doneAt = new Date(now()).toISOString();
+      if (req.link) pm.link = req.link;
+      if (req.rootCause) pm.rootCause = req.rootCause;
+      if (req.actionItems) pm.actionItems = req.actionItems;
+      event('postmortem', `Post-mortem done${req.link ? `: ${req.link}` : ''}`, req.by, { actionItems: pm.actionItems });
+      await records.completePostmortemRecord({ chainId, by: req.by, link: req.link, rootCause: req.rootCause, actionItems: req.actionItems });
+      return s;
+    },
+    {
+      validator: (raw) => {
+        parseInput(completePostmortemRequest, raw, 'post-mortem');
+        if (s.phase !== 'postmortem') throw invalid(`the post-mortem follows resolution; the incident is ${s.status}`);
+        if (s.postmortem.doneAt) throw invalid(`the post-mortem was marked done by ${s.postmortem.doneBy}`);
+      },
+    },
+  );
+
+  // The config subset this incident runs under: read once when it opens, carried across continue-as-new.
+  if (!s.policy) applyPolicy(s, input, await records.incidentPolicy());
+  // The ops database keeps the record and the timeline beyond Temporal's retention.
+  void keepRecord();
+
+  // ---- 1. Detection (0–5 minutes) ---------------------------------------------------------------
+
+  if (!s.detectedAt) {
+    await condition(() => inbox.length > 0 || Boolean(input.declared));
+    const detected = detect();
+    if (!detected) {
+      log.info(`${s.incidentId}: only resolved alerts arrived; nothing to respond to`);
+      s.phase = 'closed';
+      s.status = 'closed';
+      return s;
+    }
+  }
+  publish();
+
+  for (;;) {
+    if (s.phase === 'response') {
+      // ---- 2. Initial response (0–15 minutes) ---------------------------------------------------
+      await initialResponse();
+      // ---- 3. Response SLA, diagnosis and mitigation, until resolved --------------------------------
+      await respondUntilResolved();
+      // ---- 4. Resolution --------------------------------------------------------------------------
+      await resolve();
+      s.phase = 'postmortem';
+    }
+    // ---- 5. Post-mortem (24–48 hours after resolution) ---------------------------------------------
+    const outcome = await postMortem();
+    if (outcome === 'done') break;
+    reopen();
+  }
+
+  s.phase = 'closed';
+  s.closedAt = new Date(now()).toISOString();
+  setStatus('closed');
+  event('closed', `Closed: post-mortem done by ${s.postmortem.doneBy}`);
+  await condition(allHandlersFinished);
+  await recorded();
+  return s;
+
+  // ================================================================================================
+
+  /** Detection: severity from the alerts' labels (or the declaration); the first firing alert names the incident. */
+  function detect(): boolean {
+    const batches = inbox.splice(0);
+    const alerts = batches.flat();
+    const firing = alerts.filter((a) => a.status === 'firing');
+    if (!input.declared && firing.length === 0) return false;
+    const t = now();
+    s.detectedAt = new Date(t).toISOString();
+    if (input.declared) {
+      event('detected', `Declared ${s.severity}: ${s.title}`, input.declared.by, { severity: s.severity, service: s.service });
+    } else {
+      const first = firing[0];
+      s.title = first.summary;
+      const named = first.service ?? first.labels.service;
+      const service = s.policy.services.find((x) => x.name === named) ?? s.policy.services[0];
+      s.service = service.name;
+      s.customerFacing = first.customerFacing ?? service.customerFacing;
+      const severities = firing.map((a) => severityOfAlert(a, s.policy));
+      s.severity = severities.reduce(higherSeverity);
+      event('detected', `Detected ${s.severity} from ${first.source}: ${s.title}`, `alert:${first.source}`, {
+        severity: s.severity,
+        service: s.service,
+        ...(named && named !== s.service ? { alertService: named } : {}),
+      });
+    }
+    s.escalation.dueAt = new Date(slaDeadline(s.policy, s.severity, t)).toISOString();
+    if (alerts.length) takeAlerts(alerts);
+    return true;
+  }
+
+  /** Tracks alerts by fingerprint, raises severity from labels (unless a person set it), drives the flap guard and reopening. */
+  function takeAlerts(alerts: Alert[]): void {
+    const changes = trackAlerts(s, alerts, now());
+    if (changes.severity && !s.severityPinnedBy && s.phase === 'response' && higherSeverity(changes.severity, s.severity) !== s.severity) {
+      const before = s.severity;
+      s.severity = changes.severity;
+      event('severity', `Severity ${before} → ${s.severity}: a new alert is ${s.severity}`, RUNBOOK_ACTOR, { from: before, to: s.severity });
+      rearmSla();
+      publish();
+    }
+    if (s.resolvedAt && changes.fired.length && !s.reopenRequested) {
+      s.reopenRequested = { fingerprint: changes.fired[0] };
+      return;
+    }
+    if (s.resolvedAt) return;
+    if (allAlertsResolved(s) && !s.allClearSince) {
+      s.allClearSince = new Date(now()).toISOString();
+      event('resolution', `All ${Object.keys(s.alerts).length} alert(s) resolved; resolving in ${formatDuration(s.policy.flapGuard)} unless one fires again (flap guard)`);
+    } else if (!allAlertsResolved(s) && s.allClearSince) {
+      delete s.allClearSince;
+      event('resolution', `Alert fired again within the flap guard; resolution cancelled`, RUNBOOK_ACTOR, { fingerprints: changes.fired });
+    }
+  }
+
+  /** Initial response: page on-call, post to chat, open the status page incident; then diagnose. */
+  async function initialResponse(): Promise<void> {
+    if (shouldPage()) await page(0, s.reopened ? 'reopened' : 'initial');
+    if (!s.chatOpened) {
+      s.chatOpened = true;
+      await chat(
+        `:rotating_light: ${s.severity} ${s.title}\nincident ${s.incidentId} · service ${s.service} · ${
+          s.escalation.level >= 0 ? `paged ${s.policy.oncall[s.escalation.level].name}` : 'not paged'
+        } · acknowledge within ${describeSla(s.policy, s.severity)}`,
+      );
+    }
+    if (shouldOpenStatuspage()) await openStatuspage();
+    if (s.statuspage?.status === 'resolved') await statuspage('investigating', 'The issue has recurred; we are investigating.');
+    if (s.evidenceRuns <= s.reopened) void background(gatherEvidence);
+  }
+
+  /** The SLA clock, severity raises and the flap guard, until the incident is resolved. */
+  async function respondUntilResolved(): Promise<void> {
+    for (;;) {
+      const seen = wakeups;
+      // Not acknowledged in time: escalate to the next on-call level.
+      if (s.escalation.dueAt && now() >= Date.parse(s.escalation.dueAt)) await escalate();
+      // Severity rose to a paging one, or a customer-facing one, since the initial response.
+      if (shouldPage()) await page(0, 'severity-raised');
+      if (shouldOpenStatuspage()) await openStatuspage();
+      // Resolution: by a person, or every alert resolved and still resolved after the flap guard.
+      if (s.resolveRequested) return;
+      if (s.allClearSince && now() >= Date.parse(s.allClearSince) + s.policy.flapGuard) return;
+      await continueAsNewIfLong();
+      const deadlines = [s.escalation.dueAt && Date.parse(s.escalation.dueAt), s.allClearSince && Date.parse(s.allClearSince) + s.policy.flapGuard];
+      await waitFor(() => wakeups !== seen, deadlines);
+    }
+  }
+
+  async function escalate(): Promise<void> {
+    const next = s.escalation.level + 1;
+    if (next >= s.policy.oncall.length) {
+      delete s.escalation.dueAt;
+      s.escalation.exhausted = true;
+      event('escalation', `Not acknowledged within ${describeSla(s.policy, s.severity)}; no further on-call level to escalate to`);
+      await chat(`:warning: ${s.incidentId} is still not acknowledged and every on-call level has been paged`);
+      return;
+    }
+    event('escalation', `Not acknowledged within ${describeSla(s.policy, s.severity)}; escalating to ${s.policy.oncall[next].name}`, RUNBOOK_ACTOR, { level: next });
+    await page(next, 'escalation');
+    await chat(`:arrow_double_up: ${s.incidentId} not acknowledged in ${describeSla(s.policy, s.severity)}: escalated to ${s.policy.oncall[next].name}`);
+  }
+
+  /** Pages one on-call level; PagerDuty dedup_key = incident id. The SLA clock restarts for that level. */
+  async function page(level: number, reason: 'initial' | 'escalation' | 'reopened' | 'severity-raised'): Promise<void> {
+    s.escalation.level = level;
+    s.escalation.dueAt = new Date(slaDeadline(s.policy, s.severity, now())).toISOString();
+    const pageNo = s.escalation.pages.length;
+    s.escalation.pages.push({ level, name: s.policy.oncall[level].name, at: new Date(now()).toISOString(), reason });
+    try {
+      await notify.pageOnCall({
+        chainId,
+        pageNo,
+        incidentId: s.incidentId,
+        level,
+        summary: `[${s.severity}] ${s.title}`,
+        severity: PD_SEVERITY[s.severity],
+        service: s.service,
+        details: { incident: s.incidentId, severity: s.severity, level: s.policy.oncall[level].name, contacts: s.policy.oncall[level].contacts, reason },
+      });
+      event('page', `Paged ${s.policy.oncall[level].name} (${s.policy.oncall[level].contacts.join(', ')})`, RUNBOOK_ACTOR, { level, reason });
+    } catch (err) {
+      event('error', `Paging ${s.policy.oncall[level].name} failed: ${messageOf(err)}`, RUNBOOK_ACTOR, { level });
+    }
+  }
+
+  /** PagerDuty acknowledge/resolve for every level paged (each has its own routing key). */
+  async function pagerduty(action: 'acknowledge' | 'resolve'): Promise<void> {
+    const levels = [...new Set(s.escalation.pages.map((p) => p.level))];
+    if (!levels.length) return;
+    try {
+      await notify.pagerdutyEvent({ chainId, incidentId: s.incidentId, action, levels, effect: `${action}-${s.nextSeq}` });
+      event('page', `PagerDuty ${action}d`, RUNBOOK_ACTOR, { levels });
+    } catch (err) {
+      event('error', `PagerDuty ${action} failed: ${messageOf(err)}`);
+    }
+  }
+
+  async function chat(text: string): Promise<void> {
+    if (!s.policy.chat) return;
+    try {
+      const { channels } = await notify.postToChat({ chainId, effect: `chat-${s.nextSeq}`, text });
+      event('chat', `Posted to ${channels.join(' and ')}: ${text.split('\n')[0]}`);
+    } catch (err) {
+      event('error', `Chat post failed: ${messageOf(err)}`);
+    }
+  }
+
+  /** Customer-facing: "We're aware of the issue and investigating". The id is state before any retry could create another. */
+  async function openStatuspage(): Promise<void> {
+    try {
+      const sp = await notify.openStatuspage({
+        incidentId: s.incidentId,
+        title: s.title,
+        severity: s.severity,
+        body: "We're aware of the issue and investigating.",
+      });
+      s.statuspage = sp;
+      event('statuspage', `Status page incident ${sp.id} opened (${sp.status})${sp.shortlink ? `: ${sp.shortlink}` : ''}`, RUNBOOK_ACTOR, { id: sp.id });
+    } catch (err) {
+      s.statuspageFailed = true;
+      event('error', `Opening the status page incident failed: ${messageOf(err)}`);
+    }
+  }
+
+  async function statuspage(status: 'investigating' | 'identified' | 'monitoring' | 'resolved', body: string): Promise<void> {
+    if (!s.statuspage || s.statuspage.status === status) return;
+    try {
+      const r = await notify.updateStatuspage({ statuspageId: s.statuspage.id, status, body });
+      s.statuspage.status = r.status;
+      event('statuspage', `Status page: ${r.status} — ${body}`);
+    } catch (err) {
+      event('error', `Status page update to ${status} failed: ${messageOf(err)}`);
+    }
+  }
+
+  // ---- diagnosis ---------------------------------------------------------------------------------
+
+  /** The troubleshooting guide's Diagnosis steps, run at once; their findings go into the timeline. */
+  async function gatherEvidence(): Promise<void> {
+    s.evidenceRuns++;
+    const service = s.policy.services.find((x) => x.name === s.service);
+    const looks: [Finding['check'], () => Promise<Finding>][] = [
+      ['recent-deployments', () => diagnose.recentDeployments({ service: s.service })],
+      ['health-endpoint', () => diagnose.checkHealthEndpoint({ service: s.service })],
+      ['provider-status', () => diagnose.checkProviderStatus()],
+    ];
+    if (service?.database) {
+      const database = service.database;
+      looks.push(['db-connections', () => diagnose.checkDatabaseConnections({ database })]);
+      looks.push(['long-running-queries', () => diagnose.findLongRunningQueries({ database })]);
+    }
+    const findings = await Promise.all(
+      looks.map(async ([check, look]): Promise<Finding> => {
+        let f: Finding;
+        try {
+          f = await look();
+        } catch (err) {
+          f = { check, ok: null, summary: `could not check: ${messageOf(err)}` };
+        }
+        event('evidence', `${f.ok === false ? '✗' : f.ok ? '✓' : '?'} ${f.check}: ${f.summary}`, RUNBOOK_ACTOR, { check: f.check, ok: f.ok, ...(f.details ?? {}) });
+        return f;
+      }),
+    );
+    proposeFromEvidence(findings);
+  }
+
+  /** Playbook 1: down after a recent deployment → roll back. Provider down → switch to the fallback provider. */
+  function proposeFromEvidence(findings: Finding[]): void {
+    if (s.phase !== 'response' || s.resolvedAt) return;
+    const byCheck = new Map(findings.map((f) => [f.check, f]));
+    const health = byCheck.get('health-endpoint');
+    const deployments = byCheck.get('recent-deployments');
+    const hasRecent = Number(deployments?.details?.recentCount ?? 0) > 0;
+    if (health?.ok === false && hasRecent && !s.mitigations.some((m) => m.playbook.kind === 'rollback')) {
+      propose({ kind: 'rollback' }, `health endpoint failing and production was deployed recently (${deployments?.summary})`, RUNBOOK_ACTOR);
+    }
+    const provider = byCheck.get('provider-status');
+    const down = (provider?.details?.down as string[] | undefined) ?? [];
+    if (down.length && !down.includes(s.policy.fallbackProvider) && !s.mitigations.some((m) => m.playbook.kind === 'switch-provider')) {
+      propose({ kind: 'switch-provider' }, `AI provider ${down.join(', ')} reports an outage`, RUNBOOK_ACTOR);
+    }
+  }
+
+  // ---- mitigation playbooks ----------------------------------------------------------------------
+
+  function propose(raw: PlaybookInput, reason: string, by: string): Mitigation {
+    const playbook = playbookSchema.parse(raw);
+    const m: Mitigation = {
+      id: `m${s.mitigations.length + 1}`,
+      playbook,
+      status: 'awaiting-approval',
+      reason,
+      requestedBy: by,
+      requestedAt: new Date(now()).toISOString(),
+    };
+    s.mitigations.push(m);
+    event('mitigation', `Proposed ${m.id}: ${describePlaybook(playbook, s)} — ${reason}`, by, { mitigationId: m.id, playbook });
+    if (s.policy.autoMitigate[s.severity]?.includes(playbook.kind)) approve(m, `config incidents.autoMitigate.${s.severity}`);
+    else void chat(`:hammer_and_wrench: ${s.incidentId}: proposed ${m.id} — ${describePlaybook(playbook, s)}. Approve with \`runbook incident mitigate ${s.incidentId} --approve ${m.id}\``);
+    return m;
+  }
+
+  function approve(m: Mitigation, by: string, comment?: string): void {
+    m.status = 'approved';
+    m.approvedBy = by;
+    m.approvedAt = new Date(now()).toISOString();
+    event('mitigation', `Approved ${m.id}: ${describePlaybook(m.playbook, s)}${comment ? ` (${comment})` : ''}`, by, { mitigationId: m.id });
+    void background(() => carryOut(m));
+  }
+
+  async function carryOut(m: Mitigation): Promise<void> {
+    m.status = 'running';
+    if (s.status === 'open' || s.status === 'acknowledged') setStatus('mitigating');
+    await statuspage('identified', 'The issue has been identified and a fix is being implemented.');
+    try {
+      const { outcome, result } = await runPlaybook(m);
+      m.status = 'succeeded';
+      m.outcome = outcome;
+      m.result = result;
+      s.mitigatedAt ??= new Date(now()).toISOString();
+      event('mitigation', `${m.id} succeeded: ${outcome}`, RUNBOOK_ACTOR, { mitigationId: m.id, ...result });
+      await chat(`:white_check_mark: ${s.incidentId}: ${describePlaybook(m.playbook, s)} — ${outcome}`);
+      await statuspage('monitoring', 'A fix has been implemented and we are monitoring the results.');
+    } catch (err) {
+      m.status = 'failed';
+      m.error = messageOf(err);
+      event('mitigation', `${m.id} failed: ${m.error}`, RUNBOOK_ACTOR, { mitigationId: m.id });
+      await chat(`:x: ${s.incidentId}: ${describePlaybook(m.playbook, s)} failed — ${m.error}`);
+    } finally {
+      m.finishedAt = new Date(now()).toISOString();
+      poke();
+    }
+  }
+
+  async function runPlaybook(m: Mitigation): Promise<{ outcome: string; result: Record<string, unknown> }> {
+    const p = m.playbook;
+    const identity = `${s.incidentId}/${m.id}`;
+    switch (p.kind) {
+      case 'rollback': {
+        const service = p.service ?? s.service;
+        const request: RollbackInput = {
+          service,
+          ...(p.toDeploymentId ? { toDeploymentId: p.toDeploymentId } : {}),
+          reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 1024),
+          requestedBy: m.approvedBy ?? m.requestedBy,
+          incidentId: s.incidentId,
+        };
+        const r = await playbooks.rollbackDeployment(request);
+        return { outcome: `rolled back ${service} to ${r.to}`, result: r };
+      }
+      case 'switch-provider':
+        return setEnvAndRedeploy(p.service ?? s.service, 'FORCE_PROVIDER', p.provider ?? s.policy.fallbackProvider, identity);
+      case 'read-only':
+        return setEnvAndRedeploy(p.service ?? s.service, 'READ_ONLY_MODE', 'true', identity);
+      case 'terminate-query': {
+        const r = await playbooks.terminateBackend({ database: p.database ?? serviceDatabase(), pid: p.pid });
+        return { outcome: `terminated backend ${p.pid} (${r.usename}, running ${r.runningFor}): ${r.query}`, result: r };
+      }
+      case 'limit-user': {
+        const database = p.database ?? serviceDatabase();
+        const previous = await playbooks.readUserLimits({ database, userId: p.userId });
+        const change = p.action === 'block' ? { blocked: true, blocked_reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 500) } : { rate_limit: p.rateLimit };
+        await playbooks.setUserLimits({ database, userId: p.userId, limits: change });
+        return { outcome: p.action === 'block' ? `blocked user ${p.userId}` : `rate limit of user ${p.userId} set to ${p.rateLimit}`, result: { previous, change } };
+      }
+    }
+  }
+
+  /** The runbook's `vercel env add KEY=value` + `vercel --prod`; the previous value is kept for the undo. */
+  async function setEnvAndRedeploy(service: string, key: string, value: string, identity: string) {
+    const { value: previous } = await playbooks.readProductionEnv({ service, key });
+    await playbooks.setProductionEnv({ service, key, value });
+    const deployment = await playbooks.redeployProduction({ service, identity });
+    return {
+      outcome: `${key}=${value} on ${service}, redeployed as ${deployment.deploymentId}`,
+      result: { service, key, value, previous, deploymentId: deployment.deploymentId },
+    };
+  }
+
+  async function undo(m: Mitigation, by: string): Promise<void> {
+    m.status = 'undoing';
+    event('mitigation', `Undoing ${m.id}: ${describePlaybook(m.playbook, s)}`, by, { mitigationId: m.id });
+    busy++;
+    try {
+      const r = m.result ?? {};
+      if (m.playbook.kind === 'limit-user') {
+        await playbooks.setUserLimits({ database: m.playbook.database ?? serviceDatabase(), userId: m.playbook.userId, limits: r.previous as Record<string, unknown> });
+        m.outcome = `restored the limits of user ${m.playbook.userId}`;
+      } else {
+        const service = String(r.service);
+        const key = String(r.key);
+        const previous = (r.previous as string | null | undefined) ?? null;
+        await playbooks.setProductionEnv({ service, key, value: previous });
+        const deployment = await playbooks.redeployProduction({ service, identity: `${s.incidentId}/${m.id}/undo` });
+        m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, redeployed as ${deployment.deploymentId}`;
+      }
+      m.status = 'undone';
+      m.undoneBy = by;
+      m.undoneAt = new Date(now()).toISOString();
+      event('mitigation', `${m.id} undone: ${m.outcome}`, by, { mitigationId: m.id });
+    } catch (err) {
+      m.status = 'undo-failed';
+      m.error = messageOf(err);
+      event('mitigation', `Undo of ${m.id} failed: ${m.error}`, by, { mitigationId: m.id });
+    } finally {
+      busy--;
+    }
+  }
+
+  // ---- 4. resolution -----------------------------------------------------------------------------
+
+  async function resolve(): Promise<void> {
+    const t = now();
+    const byPerson = s.resolveRequested;
+    s.resolvedAt = new Date(t).toISOString();
+    s.resolvedBy = byPerson?.by ?? RUNBOOK_ACTOR;
+    s.impactEndedAt = byPerson ? s.resolvedAt : (s.allClearSince ?? s.resolvedAt);
+    delete s.escalation.dueAt;
+    delete s.resolveRequested;
+    setStatus('resolved');
+    const still = firingAlerts(s).length;
+    event(
+      'resolution',
+      byPerson
+        ? `Resolved by ${byPerson.by}${byPerson.reason ? `: ${byPerson.reason}` : ''}${still ? ` (${still} alert(s) still firing)` : ''}`
+        : `Resolved: every alert stayed resolved through the ${formatDuration(s.policy.flapGuard)} flap guard`,
+      s.resolvedBy,
+      { timeToResolve: since(s.openedAt, t) },
+    );
+    await statuspage('resolved', 'Service restored. Monitoring for stability.');
+    await pagerduty('resolve');
+    await chat(`:large_green_circle: ${s.incidentId} resolved after ${since(s.openedAt, t)}. Post-mortem due within ${formatDuration(s.policy.postmortemDeadline)}.`);
+  }
+
+  function reopen(): void {
+    const why = s.reopenRequested;
+    delete s.reopenRequested;
+    s.reopened++;
+    s.phase = 'response';
+    delete s.resolvedAt;
+    delete s.resolvedBy;
+    delete s.impactEndedAt;
+    delete s.allClearSince;
+    delete s.acknowledgedAt;
+    delete s.acknowledgedBy;
+    s.escalation = { level: -1, pages: s.escalation.pages, exhausted: false, dueAt: new Date(slaDeadline(s.policy, s.severity, now())).toISOString() };
+    s.chatOpened = false;
+    s.postmortem = { actionItems: [] };
+    setStatus('open');
+    const alert = why?.fingerprint ? s.alerts[why.fingerprint] : undefined;
+    event('reopened', `Reopened: ${alert ? `"${alert.summary}" fired again` : 'an alert fired again'} before the post-mortem was done`);
+  }
+
+  // ---- 5. post-mortem ----------------------------------------------------------------------------
+
+  async function postMortem(): Promise<'done' | 'reopened'> {
+    const pm = s.postmortem;
+    const resolvedMs = Date.parse(s.resolvedAt!);
+    if (!pm.draftedAt) {
+      await recorded();
+      const { actionItems } = await records.storePostmortemDraft({ chainId, state: { ...s, timeline: [] } });
+      pm.draftedAt = new Date(now()).toISOString();
+      pm.reminderAt = new Date(resolvedMs + s.policy.postmortemReminder).toISOString();
+      pm.deadlineAt = new Date(resolvedMs + s.policy.postmortemDeadline).toISOString();
+      pm.actionItems = actionItems;
+      setStatus('postmortem');
+      event('postmortem', `Post-mortem draft stored; due ${pm.deadlineAt}`, RUNBOOK_ACTOR, { actionItems });
+    }
+    for (;;) {
+      const seen = wakeups;
+      if (pm.doneAt) return 'done';
+      if (s.reopenRequested) return 'reopened';
+      if (!pm.reminded && now() >= Date.parse(pm.reminderAt!)) {
+        pm.reminded = true;
+        event('postmortem', `Reminder: the post-mortem is due by ${pm.deadlineAt}`);
+        await chat(`:memo: ${s.incidentId}: post-mortem due by ${pm.deadlineAt} (\`runbook incident postmortem ${s.incidentId} --done\`)`);
+      }
+      if (!pm.overdue && now() >= Date.parse(pm.deadlineAt!)) {
+        pm.overdue = true;
+        event('postmortem', `The post-mortem is overdue (due ${pm.deadlineAt})`);
+        await chat(`:warning: ${s.incidentId}: the post-mortem is overdue`);
+      }
+      await continueAsNewIfLong();
+      await waitFor(() => wakeups !== seen, [!pm.reminded && Date.parse(pm.reminderAt!), !pm.overdue && Date.parse(pm.deadlineAt!)]);
+    }
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  function shouldPage(): boolean {
+    return s.phase === 'response' && !s.acknowledgedAt && s.escalation.level < 0 && s.policy.pageSeverities.includes(s.severity);
+  }
+
+  function shouldOpenStatuspage(): boolean {
+    return s.policy.statuspage && s.customerFacing && !s.statuspage && !s.statuspageFailed && s.policy.statuspageSeverities.includes(s.severity);
+  }
+
+  /** setSeverity and severity raises restart the acknowledgement clock with the new severity's SLA. */
+  function rearmSla(): void {
+    if (s.acknowledgedAt || s.resolvedAt || s.escalation.exhausted) return;
+    s.escalation.dueAt = new Date(slaDeadline(s.policy, s.severity, now())).toISOString();
+  }
+
+  function mustBeActive(what: string): void {
+    mustBeOpened();
+    if (s.resolvedAt || s.phase !== 'response') throw invalid(`cannot ${what} the incident: it is ${s.status}`);
+  }
+
+  /** Messages that arrive while the config is being read (the first moments of a run) are refused, not lost silently. */
+  function mustBeOpened(): void {
+    if (!s.policy) throw invalid('the incident is still opening; try again in a moment');
+  }
+
+  function checkPlaybook(p: Playbook): void {
+    const service = 'service' in p && p.service ? p.service : s.service;
+    const svc = s.policy.services.find((x) => x.name === service);
+    if (!svc) throw invalid(`playbook.service: no service "${service}" in the configuration`);
+    if ((p.kind === 'switch-provider' || p.kind === 'read-only') && svc.platform !== 'vercel') {
+      throw invalid(`playbook.kind: ${p.kind} sets a Vercel environment variable; ${svc.name} runs on ${svc.platform}`);
+    }
+    if ((p.kind === 'terminate-query' || p.kind === 'limit-user') && !p.database && !svc.database) {
+      throw invalid(`playbook.database: service ${svc.name} names no database; pass one`);
+    }
+  }
+
+  function serviceDatabase(): string {
+    const db = s.policy.services.find((x) => x.name === s.service)?.database;
+    if (!db) throw ApplicationFailure.nonRetryable(`service ${s.service} names no database`, 'InvalidInput');
+    return db;
+  }
+
+  function mitigation(id: string): Mitigation {
+    const m = s.mitigations.find((x) => x.id === id);
+    if (!m) throw invalid(`no mitigation "${id}"`);
+    return m;
+  }
+
+  async function background(work: () => Promise<void>): Promise<void> {
+    busy++;
+    try {
+      await work();
+    } finally {
+      busy--;
+      poke();
+    }
+  }
+
+  function setStatus(status: IncidentStatus): void {
+    s.status = status;
+    publish();
+  }
+
+  /** Search attributes and the Temporal UI's current details follow the incident. */
+  function publish(): void {
+    setCurrentDetails(
+      [
+        `**${s.severity} ${s.status}** — ${s.title}`,
+        `service ${s.service}${s.commander ? ` · commander ${s.commander}` : ''}`,
+        s.acknowledgedBy ? `acknowledged by ${s.acknowledgedBy}` : s.escalation.dueAt ? `escalates at ${s.escalation.dueAt}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n\n'),
+    );
+    // The time-skipping test server knows no custom search attributes: upsert only where the start set them.
+    if (workflowInfo().typedSearchAttributes.get(RunbookKind) === undefined) return;
+    upsertSearchAttributes([
+      { key: RunbookKind, value: 'incident' },
+      { key: RunbookService, value: s.service },
+      { key: RunbookSeverity, value: s.severity },
+      { key: RunbookStatus, value: s.status },
+    ]);
+  }
+
+  function record(): IncidentRecord {
+    return {
+      chainId,
+      workflowId: s.incidentId,
+      dedupKey: s.dedupKey,
+      title: s.title,
+      severity: s.severity,
+      status: s.status,
+      service: s.service,
+      customerFacing: s.customerFacing,
+      openedAt: s.openedAt,
+      lastSeq: s.nextSeq - 1,
+      ...(s.commander ? { commander: s.commander } : {}),
+      ...(s.acknowledgedAt ? { acknowledgedAt: s.acknowledgedAt, acknowledgedBy: s.acknowledgedBy } : {}),
+      ...(s.resolvedAt ? { resolvedAt: s.resolvedAt, resolvedBy: s.resolvedBy } : {}),
+      ...(s.closedAt ? { closedAt: s.closedAt } : {}),
+      ...(s.statuspage ? { statuspageId: s.statuspage.id } : {}),
+    };
+  }
+
+  /** Writes new timeline events and the incident row, in order, whenever the timeline grows. */
+  async function keepRecord(): Promise<void> {
+    for (;;) {
+      await condition(() => s.nextSeq > s.recordedSeq && Boolean(s.detectedAt));
+      recording = true;
+      const upTo = s.nextSeq;
+      const events = s.timeline.filter((e) => e.seq >= s.recordedSeq && e.seq < upTo);
+      await records.recordIncident({ record: { ...record(), lastSeq: upTo - 1 }, events });
+      s.recordedSeq = upTo;
+      recording = false;
+    }
+  }
+
+  async function recorded(): Promise<void> {
+    await condition(() => !recording && s.recordedSeq === s.nextSeq);
+  }
+
+  /** Long incidents start a fresh history before it grows large, once nothing is in flight. */
+  async function continueAsNewIfLong(): Promise<void> {
+    const i = workflowInfo();
+    if (!i.continueAsNewSuggested && i.historyLength < input.historyLimit) return;
+    await condition(() => busy === 0 && allHandlersFinished());
+    await recorded();
+    event('note', `History holds ${i.historyLength} events: continuing as a new run (${s.runs + 1})`);
+    await recorded();
+    const keep = s.timeline.slice(-TIMELINE_CARRIED);
+    s.timelineOffset += s.timeline.length - keep.length;
+    s.timeline = keep;
+    await continueAsNew<typeof incident>({ dedupKey: s.dedupKey, carried: s, historyLimit: input.historyLimit });
+  }
+
+  /** Waits for `woken` or the earliest of `deadlines` (falsy entries ignored). */
+  async function waitFor(woken: () => boolean, deadlines: (number | false | undefined | '' | null)[]): Promise<void> {
+    const next = deadlines.filter((d): d is number => typeof d === 'number').sort((a, b) => a - b)[0];
+    if (next === undefined) return condition(woken);
+    const ms = next - now();
+    if (ms <= 0) return;
+    await condition(woken, ms);
+  }
+}
+
+function newState(input: ReturnType<typeof incidentInput.parse>, workflowId: string, t: number): IncidentState {
+  const d = input.declared;
+  return {
+    incidentId: workflowId,
+    dedupKey: input.dedupKey,
+    title: d?.title ?? input.dedupKey,
+    status: 'open',
+    phase: 'response',
+    severity: d?.severity ?? 'P2',
+    ...(d ? { severityPinnedBy: d.by, declaredBy: d.by } : {}),
+    service: d?.service ?? '',
+    customerFacing: d?.customerFacing ?? false,
+    openedAt: new Date(t).toISOString(),
+    reopened: 0,
+    alerts: {},
+    escalation: { level: -1, pages: [], exhausted: false },
+    chatOpened: false,
+    evidenceRuns: 0,
+    mitigations: [],
+    postmortem: { actionItems: [] },
+    timeline: [],
+    timelineOffset: 0,
+    nextSeq: 1,
+    recordedSeq: 1,
+    policy: undefined as unknown as IncidentPolicy,
+    runs: 0,
+  };
+}
+
+/** Defaults that come from config: the default severity, and the service (first configured when none is named). */
+function applyPolicy(s: IncidentState, input: ReturnType<typeof incidentInput.parse>, policy: IncidentPolicy): void {
+  s.policy = policy;
+  const d = input.declared;
+  const service = policy.services.find((x) => x.name === d?.service) ?? policy.services[0];
+  s.service = service.name;
+  if (!d) {
+    s.severity = policy.defaultSeverity;
+    s.customerFacing = service.customerFacing;
+  }
+}
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
+}
+
+function messageOf(err: unknown): string {
+  return rootCause(err) ?? (err instanceof Error ? err.message : String(err));
+}
