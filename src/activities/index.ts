@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createSelfCheckActivities } from './self-check';
+import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
 import { createAlertActivities } from './alerts';
 
@@ -9,6 +10,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createBackupActivities(deps),
     ...createIncidentActivities(deps),
     ...createAlertActivities(deps),
   };

@@ -222,6 +222,8 @@ const backup = z.object({
   pgBinDir: z.string().optional(),
   /** Tables up to this many rows also get an ordered md5 compared after a verification restore. */
   md5MaxRows: z.number().int().min(0).default(100_000),
+  /** Connection string (by env var) of a server where verification creates its scratch database; default: the backed-up database's server. */
+  verifyServerUrlEnv: envName.optional(),
 });
 
 const cleanupPolicy = z.object({

@@ -1,3 +1,4 @@
 /** Every workflow the worker registers; one file per capability. */
 export * from './self-check';
 export * from './incident';
+export * from './backup';

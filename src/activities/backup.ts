@@ -1,0 +1,445 @@
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { Client } from 'pg';
+import type { ActivityDeps } from './deps';
+import { hashStoredObject, readArchive } from '../backup/archive';
+import { BackupCatalogue, type BackupRecord } from '../backup/catalogue';
+import { startDump } from '../backup/dump';
+import { pgTools, splitPassword } from '../backup/pg-tools';
+import { decideRetention } from '../backup/retention';
+import { createBackupStore, type BackupStore } from '../backup/store';
+import { chooseCompression, extensionOf, startChild, type Compression } from '../backup/streams';
+import { compareTableStats, tableStats } from '../backup/table-stats';
+import type {
+  BackupManifest,
+  BackupResult,
+  BackupTrigger,
+  RestorePlan,
+  RetentionResult,
+  TableMismatch,
+  TransferProgress,
+  VerifyBackupResult,
+} from '../shared/backup';
+import { quoteIdent, withDatabase } from '../stack/postgres';
+import type { PlatformClients } from '../platforms/types';
+
+export type BackupDeps = Pick<ActivityDeps, 'config' | 'ops' | 'databaseUrl' | 'env'> & {
+  /** Chat for notices; the Supabase Management API for point-in-time recovery. */
+  platforms?: Pick<PlatformClients, 'slack' | 'telegram' | 'supabase'>;
+};
+
+export interface DumpRequest {
+  backupId: string;
+  database: string;
+  workflowId: string;
+  trigger: BackupTrigger;
+  requestedBy: string;
+  reason?: string;
+}
+
+/** A catalogue entry as workflows see it. */
+export interface BackupSummary {
+  backupId: string;
+  database: string;
+  status: BackupRecord['status'];
+  startedAt: string;
+  sizeBytes: number | null;
+  verificationStatus: BackupRecord['verificationStatus'];
+}
+
+type Check = VerifyBackupResult['checks'][number];
+
+const summary = (r: BackupRecord): BackupSummary => ({
+  backupId: r.id,
+  database: r.database,
+  status: r.status,
+  startedAt: r.startedAt,
+  sizeBytes: r.sizeBytes,
+  verificationStatus: r.verificationStatus,
+});
+
+/** Object and manifest keys: `<database>/<backup id>.dump.<zst|gz>` and `<database>/<backup id>.manifest.json`. */
+export function backupKeys(database: string, backupId: string, compression: Compression) {
+  return { objectKey: `${database}/${backupId}.dump.${extensionOf(compression)}`, manifestKey: `${database}/${backupId}.manifest.json` };
+}
+
+const notFound = (message: string) => ApplicationFailure.create({ type: 'BackupNotFound', nonRetryable: true, message });
+
+/**
+ * Heartbeats once a second with the progress of a long transfer, so a killed worker is noticed within
+ * the heartbeat timeout and the CLI can show bytes and rate. Cancellation arrives through the heartbeat.
+ */
+async function withProgress<T>(phase: string, bytes: () => number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const started = Date.now();
+  const beat = () => {
+    const elapsedMs = Date.now() - started;
+    const b = bytes();
+    const progress: TransferProgress = { phase, bytes: b, rate: elapsedMs > 0 ? Math.round((b * 1000) / elapsedMs) : 0, elapsedMs };
+    ctx.heartbeat(progress);
+  };
+  beat();
+  const timer = setInterval(beat, 1000);
+  try {
+    return await work(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createBackupActivities(deps: BackupDeps) {
+  const catalogue = new BackupCatalogue(deps.ops);
+  let cachedStore: BackupStore | undefined;
+  const store = () => (cachedStore ??= createBackupStore(deps.config.backup.store, deps.env));
+  const tools = () => pgTools(deps.config.backup.pgBinDir, deps.env);
+
+  const databaseUrl = (database: string) => {
+    if (!deps.config.databases[database]) {
+      throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `database: no database "${database}" under databases in the configuration` });
+    }
+    return deps.databaseUrl(database);
+  };
+
+  async function record(backupId: string): Promise<BackupRecord> {
+    const r = await catalogue.get(backupId);
+    if (!r) throw notFound(`no backup "${backupId}" in the catalogue`);
+    return r;
+  }
+
+  /** The manifest stored beside the archive: the reference a verification or restore checks against. */
+  async function storedManifest(r: BackupRecord): Promise<BackupManifest> {
+    const text = await store().getText(r.manifestKey);
+    if (!text) throw notFound(`backup "${r.id}" has no manifest at ${store().locate(r.manifestKey)}`);
+    return JSON.parse(text) as BackupManifest;
+  }
+
+  /** Counts (and md5s where the manifest has them) of the manifest's tables in a restored database. */
+  async function statsOf(url: string, manifest: BackupManifest) {
+    const client = new Client({ connectionString: url, application_name: 'runbook-verify' });
+    await client.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const stats = await tableStats(client, {
+        md5MaxRows: deps.config.backup.md5MaxRows,
+        tables: manifest.tables.map((t) => t.table),
+        md5For: new Set(manifest.tables.filter((t) => t.md5 !== undefined).map((t) => t.table)),
+      });
+      await client.query('COMMIT');
+      return stats;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async function adminQuery(url: string, sql: string): Promise<void> {
+    const client = new Client({ connectionString: url, application_name: 'runbook-verify' });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Where verification restores: `backup.verifyServerUrlEnv` when set, else the backed-up database's own server. */
+  function scratchUrl(database: string, scratch: string): string {
+    const base = deps.config.backup.verifyServerUrlEnv ? deps.env[deps.config.backup.verifyServerUrlEnv] : undefined;
+    return withDatabase(base ?? databaseUrl(database), scratch);
+  }
+
+  async function notify(text: string): Promise<{ delivered: string[] }> {
+    const delivered: string[] = [];
+    const chats = deps.platforms;
+    if (chats?.slack.configured) {
+      await chats.slack.post({ text }).then(() => delivered.push('slack'), (err: Error) => log.warn('slack notice failed', { error: err.message }));
+    }
+    if (chats?.telegram.configured) {
+      await chats.telegram.sendMessage(text).then(() => delivered.push('telegram'), (err: Error) => log.warn('telegram notice failed', { error: err.message }));
+    }
+    if (!delivered.length) log.info('backup notice (no chat delivered it)', { text });
+    return { delivered };
+  }
+
+  return {
+    /**
+     * Dumps a database into the store and catalogues it. The catalogue row turns `completed` only after
+     * the archive and its manifest are stored; a killed attempt leaves it `running` and the retry redoes it.
+     */
+    async dumpBackup(req: DumpRequest): Promise<BackupResult> {
+      const url = databaseUrl(req.database);
+      const compression = chooseCompression(deps.config.backup.compression);
+      const { objectKey, manifestKey } = backupKeys(req.database, req.backupId, compression);
+      const s = store();
+      const row = await catalogue.begin({ ...req, id: req.backupId, store: s.description, objectKey, manifestKey, compression });
+      if (row.status === 'completed') {
+        log.info('backup already completed by an earlier attempt', { backupId: req.backupId });
+        const m = (await catalogue.manifest(req.backupId))!;
+        return resultOf(m, s, 0);
+      }
+      const startedAt = new Date();
+      const dump = startDump({
+        url,
+        tools: tools(),
+        compression,
+        store: s,
+        objectKey,
+        md5MaxRows: deps.config.backup.md5MaxRows,
+        signal: Context.current().cancellationSignal,
+      });
+      try {
+        const out = await withProgress('dump', () => dump.progress().archiveBytes, () => dump.done);
+        const manifest: BackupManifest = {
+          formatVersion: 1,
+          backupId: req.backupId,
+          database: req.database,
+          databaseName: out.databaseName,
+          serverVersion: out.serverVersion,
+          pgDumpVersion: out.pgDumpVersion,
+          compression,
+          objectKey,
+          sizeBytes: out.sizeBytes,
+          archiveBytes: out.archiveBytes,
+          sha256: out.sha256,
+          startedAt: startedAt.toISOString(),
+          finishedAt: new Date().toISOString(),
+          tables: out.tables,
+          workflowId: req.workflowId,
+          trigger: req.trigger,
+          requestedBy: req.requestedBy,
+          ...(req.reason ? { reason: req.reason } : {}),
+        };
+        await s.putText(manifestKey, JSON.stringify(manifest, null, 2));
+        await catalogue.complete(req.backupId, manifest);
+        log.info('backup completed', { backupId: req.backupId, bytes: out.sizeBytes, tables: out.tables.length });
+        return resultOf(manifest, s, Date.now() - startedAt.getTime());
+      } catch (err) {
+        await catalogue.fail(req.backupId, err instanceof Error ? err.message : String(err));
+        throw err;
+      }
+    },
+
+    /** A backup by id, or the latest completed one (of `database`), or the latest verified before an instant. */
+    async findBackup(req: { backupId?: string; database?: string; verifiedBefore?: string }): Promise<BackupSummary> {
+      if (req.backupId) {
+        const r = await record(req.backupId);
+        if (r.status !== 'completed') throw notFound(`backup "${r.id}" is ${r.status}, not completed`);
+        return summary(r);
+      }
+      if (req.verifiedBefore) {
+        const r = await catalogue.latestVerifiedBefore(req.database!, new Date(req.verifiedBefore));
+        if (!r) throw notFound(`no verified backup of "${req.database}" taken before ${req.verifiedBefore}`);
+        return summary(r);
+      }
+      const r = await catalogue.latestCompleted(req.database);
+      if (!r) throw notFound(`no completed backup${req.database ? ` of "${req.database}"` : ''} to verify`);
+      return summary(r);
+    },
+
+    /**
+     * Re-hashes the stored object and reads the whole archive through pg_restore into /dev/null, in one pass.
+     * Checks: the manifest's SHA-256 (and the catalogue's), and that the archive reads to its end.
+     */
+    async checkBackupArchive(backupId: string): Promise<{ checks: Check[]; manifestTables: number }> {
+      const r = await record(backupId);
+      const manifest = await storedManifest(r);
+      const checks: Check[] = [];
+      const read = readArchive({ store: store(), objectKey: r.objectKey, compression: manifest.compression, tools: tools(), target: { kind: 'null' } });
+      let sha: string | undefined;
+      try {
+        const out = await withProgress('read archive', read.bytes, () => read.done);
+        sha = out.sha256;
+        checks.push({ name: 'archive', ok: true, detail: `pg_restore read ${out.bytes} stored bytes to the end` });
+      } catch (err) {
+        checks.push({ name: 'archive', ok: false, detail: `the archive does not read to its end: ${(err as Error).message}` });
+        sha = (await withProgress('hash', () => 0, (signal) => hashStoredObject(store(), r.objectKey, signal)).catch(() => undefined))?.sha256;
+      }
+      const expected = manifest.sha256;
+      const shaOk = sha === expected && r.sha256 === expected;
+      checks.unshift({
+        name: 'sha256',
+        ok: shaOk,
+        detail: shaOk
+          ? `sha256 ${expected} matches the manifest`
+          : `sha256 of the stored object is ${sha ?? 'unreadable'}, the manifest says ${expected}${r.sha256 !== expected ? ` and the catalogue ${r.sha256}` : ''}`,
+      });
+      return { checks, manifestTables: manifest.tables.length };
+    },
+
+    /**
+     * Restores the backup into a fresh scratch database, compares its tables with the manifest and runs
+     * pg_amcheck where installed. The scratch database is dropped before returning, whatever happened.
+     */
+    async restoreBackupIntoScratch(req: { backupId: string; scratchDatabase: string }): Promise<{ checks: Check[]; mismatches: TableMismatch[] }> {
+      const r = await record(req.backupId);
+      const manifest = await storedManifest(r);
+      const url = scratchUrl(r.database, req.scratchDatabase);
+      const admin = withDatabase(url, 'postgres');
+      const checks: Check[] = [];
+      let mismatches: TableMismatch[] = [];
+      const t = tools();
+      try {
+        await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
+        await adminQuery(admin, `CREATE DATABASE ${quoteIdent(req.scratchDatabase)}`);
+        const read = readArchive({ store: store(), objectKey: r.objectKey, compression: manifest.compression, tools: t, target: { kind: 'database', url, clean: false } });
+        try {
+          await withProgress('restore into scratch', read.bytes, () => read.done);
+          checks.push({ name: 'restore', ok: true, detail: `restored into scratch database ${req.scratchDatabase}` });
+        } catch (err) {
+          checks.push({ name: 'restore', ok: false, detail: `pg_restore into a scratch database failed: ${(err as Error).message}` });
+          return { checks, mismatches };
+        }
+        const actual = await statsOf(url, manifest);
+        mismatches = compareTableStats(manifest.tables, actual);
+        const countMismatches = mismatches.filter((m) => m.actualRows !== m.expectedRows);
+        const md5Mismatches = mismatches.filter((m) => m.expectedMd5 !== undefined && m.actualMd5 !== m.expectedMd5);
+        const md5Tables = manifest.tables.filter((x) => x.md5 !== undefined).length;
+        checks.push({
+          name: 'row-counts',
+          ok: countMismatches.length === 0,
+          detail: countMismatches.length ? `${countMismatches.length} of ${manifest.tables.length} tables differ: ${countMismatches.map((m) => `${m.table} ${m.actualRows ?? 'missing'}≠${m.expectedRows}`).join(', ')}` : `${manifest.tables.length} tables match`,
+        });
+        checks.push({
+          name: 'md5',
+          ok: md5Mismatches.length === 0,
+          detail: md5Mismatches.length ? `${md5Mismatches.length} of ${md5Tables} tables differ: ${md5Mismatches.map((m) => m.table).join(', ')}` : `${md5Tables} tables match`,
+        });
+        if (t.pgAmcheck) {
+          const { url: plain, password } = splitPassword(url);
+          const amcheck = startChild(t.pgAmcheck, ['--install-missing', '--heapallindexed', '--no-password', plain], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...deps.env, ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+          });
+          let out = '';
+          amcheck.process.stdout!.on('data', (c: Buffer) => void (out = (out + c.toString()).slice(-4000)));
+          try {
+            await withProgress('amcheck', () => 0, () => amcheck.exited);
+            checks.push({ name: 'amcheck', ok: true, detail: 'pg_amcheck found no corruption' });
+          } catch (err) {
+            checks.push({ name: 'amcheck', ok: false, detail: `pg_amcheck: ${out.trim() || (err as Error).message}` });
+          }
+        }
+        return { checks, mismatches };
+      } finally {
+        await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`).catch((err: Error) =>
+          log.warn('could not drop the scratch database; the workflow drops it again', { scratch: req.scratchDatabase, error: err.message }),
+        );
+      }
+    },
+
+    /** Idempotent: drops the verification's scratch database if it still exists. */
+    async dropScratchDatabase(req: { backupId: string; scratchDatabase: string }): Promise<void> {
+      const r = await record(req.backupId);
+      await adminQuery(withDatabase(scratchUrl(r.database, req.scratchDatabase), 'postgres'), `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
+    },
+
+    async recordBackupVerification(result: VerifyBackupResult): Promise<void> {
+      await catalogue.recordVerification(result.backupId, result);
+    },
+
+    /**
+     * Applies `backup.retention` to one database's backups. Never deletes the newest verified backup, nor
+     * any backup without a newer verified one. Every deletion is logged and kept in the catalogue.
+     */
+    async applyBackupRetention(database: string): Promise<RetentionResult> {
+      const rows = (await catalogue.list({ database, limit: 100_000 })).filter((r) => r.status === 'completed' || r.status === 'failed');
+      const decision = decideRetention(
+        rows.map((r) => ({ id: r.id, status: r.status as 'completed' | 'failed', startedAt: r.startedAt, verified: r.verificationStatus === 'passed' })),
+        { ...deps.config.backup.retention, timeZone: deps.config.timezone },
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const s = store();
+      for (const d of decision.remove) {
+        const r = byId.get(d.id)!;
+        await s.delete(r.objectKey);
+        await s.delete(r.manifestKey);
+        await catalogue.markDeleted(r.id, d.reason);
+        log.info('backup deleted by retention', { backupId: r.id, database, reason: d.reason, location: s.locate(r.objectKey) });
+        Context.current().heartbeat();
+      }
+      return { kept: decision.keep.map((k) => k.id), deleted: decision.remove.map((d) => ({ backupId: d.id, reason: d.reason })) };
+    },
+
+    /** What a restore would do, and the name that must be typed to confirm it: the target database's real name. */
+    async planRestore(req: { into: string; backupId?: string; before?: string; from?: string }): Promise<RestorePlan> {
+      const url = databaseUrl(req.into);
+      let r: BackupRecord | undefined;
+      if (req.backupId) {
+        r = await record(req.backupId);
+        if (r.status !== 'completed') throw notFound(`backup "${r.id}" is ${r.status}, not completed`);
+      } else {
+        const before = req.before ? new Date(req.before) : new Date();
+        r = await catalogue.latestVerifiedBefore(req.from ?? req.into, before);
+        if (!r) throw notFound(`no verified backup of "${req.from ?? req.into}" taken before ${before.toISOString()}`);
+      }
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+        return { confirmName: rows[0].db, target: req.into, backupId: r.id, backupTakenAt: r.startedAt, backupSizeBytes: r.sizeBytes ?? undefined };
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+
+    /** pg_restore --clean --if-exists --no-owner --exit-on-error in one transaction, streamed from the store. */
+    async restoreBackupInto(req: { backupId: string; into: string }): Promise<{ bytes: number }> {
+      const r = await record(req.backupId);
+      const manifest = await storedManifest(r);
+      const read = readArchive({
+        store: store(),
+        objectKey: r.objectKey,
+        compression: manifest.compression,
+        tools: tools(),
+        target: { kind: 'database', url: databaseUrl(req.into), clean: true },
+      });
+      const out = await withProgress('restore', read.bytes, () => read.done);
+      if (out.sha256 !== manifest.sha256) {
+        // The transaction has committed by now; say so plainly rather than hide it.
+        throw ApplicationFailure.create({
+          type: 'BackupChecksumMismatch',
+          nonRetryable: true,
+          message: `restored ${req.into} from backup ${r.id}, but the stored object's sha256 ${out.sha256} differs from the manifest's ${manifest.sha256}`,
+        });
+      }
+      return { bytes: out.bytes };
+    },
+
+    /** Row counts (and md5s) of the restored database against the backup's manifest. */
+    async compareRestoredDatabase(req: { backupId: string; into: string }): Promise<TableMismatch[]> {
+      const manifest = await storedManifest(await record(req.backupId));
+      return compareTableStats(manifest.tables, await statsOf(databaseUrl(req.into), manifest));
+    },
+
+    async recordRestoreStart(req: { restoreId: string; kind: 'backup' | 'pitr'; target: string; backupId?: string; pitrTarget?: string; requestedBy: string; reason?: string }): Promise<void> {
+      await catalogue.beginRestore({ id: req.restoreId, ...req });
+    },
+
+    /** Posts to every configured chat; a notice that cannot be delivered is logged, never fails the run. */
+    async notifyBackupEvent(text: string): Promise<{ delivered: string[] }> {
+      return notify(text);
+    },
+
+    /** A failed verification or restore: raised as an alert so on-call hears of it. */
+    async reportBackupProblem(p: { database: string; backupId?: string; summary: string; details: string[] }): Promise<{ delivered: string[] }> {
+      log.error(p.summary, { database: p.database, backupId: p.backupId, details: p.details });
+      return notify(`:warning: ${p.summary}\n${p.details.map((d) => `• ${d}`).join('\n')}`);
+    },
+
+    async recordRestoreEnd(req: { restoreId: string; status: 'completed' | 'failed' | 'not-confirmed'; confirmedBy?: string; preRestoreBackupId?: string; detail?: unknown }): Promise<void> {
+      await catalogue.finishRestore(req.restoreId, req);
+    },
+  };
+}
+
+function resultOf(m: BackupManifest, s: BackupStore, durationMs: number): BackupResult {
+  return {
+    backupId: m.backupId,
+    database: m.database,
+    location: s.locate(m.objectKey),
+    sizeBytes: m.sizeBytes,
+    sha256: m.sha256,
+    compression: m.compression,
+    tables: m.tables.length,
+    durationMs,
+  };
+}

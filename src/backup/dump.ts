@@ -1,0 +1,111 @@
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import type { TableStats } from '../shared/backup';
+import { assertDumpCanRead, serverMajor, splitPassword, toolVersion, type PgTools } from './pg-tools';
+import type { BackupStore } from './store';
+import { ByteCounter, compressor, HashMeter, rootCause, startChild, type Compression } from './streams';
+import { tableStats } from './table-stats';
+
+export interface DumpOptions {
+  url: string;
+  tools: PgTools;
+  compression: Compression;
+  store: BackupStore;
+  objectKey: string;
+  md5MaxRows: number;
+  signal?: AbortSignal;
+}
+
+export interface DumpProgress {
+  /** Bytes of the uncompressed archive pg_dump has written. */
+  archiveBytes: number;
+  /** Bytes stored so far. */
+  storedBytes: number;
+  tablesCounted: number;
+}
+
+export interface DumpOutcome {
+  databaseName: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  sizeBytes: number;
+  archiveBytes: number;
+  sha256: string;
+  tables: TableStats[];
+}
+
+/** A running dump: `progress()` reads the counters at any time, `done` settles when the archive is stored. */
+export interface RunningDump {
+  progress(): DumpProgress;
+  done: Promise<DumpOutcome>;
+}
+
+/**
+ * `pg_dump -Fc -Z0` → compression → SHA-256 → store, as one stream: nothing is held whole in memory or
+ * written to a temporary file. Row counts come from the same snapshot: a REPEATABLE READ transaction
+ * exports it, pg_dump imports it (`--snapshot`), and the transaction stays open until pg_dump is done.
+ */
+export function startDump(opts: DumpOptions): RunningDump {
+  const counter = new ByteCounter();
+  let meter: HashMeter | undefined;
+  let tablesCounted = 0;
+  const done = run();
+  done.catch(() => undefined);
+  return {
+    progress: () => ({ archiveBytes: counter.bytes, storedBytes: meter?.bytes ?? 0, tablesCounted }),
+    done,
+  };
+
+  async function run(): Promise<DumpOutcome> {
+    const client = new Client({ connectionString: opts.url, application_name: 'runbook-backup' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: string; num: string; db: string }>(
+        "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS db",
+      );
+      const server = { version: rows[0].version.split(' ')[0], major: serverMajor(Number(rows[0].num)) };
+      const dumpVersion = await toolVersion(opts.tools.pgDump);
+      assertDumpCanRead({ path: opts.tools.pgDump, version: dumpVersion.text, major: dumpVersion.major }, server);
+
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id;
+
+      const { url, password } = splitPassword(opts.url);
+      const pgDump = startChild(opts.tools.pgDump, ['--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password', `--dbname=${url}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+      });
+      const codec = compressor(opts.compression);
+      meter = new HashMeter(() => Promise.all([pgDump.exited, codec.done]));
+      const abort = new AbortController();
+      const onCancel = () => abort.abort(opts.signal?.reason);
+      opts.signal?.addEventListener('abort', onCancel, { once: true });
+
+      const stored = opts.store.put(opts.objectKey, meter, { signal: abort.signal });
+      const flow = pipeline(pgDump.process.stdout!, counter, codec.stream, meter);
+      const counted = tableStats(client, { md5MaxRows: opts.md5MaxRows, onTable: () => tablesCounted++ });
+      try {
+        const [tables] = await Promise.all([counted, stored, flow, pgDump.exited, codec.done]);
+        await client.query('COMMIT');
+        return {
+          databaseName: rows[0].db,
+          serverVersion: server.version,
+          pgDumpVersion: dumpVersion.text,
+          sizeBytes: meter.bytes,
+          archiveBytes: counter.bytes,
+          sha256: meter.digest(),
+          tables,
+        };
+      } catch (err) {
+        abort.abort(err);
+        pgDump.kill();
+        codec.kill();
+        throw rootCause(err, await Promise.allSettled([pgDump.exited, codec.done, stored, flow, counted]));
+      } finally {
+        opts.signal?.removeEventListener('abort', onCancel);
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import type { RunbookConfig } from '../../src/config/schema';
+import { tableStats } from '../../src/backup/table-stats';
+import type { TableStats } from '../../src/shared/backup';
+import { fnv1a } from '../../src/shared/alerts';
+import { scratchDatabase, testConfig, testEnv, type ScratchDatabase } from '../harness';
+import { FIXTURE_SQL } from './fixture';
+
+/** A scratch database holding the fixture schema and rows. */
+export async function fixtureDatabase(prefix: string): Promise<ScratchDatabase> {
+  const db = await scratchDatabase(prefix);
+  await db.pool.query(FIXTURE_SQL);
+  return db;
+}
+
+/** Counts and md5s of every table (md5 for all tables with a primary key), read in one snapshot. */
+export async function statsOf(url: string): Promise<TableStats[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const stats = await tableStats(client, { md5MaxRows: Number.MAX_SAFE_INTEGER });
+    await client.query('COMMIT');
+    return stats;
+  } finally {
+    await client.end();
+  }
+}
+
+export function storeDir(prefix: string): string {
+  return mkdtempSync(path.join(testEnv.dir, `${prefix}-`));
+}
+
+/** The vercel-supabase example with `databases` and `backup` replaced. */
+export function backupConfig(databases: string[], backup: Record<string, unknown>): RunbookConfig {
+  return testConfig({
+    databases: Object.fromEntries(databases.map((d) => [d, { urlEnv: `DB_${d.toUpperCase()}_URL` }])),
+    backup: { databases: [databases[0]], ...backup },
+  });
+}
+
+/** Whether the scratch database of a verifyBackup run still exists (it must not). */
+export async function scratchExists(verifyWorkflowId: string): Promise<boolean> {
+  const client = new Client({ connectionString: testEnv.pgAdminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [`runbook_verify_${fnv1a(verifyWorkflowId)}`]);
+    return (rowCount ?? 0) > 0;
+  } finally {
+    await client.end();
+  }
+}
