@@ -72,6 +72,9 @@ export class Apps {
   private projectKeys = new Map<string, string>();
   private buildFailures = new Map<string, BuildOutcome[]>();
 
+  /** Called for an unknown project key on the production route (auto-provisioning). */
+  provision?: (projectKey: string) => void;
+
   constructor(private readonly providerIndicator: (name: string) => Indicator) {}
 
   register(instance: Omit<AppInstance, 'profile' | 'requests' | 'logs'>): AppInstance {
@@ -169,6 +172,7 @@ export class Apps {
 
   private async serveProduction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { project, '*': rest } = req.params as { project: string; '*'?: string };
+    if (!this.projectKeys.has(project)) this.provision?.(project);
     const id = this.projectKeys.get(project);
     const route = id ? this.routes.get(id) : undefined;
     if (!route?.current) return reply.code(404).type('text/plain').send('DEPLOYMENT_NOT_FOUND');

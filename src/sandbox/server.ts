@@ -4,6 +4,12 @@ import { CallLog, redactHeaders, type CallFilter, type CallRecord } from './call
 import { FaultInjector, type ActiveFault, type FaultSpec } from './faults';
 import { resolveTiming, Scheduler, type TimingInput } from './timing';
 import { mountOf, sendError, sendRateLimited, unauthorizedMessage } from './vendors';
+import { SlackSandbox, TelegramSandbox } from './chat';
+import { NetlifySandbox } from './netlify';
+import { PagerdutySandbox } from './pagerduty';
+import { ProvidersSandbox } from './providers';
+import { StatuspageSandbox } from './statuspage';
+import { SupabaseSandbox } from './supabase';
 import { VercelSandbox } from './vercel';
 import type { World } from './world';
 
@@ -13,6 +19,12 @@ export interface SandboxOptions {
   host?: string;
   /** Milliseconds per asynchronous step, or per kind of step. */
   timing?: TimingInput;
+  /**
+   * Unknown Vercel project names, Netlify sites and Supabase refs are provisioned on first use
+   * (with two earlier production deployments and the usual env keys). Default true; false → 404
+   * like the real APIs. Unknown `prj_…` ids are always 404.
+   */
+  autoProvision?: boolean;
 }
 
 export interface SandboxBaseUrls {
@@ -57,16 +69,25 @@ export async function buildSandbox(opts: SandboxOptions) {
   const scheduler = new Scheduler(timing);
   const log = new CallLog();
   const faults = new FaultInjector();
-  const providerIndicators = new Map<string, 'none' | 'minor' | 'major' | 'critical'>();
-  const apps = new Apps((name) => providerIndicators.get(name) ?? 'none');
   let port = 0;
+  const providers = new ProvidersSandbox(() => `http://${host}:${port}`);
+  const apps = new Apps((name) => providers.indicator(name));
   const world: World = {
     apps,
     scheduler,
     origin: () => `http://${host}:${port}`,
     hostPort: () => `${host}:${port}`,
   };
-  const vercel = new VercelSandbox(world);
+  const autoProvision = opts.autoProvision ?? true;
+  const vercel = new VercelSandbox(world, autoProvision);
+  const netlify = new NetlifySandbox(world, autoProvision);
+  const supabase = new SupabaseSandbox(world, autoProvision);
+  // A production URL nobody has mentioned yet is taken for a Vercel project's.
+  if (autoProvision) apps.provision = (key) => void vercel.project(key);
+  const statuspage = new StatuspageSandbox(world);
+  const pagerduty = new PagerdutySandbox();
+  const slack = new SlackSandbox();
+  const telegram = new TelegramSandbox();
   const delays = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 5 * 1024 * 1024 });
@@ -138,11 +159,20 @@ export async function buildSandbox(opts: SandboxOptions) {
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const vendor = req.sandbox?.vendor ?? 'app';
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return sendError(reply, vendor, status, status === 500 ? 'An unexpected internal error occurred' : err.message);
+    const message = status === 500 ? 'An unexpected internal error occurred' : err.message;
+    return sendError(reply, vendor, status, message, vendor === 'slack' && status === 400 ? 'invalid_payload' : undefined);
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, req.sandbox?.vendor ?? 'app', 404, `No route for ${req.method} ${req.sandbox?.path ?? req.url}`, 'not_found'));
 
   await app.register(vercel.plugin, { prefix: '/vercel' });
+  await app.register(netlify.plugin, { prefix: '/netlify/api/v1' });
+  await app.register(supabase.plugin, { prefix: '/supabase' });
+  await app.register(supabase.gatewayPlugin, { prefix: '/supabase-project' });
+  await app.register(statuspage.plugin, { prefix: '/statuspage/v1' });
+  await app.register(pagerduty.plugin, { prefix: '/pagerduty' });
+  await app.register(slack.plugin, { prefix: '/slack' });
+  await app.register(telegram.plugin, { prefix: '/telegram' });
+  await app.register(providers.plugin, { prefix: '/status' });
   await app.register(apps.routesPlugin, { prefix: '/_apps' });
 
   return {
@@ -154,7 +184,13 @@ export async function buildSandbox(opts: SandboxOptions) {
     scheduler,
     apps,
     vercel,
-    providerIndicators,
+    netlify,
+    supabase,
+    statuspage,
+    pagerduty,
+    slack,
+    telegram,
+    providers,
     setPort(p: number) {
       port = p;
     },

@@ -87,6 +87,9 @@ export interface VercelProject {
   envs: VercelEnv[];
 }
 
+/** Env keys a provisioned project starts with: the first runbook's critical variables. */
+export const DEFAULT_ENV_KEYS = ['NEXT_PUBLIC_SUPABASE_URL', 'NEXT_PUBLIC_SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY', 'OPENAI_API_KEY', 'CREDENTIAL_ENCRYPTION_KEY'];
+
 const ENV_TYPES = ['system', 'encrypted', 'plain', 'sensitive', 'secret'] as const;
 const ENV_TARGETS = ['production', 'preview', 'development'];
 
@@ -95,30 +98,31 @@ export class VercelSandbox {
   readonly deployments = new Map<string, VercelDeployment>();
   private lastCreatedAt = 0;
 
-  constructor(private readonly world: World) {}
+  constructor(
+    private readonly world: World,
+    private readonly autoProvision: boolean,
+  ) {}
 
   // ---- model -------------------------------------------------------------------------------------
 
+  /** Looks a project up by id or name; unknown names are provisioned (seeded) when autoProvision is on. */
   project(idOrName: string): VercelProject | undefined {
-    return this.projects.get(idOrName) ?? [...this.projects.values()].find((p) => p.name === idOrName);
+    const found = this.projects.get(idOrName) ?? [...this.projects.values()].find((p) => p.name === idOrName);
+    if (found || !this.autoProvision || idOrName.startsWith('prj_')) return found;
+    return this.seedProject(idOrName);
   }
 
   /** A project with two earlier production deployments (the older one a rollback candidate) and the given env keys. */
   seedProject(idOrName: string, opts: { envKeys?: string[]; autoAssignCustomDomains?: boolean } = {}): VercelProject {
-    const existing = this.project(idOrName);
-    if (existing) return existing;
+    const existing = this.projects.get(idOrName) ?? [...this.projects.values()].find((p) => p.name === idOrName);
+    if (existing) {
+      for (const key of opts.envKeys ?? []) if (!existing.envs.some((e) => e.key === key)) existing.envs.push(this.seedEnv(key));
+      return existing;
+    }
     const now = Date.now();
     const id = idOrName.startsWith('prj_') ? idOrName : `prj_${randomId(24)}`;
     const project = this.createProject(id, idOrName, opts.autoAssignCustomDomains ?? false);
-    project.envs = (opts.envKeys ?? []).map((key) => ({
-      id: randomId(16),
-      key,
-      value: `sandbox-${key.toLowerCase()}`,
-      type: 'encrypted',
-      target: ['production', 'preview'],
-      createdAt: now - 86_400_000 * 3,
-      updatedAt: now - 86_400_000 * 3,
-    }));
+    project.envs = (opts.envKeys ?? DEFAULT_ENV_KEYS).map((key) => this.seedEnv(key));
     for (const [age, sha] of [
       [2, 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'],
       [1, 'b2c3d4e5f60718293a4b5c6d7e8f901234567890'],
@@ -128,6 +132,11 @@ export class VercelSandbox {
       this.setProduction(project, d.id);
     }
     return project;
+  }
+
+  private seedEnv(key: string): VercelEnv {
+    const at = Date.now() - 3 * 86_400_000;
+    return { id: randomId(16), key, value: `sandbox-${key.toLowerCase()}`, type: 'encrypted', target: ['production', 'preview'], createdAt: at, updatedAt: at };
   }
 
   private createProject(id: string, name: string, autoAssignCustomDomains: boolean): VercelProject {

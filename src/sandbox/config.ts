@@ -1,0 +1,30 @@
+import type { RunbookConfig } from '../config/schema';
+import { pointAtSandbox, sandboxSecrets } from '../platforms/sandbox-target';
+import type { Sandbox } from './index';
+
+/**
+ * Creates in the sandbox what a configuration refers to: each service's Vercel project (with its
+ * critical env keys) or Netlify site, and the Supabase project with its Edge Functions.
+ */
+export function seedFromConfig(sandbox: Sandbox, config: RunbookConfig): void {
+  for (const s of config.services) {
+    if (s.platform === 'vercel') sandbox.vercel.seedProject(s.projectId, { envKeys: s.criticalEnv });
+    else sandbox.netlify.seedSite(s.projectId);
+  }
+  const sb = config.platforms.supabase;
+  if (sb.projectRef) sandbox.supabase.seedProject(sb.projectRef, { functions: sb.edgeFunctions });
+}
+
+/**
+ * The configuration pointed at the sandbox (platform URLs, each service's production URL, the
+ * Supabase project gateway) plus placeholder values for every secret it names; seeds the sandbox.
+ */
+export function sandboxConfigOverrides(
+  sandbox: Sandbox,
+  config: RunbookConfig,
+  opts: { requestTimeoutMs?: number } = {},
+): { config: RunbookConfig; env: Record<string, string> } {
+  seedFromConfig(sandbox, config);
+  const pointed = pointAtSandbox(config, sandbox, opts);
+  return { config: pointed, env: sandboxSecrets(pointed, sandbox) };
+}
