@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { DeliveryMemory } from '../alerts/deliveries';
 import { AlertIngestor, IngestUnavailable } from '../alerts/ingest';
@@ -28,7 +28,8 @@ export interface ReceiverOptions {
   coalesce?: boolean;
   /** Overrides `webhooks.deliveryJournal`; `null` keeps Vercel delivery ids in memory only. */
   deliveryJournal?: string | null;
-  logger?: FastifyServerOptions['logger'];
+  /** A pino logger for warnings (Temporal refusing alerts, unconfigured secrets); requests themselves are not logged. */
+  logger?: FastifyBaseLogger;
   /** Also export the process's CPU, memory and event-loop metrics. */
   processMetrics?: boolean;
 }
@@ -62,7 +63,12 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const env = opts.env ?? process.env;
   const retryAfter = String(Math.max(1, Math.ceil(hooks.retryAfter / 1000)));
   const metrics = receiverMetrics({ processMetrics: opts.processMetrics });
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: hooks.bodyLimitBytes, return503OnClosing: true });
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: hooks.bodyLimitBytes,
+    return503OnClosing: true,
+  });
 
   const ingestor = new AlertIngestor({
     client: opts.client,

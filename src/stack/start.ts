@@ -21,6 +21,7 @@ import {
   type Stack,
 } from './components';
 import { DEFAULT_DATA_DIR, stackFilePath, writeStackFile } from './state';
+import { receiver } from '../receiver/component';
 
 /** Started top to bottom, stopped bottom to top. Add a component with one line in its place. */
 const components: Component[] = [
@@ -28,7 +29,7 @@ const components: Component[] = [
   postgres, // PostgreSQL: OPS_DATABASE_URL / DATABASE_URL, else the embedded cluster; ops schema migrations
   // sandbox: src/sandbox/ — stands in for the SaaS APIs when no platform credentials are set (before the worker, which calls them)
   worker, // the Temporal worker, in this process
-  // receiver: src/receiver/ — the webhook receiver (alerts → incidents)
+  receiver, // the webhook receiver: alerts → incidents (src/receiver/)
   // schedules: `schedules apply` — Temporal Schedules for health checks, backups and maintenance
 ];
 
