@@ -1,0 +1,106 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { ActivityDeps } from '../../src/activities';
+import type { RunbookConfig } from '../../src/config/schema';
+import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
+import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/shared/alerts';
+import { alertsSignal, incidentStartOptions, incidentStateQuery, type IncidentInput, type IncidentState } from '../../src/shared/incident';
+import type { incident } from '../../src/workflows';
+import { scratchDatabase, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase } from '../harness';
+
+/** The first runbook's example config with the incidents section changed by `incidents`. */
+export function incidentConfig(incidents: Partial<RunbookConfig['incidents']> = {}, example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase'): RunbookConfig {
+  const base = testConfig({}, example);
+  return testConfig({ incidents: { ...base.incidents, ...incidents } }, example);
+}
+
+export interface IncidentStack {
+  ops: ScratchDatabase;
+  app: ScratchDatabase;
+  sandbox: Sandbox;
+  deps: ActivityDeps;
+  close(): Promise<void>;
+}
+
+/** Ops and app databases, a sandbox seeded from the config, and activity deps whose platform calls all go to it. */
+export async function incidentStack(config: RunbookConfig): Promise<IncidentStack> {
+  const [ops, app, sandbox] = await Promise.all([scratchDatabase('incident_ops', { ops: true }), scratchDatabase('incident_app'), startSandbox({ timing: 20 })]);
+  seedFromConfig(sandbox, config);
+  const deps = withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 });
+  return {
+    ops,
+    app,
+    sandbox,
+    deps,
+    async close() {
+      await sandbox.stop();
+      await Promise.all([ops.drop(), app.drop()]);
+    },
+  };
+}
+
+/** A normalized alert as the receiver hands it over. */
+export function alert(over: Partial<AlertInput> & { dedupKey: string }): Alert {
+  const now = new Date().toISOString();
+  return {
+    source: 'alertmanager',
+    fingerprint: 'f-1',
+    status: 'firing',
+    summary: 'API error rate above 5%',
+    labels: { severity: 'critical', alertname: 'HighErrorRate' },
+    startsAt: now,
+    receivedAt: now,
+    ...over,
+  } as Alert;
+}
+
+/** What the receiver does: signal-with-start, so repeats join the open incident. */
+export async function raise(
+  client: Client,
+  taskQueue: string,
+  alerts: Alert[],
+  opts: { input?: Partial<IncidentInput>; searchAttributes?: boolean } = {},
+): Promise<WorkflowHandle<typeof incident>> {
+  const dedupKey = alerts[0].dedupKey;
+  return client.workflow.signalWithStart<typeof incident, [Alert[]]>('incident', {
+    workflowId: incidentWorkflowId(dedupKey),
+    taskQueue,
+    args: [{ dedupKey, ...opts.input }],
+    signal: alertsSignal,
+    signalArgs: [alerts],
+    // The time-skipping test server knows no custom search attributes.
+    ...(opts.searchAttributes === false ? {} : incidentStartOptions({ dedupKey, title: alerts[0].summary })),
+  });
+}
+
+/** Polls the state query until `ok` holds (real time; the workflow is driven by its worker meanwhile). */
+export async function waitForState(handle: WorkflowHandle, ok: (s: IncidentState) => boolean, what: string, timeoutMs = 20_000): Promise<IncidentState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: IncidentState | undefined;
+  for (;;) {
+    try {
+      last = await handle.query(incidentStateQuery);
+      if (last && ok(last)) return last;
+    } catch {
+      // not started yet, or still opening
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last && { status: last.status, timeline: last.timeline.map((e) => `${e.kind}: ${e.text}`) }, null, 2)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const key = (prefix: string) => uniqueName(prefix).replace(/_/g, '-');
+
+export const pdTriggers = (sandbox: Sandbox, dedupKey: string) => sandbox.pagerduty.events(dedupKey).filter((e) => e.event_action === 'trigger');
+
+/** The reason an update was rejected (the validator's message travels as the failure's cause). */
+export async function rejection(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { message?: string; cause?: { message?: string } };
+    return e.cause?.message ?? e.message ?? String(err);
+  }
+  throw new Error('expected the update to be rejected, but it was accepted');
+}
