@@ -3,6 +3,7 @@ import { createSelfCheckActivities } from './self-check';
 import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
 import { createAlertActivities } from './alerts';
+import { createMaintenanceActivities } from './maintenance';
 
 export type { ActivityDeps } from './deps';
 
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackupActivities(deps),
     ...createIncidentActivities(deps),
     ...createAlertActivities(deps),
+    ...createMaintenanceActivities(deps),
   };
 }
 

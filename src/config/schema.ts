@@ -255,8 +255,32 @@ const maintenance = z.object({
   statementTimeout: durationMs.default(30_000),
   /** Application checkout for the monthly dependency report. */
   appCheckout: z.string().optional(),
-  tlsHosts: z.array(z.string()).default([]),
+  /** `host` or `host:port` (default 443) whose certificate expiry the health check watches. */
+  tlsHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')).default([]),
   tlsWarnDays: z.number().int().positive().default(21),
+  /** Extra CA certificates (PEM file) trusted when checking tlsHosts, for hosts behind a private CA. */
+  tlsCaFile: z.string().optional(),
+  /** Bot webhook endpoints that must answer (second runbook: Telegram/Slack webhooks); a 5xx or no answer is down. */
+  botWebhooks: z
+    .array(
+      z
+        .object({
+          name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+          /** Edge Function slug under platforms.supabase.projectUrl, or a full URL. */
+          function: z.string().optional(),
+          url: url.optional(),
+          body: z.record(z.string(), z.unknown()).default({}),
+        })
+        .refine((w) => Boolean(w.function) !== Boolean(w.url), { message: 'give either function or url' }),
+    )
+    .default([]),
+  /** Performance Tuning → Identify Slow Queries: mean execution time above this is reported. */
+  slowQueryMs: z.number().positive().default(100),
+  /** Table whose `cost` column feeds the cost-per-day report (Cost Alert: $100 a day). */
+  messagesTable: z.string().default('javari_messages'),
+  dailyCostLimit: z.number().positive().default(100),
+  /** Table of the second runbook's security audit (action_type, created_at). */
+  auditTable: z.string().default('audit_logs'),
 });
 
 const schedules = z.object({

@@ -11,3 +11,4 @@ export * from './alerts';
 export * from './incident';
 export * from './backup';
 export * from './deploy';
+export * from './maintenance';

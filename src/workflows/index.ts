@@ -2,3 +2,4 @@
 export * from './self-check';
 export * from './incident';
 export * from './backup';
+export * from './maintenance';

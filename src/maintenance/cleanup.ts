@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client, Pool } from 'pg';
+import type { RunbookConfig } from '../config/schema';
+import type { CleanupProgress, CleanupResult } from '../shared/maintenance';
+
+export type CleanupPolicy = RunbookConfig['maintenance']['cleanup'][number];
+
+/** A policy that can never succeed as written (no primary key, missing column): retrying will not help. */
+export class CleanupConfigError extends Error {
+  override name = 'CleanupConfigError';
+}
+
+/** A newer attempt of the same cleanup took over; this one stops without touching anything else. */
+export class CleanupSupersededError extends Error {
+  override name = 'CleanupSupersededError';
+}
+
+export interface CleanupOptions {
+  /** A connected client on the database the policy cleans; batches run as its transactions. */
+  target: Client;
+  /** Name of that database, for the ledger and messages. */
+  database: string;
+  ops: Pool;
+  policy: CleanupPolicy;
+  /** Identity of this cleanup across attempts (the maintenance workflow id): a retry resumes its ledger. */
+  runKey: string;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** Called after every committed batch (heartbeat). */
+  onProgress?: (p: CleanupProgress) => void;
+  signal?: AbortSignal;
+  /** Consecutive lock or statement timeouts tolerated (the batch halves each time) before giving up. */
+  maxTimeouts?: number;
+}
+
+interface TableInfo {
+  qualified: string;
+  pk: string;
+  pkType: string;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
+
+async function describeTable(target: Client, database: string, policy: CleanupPolicy): Promise<TableInfo | undefined> {
+  const { rows } = await target.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [policy.table]);
+  const oid = rows[0]?.oid;
+  if (!oid) return undefined;
+  const { rows: meta } = await target.query<{ qualified: string; pk: string | null; pk_type: string | null; pk_cols: number; has_ts: boolean }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified,
+            (SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+              WHERE i.indrelid = c.oid AND i.indisprimary) AS pk,
+            (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+              WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_type,
+            COALESCE((SELECT i.indnatts FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), 0)::int AS pk_cols,
+            EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = lower($2) AND NOT a.attisdropped) AS has_ts
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`,
+    [oid, policy.timestampColumn],
+  );
+  const m = meta[0];
+  if (!m.has_ts) throw new CleanupConfigError(`cleanup "${policy.name}": table ${policy.table} in database "${database}" has no column ${policy.timestampColumn}`);
+  if (!m.pk || !m.pk_type || m.pk_cols !== 1) {
+    throw new CleanupConfigError(
+      `cleanup "${policy.name}": table ${policy.table} in database "${database}" needs a single-column primary key for batched deletes`,
+    );
+  }
+  return { qualified: m.qualified, pk: m.pk, pkType: m.pk_type };
+}
+
+/**
+ * Claims the run for this attempt (a generation counter fences off any older attempt still alive) and
+ * returns the cutoff fixed when the run first started, so every attempt deletes the same set of rows.
+ */
+async function claimRun(opts: CleanupOptions, info: TableInfo): Promise<{ cutoff: Date; generation: number; finished: boolean }> {
+  const { rows: now } = await opts.target.query<{ cutoff: Date }>(`SELECT now() - $1::bigint * interval '1 millisecond' AS cutoff`, [
+    opts.policy.olderThan,
+  ]);
+  const { rows } = await opts.ops.query<{ cutoff: Date; attempt: number; finished: boolean }>(
+    `INSERT INTO maintenance_cleanup_runs (run_key, policy, database, table_name, cutoff, attempt)
+     VALUES ($1, $2, $3, $4, $5, 1)
+     ON CONFLICT (run_key, policy) DO UPDATE SET attempt = maintenance_cleanup_runs.attempt + 1
+     RETURNING cutoff, attempt, finished_at IS NOT NULL AS finished`,
+    [opts.runKey, opts.policy.name, opts.database, info.qualified, now[0].cutoff],
+  );
+  return { cutoff: rows[0].cutoff, generation: rows[0].attempt, finished: rows[0].finished };
+}
+
+/**
+ * Settles batches an earlier attempt left `pending` (it died between recording a batch and learning whether
+ * the commit landed): the target database knows whether that transaction committed.
+ */
+async function settlePending(opts: CleanupOptions): Promise<void> {
+  const { rows } = await opts.ops.query<{ batch_no: number; xid: string }>(
+    `SELECT batch_no, xid::text FROM maintenance_cleanup_batches WHERE run_key = $1 AND policy = $2 AND state = 'pending' ORDER BY batch_no`,
+    [opts.runKey, opts.policy.name],
+  );
+  for (const b of rows) {
+    const deadline = Date.now() + Math.max(30_000, opts.statementTimeoutMs * 2);
+    let status: string | null;
+    for (;;) {
+      const r = await opts.target.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [b.xid]);
+      status = r.rows[0].status;
+      if (status !== 'in progress') break;
+      // The dead attempt's backend may not have noticed its client is gone; end it (it is our own transaction).
+      await opts.target.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_xid = (($1::bigint % 4294967296)::text)::xid AND pid <> pg_backend_pid()`,
+        [b.xid],
+      );
+      if (Date.now() > deadline) throw new Error(`cleanup "${opts.policy.name}": transaction ${b.xid} of an earlier attempt is still in progress`);
+      await sleep(200);
+    }
+    if (status === null) throw new Error(`cleanup "${opts.policy.name}": cannot tell whether transaction ${b.xid} committed (too old)`);
+    await opts.ops.query(`UPDATE maintenance_cleanup_batches SET state = $4 WHERE run_key = $1 AND policy = $2 AND batch_no = $3`, [
+      opts.runKey,
+      opts.policy.name,
+      b.batch_no,
+      status === 'committed' ? 'committed' : 'aborted',
+    ]);
+  }
+}
+
+async function ledgerTotals(opts: CleanupOptions): Promise<CleanupProgress & { nextBatch: number }> {
+  const { rows } = await opts.ops.query<{ deleted: string; batches: number; last_pk: string | null; next_batch: number }>(
+    `SELECT COALESCE(sum(rows_deleted) FILTER (WHERE state = 'committed'), 0)::text AS deleted,
+            count(*) FILTER (WHERE state = 'committed')::int AS batches,
+            (SELECT last_pk FROM maintenance_cleanup_batches
+              WHERE run_key = $1 AND policy = $2 AND state = 'committed' AND last_pk IS NOT NULL ORDER BY batch_no DESC LIMIT 1) AS last_pk,
+            COALESCE(max(batch_no) + 1, 1)::int AS next_batch
+       FROM maintenance_cleanup_batches WHERE run_key = $1 AND policy = $2`,
+    [opts.runKey, opts.policy.name],
+  );
+  const r = rows[0];
+  return { policy: opts.policy.name, deleted: Number(r.deleted), batches: r.batches, lastPk: r.last_pk, nextBatch: r.next_batch };
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === LOCK_NOT_AVAILABLE || code === QUERY_CANCELED;
+}
+
+/**
+ * Database Operations → Data Cleanup, done safely: primary-key batches in key order, one short transaction
+ * each with lock_timeout and statement_timeout, rows another transaction holds are skipped rather than
+ * waited for, and a ledger in the ops database so a retry after a crash resumes after the last committed
+ * key and counts every deleted row exactly once.
+ */
+export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
+  const started = Date.now();
+  const { policy, target } = opts;
+  const info = await describeTable(target, opts.database, policy);
+  if (!info) {
+    return {
+      status: 'skipped',
+      reason: `table ${policy.table} does not exist in database "${opts.database}"`,
+      policy: policy.name,
+      table: policy.table,
+      cutoff: '',
+      deleted: 0,
+      batches: 0,
+      lastPk: null,
+      resumed: false,
+      durationMs: Date.now() - started,
+    };
+  }
+  const { cutoff, generation, finished } = await claimRun(opts, info);
+  await settlePending(opts);
+  const totals = await ledgerTotals(opts);
+  const resumed = totals.batches > 0;
+  const progress: CleanupProgress = { policy: policy.name, deleted: totals.deleted, batches: totals.batches, lastPk: totals.lastPk };
+  let batchNo = totals.nextBatch;
+  const result = (): CleanupResult => ({
+    status: 'done',
+    ...progress,
+    table: info.qualified,
+    cutoff: cutoff.toISOString(),
+    resumed,
+    durationMs: Date.now() - started,
+  });
+  if (finished) return result();
+
+  const extra = policy.where ? ` AND (${policy.where})` : '';
+  const candidates = (afterKey: boolean) =>
+    `SELECT ${info.pk} FROM ${info.qualified}
+      WHERE ${policy.timestampColumn} < $1${extra}${afterKey ? ` AND ${info.pk} > $3::${info.pkType}` : ''}
+      ORDER BY ${info.pk} LIMIT $2 FOR UPDATE SKIP LOCKED`;
+  // `= ANY(ARRAY(…))` makes the batch an init plan looked up through the primary key; with `IN (…)` the
+  // planner may hash-join against a sequential scan of the whole table for every batch.
+  const deleteSql = (afterKey: boolean) =>
+    `WITH gone AS (DELETE FROM ${info.qualified} WHERE ${info.pk} = ANY(ARRAY(${candidates(afterKey)})) RETURNING ${info.pk} AS k)
+     SELECT count(*)::int AS n, (SELECT g.k::text FROM gone g ORDER BY g.k DESC LIMIT 1) AS last, txid_current()::text AS xid FROM gone`;
+  const setup = `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.lockTimeoutMs))}; SET LOCAL statement_timeout = ${Math.max(
+    1,
+    Math.round(opts.statementTimeoutMs),
+  )}`;
+
+  let batchSize = policy.batchSize;
+  let timeouts = 0;
+  const maxTimeouts = opts.maxTimeouts ?? 5;
+  for (;;) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
+    await target.query(setup);
+    let n: number;
+    let last: string | null;
+    let xid: string;
+    try {
+      const args: unknown[] = [cutoff, batchSize];
+      if (progress.lastPk !== null) args.push(progress.lastPk);
+      const { rows } = await target.query<{ n: number; last: string | null; xid: string }>(deleteSql(progress.lastPk !== null), args);
+      ({ n, last, xid } = rows[0]);
+    } catch (err) {
+      await target.query('ROLLBACK').catch(() => undefined);
+      if (!isTimeout(err) || ++timeouts > maxTimeouts) throw err;
+      // Something holds a conflicting lock or the batch is too slow: smaller batch, short pause, try again.
+      batchSize = Math.max(1, Math.floor(batchSize / 2));
+      await sleep(Math.min(2_000, 100 * 2 ** timeouts));
+      continue;
+    }
+    if (n === 0) {
+      await target.query('ROLLBACK');
+      break;
+    }
+    // Recorded before the commit: if we die in between, the next attempt asks txid_status.
+    let recorded;
+    try {
+      recorded = await opts.ops.query(
+        `INSERT INTO maintenance_cleanup_batches (run_key, policy, batch_no, attempt, xid, rows_deleted, last_pk, state)
+         SELECT run_key, policy, $3, $4, $5::bigint, $6, $7, 'pending'
+           FROM maintenance_cleanup_runs WHERE run_key = $1 AND policy = $2 AND attempt = $4 FOR SHARE`,
+        [opts.runKey, policy.name, batchNo, generation, xid, n, last],
+      );
+    } catch (err) {
+      await target.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    if (recorded.rowCount !== 1) {
+      await target.query('ROLLBACK');
+      throw new CleanupSupersededError(`cleanup "${policy.name}" of ${opts.runKey}: a newer attempt took over`);
+    }
+    await target.query('COMMIT');
+    await opts.ops.query(`UPDATE maintenance_cleanup_batches SET state = 'committed' WHERE run_key = $1 AND policy = $2 AND batch_no = $3`, [
+      opts.runKey,
+      policy.name,
+      batchNo,
+    ]);
+    batchNo++;
+    timeouts = 0;
+    if (batchSize < policy.batchSize) batchSize = Math.min(policy.batchSize, batchSize * 2);
+    progress.deleted += n;
+    progress.batches++;
+    progress.lastPk = last;
+    opts.onProgress?.({ ...progress });
+  }
+  await opts.ops.query(`UPDATE maintenance_cleanup_runs SET finished_at = now() WHERE run_key = $1 AND policy = $2 AND attempt = $3`, [
+    opts.runKey,
+    policy.name,
+    generation,
+  ]);
+  return result();
+}

@@ -1,0 +1,168 @@
+import { ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ReportName } from '../maintenance/reports';
+import { verifyBackupWorkflowId, type VerifyBackupInput } from '../shared/backup';
+import {
+  maintenanceInput,
+  type MaintenanceInput,
+  type MaintenanceResult,
+  type MaintenanceStep,
+  type StepOutcome,
+} from '../shared/maintenance';
+import { RunbookKind, RunbookStage, RunbookStatus } from '../shared/search-attributes';
+import { parseInput } from '../shared/validate';
+
+/** Quarterly Tasks → Security Review and Documentation Update: things only people can do, as tasks in the report. */
+const QUARTERLY_TASKS = [
+  'Rotate encryption keys (CREDENTIAL_ENCRYPTION_KEY) and update credentials: platform tokens, API keys, webhook secrets',
+  'Review access logs and who has access to Vercel/Netlify, Supabase, the AI providers and this service',
+  'Penetration testing',
+  'Compliance check',
+  'Review AI provider costs and cache hit rates; optimise large tables and indexes (see the slow-query and sequential-scan sections)',
+  'Update the runbook, the API documentation and the architecture diagrams',
+];
+
+/** Monthly → Security Review (second runbook), the parts that need a person. */
+const MONTHLY_TASKS = [
+  'Review and rotate API keys if needed',
+  'Review user access patterns',
+  'Review monthly costs and user growth',
+  'Check that certificate expiry alerts (health check, tlsHosts) cover every public host',
+];
+
+const taskList = (tasks: string[]) => tasks.map((t) => `- [ ] ${t}`).join('\n');
+
+/** The innermost message of a failure chain: what actually went wrong in the activity. */
+function reason(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message) message = e.message;
+  return message;
+}
+
+/**
+ * Maintenance Tasks (daily, weekly, monthly, quarterly), one kind per run. Every step lands in the report,
+ * and a failing step is reported with its reason while the remaining steps still run.
+ */
+export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceResult> {
+  const input = parseInput(maintenanceInput, raw);
+  const { kind } = input;
+  const { workflowId } = workflowInfo();
+  const startedAt = new Date().toISOString();
+  const retry = { maximumAttempts: input.stepAttempts, initialInterval: input.retryInterval };
+  const quick = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry });
+  const long = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: input.heartbeatTimeout, retry });
+  upsertSearchAttributes([
+    { key: RunbookKind, value: 'maintenance' },
+    { key: RunbookStatus, value: 'running' },
+  ]);
+
+  const steps: MaintenanceStep[] = [];
+  async function step(name: string, stage: string, run: () => Promise<StepOutcome>): Promise<StepOutcome> {
+    upsertSearchAttributes([{ key: RunbookStage, value: stage }]);
+    const started = Date.now();
+    let outcome: StepOutcome;
+    try {
+      outcome = await run();
+    } catch (err) {
+      outcome = { status: 'failed', summary: reason(err) };
+    }
+    steps.push({ name, ...outcome, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started });
+    return outcome;
+  }
+  const report = (database: string, name: ReportName, days = 7) => () => quick.databaseReport({ database, report: name, days });
+
+  const plan = await quick.maintenancePlan();
+
+  if (kind === 'daily') {
+    // Database Operations → Data Cleanup: each policy in primary-key batches, resumable after a crash.
+    for (const p of plan.cleanup) {
+      await step(`cleanup ${p.name}`, 'cleanup', () => long.cleanupExpiredRows({ runKey: workflowId, policy: p.name }));
+    }
+    // Daily manual tasks: review the error dashboard and the cost dashboard.
+    await step('health checks, last 24 h', 'reports', () => quick.healthSummary({ hours: 24 }));
+    for (const db of plan.databases) {
+      await step(`${db}: connections`, 'reports', report(db, 'connections'));
+      await step(`${db}: AI cost per day`, 'reports', report(db, 'cost-per-day', 1));
+    }
+  }
+
+  if (kind === 'weekly') {
+    // Update Statistics (weekly), then the performance check and the security audit.
+    for (const db of plan.databases) {
+      await step(`${db}: ANALYZE`, 'statistics', () => long.updateStatistics({ database: db, vacuum: false }));
+      await step(`${db}: table sizes`, 'reports', report(db, 'table-sizes'));
+      await step(`${db}: connections`, 'reports', report(db, 'connections'));
+      await step(`${db}: slow queries`, 'reports', report(db, 'slow-queries'));
+      await step(`${db}: sequential scans`, 'reports', report(db, 'seq-scans'));
+      await step(`${db}: security audit`, 'reports', report(db, 'security-audit', 7));
+      await step(`${db}: AI cost per day`, 'reports', report(db, 'cost-per-day', 7));
+    }
+    await step('health checks, last 7 days', 'reports', () => quick.healthSummary({ hours: 168 }));
+  }
+
+  if (kind === 'monthly') {
+    // Database maintenance (vacuum, analyze). VACUUM FULL only where enabled: it locks the table out.
+    for (const db of plan.databases) {
+      await step(`${db}: VACUUM (ANALYZE)`, 'statistics', () => long.updateStatistics({ database: db, vacuum: true }));
+    }
+    for (const table of plan.vacuumFullTables) {
+      await step(`VACUUM FULL ${table}`, 'statistics', () => long.vacuumFullTable({ table }));
+    }
+    // Capacity planning, monthly costs, security audit.
+    for (const db of plan.databases) {
+      await step(`${db}: database size growth`, 'reports', report(db, 'size-growth'));
+      await step(`${db}: table sizes`, 'reports', report(db, 'table-sizes'));
+      await step(`${db}: AI cost per day`, 'reports', report(db, 'cost-per-day', 31));
+      await step(`${db}: security audit`, 'reports', report(db, 'security-audit', 31));
+    }
+    // Backup verification: a real restore of the latest backup, in its own workflow.
+    await step('backup verification', 'backups', async () => {
+      if (!plan.backupDatabases.length) return { status: 'skipped', summary: 'no databases under backup.databases' };
+      if (!plan.verifyBackupAvailable) return { status: 'skipped', summary: 'skipped: not available (this worker has no verifyBackup workflow)' };
+      const started: string[] = [];
+      for (const database of plan.backupDatabases) {
+        const args: VerifyBackupInput = { database, requestedBy: workflowId };
+        const child = await startChild('verifyBackup', {
+          workflowId: verifyBackupWorkflowId(new Date(), `latest-${database}`),
+          args: [args],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          typedSearchAttributes: [{ key: RunbookKind, value: 'verifyBackup' }],
+          staticSummary: `Monthly verification of the latest ${database} backup`,
+        });
+        started.push(child.workflowId);
+      }
+      return { status: 'ok', summary: `started ${started.join(', ')}`, data: { workflowIds: started } };
+    });
+    // Update dependencies: the report only; the update itself is a reviewed deploy.
+    await step('dependencies', 'reports', () => (plan.dependencyReport ? quick.dependencyReport() : Promise.resolve<StepOutcome>({ status: 'skipped', summary: 'no maintenance.appCheckout configured' })));
+    await step('monthly review', 'reminders', async () => ({ status: 'ok', summary: `${MONTHLY_TASKS.length} tasks for people`, markdown: taskList(MONTHLY_TASKS) }));
+  }
+
+  if (kind === 'quarterly') {
+    // Performance Optimization: analyse slow queries, large tables, indexes.
+    for (const db of plan.databases) {
+      await step(`${db}: slow queries`, 'reports', report(db, 'slow-queries'));
+      await step(`${db}: sequential scans`, 'reports', report(db, 'seq-scans'));
+      await step(`${db}: table sizes`, 'reports', report(db, 'table-sizes'));
+    }
+    // Security Review: key rotation and access review stay with people.
+    await step('security review', 'reminders', async () => ({
+      status: 'ok',
+      summary: `${QUARTERLY_TASKS.length} tasks: key rotation, access review, …`,
+      markdown: taskList(QUARTERLY_TASKS),
+    }));
+  }
+
+  // The report: stored in the ops database, then posted to chat.
+  upsertSearchAttributes([{ key: RunbookStage, value: 'report' }]);
+  const { reportId } = await quick.storeMaintenanceReport({ workflowId, kind, startedAt, steps });
+  if (input.postToChat && plan.chat.length) {
+    for (const channel of plan.chat) {
+      await step(`post to ${channel}`, 'report', () => quick.postMaintenanceReport({ reportId, channel }));
+    }
+    await quick.storeMaintenanceReport({ workflowId, kind, startedAt, steps });
+  }
+  const failed = steps.filter((s) => s.status === 'failed').length;
+  upsertSearchAttributes([{ key: RunbookStatus, value: failed ? 'completed-with-failures' : 'completed' }]);
+  return { kind, reportId, failed, steps: steps.map((s) => ({ name: s.name, status: s.status, summary: s.summary })) };
+}
