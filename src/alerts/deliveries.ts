@@ -29,7 +29,7 @@ export class DeliveryMemory {
 
   constructor(private readonly opts: DeliveryMemoryOptions) {
     this.now = opts.now ?? Date.now;
-    this.cache = new LRUCache<string, number>({ max: opts.max, ttl: opts.ttlMs, perf: { now: this.now } });
+    this.cache = new LRUCache<string, number>({ max: opts.max, ttl: opts.ttlMs, ttlResolution: 0, perf: { now: this.now } });
     if (opts.journal) {
       this.load(opts.journal);
       this.compact();
