@@ -8,6 +8,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { loadConfig, ConfigError, secretFromEnv } from './config';
 import type { RunbookConfig } from './config/schema';
 import { createLogger, temporalLogger } from './logging';
+import { createPlatformClients } from './platforms';
 import { freePort } from './stack/ports';
 import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from './temporal/connection';
 
@@ -95,7 +96,7 @@ export async function createWorker(opts: RunWorkerOptions): Promise<{ worker: Wo
   }
 }
 
-/** Real activity dependencies: the ops pool, configured databases, and a client for activities that start workflows. */
+/** Real activity dependencies: the ops pool, configured databases, platform clients, and a client for activities that start workflows. */
 export async function createDeps(config: RunbookConfig, target: TemporalTarget, env: NodeJS.ProcessEnv, opsUrl: string, fallbackDb?: (name: string) => string) {
   const ops = new Pool({ connectionString: opsUrl, max: 10 });
   const connection = await Connection.connect(connectionOptions(target));
@@ -105,6 +106,7 @@ export async function createDeps(config: RunbookConfig, target: TemporalTarget, 
     env,
     databaseUrl: databaseResolver(config, env, fallbackDb),
     temporal: { client: new Client({ connection, namespace: target.namespace }), taskQueue: config.temporal.taskQueue },
+    platforms: createPlatformClients(config, env),
   };
   return {
     deps,
