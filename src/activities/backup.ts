@@ -343,7 +343,13 @@ export function createBackupActivities(deps: BackupDeps) {
     async applyBackupRetention(database: string): Promise<RetentionResult> {
       const rows = (await catalogue.list({ database, limit: 100_000 })).filter((r) => r.status === 'completed' || r.status === 'failed');
       const decision = decideRetention(
-        rows.map((r) => ({ id: r.id, status: r.status as 'completed' | 'failed', startedAt: r.startedAt, verified: r.verificationStatus === 'passed' })),
+        rows.map((r) => ({
+          id: r.id,
+          status: r.status as 'completed' | 'failed',
+          startedAt: r.startedAt,
+          verified: r.verificationStatus === 'passed',
+          onDemand: r.trigger !== 'schedule',
+        })),
         { ...deps.config.backup.retention, timeZone: deps.config.timezone },
       );
       const byId = new Map(rows.map((r) => [r.id, r]));

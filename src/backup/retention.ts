@@ -2,6 +2,7 @@
  * Which backups to keep: the newest of each of the last `daily` days, `weekly` ISO weeks and `monthly`
  * months that have backups (grandfather-father-son), in the configured time zone. Two guards come first:
  * the newest verified backup is never deleted, and nothing is deleted unless a newer verified backup exists.
+ * On-demand backups (manual, pre-restore) are kept for `daily` days by age.
  */
 
 export interface RetentionCandidate {
@@ -9,6 +10,8 @@ export interface RetentionCandidate {
   status: 'completed' | 'failed';
   startedAt: string;
   verified: boolean;
+  /** Manual and pre-restore backups are kept `daily` days by age rather than competing for a day's slot. */
+  onDemand?: boolean;
 }
 
 export interface RetentionPolicy {
@@ -39,7 +42,7 @@ function isoWeek({ y, m, d }: { y: number; m: number; d: number }): string {
   return `${date.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
-export function decideRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy): RetentionDecision {
+export function decideRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: Date = new Date()): RetentionDecision {
   const newestFirst = [...candidates].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));
   const reasons = new Map<string, string[]>();
   const keep = (id: string, why: string) => reasons.set(id, [...(reasons.get(id) ?? []), why]);
@@ -52,7 +55,11 @@ export function decideRetention(candidates: readonly RetentionCandidate[], polic
     const verifiedAt = Date.parse(newestVerified.startedAt);
     for (const c of newestFirst) if (Date.parse(c.startedAt) > verifiedAt) keep(c.id, 'newer than the newest verified backup');
 
-    const completed = newestFirst.filter((c) => c.status === 'completed');
+    // A backup taken by hand before a risky change (or before a restore) is not displaced by that day's scheduled one.
+    for (const c of newestFirst) {
+      if (c.onDemand && c.status === 'completed' && now.getTime() - Date.parse(c.startedAt) < policy.daily * 86_400_000) keep(c.id, `on demand, under ${policy.daily} days old`);
+    }
+    const completed = newestFirst.filter((c) => c.status === 'completed' && !c.onDemand);
     const buckets: [keyof Omit<RetentionPolicy, 'timeZone'>, (c: RetentionCandidate) => string][] = [
       ['daily', (c) => { const l = localDate(new Date(c.startedAt), policy.timeZone); return `${l.y}-${l.m}-${l.d}`; }],
       ['weekly', (c) => isoWeek(localDate(new Date(c.startedAt), policy.timeZone))],

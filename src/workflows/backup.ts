@@ -48,6 +48,31 @@ function longRunning(heartbeatTimeout: number) {
   });
 }
 
+/**
+ * Raises an alert through the same path as every other alert (opens or joins the incident of its dedup
+ * key); when that path is not available, the problem goes to chat instead of nowhere.
+ */
+async function raiseBackupAlert(p: { database: string; backupId?: string; summary: string; details: string[] }): Promise<void> {
+  try {
+    await quick.raiseAlerts([
+      {
+        source: 'backup',
+        dedupKey: `backup-${p.database}`,
+        fingerprint: p.backupId ?? p.database,
+        status: 'firing',
+        severity: 'P2',
+        summary: p.summary,
+        description: p.details.join('\n'),
+        labels: { database: p.database, ...(p.backupId ? { backup_id: p.backupId } : {}) },
+        customerFacing: false,
+      },
+    ]);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    await quick.reportBackupProblem({ ...p, details: [...p.details, `(alert not raised: ${message(err)})`] });
+  }
+}
+
 const message = (err: unknown) => (err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err));
 
 /**
@@ -128,7 +153,7 @@ export async function verifyBackup(raw: VerifyBackupInput): Promise<VerifyBackup
   if (!result.ok) {
     publish('alert', 'failed');
     const failed = result.checks.filter((c) => !c.ok);
-    await quick.reportBackupProblem({
+    await raiseBackupAlert({
       database: target.database,
       backupId: target.backupId,
       summary: `Backup ${target.backupId} of ${target.database} failed verification`,
@@ -241,7 +266,7 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     stage('failed', 'failed');
     await CancellationScope.nonCancellable(async () => {
       await quick.recordRestoreEnd({ restoreId, status: 'failed', confirmedBy: status.confirmedBy, preRestoreBackupId: status.preRestoreBackupId, detail: { error: status.error, mismatches: status.mismatches } });
-      await quick.reportBackupProblem({
+      await raiseBackupAlert({
         database: input.into,
         backupId: status.plan?.backupId,
         summary: `Restore of ${input.into} from ${status.plan?.backupId} failed`,

@@ -3,8 +3,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { backup, restore, verifyBackup } from '../../src/workflows';
 import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest, type RestoreInput } from '../../src/shared/backup';
 import { RunbookKind } from '../../src/shared/search-attributes';
+import { incidentWorkflowId } from '../../src/shared/alerts';
 import type { ActivityDeps } from '../../src/activities';
-import { scratchDatabase, startTestWorker, testDeps, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
+import { scratchDatabase, startTestWorker, testClient, testDeps, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
 import { FIXTURE_COUNTS } from './fixture';
 import { backupConfig, fixtureDatabase, scratchExists, statsOf, storeDir } from './helpers';
 
@@ -17,12 +18,16 @@ describe('backup → verify → restore on real PostgreSQL', () => {
   let deps: ActivityDeps;
   let dir: string;
   /** A worker lives for one `run`; each step of a test gets its own on a fresh task queue. */
-  async function withWorker<T>(fn: (w: TestWorker) => Promise<T>): Promise<T> {
-    const w = await startTestWorker({ deps });
+  async function withWorker<T>(fn: (w: TestWorker) => Promise<T>, opts: { alerts?: boolean } = {}): Promise<T> {
+    const taskQueue = uniqueName('tq');
+    let alerting: Awaited<ReturnType<typeof testClient>> | undefined;
+    if (opts.alerts) alerting = await testClient();
+    const w = await startTestWorker({ deps: alerting ? { ...deps, temporal: { client: alerting.client, taskQueue } } : deps, taskQueue });
     try {
       return await w.run(() => fn(w));
     } finally {
       await w.close();
+      await alerting?.connection.close();
     }
   }
 
@@ -129,8 +134,10 @@ describe('backup → verify → restore on real PostgreSQL', () => {
         write(result.location, bytes);
       }
       const verifyWf = uniqueName(`verify-${damage}`);
-      const run = withWorker((worker) =>
-        worker.client.workflow.execute(verifyBackup, { taskQueue: worker.taskQueue, workflowId: verifyWf, args: [{ backupId: result.backupId, retention: false }] }),
+      const run = withWorker(
+        (worker) =>
+          worker.client.workflow.execute(verifyBackup, { taskQueue: worker.taskQueue, workflowId: verifyWf, args: [{ backupId: result.backupId, retention: false }] }),
+        { alerts: true },
       );
       await expect(run).rejects.toMatchObject({ cause: { type: 'BackupVerificationFailed' } });
       const failure = await run.catch((e: WorkflowFailedError) => e.cause?.message ?? '');
@@ -141,6 +148,15 @@ describe('backup → verify → restore on real PostgreSQL', () => {
       expect(checks.find((c) => c.name === 'sha256')?.ok).toBe(false);
       expect(checks.find((c) => c.name === 'archive')?.ok).toBe(false);
       expect(await scratchExists(verifyWf)).toBe(false);
+    }
+    // The failures were raised as alerts: both joined one incident for the database's backups.
+    const { client, connection } = await testClient();
+    try {
+      const incident = client.workflow.getHandle(incidentWorkflowId('backup-app'));
+      expect((await incident.describe()).type).toBe('incident');
+      await incident.terminate('test over');
+    } finally {
+      await connection.close();
     }
   });
 });
