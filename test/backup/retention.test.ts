@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createBackupActivities } from '../../src/activities/backup';
+import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
+import type { BackupResult, RetentionResult } from '../../src/shared/backup';
 import { decideRetention, type RetentionCandidate } from '../../src/backup/retention';
 import { scratchDatabase, testDeps, uniqueName, type ScratchDatabase } from '../harness';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';
@@ -96,15 +97,17 @@ describe('applyBackupRetention on real backups', () => {
     const activities = createBackupActivities(testDeps(config, ops, { app: source.url }));
     const env = new MockActivityEnvironment();
     const ids = [uniqueName('b-old'), uniqueName('b-verified'), uniqueName('b-new')];
-    const results = [];
+    const results: BackupResult[] = [];
     for (const [i, id] of ids.entries()) {
-      results.push(await env.run(activities.dumpBackup, { backupId: id, database: 'app', workflowId: id, trigger: 'schedule', requestedBy: 'jest' }));
+      const req: DumpRequest = { backupId: id, database: 'app', workflowId: id, trigger: 'schedule', requestedBy: 'jest' };
+      results.push(await env.run(activities.dumpBackup, req));
       // Spread them over three days.
       await ops.pool.query(`UPDATE backups SET started_at = now() - make_interval(days => $2) WHERE id = $1`, [id, 3 - i]);
     }
     await ops.pool.query(`UPDATE backups SET verification_status = 'passed', verified_at = now() WHERE id = $1`, [ids[1]]);
 
-    const outcome = await env.run(activities.applyBackupRetention, 'app');
+    const retain = (database: string): Promise<RetentionResult> => env.run(activities.applyBackupRetention, database);
+    const outcome = await retain('app');
     expect(outcome.deleted).toEqual([{ backupId: ids[0], reason: 'outside the retention policy' }]);
     expect(outcome.kept.sort()).toEqual([ids[1], ids[2]].sort());
     expect(existsSync(results[0].location)).toBe(false);
@@ -115,6 +118,6 @@ describe('applyBackupRetention on real backups', () => {
     expect(rows[0].deleted_reason).toBe('outside the retention policy');
 
     // Run again: nothing more to delete (the verified one is the newest verified, the newest has no newer verified backup).
-    expect((await env.run(activities.applyBackupRetention, 'app')).deleted).toEqual([]);
+    expect((await retain('app')).deleted).toEqual([]);
   });
 });
