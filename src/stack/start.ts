@@ -22,12 +22,13 @@ import {
 } from './components';
 import { DEFAULT_DATA_DIR, stackFilePath, writeStackFile } from './state';
 import { receiver } from '../receiver/component';
+import { sandbox } from '../sandbox/component';
 
 /** Started top to bottom, stopped bottom to top. Add a component with one line in its place. */
 const components: Component[] = [
   temporal, // Temporal: TEMPORAL_ADDRESS, else the embedded dev server (Web UI on 8233)
   postgres, // PostgreSQL: OPS_DATABASE_URL / DATABASE_URL, else the embedded cluster; ops schema migrations
-  // sandbox: src/sandbox/ — stands in for the SaaS APIs when no platform credentials are set (before the worker, which calls them)
+  sandbox, // platform sandbox (src/sandbox/) when no platform credentials are set; before the worker, which calls the platforms
   worker, // the Temporal worker, in this process
   receiver, // the webhook receiver: alerts → incidents (src/receiver/)
   // schedules: `schedules apply` — Temporal Schedules for health checks, backups and maintenance

@@ -23,7 +23,6 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
   const v = (path: string) => `${sb.baseUrls.vercel}${path}`;
   const n = (path: string) => `${sb.baseUrls.netlify}${path}`;
   const s = (path: string) => `${sb.baseUrls.supabase}${path}`;
-  const json = { ...bearer, 'content-type': 'application/json' };
 
   beforeAll(async () => {
     sb = await startSandbox({ timing: 5, autoProvision: false });

@@ -6,9 +6,9 @@ export interface Answer {
   json: unknown;
 }
 
-export async function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; raw?: BodyInit } = {}): Promise<Answer> {
+export async function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; raw?: RequestInit['body'] } = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  let body: BodyInit | undefined = init.raw;
+  let body: RequestInit['body'] = init.raw;
   if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
