@@ -24,7 +24,7 @@ export function createPagerdutyClient(config: RunbookConfig, env: NodeJS.Process
     return { env: name, noun: 'routing key', value };
   };
 
-  const enqueue = (event: Omit<PagerdutyEventBody, 'routing_key'>, keyEnv: string | undefined) => {
+  const enqueue = async (event: Omit<PagerdutyEventBody, 'routing_key'>, keyEnv: string | undefined) => {
     const credential = routing(keyEnv);
     return http.request({
       method: 'POST',

@@ -15,13 +15,13 @@ export function createAppProbe(config: RunbookConfig, env: NodeJS.ProcessEnv): A
   const timeoutMs = config.platforms.requestTimeout;
   const http = new PlatformHttp({ platform: 'app', baseUrl: '', timeoutMs, env });
 
-  async function get(url: string): Promise<ProbeResult> {
+  async function get(url: string, headers: Record<string, string> = {}): Promise<ProbeResult> {
     const activity = currentActivity();
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = activity ? AbortSignal.any([timeout, activity.cancellationSignal]) : timeout;
     const started = performance.now();
     try {
-      const res = await request(url, { method: 'GET', headers: { accept: 'application/json, text/html;q=0.9, */*;q=0.5' }, signal });
+      const res = await request(url, { method: 'GET', headers: { accept: 'application/json, text/html;q=0.9, */*;q=0.5', ...headers }, signal });
       const body = (await res.body.text()).slice(0, BODY_LIMIT);
       return { url: redactUrl(url), status: res.statusCode, latencyMs: Math.round(performance.now() - started), body };
     } catch (err) {

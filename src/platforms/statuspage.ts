@@ -33,11 +33,11 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
 
   const client: StatuspageClient = {
     configured: sp !== undefined,
-    createIncident(fields) {
+    async createIncident(fields) {
       const id = pageId('POST /pages/{pageId}/incidents');
       return http.request({ method: 'POST', path: '/pages/{pageId}/incidents', params: { pageId: id }, body: { incident: fields }, resource: page(id), schema: statuspageIncident });
     },
-    updateIncident(incidentId, fields) {
+    async updateIncident(incidentId, fields) {
       const id = pageId('PATCH /pages/{pageId}/incidents/{incidentId}');
       return http.request({
         method: 'PATCH',
@@ -48,7 +48,7 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
         schema: statuspageIncident,
       });
     },
-    listUnresolved() {
+    async listUnresolved() {
       const id = pageId('GET /pages/{pageId}/incidents/unresolved');
       return http.request({ method: 'GET', path: '/pages/{pageId}/incidents/unresolved', params: { pageId: id }, resource: page(id), schema: statuspageIncidentList });
     },
@@ -82,7 +82,7 @@ export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.Pr
   };
   return {
     providers: Object.keys(pages),
-    status: (provider) => http.request({ method: 'GET', ...locate(provider, 'status.json'), schema: providerStatus }),
-    summary: (provider) => http.request({ method: 'GET', ...locate(provider, 'summary.json'), schema: providerSummary }),
+    status: async (provider) => http.request({ method: 'GET', ...locate(provider, 'status.json'), schema: providerStatus }),
+    summary: async (provider) => http.request({ method: 'GET', ...locate(provider, 'summary.json'), schema: providerSummary }),
   };
 }

@@ -1,8 +1,10 @@
 import type { RunbookConfig } from '../config/schema';
 import { PlatformError } from './errors';
 import { PlatformHttp } from './http';
+import { createAppProbe } from './probe';
 import { supabaseAuthHealth, supabaseBackups, supabaseFunctions, supabaseHealth, supabaseProject, supabaseQueryResult } from './schemas';
 import type { SupabaseClient } from './types';
+import { joinUrl } from './urls';
 
 /** Past the Management API's limit every call answers 429 for the rest of the minute. */
 const SUPABASE_RATE_WINDOW_MS = 60_000;
@@ -26,6 +28,11 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
     credential: { env: cfg.anonKeyEnv, noun: 'anon key', header: (key) => ({ apikey: key }) },
   });
 
+  const probe = createAppProbe(config, env);
+  const needProjectUrl = (endpoint: string): string => {
+    if (cfg.projectUrl) return cfg.projectUrl;
+    throw new PlatformError({ platform: 'supabase', endpoint, kind: 'rejected', retryable: false, hint: 'no project URL: set platforms.supabase.projectUrl in the configuration' });
+  };
   const refOf = (ref: string | undefined, endpoint: string): string => {
     const chosen = ref ?? cfg.projectRef;
     if (chosen) return chosen;
@@ -34,11 +41,11 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
   const project = (ref: string) => `project ${ref}`;
 
   return {
-    getProject(ref) {
+    async getProject(ref) {
       const r = refOf(ref, 'GET /v1/projects/{ref}');
       return http.request({ method: 'GET', path: '/v1/projects/{ref}', params: { ref: r }, resource: project(r), schema: supabaseProject });
     },
-    health(services, o = {}) {
+    async health(services, o = {}) {
       const r = refOf(o.ref, 'GET /v1/projects/{ref}/health');
       return http.request({
         method: 'GET',
@@ -49,11 +56,11 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
         schema: supabaseHealth,
       });
     },
-    listBackups(ref) {
+    async listBackups(ref) {
       const r = refOf(ref, 'GET /v1/projects/{ref}/database/backups');
       return http.request({ method: 'GET', path: '/v1/projects/{ref}/database/backups', params: { ref: r }, resource: project(r), schema: supabaseBackups });
     },
-    restorePitr(recoveryTimeTargetUnix, ref) {
+    async restorePitr(recoveryTimeTargetUnix, ref) {
       const r = refOf(ref, 'POST /v1/projects/{ref}/database/backups/restore-pitr');
       return http.send({
         method: 'POST',
@@ -63,7 +70,7 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
         resource: project(r),
       });
     },
-    query(sql, o = {}) {
+    async query(sql, o = {}) {
       const r = refOf(o.ref, 'POST /v1/projects/{ref}/database/query');
       return http.request({
         method: 'POST',
@@ -74,21 +81,21 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
         schema: supabaseQueryResult,
       });
     },
-    listFunctions(ref) {
+    async listFunctions(ref) {
       const r = refOf(ref, 'GET /v1/projects/{ref}/functions');
       return http.request({ method: 'GET', path: '/v1/projects/{ref}/functions', params: { ref: r }, resource: project(r), schema: supabaseFunctions });
     },
-    authHealth() {
-      if (!cfg.projectUrl) {
-        throw new PlatformError({
-          platform: 'supabase',
-          endpoint: 'GET /auth/v1/health',
-          kind: 'rejected',
-          retryable: false,
-          hint: 'no project URL: set platforms.supabase.projectUrl in the configuration',
-        });
-      }
+    async authHealth() {
+      needProjectUrl('GET /auth/v1/health');
       return gateway.request({ method: 'GET', path: '/auth/v1/health', resource: 'the project API gateway', schema: supabaseAuthHealth });
+    },
+    async edgeFunction(slug) {
+      const base = needProjectUrl('GET /functions/v1/{slug}');
+      const anonKey = gateway.secret('GET /functions/v1/{slug}');
+      // A deliberately invalid JWT: the function's gateway rejecting it proves the backend answers.
+      const result = await probe.get(joinUrl(base, `/functions/v1/${encodeURIComponent(slug)}`), { apikey: anonKey!, authorization: 'Bearer invalid.jwt.probe' });
+      const up = result.status === 401 || (result.status !== null && result.status >= 200 && result.status < 300);
+      return { ...result, up };
     },
   };
 }

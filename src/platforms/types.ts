@@ -105,6 +105,11 @@ export interface SupabaseClient {
   listFunctions(ref?: string): Promise<SupabaseFunction[]>;
   /** GoTrue health behind the project's API gateway (needs platforms.supabase.projectUrl and the anon key). */
   authHealth(): Promise<SupabaseAuthHealth>;
+  /**
+   * GET <projectUrl>/functions/v1/<slug> with an invalid JWT: a 401 (or 2xx) means the backend is up,
+   * as the second runbook reads it; anything else, or no answer, means down.
+   */
+  edgeFunction(slug: string): Promise<ProbeResult & { up: boolean }>;
 }
 
 export interface ProviderStatusClient {
@@ -182,7 +187,7 @@ export interface HealthProbeResult extends ProbeResult {
 }
 
 export interface AppProbe {
-  get(url: string): Promise<ProbeResult>;
+  get(url: string, headers?: Record<string, string>): Promise<ProbeResult>;
   health(baseUrl: string, healthPath?: string): Promise<HealthProbeResult>;
   /** GET <baseUrl>/api/metrics; throws PlatformError when unreadable. */
   metrics(baseUrl: string): Promise<AppMetrics>;

@@ -22,9 +22,8 @@ let workerDone: Promise<unknown>;
 
 function activitiesOf(p: PlatformClients) {
   return {
-    getProject: (id: string) => callPlatform(() => p.vercel.getProject(id)),
-    createDeployment: (name: string) => callPlatform(() => p.vercel.createDeployment({ name, project: PROJECT })),
-    findOrCreateDeployment: (identity: string) => callPlatform(() => p.vercel.findOrCreateDeployment({ identity, projectId: PROJECT, name: PROJECT })),
+    vercelGetProject: (id: string) => callPlatform(() => p.vercel.getProject(id)),
+    vercelFindOrCreateDeployment: (identity: string) => callPlatform(() => p.vercel.findOrCreateDeployment({ identity, projectId: PROJECT, name: PROJECT })),
   };
 }
 
@@ -69,7 +68,7 @@ const projectCalls = () => sandbox.calls({ vendor: 'vercel', method: 'GET', path
 
 test('two 429s with Retry-After: 2 → three attempts about 2 s apart, then success', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: '429', times: 2, retryAfterSeconds: 2 });
-  const outcome = await run('getProject', [PROJECT]);
+  const outcome = await run('vercelGetProject', [PROJECT]);
   expect(outcome).toMatchObject({ ok: true, value: { name: PROJECT } });
   const calls = projectCalls();
   expect(calls.map((c) => c.status)).toEqual([429, 429, 200]);
@@ -83,7 +82,7 @@ test('two 429s with Retry-After: 2 → three attempts about 2 s apart, then succ
 
 test('403 → exactly one attempt and a message naming the token variable', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: '403', times: 5 });
-  const outcome = await run('getProject', [PROJECT]);
+  const outcome = await run('vercelGetProject', [PROJECT]);
   expect(outcome).toMatchObject({ ok: false, type: 'PlatformAuth', nonRetryable: true });
   expect(outcome.message).toContain(`Vercel answered 403 forbidden to GET /v9/projects/{idOrName}: the token in VERCEL_TOKEN lacks access to project ${PROJECT}`);
   expect(outcome.message).not.toContain('sandbox-vercel_token');
@@ -92,7 +91,7 @@ test('403 → exactly one attempt and a message naming the token variable', asyn
 
 test('401 → not retried, says to put a valid token in the variable', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: '401', times: 5 });
-  const outcome = await run('getProject', [PROJECT]);
+  const outcome = await run('vercelGetProject', [PROJECT]);
   expect(outcome).toMatchObject({ ok: false, type: 'PlatformAuth', nonRetryable: true });
   expect(outcome.message).toContain('put a valid one in VERCEL_TOKEN');
   expect(projectCalls()).toHaveLength(1);
@@ -100,14 +99,14 @@ test('401 → not retried, says to put a valid token in the variable', async () 
 
 test('5xx → retried on the policy backoff until the platform answers', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: '5xx', status: 503, times: 2 });
-  const outcome = await run('getProject', [PROJECT]);
+  const outcome = await run('vercelGetProject', [PROJECT]);
   expect(outcome).toMatchObject({ ok: true });
   expect(projectCalls().map((c) => c.status)).toEqual([503, 503, 200]);
 });
 
 test('5xx every time → gives up after the policy attempts with a retryable failure', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: '5xx', times: Infinity });
-  const outcome = await run('getProject', [PROJECT], { maximumAttempts: 3 });
+  const outcome = await run('vercelGetProject', [PROJECT], { maximumAttempts: 3 });
   expect(outcome).toMatchObject({ ok: false, type: 'PlatformUnavailable', nonRetryable: false });
   expect(outcome.message).toContain('Vercel answered 500');
   expect(projectCalls()).toHaveLength(3);
@@ -115,7 +114,7 @@ test('5xx every time → gives up after the policy attempts with a retryable fai
 
 test('delay past the request timeout → timeout error, retried', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: 'delay', delayMs: 2000, times: 2 });
-  const outcome = await run('getProject', [PROJECT], { maximumAttempts: 2 });
+  const outcome = await run('vercelGetProject', [PROJECT], { maximumAttempts: 2 });
   expect(outcome).toMatchObject({ ok: false, type: 'PlatformUnavailable', nonRetryable: false });
   expect(outcome.message).toContain('Vercel gave no answer to GET /v9/projects/{idOrName}: no answer within 500 ms (platforms.requestTimeout)');
   expect(projectCalls().map((c) => c.fault)).toEqual(['delay', 'delay']);
@@ -123,7 +122,7 @@ test('delay past the request timeout → timeout error, retried', async () => {
 
 test('malformed JSON → error naming the endpoint, retried', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: 'malformed', times: 1 });
-  const outcome = await run('getProject', [PROJECT]);
+  const outcome = await run('vercelGetProject', [PROJECT]);
   expect(outcome).toMatchObject({ ok: true });
   expect(projectCalls().map((c) => c.fault)).toEqual(['malformed', undefined]);
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: 'malformed', times: 1 });
@@ -133,8 +132,8 @@ test('malformed JSON → error naming the endpoint, retried', async () => {
 
 test('creating a deployment twice with the same identity yields one create', async () => {
   const identity = uniqueName('deploy-crav-javari');
-  const first = await run('findOrCreateDeployment', [identity]);
-  const second = await run('findOrCreateDeployment', [identity]);
+  const first = await run('vercelFindOrCreateDeployment', [identity]);
+  const second = await run('vercelFindOrCreateDeployment', [identity]);
   expect(first).toMatchObject({ ok: true, value: { created: true } });
   expect(second).toMatchObject({ ok: true, value: { created: false } });
   const firstId = (first.value as { deployment: { id: string } }).deployment.id;
@@ -148,7 +147,7 @@ test('a create that timed out but happened is found, not repeated, on retry', as
   const identity = uniqueName('deploy-crav-javari');
   // The sandbox holds the create for 1 s (past the 500 ms timeout) and then performs it.
   sandbox.inject({ vendor: 'vercel', method: 'POST', path: '/v13/deployments', kind: 'delay', delayMs: 1000, times: 1 });
-  const outcome = await run('findOrCreateDeployment', [identity], { initialIntervalMs: 1500 });
+  const outcome = await run('vercelFindOrCreateDeployment', [identity], { initialIntervalMs: 1500 });
   expect(outcome).toMatchObject({ ok: true, value: { created: false } });
   expect(sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v13/deployments' })).toHaveLength(1);
   const tagged = await platforms.vercel.listDeployments({ projectId: PROJECT, meta: { runbookId: identity } });
