@@ -4,6 +4,7 @@ import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
 import { createAlertActivities } from './alerts';
 import { createMaintenanceActivities } from './maintenance';
+import { createHealthActivities } from './health';
 
 export type { ActivityDeps } from './deps';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIncidentActivities(deps),
     ...createAlertActivities(deps),
     ...createMaintenanceActivities(deps),
+    ...createHealthActivities(deps),
   };
 }
 

@@ -281,6 +281,8 @@ const maintenance = z.object({
   dailyCostLimit: z.number().positive().default(100),
   /** Table of the second runbook's security audit (action_type, created_at). */
   auditTable: z.string().default('audit_logs'),
+  /** Disk size per database (key of `databases`), bytes: the health check compares the database size with it (Disk usage > 90 %). */
+  diskBytes: z.record(z.string(), z.number().positive()).default({}),
 });
 
 const schedules = z.object({

@@ -33,6 +33,8 @@ export interface CheckResult {
   value?: number;
   unit?: string;
   details?: Record<string, unknown>;
+  /** A customer-facing failure also opens a status page incident. */
+  customerFacing?: boolean;
 }
 
 export const checkKey = (service: string, check: string) => `health:${service}:${check}`;
@@ -53,6 +55,7 @@ export interface AlertTransition {
   to: 'ok' | 'warning' | 'critical';
   severity?: Severity;
   summary: string;
+  customerFacing?: boolean;
 }
 
 export interface HealthCheckResult {

@@ -3,3 +3,4 @@ export * from './self-check';
 export * from './incident';
 export * from './backup';
 export * from './maintenance';
+export * from './health';

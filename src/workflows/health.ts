@@ -1,0 +1,77 @@
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { RaisedAlertInput } from '../shared/alerts';
+import { healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from '../shared/maintenance';
+import { RunbookKind, RunbookStatus } from '../shared/search-attributes';
+import { parseInput } from '../shared/validate';
+
+const { raiseAlerts } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' } });
+const { recordHealth, healthPlan } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
+
+function reason(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message) message = e.message;
+  return message;
+}
+
+/** One alert per changed check; the check key is the dedup key, so every check has its own incident. */
+function toAlert(t: AlertTransition): RaisedAlertInput {
+  const now = new Date().toISOString();
+  return {
+    source: 'health-check',
+    dedupKey: t.key,
+    fingerprint: t.key,
+    status: t.to === 'ok' ? 'resolved' : 'firing',
+    ...(t.severity ? { severity: t.severity } : {}),
+    service: t.service,
+    summary: t.summary,
+    labels: { check: t.check, status: t.to, alertname: t.key },
+    ...(t.customerFacing !== undefined ? { customerFacing: t.customerFacing } : {}),
+    ...(t.to === 'ok' ? { endsAt: now } : {}),
+  };
+}
+
+/**
+ * System Status and Monitoring & Alerts, every 5 minutes: every check of both runbooks runs side by side,
+ * the results go to the ops database, and only checks whose state changed raise (or resolve) an alert.
+ */
+export async function healthCheck(raw: HealthCheckInput = {}): Promise<HealthCheckResult> {
+  const input = parseInput(healthCheckInput, raw);
+  const checks = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: input.checkAttempts, initialInterval: '1s' } });
+  upsertSearchAttributes([{ key: RunbookKind, value: 'healthCheck' }]);
+
+  // A check that cannot run at all is "unknown": recorded, and it leaves its alert as it was.
+  const guarded = (what: string, run: () => Promise<CheckResult[]>) =>
+    run().catch((err): CheckResult[] => [{ key: `health:runbook:${what}`, service: 'runbook', check: what, status: 'unknown', summary: `${what} could not run: ${reason(err)}` }]);
+
+  const plan = await healthPlan();
+  const results = (
+    await Promise.all([
+      // Primary health check, storage, frontend, error rate and p99 of each service.
+      ...plan.services.map((service) => guarded(`service-${service}`, () => checks.checkService({ service }))),
+      // Database latency, connections against the pool, disk.
+      ...plan.databases.map((database) => guarded(`database-${database}`, () => checks.checkDatabase({ database }))),
+      // AI provider status pages.
+      ...(plan.providers ? [guarded('providers', () => checks.checkProviders())] : []),
+      // Supabase project status, Edge Functions (401 = up), Telegram/Slack webhooks.
+      ...(plan.supabase ? [guarded('supabase', () => checks.checkSupabase())] : []),
+      // TLS certificate expiry.
+      ...(plan.tlsHosts ? [guarded('tls', () => checks.checkTls())] : []),
+      // Custom SQL alert rules.
+      ...(plan.sqlRules ? [guarded('sql-rules', () => checks.evaluateSqlRules())] : []),
+    ])
+  ).flat();
+
+  // Only changes travel the alert path: a steady failure stays one open incident, a recovery resolves it.
+  const transitions = await recordHealth({ results });
+  if (transitions.length) await raiseAlerts(transitions.map(toAlert));
+
+  const failing = results.filter((r) => r.status === 'warning' || r.status === 'critical');
+  upsertSearchAttributes([{ key: RunbookStatus, value: failing.length ? 'failing' : 'healthy' }]);
+  return {
+    total: results.length,
+    failing: failing.map((r) => ({ key: r.key, status: r.status, summary: r.summary })),
+    transitions,
+    alertsRaised: transitions.length,
+  };
+}
