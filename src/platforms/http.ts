@@ -2,7 +2,7 @@ import { request } from 'undici';
 import type { z } from 'zod';
 import { secretFromEnv } from '../config/load';
 import { describeIssues } from '../shared/validate';
-import { currentActivity } from './activity-context';
+import { requestSignal } from './activity-context';
 import { PlatformError, type PlatformName } from './errors';
 import { classifyStatus, vendorProblem } from './classify';
 import { redactSecrets } from './redact';
@@ -124,9 +124,7 @@ export class PlatformHttp {
     };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
 
-    const activity = currentActivity();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = activity ? AbortSignal.any([timeout, activity.cancellationSignal]) : timeout;
+    const { signal, timedOut, rethrowIfCancelled } = requestSignal(timeoutMs);
     let status: number;
     let responseHeaders: Record<string, string | string[] | undefined>;
     let text: string;
@@ -136,13 +134,13 @@ export class PlatformHttp {
       responseHeaders = res.headers;
       text = await res.body.text();
     } catch (err) {
-      if (activity?.cancellationSignal.aborted) throw activity.cancellationSignal.reason;
+      rethrowIfCancelled();
       throw new PlatformError({
         platform,
         endpoint,
         kind: 'unavailable',
         retryable: true,
-        hint: timeout.aborted
+        hint: timedOut()
           ? `no answer within ${timeoutMs} ms (platforms.requestTimeout); will be retried`
           : `request failed (${redactSecrets(networkReason(err), secrets)}); will be retried`,
       });

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import type { RunbookConfig } from '../config/schema';
 import { describeIssues } from '../shared/validate';
-import { currentActivity } from './activity-context';
+import { requestSignal } from './activity-context';
 import { PlatformHttp } from './http';
 import { redactUrl } from './redact';
 import { APP_METRICS_PATH, appHealth, appMetrics } from './schemas';
@@ -16,23 +16,21 @@ export function createAppProbe(config: RunbookConfig, env: NodeJS.ProcessEnv): A
   const http = new PlatformHttp({ platform: 'app', baseUrl: '', timeoutMs, env });
 
   async function get(url: string, headers: Record<string, string> = {}): Promise<ProbeResult> {
-    const activity = currentActivity();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = activity ? AbortSignal.any([timeout, activity.cancellationSignal]) : timeout;
+    const { signal, timedOut, rethrowIfCancelled } = requestSignal(timeoutMs);
     const started = performance.now();
     try {
       const res = await request(url, { method: 'GET', headers: { accept: 'application/json, text/html;q=0.9, */*;q=0.5', ...headers }, signal });
       const body = (await res.body.text()).slice(0, BODY_LIMIT);
       return { url: redactUrl(url), status: res.statusCode, latencyMs: Math.round(performance.now() - started), body };
     } catch (err) {
-      if (activity?.cancellationSignal.aborted) throw activity.cancellationSignal.reason;
+      rethrowIfCancelled();
       const e = err as { code?: string; message?: string; cause?: { code?: string } };
       return {
         url: redactUrl(url),
         status: null,
         latencyMs: Math.round(performance.now() - started),
         body: '',
-        error: timeout.aborted ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.code ?? e.message ?? String(err)),
+        error: timedOut() ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.code ?? e.message ?? String(err)),
       };
     }
   }
