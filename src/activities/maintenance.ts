@@ -4,7 +4,7 @@ import type { PlatformClients } from '../platforms/types';
 import { CleanupConfigError, CleanupSupersededError, runCleanup } from '../maintenance/cleanup';
 import { connect, runLong } from '../maintenance/db';
 import { dependencyReport as npmDependencyReport } from '../maintenance/dependencies';
-import { chatSummary, mdTable, renderMaintenanceReport } from '../maintenance/markdown';
+import { chatSummary, formatBytes, mdTable, renderMaintenanceReport } from '../maintenance/markdown';
 import { runReport, type ReportName } from '../maintenance/reports';
 import type { CleanupProgress, MaintenanceKind, MaintenanceStep, StepOutcome } from '../shared/maintenance';
 
@@ -126,7 +126,7 @@ export function createMaintenanceActivities(deps: Deps) {
             signal: ctx.cancellationSignal,
           });
           const { rows: after } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass)::text AS bytes', [name]);
-          done.push(`${database}: ${name} ${before[0].bytes} → ${after[0].bytes} bytes`);
+          done.push(`${database}: ${name} ${formatBytes(Number(before[0].bytes))} → ${formatBytes(Number(after[0].bytes))}`);
         } finally {
           await client.end().catch(() => undefined);
         }
