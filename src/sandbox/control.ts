@@ -27,6 +27,7 @@ export function controlPlugin(sb: () => Sandbox) {
         return fail(reply, err);
       }
     });
+    app.delete('/faults/:id', (req, reply) => reply.code(sb().removeFault((req.params as { id: string }).id) ? 204 : 404).send());
     app.delete('/faults', (_req, reply) => {
       sb().clearFaults();
       return reply.code(204).send();
@@ -58,6 +59,37 @@ export function controlPlugin(sb: () => Sandbox) {
         return fail(reply, err);
       }
     });
+    app.post('/supabase/:ref', (req, reply) => {
+      const ref = (req.params as { ref: string }).ref;
+      const b = body(req.body);
+      const s = sb().supabase;
+      try {
+        s.seedProject(ref);
+        if (typeof b.status === 'string') s.setStatus(ref, b.status);
+        if (b.failNextRestore === true) s.failNextRestore(ref);
+        if (typeof b.pitrEnabled === 'boolean') s.setPitrEnabled(ref, b.pitrEnabled);
+        for (const [service, status] of Object.entries(body(b.services))) s.setServiceHealth(ref, service as never, status as never);
+        for (const [slug, down] of Object.entries(body(b.functionsDown))) s.setFunctionDown(ref, slug, down === true);
+        return reply.code(204).send();
+      } catch (err) {
+        return fail(reply, err);
+      }
+    });
+    app.post('/netlify/:site/deploys', (req, reply) => {
+      const b = body(req.body);
+      const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : undefined);
+      try {
+        const d = sb().netlify.createDeploy((req.params as { site: string }).site, { branch: str('branch'), commitRef: str('commitRef'), title: str('title'), fail: b.fail === true });
+        return reply.code(201).send(d);
+      } catch (err) {
+        return fail(reply, err);
+      }
+    });
+    app.get('/pagerduty/events', (req) => sb().pagerduty.events((req.query as { dedup_key?: string }).dedup_key));
+    app.get('/slack/messages', () => sb().slack.messages());
+    app.get('/telegram/messages', (req) => sb().telegram.messages((req.query as { chat_id?: string }).chat_id));
+    app.get('/statuspage/incidents', (req) => sb().statuspage.incidents((req.query as { page_id?: string }).page_id));
+
     app.post('/providers/:name', (req, reply) => {
       const b = body(req.body);
       try {

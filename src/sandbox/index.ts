@@ -9,7 +9,7 @@ import type { PagerdutyEvent } from './pagerduty';
 import type { Indicator, ProviderIncident } from './providers';
 import { buildSandbox, type SandboxBaseUrls, type SandboxOptions } from './server';
 import type { StatuspageIncident } from './statuspage';
-import type { PitrRestore, QueryHandler, ServiceStatus, SupabaseService } from './supabase';
+import { SUPABASE_SERVICES, type PitrRestore, type QueryHandler, type ServiceStatus, type SupabaseService } from './supabase';
 import type { Timing } from './timing';
 
 /**
@@ -29,6 +29,7 @@ export interface Sandbox {
   /** Answers the next `times` requests matching vendor + method + path with the fault. */
   inject(fault: FaultSpec): ActiveFault;
   faults(): ActiveFault[];
+  removeFault(id: string): boolean;
   clearFaults(): void;
 
   apps: {
@@ -145,6 +146,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clearCalls: () => log.clear(),
     inject: (fault) => faults.add(fault),
     faults: () => faults.list(),
+    removeFault: (id) => faults.remove(id),
     clearFaults: () => faults.clear(),
     apps: {
       degrade: (target, change) => apps.degrade(target, change),
@@ -171,6 +173,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         sbProject(ref).status = status;
       },
       setServiceHealth: (ref, service, status) => {
+        if (!(SUPABASE_SERVICES as readonly string[]).includes(service)) throw new Error(`service: must be one of ${SUPABASE_SERVICES.join(', ')}`);
+        if (!['COMING_UP', 'ACTIVE_HEALTHY', 'UNHEALTHY'].includes(status)) throw new Error('status: must be COMING_UP, ACTIVE_HEALTHY or UNHEALTHY');
         sbProject(ref).services[service] = status;
       },
       failNextRestore: (ref) => {

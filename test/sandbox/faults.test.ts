@@ -142,3 +142,36 @@ describe('sandbox fault injection and call log', () => {
     expect(state.vercel.projects.map((p: Json) => p.name)).toContain('api-app');
   });
 });
+
+describe('sandbox control API over HTTP for the other vendors', () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await startSandbox({ timing: 5 });
+  });
+  afterAll(() => sb.stop());
+
+  it('sets Supabase service health, starts a Netlify build, lists PagerDuty events, removes one fault', async () => {
+    const ref = 'qwertyuiopasdfghjklz';
+    expect((await call(`${sb.url}/_sandbox/supabase/${ref}`, { method: 'POST', body: { services: { auth: 'UNHEALTHY' } } })).status).toBe(204);
+    const health = (await call(`${sb.baseUrls.supabase}/v1/projects/${ref}/health?services=auth,db`, { headers: bearer })).json as Json[];
+    expect(health.map((h) => [h.name, h.status])).toEqual([
+      ['auth', 'UNHEALTHY'],
+      ['db', 'ACTIVE_HEALTHY'],
+    ]);
+    expect((await call(`${sb.baseUrls.supabaseProject}/${ref}/auth/v1/health`, { headers: { apikey: 'k' } })).status).toBe(503);
+    const bad = await call(`${sb.url}/_sandbox/supabase/${ref}`, { method: 'POST', body: { services: { graphql: 'UNHEALTHY' } } });
+    expect((bad.json as Json).error).toMatch(/^service: must be one of/);
+
+    const d = (await call(`${sb.url}/_sandbox/netlify/site-z/deploys`, { method: 'POST', body: { branch: 'main', fail: true } })).json as Json;
+    await sb.idle();
+    expect(((await call(`${sb.baseUrls.netlify}/deploys/${d.id}`, { headers: bearer })).json as Json).state).toBe('error');
+
+    await call(sb.baseUrls.pagerduty, { method: 'POST', body: { routing_key: 'rk', event_action: 'trigger', dedup_key: 'k1', payload: { summary: 's', source: 'x', severity: 'info' } } });
+    expect(((await call(`${sb.url}/_sandbox/pagerduty/events?dedup_key=k1`)).json as Json[]).map((e) => e.event_action)).toEqual(['trigger']);
+
+    const f = (await call(`${sb.url}/_sandbox/faults`, { method: 'POST', body: { vendor: 'slack', path: '**', kind: '5xx', times: null } })).json as Json;
+    expect(f.remaining).toBeNull(); // Infinity has no JSON form
+    expect((await call(`${sb.url}/_sandbox/faults/${f.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await call(`${sb.url}/_sandbox/faults`)).json).toEqual([]);
+  });
+});
