@@ -2,8 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
+import { canConnect } from '../stack/ports';
 import { DEFAULT_DATA_DIR, runningTemporal } from '../stack/state';
-import { CliError, EXIT } from './exit-codes';
+import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { createOutput, type Output } from './output';
 
 export type LoadedConfig = RunbookConfig & { source: string };
@@ -25,6 +26,8 @@ export interface CliContext {
   client(): Promise<Client>;
   /** The config's task queue, where this service's worker polls. */
   taskQueue(): string;
+  /** Set by a command that printed its result but did not succeed (e.g. EXIT.FAILED when a check fails). */
+  exitCode: ExitCode;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,12 @@ export function unreachableMessage(target: TemporalTarget): string {
   return `Temporal is not reachable at ${target.address} (namespace ${target.namespace}): ${how}`;
 }
 
+/** "host:port" or "[v6]:port" → [host, port]; Temporal's port 7233 when none is given. */
+function hostPort(address: string): [string, number] {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address.trim());
+  return m ? [m[1], Number(m[2] ?? 7233)] : [address, 7233];
+}
+
 export function createContext(globals: () => GlobalOptions, env: NodeJS.ProcessEnv = process.env): CliContext {
   let config: LoadedConfig | undefined;
   let connecting: Promise<{ client: Client; connection: Connection }> | undefined;
@@ -59,6 +68,7 @@ export function createContext(globals: () => GlobalOptions, env: NodeJS.ProcessE
     },
     out: createOutput(json),
     env,
+    exitCode: EXIT.OK,
     config() {
       if (!config) {
         try {
@@ -87,6 +97,11 @@ export function createContext(globals: () => GlobalOptions, env: NodeJS.ProcessE
         const target = ctx.target();
         connecting = (async () => {
           let connection: Connection;
+          // A refused TCP connection answers at once; the gRPC connect would wait out its timeout.
+          const [host, port] = hostPort(target.address);
+          if (!(await canConnect(port, host, CONNECT_TIMEOUT_MS))) {
+            throw new CliError(EXIT.UNREACHABLE, unreachableMessage(target), { address: target.address, namespace: target.namespace });
+          }
           try {
             connection = await Connection.connect({ ...connectionOptions(target), connectTimeout: CONNECT_TIMEOUT_MS });
           } catch {

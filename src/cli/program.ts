@@ -79,7 +79,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   buildProgram(ctx, program);
   try {
     await program.parseAsync(argv);
-    return EXIT.OK;
+    return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander already printed its one-line message (or the help text).

@@ -22,19 +22,25 @@ export async function freePort(preferred?: number, host = '127.0.0.1'): Promise<
   });
 }
 
+/** Whether something accepts a TCP connection on host:port within `timeoutMs`. */
+export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 2_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, host);
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
 /** Resolves once something accepts TCP connections on host:port, or rejects after `timeoutMs`. */
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect(port, host);
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await canConnect(port, host)) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

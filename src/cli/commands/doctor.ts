@@ -106,6 +106,6 @@ export function register(program: Command, ctx: CliContext): void {
       }
       report.ok = checks.every((c) => c.ok);
       ctx.out.result(report, human);
-      if (!report.ok) process.exitCode = EXIT.FAILED;
+      if (!report.ok) ctx.exitCode = EXIT.FAILED;
     });
 }

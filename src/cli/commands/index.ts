@@ -16,6 +16,7 @@ import * as status from './status';
  *     });
  *   }
  *
+ * A result that is printed but is a failure (a check did not pass) sets `ctx.exitCode = EXIT.FAILED`.
  * Unexpected errors are mapped to exit codes in ../program.ts (toCliError); never call process.exit.
  */
 export interface CommandModule {
