@@ -50,6 +50,11 @@ export interface PlatformRequest {
   credential?: Credential & { value: string };
   /** Replaces the base URL (absolute URLs of app probes). */
   baseUrl?: string;
+  /**
+   * For streamed NDJSON (Vercel runtime logs): stop after this many lines; a stream still open when the
+   * request timeout fires yields the complete lines that arrived instead of an error.
+   */
+  maxLines?: number;
 }
 
 export interface ReadRequest<S extends z.ZodType> extends PlatformRequest {
@@ -132,7 +137,7 @@ export class PlatformHttp {
       const res = await request(url, { method: req.method, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body), signal });
       status = res.statusCode;
       responseHeaders = res.headers;
-      text = await res.body.text();
+      text = status < 400 && req.maxLines !== undefined ? await readLines(res.body, req.maxLines, timedOut) : await res.body.text();
     } catch (err) {
       rethrowIfCancelled();
       throw new PlatformError({
@@ -183,6 +188,26 @@ export class PlatformHttp {
     }
     const qs = search.toString();
     return `${base}${path}${qs ? `${path.includes('?') ? '&' : '?'}${qs}` : ''}`;
+  }
+}
+
+async function readLines(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxLines: number, timedOut: () => boolean): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      text += decoder.decode(chunk, { stream: true });
+      const lines = text.split('\n');
+      if (lines.length > maxLines) {
+        body.destroy();
+        return lines.slice(0, maxLines).join('\n');
+      }
+    }
+    return text + decoder.decode();
+  } catch (err) {
+    if (!timedOut()) throw err;
+    // Cut off mid-stream: keep the complete lines only.
+    return text.slice(0, text.lastIndexOf('\n') + 1);
   }
 }
 

@@ -83,7 +83,8 @@ export interface VercelClient {
   listEnv(idOrName: string, opts?: { decrypt?: boolean }): Promise<VercelEnvVar[]>;
   upsertEnv(idOrName: string, vars: VercelEnvInput | VercelEnvInput[]): Promise<VercelEnvUpsertResult>;
   patchEnv(idOrName: string, envId: string, patch: Partial<VercelEnvInput>): Promise<VercelEnvVar>;
-  runtimeLogs(projectId: string, deploymentId: string): Promise<VercelRuntimeLog[]>;
+  /** The log stream up to `maxLines` (default 1000) or until the request timeout cuts it off. */
+  runtimeLogs(projectId: string, deploymentId: string, opts?: { maxLines?: number }): Promise<VercelRuntimeLog[]>;
 }
 
 export interface NetlifyClient {

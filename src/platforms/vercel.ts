@@ -166,7 +166,7 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
         schema: vercelEnvVar,
       }),
 
-    runtimeLogs: (projectId, deploymentId) =>
+    runtimeLogs: (projectId, deploymentId, o = {}) =>
       http.request({
         method: 'GET',
         path: '/v1/projects/{projectId}/deployments/{deploymentId}/runtime-logs',
@@ -175,6 +175,7 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
         headers: { accept: 'application/stream+json' },
         resource: `logs of deployment ${deploymentId}`,
         read: 'ndjson',
+        maxLines: o.maxLines ?? 1000,
         schema: z.array(vercelRuntimeLog),
       }),
   };

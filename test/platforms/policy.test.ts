@@ -87,7 +87,7 @@ describe('redaction', () => {
 describe('request policy over the wire', () => {
   let server: Server;
   let base: string;
-  let answer: { status: number; body: string; delayMs?: number } = { status: 200, body: '{}' };
+  let answer: { status: number; body: string; delayMs?: number; hang?: boolean } = { status: 200, body: '{}' };
   const seen: string[] = [];
 
   beforeAll(async () => {
@@ -95,13 +95,17 @@ describe('request policy over the wire', () => {
       seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
       setTimeout(() => {
         res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(answer.body);
+        if (answer.hang) res.write(answer.body);
+        else res.end(answer.body);
       }, answer.delayMs ?? 0);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   const http = () =>
     new PlatformHttp({
@@ -151,5 +155,16 @@ describe('request policy over the wire', () => {
     expect(e2).toMatchObject({ kind: 'auth', retryable: false });
     expect(e2.message).toContain('VERCEL_TOKEN is not set');
     expect(seen.length).toBe(before);
+  });
+
+  test('a log stream still open at the timeout yields its complete lines; maxLines stops reading early', async () => {
+    const line = (i: number) => JSON.stringify({ level: 'info', message: `m${i}`, timestampInMs: i });
+    const logs = new PlatformHttp({ platform: 'vercel', baseUrl: base, timeoutMs: 300, env: {} });
+    const read = (maxLines: number) =>
+      logs.request({ method: 'GET', path: '/logs', read: 'ndjson', maxLines, schema: z.array(z.object({ message: z.string() })) });
+    answer = { status: 200, body: `${line(1)}\n${line(2)}\n{"level":"in`, hang: true };
+    expect((await read(100)).map((l) => l.message)).toEqual(['m1', 'm2']);
+    answer = { status: 200, body: [1, 2, 3, 4, 5].map(line).join('\n') };
+    expect((await read(3)).map((l) => l.message)).toEqual(['m1', 'm2', 'm3']);
   });
 });
