@@ -487,7 +487,8 @@ export class VercelSandbox {
       gitSource = g;
     }
     let meta = (body.meta as Record<string, string> | undefined) ?? {};
-    let target = (body.target as string | null | undefined) ?? null;
+    // An explicit "preview" means the same as no target.
+    let target = body.target === 'preview' ? null : ((body.target as string | null | undefined) ?? null);
     if (body.deploymentId !== undefined) {
       const original = typeof body.deploymentId === 'string' ? this.deployments.get(body.deploymentId) : undefined;
       if (!original) return sendError(reply, 'vercel', 404, 'The deployment to redeploy could not be found.', 'not_found');
@@ -553,7 +554,7 @@ export class VercelSandbox {
         (d) =>
           (!projectId || d.projectId === projectId) &&
           (!states || states.includes(d.readyState)) &&
-          (!target || d.target === target) &&
+          (!target || (target === 'preview' ? d.target === null : d.target === target)) &&
           (!sha || d.gitSource?.sha === sha || d.meta.githubCommitSha === sha) &&
           (!branch || d.gitSource?.ref === branch) &&
           metaFilters.every(([k, v]) => d.meta[k] === v) &&

@@ -74,3 +74,23 @@ describe('sandbox: Vercel deployments, promote and rollback', () => {
     expect(all.sort()).toEqual(ids.vercel.deployments.map((d) => d.id).sort());
   });
 });
+
+describe('sandbox: Vercel list filters', () => {
+  it('target=preview lists deployments without a target; state takes a comma list', async () => {
+    const sb = await startSandbox({ timing: 1 });
+    try {
+      const post = (body: object) =>
+        fetch(`${sb.baseUrls.vercel}/v13/deployments`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'lists', ...body }) }).then((r) => r.json() as Promise<{ id: string }>);
+      const preview = await post({});
+      const failed = await post({ target: 'production', meta: { sandboxOutcome: 'ERROR' } });
+      await sb.idle();
+      const list = async (q: string) =>
+        ((await (await fetch(`${sb.baseUrls.vercel}/v7/deployments?projectId=lists&${q}`, { headers: auth })).json()) as { deployments: Array<{ uid: string }> }).deployments.map((d) => d.uid);
+      expect(await list('target=preview')).toEqual([preview.id]);
+      expect(await list('state=ERROR,CANCELED')).toEqual([failed.id]);
+      expect((await list('target=production&state=READY')).length).toBe(2);
+    } finally {
+      await sb.stop();
+    }
+  });
+});
