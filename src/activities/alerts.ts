@@ -34,6 +34,7 @@ export function createAlertActivities(deps: Pick<ActivityDeps, 'config' | 'tempo
         maxConcurrentCalls: hooks.maxConcurrentCalls,
         maxQueuedAlerts: hooks.maxQueuedAlerts,
         timeoutMs: hooks.temporalTimeout,
+        severityPolicy: deps.config.incidents,
       });
       const now = new Date();
       // An unreachable Temporal fails the attempt; the activity's retry policy tries again.

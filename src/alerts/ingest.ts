@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { incidentWorkflowId, type Alert, type AlertsAccepted } from '../shared/alerts';
-import { alertsSignal, type IncidentInput } from '../shared/incident';
-import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../shared/search-attributes';
+import { alertsSignal, incidentStartOptions, severityOfAlert, type IncidentInput, type IncidentPolicy } from '../shared/incident';
 
 /** Temporal did not durably accept the alerts (unreachable, timed out, refused), or the queue is full: answer 503. */
 export class IngestUnavailable extends Error {
@@ -41,6 +40,8 @@ export interface IngestorOptions {
   /** Per Temporal call. */
   timeoutMs?: number;
   observer?: IngestObserver;
+  /** Label → severity mapping (config `incidents`), so a new incident is findable by severity from the start. */
+  severityPolicy?: Pick<IncidentPolicy, 'severityFromLabels' | 'defaultSeverity'>;
 }
 
 interface Waiter {
@@ -213,14 +214,12 @@ export class AlertIngestor {
             args: [{ dedupKey: key } satisfies IncidentInput],
             signal: alertsSignal,
             signalArgs: [alerts],
-            typedSearchAttributes: [
-              { key: RunbookKind, value: 'incident' },
-              { key: RunbookStatus, value: 'open' },
-              ...(firing.service ? [{ key: RunbookService, value: firing.service }] : []),
-              ...(firing.severity ? [{ key: RunbookSeverity, value: firing.severity }] : []),
-            ],
-            staticSummary: `${firing.source}: ${firing.summary}`.slice(0, 400),
-            staticDetails: `Opened by ${firing.source} alert \`${firing.fingerprint}\`; dedup key \`${key}\`.`,
+            ...incidentStartOptions({
+              dedupKey: key,
+              title: firing.summary,
+              severity: this.opts.severityPolicy ? severityOfAlert(firing, this.opts.severityPolicy) : firing.severity,
+              service: firing.service,
+            }),
           });
         } else {
           // Only resolutions: they settle an open incident, but must never open one.

@@ -78,6 +78,7 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     maxConcurrentCalls: hooks.maxConcurrentCalls,
     maxBatch: hooks.maxBatch,
     timeoutMs: hooks.temporalTimeout,
+    severityPolicy: config.incidents,
     observer: {
       ...metrics.observer,
       error: (err, workflowId) => app.log.warn({ workflowId, reason: err instanceof Error ? err.message : String(err) }, 'Temporal did not accept alerts'),

@@ -80,7 +80,7 @@ describe('Sentry and Vercel mapping', () => {
     const [a] = alertsOf(normalizeVercel(body, ctx()));
     expect(a).toMatchObject({ fingerprint: 'vercel:prj_9sDkR2mQxW7vLp4TbN1cYh6Z:preview', labels: expect.objectContaining({ severity: 'warning', environment: 'preview' }) });
     for (const type of ['deployment.created', 'deployment.canceled', 'deployment.rollback', 'project.created']) {
-      const n = normalizeVercel({ ...fixture('vercel-deployment-error'), type }, ctx());
+      const n = normalizeVercel({ ...fixture<Record<string, unknown>>('vercel-deployment-error'), type }, ctx());
       expect(n).toMatchObject({ ok: true, alerts: [], ignored: `event type "${type}" is not an alert` });
     }
   });

@@ -6,7 +6,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/shared/alerts';
-import { RunbookKind, RunbookService, RunbookStatus } from '../../src/shared/search-attributes';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../../src/shared/search-attributes';
 import { testClient, uniqueName } from '../harness';
 import {
   bearer,
@@ -63,6 +63,9 @@ describe('each source opens its incident, answered 202 only once Temporal has th
     expect(desc.typedSearchAttributes.get(RunbookKind)).toBe('incident');
     expect(desc.typedSearchAttributes.get(RunbookStatus)).toBe('open');
     expect(desc.typedSearchAttributes.get(RunbookService)).toBe('javari-web');
+    // severity=critical maps to P0 under the example config, findable before the workflow ever runs
+    expect(desc.typedSearchAttributes.get(RunbookSeverity)).toBe('P0');
+    expect(await desc.staticSummary()).toBe('Incident P0: API error rate above 5% for 5 minutes');
     const [batch, ...rest] = await signalledAlerts(client, id);
     expect(rest).toHaveLength(0);
     expect(batch.map((a) => a.fingerprint)).toEqual(['5f1b2c3d4e5f6a7b', 'a9b8c7d6e5f40312']);
