@@ -1,0 +1,17 @@
+#!/bin/sh
+# One-shot (temporalio/admin-tools): the namespace this service uses and its custom search attributes
+# (the same list as src/shared/search-attributes.ts). Idempotent.
+set -eu
+ns=${NAMESPACE:-default}
+addr=${TEMPORAL_ADDRESS:-temporal:7233}
+
+until temporal operator cluster health --address "$addr" >/dev/null 2>&1; do echo "waiting for Temporal at $addr"; sleep 2; done
+
+temporal operator namespace describe -n "$ns" --address "$addr" >/dev/null 2>&1 \
+  || temporal operator namespace create -n "$ns" --address "$addr"
+
+for name in RunbookKind RunbookService RunbookSeverity RunbookStatus RunbookStage; do
+  temporal operator search-attribute list -n "$ns" --address "$addr" | grep -qw "$name" \
+    || temporal operator search-attribute create -n "$ns" --address "$addr" --name "$name" --type Keyword
+done
+echo "namespace $ns ready with the Runbook* search attributes"
