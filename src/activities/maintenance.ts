@@ -194,11 +194,12 @@ export function createMaintenanceActivities(deps: Deps) {
 
     /** Posts the short form of a stored report to one chat channel (one activity per channel, so a retry never posts twice elsewhere). */
     async postMaintenanceReport(input: { reportId: number; channel: 'slack' | 'telegram' }): Promise<StepOutcome> {
-      const { rows } = await deps.ops.query<{ kind: MaintenanceKind; steps: MaintenanceStep[] }>('SELECT kind, steps FROM maintenance_reports WHERE id = $1', [
-        input.reportId,
-      ]);
+      const { rows } = await deps.ops.query<{ kind: MaintenanceKind; steps: MaintenanceStep[]; workflow_id: string }>(
+        'SELECT kind, steps, workflow_id FROM maintenance_reports WHERE id = $1',
+        [input.reportId],
+      );
       if (!rows.length) throw ApplicationFailure.nonRetryable(`no maintenance report ${input.reportId}`);
-      const text = chatSummary({ name: deps.config.name, kind: rows[0].kind, steps: rows[0].steps }, `runbook maintenance show ${input.reportId}`);
+      const text = chatSummary({ name: deps.config.name, kind: rows[0].kind, steps: rows[0].steps }, `runbook maintenance show ${rows[0].workflow_id}`);
       const client = deps.platforms?.[input.channel];
       if (!client?.configured) return { status: 'skipped', summary: `${input.channel} is not configured` };
       if (input.channel === 'slack') await deps.platforms!.slack!.post({ text });

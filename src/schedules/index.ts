@@ -20,10 +20,11 @@ export interface DesiredSchedule {
   hash: string;
 }
 
-function withHash(options: ScheduleOptions): DesiredSchedule {
+function withHash(options: ScheduleOptions, when: string): DesiredSchedule {
   const canonical = JSON.stringify({ spec: options.spec, action: options.action, policies: options.policies });
   const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
-  return { hash, options: { ...options, action: { ...options.action, memo: { scheduleDefinition: hash } } } };
+  // The server turns cron strings into calendars; the memo keeps the configured form for `schedules list`.
+  return { hash, options: { ...options, action: { ...options.action, memo: { scheduleDefinition: hash, when } } } };
 }
 
 export function desiredSchedules(config: RunbookConfig): DesiredSchedule[] {
@@ -52,7 +53,7 @@ export function desiredSchedules(config: RunbookConfig): DesiredSchedule[] {
       },
       // A missed health check is superseded by the next one: catch up at most one interval.
       policies: { ...policies, catchupWindow: Math.max(60_000, Math.min(s.catchupWindow, s.healthCheck.every)) },
-    }),
+    }, `every ${formatMs(s.healthCheck.every)}`),
   );
 
   for (const kind of MAINTENANCE_KINDS) {
@@ -72,7 +73,7 @@ export function desiredSchedules(config: RunbookConfig): DesiredSchedule[] {
           staticSummary: `Scheduled ${kind} maintenance (Maintenance Tasks)`,
         },
         policies,
-      }),
+      }, `cron "${s.maintenance[kind]}"`),
     );
   }
 
@@ -96,7 +97,7 @@ export function desiredSchedules(config: RunbookConfig): DesiredSchedule[] {
           staticSummary: `Scheduled daily backup of ${database} (Backup & Recovery)`,
         },
         policies,
-      }),
+      }, `cron "${s.backup.cron}"`),
     );
   }
   return out;
@@ -213,7 +214,7 @@ export async function listSchedules(client: Client, config: RunbookConfig): Prom
     rows.push({
       scheduleId: id,
       workflowType: d.action.type === 'startWorkflow' ? d.action.workflowType : '-',
-      when: describeWhen(d),
+      when: typeof d.action.memo?.when === 'string' ? d.action.memo.when : describeWhen(d),
       timezone: d.spec.timezone,
       paused: d.state.paused,
       note: d.state.note,

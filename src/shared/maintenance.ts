@@ -61,6 +61,8 @@ export interface AlertTransition {
 export interface HealthCheckResult {
   total: number;
   failing: { key: string; status: CheckStatus; summary: string }[];
+  /** Checks that could not run (no answer from a status page, a rule's table missing): recorded, alerting nobody. */
+  unknown: { key: string; summary: string }[];
   transitions: AlertTransition[];
   alertsRaised: number;
 }

@@ -23,6 +23,7 @@ import {
 import { DEFAULT_DATA_DIR, stackFilePath, writeStackFile } from './state';
 import { receiver } from '../receiver/component';
 import { sandbox } from '../sandbox/component';
+import { schedules } from '../schedules/component';
 
 /** Started top to bottom, stopped bottom to top. Add a component with one line in its place. */
 const components: Component[] = [
@@ -31,7 +32,7 @@ const components: Component[] = [
   sandbox, // platform sandbox (src/sandbox/) when no platform credentials are set; before the worker, which calls the platforms
   worker, // the Temporal worker, in this process
   receiver, // the webhook receiver: alerts → incidents (src/receiver/)
-  // schedules: `schedules apply` — Temporal Schedules for health checks, backups and maintenance
+  schedules, // Temporal Schedules for health checks, maintenance and backups, applied on the embedded Temporal
 ];
 
 function banner(stack: Stack, started: { name: string; running: Running }[]): string {

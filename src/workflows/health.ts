@@ -71,6 +71,7 @@ export async function healthCheck(raw: HealthCheckInput = {}): Promise<HealthChe
   return {
     total: results.length,
     failing: failing.map((r) => ({ key: r.key, status: r.status, summary: r.summary })),
+    unknown: results.filter((r) => r.status === 'unknown').map((r) => ({ key: r.key, summary: r.summary })),
     transitions,
     alertsRaised: transitions.length,
   };

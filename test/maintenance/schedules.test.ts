@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client, Connection, ScheduleDescription } from '@temporalio/client';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { applySchedules, desiredSchedules, listSchedules, MANAGED_BY } from '../../src/schedules';
-import { testClient, testConfig, uniqueName } from '../harness';
+import { runCli, ROOT } from '../harness/cli';
+import { testClient, testConfig, testEnv, uniqueName } from '../harness';
 
 /** Temporal Schedules from the configuration, against the run's real Temporal server. */
 
@@ -23,10 +28,13 @@ describe('schedules apply', () => {
   beforeAll(async () => {
     ({ client, connection } = await testClient());
   });
-  afterAll(async () => {
+  const removeAll = async () => {
     for await (const s of client.schedule.list()) {
       if (s.memo?.managedBy === MANAGED_BY) await client.schedule.getHandle(s.scheduleId).delete();
     }
+  };
+  afterAll(async () => {
+    await removeAll();
     await connection.close();
   });
 
@@ -106,4 +114,41 @@ describe('schedules apply', () => {
     const c = desiredSchedules(config({ temporal: { taskQueue: 'other' } }));
     expect(c[0].hash).not.toBe(a[0].hash);
   });
+
+  it('runbook schedules apply|list|pause|trigger from the CLI; a second apply changes nothing; bad names exit 2', async () => {
+    await removeAll();
+    const raw = parseYaml(readFileSync(path.join(ROOT, 'config', 'examples', 'netlify-supabase.yaml'), 'utf8')) as Record<string, unknown>;
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sched-cli-')), 'runbook.config.yaml');
+    writeFileSync(file, toYaml({ ...raw, temporal: { taskQueue: uniqueName('sched_cli') } }));
+    const env = { TEMPORAL_ADDRESS: testEnv.temporalAddress, RUNBOOK_CONFIG: file };
+    const cli = async (...args: string[]) => {
+      const r = await runCli(['--json', ...args], env, 120_000);
+      return { ...r, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+    };
+
+    const first = await cli('schedules', 'apply');
+    expect(first.code).toBe(0);
+    const ids = ['schedule-health', ...['daily', 'weekly', 'monthly', 'quarterly'].map((k) => `schedule-maintenance-${k}`), 'schedule-backup-app'];
+    expect(first.json.schedules).toEqual(ids.map((scheduleId) => ({ scheduleId, action: 'created' })));
+    const second = await cli('schedules', 'apply');
+    expect(second.json.schedules).toEqual(ids.map((scheduleId) => ({ scheduleId, action: 'unchanged' })));
+
+    expect((await cli('schedules', 'pause', 'maintenance-weekly', '--note', 'release freeze')).code).toBe(0);
+    const list = await cli('schedules', 'list');
+    expect(list.code).toBe(0);
+    const weekly = list.json.schedules.find((r: { scheduleId: string }) => r.scheduleId === 'schedule-maintenance-weekly');
+    expect(weekly).toMatchObject({ paused: true, note: 'release freeze', timezone: 'Australia/Brisbane', workflowType: 'maintenance' });
+
+    const triggered = await cli('schedules', 'trigger', 'health');
+    expect(triggered.code).toBe(0);
+    expect(triggered.json.workflowId).toMatch(/^health-check-/);
+    await client.workflow.getHandle(triggered.json.workflowId).terminate('test: no worker polls this queue');
+
+    const unknown = await cli('schedules', 'pause', 'nightly');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('schedule: no schedule "nightly" in the configuration; known: schedule-health');
+    const badKind = await cli('maintenance', 'run', '--kind', 'yearly');
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toMatch(/kind: .*daily.*weekly.*monthly.*quarterly/);
+  }, 300_000);
 });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../shared/maintenance';
 import { RunbookKind } from '../../shared/search-attributes';
 import type { CliContext } from '../context';
+import { EXIT } from '../exit-codes';
 import { table } from '../output';
 
 /** `runbook health run`: one health check now, outside the 5-minute schedule. */
@@ -10,7 +11,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   health
     .command('run')
-    .description('run every health check now; failing checks open incidents, recovered ones resolve them')
+    .description('run every health check now; failing checks open incidents, recovered ones resolve them (exit 1 while any check fails)')
     .option('--no-wait', 'start the run and print its workflow id without waiting for the result')
     .action(async (opts: { wait: boolean }) => {
       const client = await ctx.client();
@@ -28,9 +29,17 @@ export function register(program: Command, ctx: CliContext): void {
       }
       ctx.out.note(`running ${handle.workflowId}…`);
       const result = (await handle.result()) as HealthCheckResult;
+      if (result.failing.length) ctx.exitCode = EXIT.FAILED;
       ctx.out.result({ workflowId: handle.workflowId, ...result }, (d) => [
-        d.failing.length ? `${d.failing.length} of ${d.total} checks failing` : `all ${d.total} checks healthy`,
-        ...(d.failing.length ? ['', ...table(['CHECK', 'STATUS', 'SUMMARY'], d.failing.map((f) => [f.key, f.status, f.summary]))] : []),
+        [
+          d.failing.length ? `${d.failing.length} of ${d.total} checks failing` : `no check failing (${d.total} checks)`,
+          d.unknown.length ? `${d.unknown.length} could not run` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+        ...(d.failing.length || d.unknown.length
+          ? ['', ...table(['CHECK', 'STATUS', 'SUMMARY'], [...d.failing.map((f) => [f.key, f.status, f.summary]), ...d.unknown.map((u) => [u.key, 'unknown', u.summary])])]
+          : []),
         ...(d.transitions.length
           ? ['', `${d.transitions.length} alert${d.transitions.length === 1 ? '' : 's'} raised or resolved:`, ...d.transitions.map((t) => `  ${t.key}: ${t.from} → ${t.to}`)]
           : []),

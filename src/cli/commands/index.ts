@@ -3,6 +3,9 @@ import type { CliContext } from '../context';
 import * as config from './config';
 import * as doctor from './doctor';
 import * as status from './status';
+import * as schedules from './schedules';
+import * as maintenance from './maintenance';
+import * as health from './health';
 
 /**
  * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
@@ -28,7 +31,10 @@ const modules: CommandModule[] = [
   status,
   doctor,
   config,
-  // incident, deploy, backup, restore, schedules, maintenance, health
+  schedules,
+  maintenance,
+  health,
+  // incident, deploy, backup, restore
 ];
 
 export function registerCommands(program: Command, ctx: CliContext): void {

@@ -22,7 +22,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   maintenance
     .command('run')
-    .description('run one kind of maintenance now (cleanup, ANALYZE/VACUUM, reports, reminders)')
+    .description('run one kind of maintenance now (cleanup, ANALYZE/VACUUM, reports, reminders); exit 1 when a step failed')
     .requiredOption('-k, --kind <kind>', `one of ${MAINTENANCE_KINDS.join(', ')}`)
     .option('--no-chat', 'do not post the report to chat')
     .option('--no-wait', 'start the run and print its workflow id without waiting for the report')
@@ -44,6 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       ctx.out.note(`running ${handle.workflowId}…`);
       const result = (await handle.result()) as MaintenanceResult;
+      if (result.failed) ctx.exitCode = EXIT.FAILED;
       ctx.out.result({ workflowId: handle.workflowId, ...result }, human);
     });
 
