@@ -13,10 +13,14 @@ export function verifyHmac(algorithm: 'sha256' | 'sha1', secret: string, body: B
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+const digest = (s: string) => createHash('sha256').update(s).digest();
+/** The expected token's digest, recomputed only when the token (read from the environment per request) changes. */
+let tokenDigest: { token: string; digest: Buffer } | undefined;
+
 /** `Authorization: Bearer <token>`, compared through digests so neither length nor content leaks by timing. */
 export function verifyBearer(token: string, authorization: string | undefined): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
   if (!match) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(match[1]), digest(token));
+  if (tokenDigest?.token !== token) tokenDigest = { token, digest: digest(token) };
+  return timingSafeEqual(digest(match[1]), tokenDigest.digest);
 }

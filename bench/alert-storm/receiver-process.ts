@@ -1,0 +1,41 @@
+/**
+ * The receiver under test in a process of its own, as in production, so the load generator does not share
+ * its event loop. argv: <temporal address> <task queue> <coalesce|baseline>.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { startReceiver } from '../../src/receiver/server';
+import { BENCH_TOKEN, benchConfig, type ChildMessage } from './config';
+
+async function main(): Promise<void> {
+  const [address, taskQueue, mode] = process.argv.slice(2);
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const config = benchConfig(taskQueue);
+  const started = await startReceiver({
+    config,
+    client,
+    env: { RUNBOOK_WEBHOOK_TOKEN: BENCH_TOKEN },
+    port: 0,
+    host: '127.0.0.1',
+    coalesce: mode !== 'baseline',
+    deliveryJournal: null,
+  });
+  const send = (m: ChildMessage) => process.send?.(m);
+  send({ ready: started.url });
+  process.on('message', (m: { stop?: boolean; metrics?: boolean }) => {
+    if (m.stop) {
+      void started
+        .stop()
+        .then(() => connection.close())
+        .then(() => {
+          send({ stopped: true });
+          process.exit(0);
+        });
+    }
+  });
+}
+
+main().catch((err: unknown) => {
+  process.send?.({ error: err instanceof Error ? err.message : String(err) } satisfies ChildMessage);
+  process.exit(1);
+});
