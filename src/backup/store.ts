@@ -149,16 +149,12 @@ export class S3Store implements BackupStore {
       // A failed upload aborts its multipart upload: no parts left behind, no object created.
       leavePartsOnError: false,
     });
-    const abort = () => void upload.abort().catch(() => undefined);
+    // Failing the body (never upload.abort(), which answers before the multipart upload is cleaned up) makes
+    // done() reject only after the multipart upload has been aborted: nothing is left behind.
+    const abort = () => body.destroy(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('backup upload aborted'));
     opts.signal?.addEventListener('abort', abort, { once: true });
-    // A failing source must fail the upload rather than complete it with what arrived so far.
-    const failed = new Promise<never>((_, reject) => body.once('error', reject));
-    failed.catch(() => undefined);
     try {
-      await Promise.race([upload.done(), failed]);
-    } catch (err) {
-      abort();
-      throw err;
+      await upload.done();
     } finally {
       opts.signal?.removeEventListener('abort', abort);
     }

@@ -22,13 +22,18 @@ export function startChild(command: string, args: string[], opts: { stdio: Stdio
   });
   const name = command.split('/').pop();
   let stopped = false;
+  // Settle on 'exit' plus the end of stderr (for the message), not on 'close': 'close' also waits for
+  // stdout, which never closes while a destroyed pipeline leaves unread data in it.
+  const stderrDone = child.stderr ? new Promise<void>((resolve) => child.stderr!.once('close', () => resolve())) : Promise.resolve();
   const exited = new Promise<void>((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`${name} could not start: ${err.message}`)));
-    child.once('close', (code, signal) => {
-      if (code === 0) return resolve();
-      const err = new Error(`${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
-      if (stopped) err.name = 'ChildStopped';
-      reject(err);
+    child.once('exit', (code, signal) => {
+      void stderrDone.then(() => {
+        if (code === 0) return resolve();
+        const err = new Error(`${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+        if (stopped) err.name = 'ChildStopped';
+        reject(err);
+      });
     });
   });
   exited.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
@@ -40,6 +45,8 @@ export function startChild(command: string, args: string[], opts: { stdio: Stdio
         stopped = true;
         child.kill('SIGKILL');
       }
+      child.stdin?.destroy();
+      child.stdout?.destroy();
     },
   };
 }

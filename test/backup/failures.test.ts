@@ -1,7 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../src/activities';
+import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
 import { pgTools } from '../../src/backup/pg-tools';
 import { backup, verifyBackup } from '../../src/workflows';
 import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
@@ -51,6 +53,18 @@ describe('backup failures', () => {
     }
     const { rows } = await ops.pool.query('SELECT status, attempt, error FROM backups WHERE id = $1', [workflowId]);
     expect(rows).toEqual([{ status: 'failed', attempt: 1, error: expect.stringContaining('older than the database server') }]);
+  });
+
+  it('a pg_dump that fails after writing part of its output leaves nothing in a directory store', async () => {
+    const real = pgTools(undefined).pgDump;
+    const pgBinDir = fakeBinDir('dying-pg', `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${real} --version; fi\nhead -c 3000000 /dev/urandom\necho "pg_dump: error: connection lost" >&2\nexit 1\n`);
+    const dir = storeDir('dying');
+    const deps = testDeps(backupConfig(['app'], { store: { type: 'directory', path: dir }, pgBinDir }), ops, { app: source.url });
+    const id = uniqueName('backup-dying');
+    const req: DumpRequest = { backupId: id, database: 'app', workflowId: id, trigger: 'manual', requestedBy: 'jest' };
+    await expect(new MockActivityEnvironment().run(createBackupActivities(deps).dumpBackup, req)).rejects.toThrow(/pg_dump exited with code 1: pg_dump: error: connection lost/);
+    expect(existsSync(path.join(dir, 'app')) ? readdirSync(path.join(dir, 'app')) : []).toEqual([]);
+    expect((await ops.pool.query('SELECT status FROM backups WHERE id = $1', [id])).rows).toEqual([{ status: 'failed' }]);
   });
 
   it('SIGKILL of the worker mid-backup leaves no backup marked complete; the retry produces a valid one', async () => {
