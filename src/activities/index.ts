@@ -3,6 +3,7 @@ import { createSelfCheckActivities } from './self-check';
 import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
 import { createAlertActivities } from './alerts';
+import { createDeployActivities } from './deploy';
 import { createMaintenanceActivities } from './maintenance';
 import { createHealthActivities } from './health';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackupActivities(deps),
     ...createIncidentActivities(deps),
     ...createAlertActivities(deps),
+    ...createDeployActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createHealthActivities(deps),
   };

@@ -229,6 +229,9 @@ export interface RollbackRecord {
   reason: string;
   decidedAt: string;
   status: 'requested' | 'done' | 'failed';
+  /** Production answered healthy on the rolled-back-to deployment. */
+  verified?: boolean;
+  health?: string;
   error?: string;
 }
 
@@ -256,7 +259,8 @@ export interface DeployProgress {
   samplesTaken: number;
   lastError?: string;
   rollback?: RollbackRecord;
-  incident?: { id: string } | { notified: true };
+  /** The incident opened for a breach (its workflow id), or the chat channels told when no incident path exists. */
+  incident?: { workflowId?: string; channels?: string[]; error?: string };
   verdict?: DeployVerdict;
   verdictReason?: string;
   finishedAt?: string;

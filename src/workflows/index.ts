@@ -4,3 +4,5 @@ export * from './incident';
 export * from './backup';
 export * from './maintenance';
 export * from './health';
+export * from './deploy';
+export * from './rollback';

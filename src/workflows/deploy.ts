@@ -1,0 +1,532 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DeployPlan } from '../activities/deploy';
+import {
+  abortRequest,
+  abortUpdate,
+  approveRequest,
+  approveUpdate,
+  deployInput,
+  deployProgressQuery,
+  endWatchRequest,
+  endWatchUpdate,
+  type AbortRequest,
+  type DeployInput,
+  type DeployProgress,
+  type DeployResult,
+  type DeployStage,
+  type DeployVerdict,
+  type EndWatchRequest,
+  type GateName,
+  type GateResult,
+  type WatchSample,
+} from '../shared/deploy';
+import { formatDuration } from '../shared/duration';
+import { RunbookStage, RunbookStatus } from '../shared/search-attributes';
+import { parseInput } from '../shared/validate';
+import { bootActivities, deployActivities } from './deploy-proxies';
+import { classifySample } from './deploy-watch';
+
+/** A person aborted: stop waiting and unwind to the abort path. */
+class Stop extends Error {}
+
+type WatchOutcome =
+  | { kind: 'passed' }
+  | { kind: 'critical'; reasons: string[] }
+  | { kind: 'aborted' }
+  | { kind: 'ended'; by: string; reason: string };
+
+const RECENT_SAMPLES = 20;
+const STAGES_BEFORE_PRODUCTION: DeployStage[] = ['gates', 'preview', 'smoke-test', 'awaiting-approval'];
+
+function messageOf(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Deployment Procedures, as the runbook runs them: the pre-deployment checklist, a preview deployment
+ * and its smoke tests, migrations with rollback files, promotion (staged where the project has rolling
+ * releases), production verification and the 30-minute watch that rolls back on a critical breach.
+ */
+export async function deploy(raw: DeployInput): Promise<DeployResult> {
+  const input = parseInput(deployInput, raw);
+  const info = workflowInfo();
+  const now = () => new Date().toISOString();
+  const state: DeployProgress = {
+    workflowId: info.workflowId,
+    service: input.service,
+    platform: 'vercel',
+    ref: input.ref,
+    sha: input.sha,
+    requestedBy: input.requestedBy,
+    ...(input.hotfix ? { hotfix: input.hotfix } : {}),
+    stage: 'gates',
+    startedAt: now(),
+    gates: [],
+    recentSamples: [],
+    samplesTaken: 0,
+  };
+  let plan: DeployPlan | undefined;
+  let abort: AbortRequest | undefined;
+  let endWatch: EndWatchRequest | undefined;
+  /** From here on production may have changed, so stopping means rolling back. */
+  let productionTouched = false;
+  /** Chat notices sent while the workflow carries on; awaited before it ends. */
+  const notices: Promise<unknown>[] = [];
+
+  const snapshot = (): DeployProgress => {
+    const copy = JSON.parse(JSON.stringify(state)) as DeployProgress;
+    if (copy.watch) copy.watch.timeLeftMs = Math.max(0, Date.parse(copy.watch.endsAt) - Date.now());
+    return copy;
+  };
+  const enter = (stage: DeployStage) => {
+    state.stage = stage;
+    upsertSearchAttributes([{ key: RunbookStage, value: stage }]);
+  };
+  const gate = (name: GateName, status: GateResult['status'], reason: string) => state.gates.push({ name, status, reason, at: now() });
+  const rejected = (message: string) => ApplicationFailure.create({ type: 'Rejected', nonRetryable: true, message });
+
+  // ---- messages ------------------------------------------------------------------------------------
+  setHandler(deployProgressQuery, snapshot);
+  setHandler(
+    approveUpdate,
+    (req) => {
+      const r = approveRequest.parse(req);
+      state.approval = { by: r.by, ...(r.comment ? { comment: r.comment } : {}), at: now() };
+      return { stage: state.stage, outcome: state.stage === 'awaiting-approval' ? 'approved: promotion to production goes ahead' : 'approved in advance' };
+    },
+    {
+      validator: (req) => {
+        parseInput(approveRequest, req, 'approval');
+        if (plan && !plan.requireApproval) throw rejected('this deployment does not wait for approval (deploy.requireApproval is off and the start did not ask for it)');
+        if (state.approval) throw rejected(`already approved by ${state.approval.by}`);
+        if (state.verdict || !STAGES_BEFORE_PRODUCTION.includes(state.stage)) throw rejected(`too late to approve: the deployment is at ${state.stage}`);
+      },
+    },
+  );
+  setHandler(
+    abortUpdate,
+    (req) => {
+      abort = abortRequest.parse(req);
+      const target = state.previousProduction;
+      return {
+        stage: state.stage,
+        outcome: productionTouched
+          ? target
+            ? `production will be rolled back to ${target.id}`
+            : 'no previous production deployment to roll back to'
+          : 'the deployment stops before production changes',
+      };
+    },
+    {
+      validator: (req) => {
+        parseInput(abortRequest, req, 'abort');
+        if (abort) throw rejected(`already aborted by ${abort.by}`);
+        if (state.verdict || state.stage === 'rolling-back') throw rejected(`too late to abort: the deployment is ${state.verdict ?? state.stage}`);
+      },
+    },
+  );
+  setHandler(
+    endWatchUpdate,
+    (req) => {
+      endWatch = endWatchRequest.parse(req);
+      return { stage: state.stage, outcome: `the watch at ${state.watch?.percent ?? 100}% ends now` };
+    },
+    {
+      validator: (req) => {
+        parseInput(endWatchRequest, req, 'endWatch');
+        if (state.stage !== 'watching' || state.verdict) throw rejected(`there is no watch to end: the deployment is at ${state.stage}`);
+        if (endWatch) throw rejected(`the watch is already ending (${endWatch.by})`);
+      },
+    },
+  );
+
+  // ---- the plan: config of this service with the input's overrides -------------------------------
+  try {
+    plan = await bootActivities(input.durations.activityTimeout).deployPlan({
+      service: input.service,
+      overrides: { durations: input.durations, requireApproval: input.requireApproval, unhealthySamplesForRollback: input.unhealthySamplesForRollback },
+    });
+  } catch (err) {
+    // An unknown service fails the run naming the field, like any other bad input.
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInput') throw err.cause;
+    throw err;
+  }
+  const p = plan;
+  const d = p.durations;
+  state.platform = p.platform;
+  const { short, long, sampler } = deployActivities(d);
+  const service = input.service;
+  const identity = (what: string) => `${info.workflowId}/${what}/${info.firstExecutionRunId}`;
+  const what = `${input.ref}${state.sha ? `@${state.sha.slice(0, 7)}` : ''}`;
+  const notify = (text: string) => notices.push(short.notifyChat({ text }).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
+
+  const checkAbort = () => {
+    if (abort) throw new Stop();
+  };
+
+  /** Runs `fn` until it finishes or a person aborts (then it is cancelled). */
+  async function abortable<T>(fn: () => Promise<T>): Promise<T> {
+    checkAbort();
+    const work = new CancellationScope();
+    const waiter = new CancellationScope();
+    const aborted = waiter.run(() => condition(() => abort !== undefined)).then(
+      () => true,
+      () => false,
+    );
+    const result = work.run(fn);
+    const first = await Promise.race([result.then(() => 'done', () => 'done'), aborted.then((a) => (a ? 'abort' : 'done'))]);
+    if (first === 'abort') {
+      work.cancel();
+      result.catch(() => undefined);
+      throw new Stop();
+    }
+    waiter.cancel();
+    return result;
+  }
+
+  // ---- Rolling Back: to the production deployment recorded before promotion ----------------------
+  async function rollBack(reason: string): Promise<boolean> {
+    const target = state.previousProduction;
+    if (!target) {
+      state.lastError = 'there is no previous production deployment to roll back to';
+      return false;
+    }
+    // The decision is in state (and history) before anything is asked of the platform.
+    state.rollback = { from: state.production?.id, to: target.id, reason, decidedAt: now(), status: 'requested' };
+    enter('rolling-back');
+    return CancellationScope.nonCancellable(async () => {
+      const rb = state.rollback!;
+      try {
+        const r = await long.rollbackProduction({ service, toDeploymentId: target.id, reason, pollIntervalMs: d.pollInterval });
+        if (!r.ok) throw new Error(`the rollback job ended ${r.status}${r.message ? `: ${r.message}` : ''}`);
+        const v = await long.verifyProduction({ service, deploymentId: target.id, pollIntervalMs: d.pollInterval });
+        rb.status = 'done';
+        rb.verified = v.healthy;
+        rb.health = v.detail;
+        return true;
+      } catch (err) {
+        rb.status = 'failed';
+        rb.error = messageOf(err);
+        return false;
+      }
+    });
+  }
+
+  /**
+   * A breach or failed verification opens an incident through the alert path (the incident workflow
+   * pages and tracks it); where that path is not available, chat is told instead.
+   */
+  async function openIncident(summary: string, description: string): Promise<void> {
+    try {
+      const accepted = await short.raiseAlerts([
+        {
+          source: 'deploy-watch',
+          dedupKey: `deploy:${service}:${info.workflowId}`,
+          status: 'firing',
+          service,
+          summary,
+          description,
+          labels: { severity: 'critical', service, deployment: state.production?.id ?? 'unknown', workflow: info.workflowId },
+        },
+      ]);
+      state.incident = { workflowId: accepted.incidents[0] };
+    } catch (err) {
+      const error = messageOf(err);
+      const told = await short.notifyChat({ text: `🚨 ${summary}\n${description}\n(no incident opened: ${error})` }).catch(() => ({ channels: [] as string[] }));
+      state.incident = { channels: told.channels, error };
+    }
+  }
+
+  async function rollBackAndFinish(reason: string, opts: { incident: boolean }): Promise<DeployResult> {
+    const incident = opts.incident
+      ? openIncident(`Deployment of ${what} to ${service} breached: rolling back`, reason)
+      : Promise.resolve();
+    const ok = await rollBack(reason);
+    await incident;
+    if (ok) return finish('rolled-back', reason);
+    if (!opts.incident) await openIncident(`Rollback of ${service} failed after ${what}`, `${reason}; ${state.rollback?.error ?? state.lastError}`);
+    return finish('failed', `${reason}; rollback failed: ${state.rollback?.error ?? state.lastError}`);
+  }
+
+  // ---- the watch: sample health and metrics every interval ----------------------------------------
+  async function watch(percent: number, durationMs: number, url: string): Promise<WatchOutcome> {
+    const interval = d.sampleInterval;
+    const startedAt = Date.now();
+    const planned = Math.max(1, Math.floor(durationMs / interval));
+    endWatch = undefined;
+    const w = {
+      percent,
+      startedAt: new Date(startedAt).toISOString(),
+      endsAt: new Date(startedAt + durationMs).toISOString(),
+      samplesTaken: 0,
+      samplesPlanned: planned,
+      lastErrorRate: null as number | null,
+      lastP99Ms: null as number | null,
+      lastHealthy: null as boolean | null,
+      consecutiveUnhealthy: 0,
+      warnings: 0,
+      timeLeftMs: durationMs,
+    };
+    state.watch = w;
+    enter('watching');
+    let warned = false;
+    for (let k = 1; k <= planned; k++) {
+      await condition(() => abort !== undefined || endWatch !== undefined, Math.max(1, startedAt + k * interval - Date.now()));
+      if (abort) return { kind: 'aborted' };
+      // Set by the endWatch update while this loop waited.
+      const ended = endWatch as EndWatchRequest | undefined;
+      if (ended) {
+        state.watch = { ...w, endedEarly: ended };
+        return { kind: 'ended', ...ended };
+      }
+      const s = await sampler
+        .sampleHealth({ service, baseUrl: url })
+        .catch((err) => ({ healthy: false, status: null, errorRate: null, p99Ms: null, detail: `no sample: ${messageOf(err)}` }));
+      w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
+      const { level, reasons } = classifySample(s, w.consecutiveUnhealthy, { ...p.thresholds, unhealthySamples: p.unhealthySamplesForRollback });
+      const sample: WatchSample = { at: now(), percent, healthy: s.healthy, errorRate: s.errorRate, p99Ms: s.p99Ms, level, reasons };
+      Object.assign(w, { samplesTaken: k, lastErrorRate: s.errorRate, lastP99Ms: s.p99Ms, lastHealthy: s.healthy, timeLeftMs: Math.max(0, startedAt + durationMs - Date.now()) });
+      state.samplesTaken += 1;
+      state.recentSamples = [...state.recentSamples, sample].slice(-RECENT_SAMPLES);
+      if (level === 'critical') return { kind: 'critical', reasons };
+      if (level === 'warning') {
+        w.warnings += 1;
+        // Warning thresholds notify and carry on; one notice per run of warning samples.
+        if (!warned) notify(`⚠️ ${service} ${what} at ${percent}%: ${reasons.join('; ')} (watch continues)`);
+        warned = true;
+      } else warned = false;
+    }
+    return { kind: 'passed' };
+  }
+
+  // ---- Post-Deployment: record and announce ---------------------------------------------------------
+  async function finish(verdict: DeployVerdict, reason: string): Promise<DeployResult> {
+    state.verdict = verdict;
+    state.verdictReason = reason;
+    state.finishedAt = now();
+    enter('recording');
+    upsertSearchAttributes([{ key: RunbookStatus, value: verdict }]);
+    setCurrentDetails(`${verdict}: ${reason}`);
+    await CancellationScope.nonCancellable(async () => {
+      const outcomes = await Promise.allSettled([
+        short.recordDeployment({
+          workflowId: info.workflowId,
+          kind: 'deploy',
+          service,
+          platform: p.platform,
+          ref: input.ref,
+          sha: state.sha,
+          requestedBy: input.requestedBy,
+          hotfixReason: input.hotfix?.reason,
+          previewDeploymentId: state.preview?.id,
+          productionDeploymentId: state.production?.id,
+          previousDeploymentId: state.previousProduction?.id,
+          gates: state.gates,
+          migrations: state.migrations,
+          watch: state.watch ? { ...state.watch, samplesTaken: state.samplesTaken, recentSamples: state.recentSamples } : undefined,
+          rollback: state.rollback,
+          verdict,
+          verdictReason: reason,
+          startedAt: state.startedAt,
+          finishedAt: state.finishedAt!,
+        }),
+        short.notifyChat({ text: announcement(verdict, reason) }),
+        ...notices,
+      ]);
+      for (const o of outcomes) if (o.status === 'rejected') log.warn('post-deployment task failed', { error: messageOf(o.reason) });
+    });
+    enter('done');
+    await condition(allHandlersFinished);
+    const result = snapshot() as DeployResult;
+    if (verdict === 'failed') throw ApplicationFailure.create({ type: 'DeployFailed', nonRetryable: true, message: reason, details: [result] });
+    return result;
+  }
+
+  function announcement(verdict: DeployVerdict, reason: string): string {
+    const who = `(by ${input.requestedBy}${input.hotfix ? `, hotfix: ${input.hotfix.reason}` : ''})`;
+    switch (verdict) {
+      case 'succeeded':
+        return `✅ ${service}: ${what} is live as ${state.production?.id} ${who}. ${reason}`;
+      case 'rolled-back':
+        return `↩️ ${service}: ${what} rolled back to ${state.rollback?.to} ${who}. ${reason}`;
+      case 'aborted':
+        return `⏹️ ${service}: deployment of ${what} stopped ${who}. ${reason}`;
+      default:
+        return `❌ ${service}: deployment of ${what} failed ${who}. ${reason}`;
+    }
+  }
+
+  try {
+    // ---- Pre-Deployment Checklist ---------------------------------------------------------------------
+    enter('gates');
+    const env = await short.checkCriticalEnv({ service });
+    gate('critical-env', env.status, env.reason);
+
+    if (!p.ciConfigured) gate('ci', 'skipped', 'no CI check source configured (deploy.ci)');
+    else {
+      const deadline = Date.now() + d.ciTimeout;
+      for (;;) {
+        const ci = await short.checkCiStatus({ service, ref: input.ref, sha: input.sha });
+        if (ci.state === 'success' || ci.state === 'failure' || ci.state === 'none') {
+          gate('ci', ci.state === 'success' ? 'pass' : ci.state === 'none' ? 'skipped' : 'fail', ci.reason);
+          break;
+        }
+        if (Date.now() + d.sampleInterval > deadline) {
+          gate('ci', 'fail', `still pending after ${formatDuration(d.ciTimeout)}: ${ci.reason}`);
+          break;
+        }
+        await abortable(() => condition(() => false, d.sampleInterval));
+      }
+    }
+
+    let pending: { name: string; checksum: string }[] = [];
+    if (!p.migrationsConfigured) gate('migrations', 'skipped', 'no migrations folder (deploy.migrationsDir) or database for this service');
+    else {
+      const m = await short.listPendingMigrations({ service });
+      pending = m.pending;
+      const listed = pending.length ? `${pending.length} pending: ${pending.map((x) => x.name).join(', ')}` : 'none pending';
+      if (m.problems.length) gate('migrations', 'fail', `${m.problems.join('; ')}`);
+      else gate('migrations', 'pass', [listed, ...m.notes].join('; '));
+      state.migrations = { pending: pending.map((x) => x.name), applied: [] };
+    }
+
+    const failed = state.gates.filter((g) => g.status === 'fail');
+    if (failed.length) return await finish('failed', `pre-deployment checklist failed: ${failed.map((g) => `${g.name}: ${g.reason}`).join('; ')}`);
+    checkAbort();
+
+    // ---- Standard Deployment 2–4: preview deployment and smoke tests (skipped by an explicit hotfix) --
+    if (input.hotfix) {
+      log.info('hotfix: preview and smoke tests skipped', { reason: input.hotfix.reason });
+    } else {
+      enter('preview');
+      const preview = await abortable(() =>
+        long.createTaggedDeployment({ service, kind: 'preview', ref: input.ref, sha: input.sha, identity: identity('preview'), pollIntervalMs: d.pollInterval }),
+      );
+      state.preview = { id: preview.id, url: preview.url };
+      state.sha ??= preview.sha;
+      const built = await abortable(() => long.waitForBuild({ service, deploymentId: preview.id, pollIntervalMs: d.pollInterval }));
+      if (!built.ready) return await finish('failed', `preview build ${built.state}: ${built.message}`);
+      state.preview.url = built.url;
+
+      enter('smoke-test');
+      const smoke = await short.smokeTest({ service, baseUrl: built.url });
+      state.preview.smoke = smoke;
+      if (!smoke.passed) {
+        const bad = smoke.checks.filter((c) => !c.ok).map((c) => `${c.path} ${c.reason}`);
+        return await finish('failed', `preview smoke tests failed: ${bad.join('; ')}`);
+      }
+    }
+    checkAbort();
+
+    // ---- Optional human approval before production -----------------------------------------------------
+    if (p.requireApproval) {
+      if (!state.approval) {
+        enter('awaiting-approval');
+        notify(`🙋 ${service}: ${what} waits for approval before production: runbook deploy approve ${info.workflowId}`);
+        const approved = await condition(() => state.approval !== undefined || abort !== undefined, d.approvalTimeout);
+        checkAbort();
+        if (!approved) {
+          gate('approval', 'fail', `nobody approved within ${formatDuration(d.approvalTimeout)}`);
+          return await finish('failed', `not approved within ${formatDuration(d.approvalTimeout)}`);
+        }
+      }
+      gate('approval', 'pass', `approved by ${state.approval!.by}${state.approval!.comment ? `: ${state.approval!.comment}` : ''}`);
+    } else gate('approval', 'skipped', 'not required');
+
+    // ---- Running Migrations: each in a transaction; a failure runs its rollback file and stops -------
+    if (pending.length) {
+      enter('migrations');
+      const run = await long.applyAppMigrations({ service, expected: pending, deployId: info.workflowId });
+      state.migrations = run;
+      if (run.failed) {
+        const rb = run.failed.rollback === 'ran' ? 'its rollback file ran' : run.failed.rollback === 'failed' ? `its rollback file failed too: ${run.failed.rollbackError}` : 'it has no rollback file';
+        return await finish('failed', `migration ${run.failed.name} failed: ${run.failed.error}; ${rb}`);
+      }
+    }
+    checkAbort();
+
+    // ---- Promotion: the rollback target is recorded first ----------------------------------------------
+    enter('promoting');
+    // Promote does not rebuild, and a preview cannot be promoted: build a production-target deployment (as `vercel --prod`).
+    const candidate = await abortable(() =>
+      long.createTaggedDeployment({ service, kind: 'production', ref: input.ref, sha: state.sha, identity: identity('production'), pollIntervalMs: d.pollInterval }),
+    );
+    state.production = { id: candidate.id, url: candidate.url };
+    const built = await abortable(() => long.waitForBuild({ service, deploymentId: candidate.id, pollIntervalMs: d.pollInterval }));
+    if (!built.ready) return await finish('failed', `production build ${built.state}: ${built.message}`);
+    state.production.url = built.url;
+    // The rollback target: what serves production now, recorded before anything is promoted.
+    state.previousProduction = await short.currentProduction({ service, excluding: candidate.id });
+    checkAbort();
+
+    productionTouched = true;
+    if (p.rollingStages.length) {
+      // Rolling release: advance stage by stage, watching the canary at each.
+      const stages = p.rollingStages;
+      const started = await short.startRollingRelease({ service, canaryId: candidate.id, stages });
+      state.promotion = { stages, percent: started.percent };
+      for (let i = 0; i < stages.length - 1; i++) {
+        const outcome = await watch(stages[i], d.stageWatch, state.production.url);
+        if (outcome.kind === 'critical') return await rollBackAndFinish(`critical breach at ${stages[i]}%: ${outcome.reasons.join('; ')}`, { incident: true });
+        if (outcome.kind === 'aborted') throw new Stop();
+        const next = await short.advanceRollingRelease({ service, canaryId: candidate.id, nextStageIndex: i + 1, final: i + 1 === stages.length - 1 });
+        state.promotion.percent = next.percent;
+      }
+    } else {
+      state.promotion = { stages: [100], percent: 0 };
+      const promoted = await long.promoteDeployment({ service, deploymentId: candidate.id, pollIntervalMs: d.pollInterval });
+      if (!promoted.ok) return await rollBackAndFinish(`promotion did not finish: ${promoted.status}${promoted.message ? ` (${promoted.message})` : ''}`, { incident: true });
+      state.promotion.percent = 100;
+    }
+    checkAbort();
+
+    // ---- Standard Deployment 6: verify production at once -----------------------------------------------
+    enter('verifying');
+    const verified = await long.verifyProduction({ service, deploymentId: candidate.id, pollIntervalMs: d.pollInterval });
+    if (!verified.healthy) return await rollBackAndFinish(`production verification failed: ${verified.detail}`, { incident: true });
+    checkAbort();
+
+    // ---- Standard Deployment 7: monitor for 30 minutes ----------------------------------------------------
+    const outcome = await watch(100, d.watch, p.productionUrl);
+    switch (outcome.kind) {
+      case 'critical':
+        return await rollBackAndFinish(`critical breach during the watch: ${outcome.reasons.join('; ')}`, { incident: true });
+      case 'aborted':
+        throw new Stop();
+      case 'ended':
+        return await finish('succeeded', `watch ended early after ${state.watch!.samplesTaken} sample(s) by ${outcome.by}: ${outcome.reason}`);
+      default: {
+        const warnings = state.watch!.warnings;
+        return await finish('succeeded', `watched ${formatDuration(d.watch)}: no critical breach${warnings ? `, ${warnings} warning sample(s)` : ''}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof Stop || isCancellation(err)) {
+      const by = abort ? `aborted by ${abort.by}: ${abort.reason}` : 'the workflow was cancelled';
+      const result = await CancellationScope.nonCancellable(() =>
+        productionTouched ? rollBackAndFinish(by, { incident: false }) : finish('aborted', `${by} (before production changed)`),
+      );
+      if (isCancellation(err)) throw err;
+      return result;
+    }
+    if (state.verdict) throw err; // finish() itself reports a failed deployment by failing the run.
+    const message = messageOf(err);
+    state.lastError = message;
+    if (productionTouched) return await rollBackAndFinish(`the deployment failed after promotion started: ${message}`, { incident: true });
+    return await finish('failed', message);
+  }
+}
+
