@@ -11,6 +11,7 @@ import { createBackupStore, type BackupStore } from '../backup/store';
 import { chooseCompression, extensionOf, startChild, type Compression } from '../backup/streams';
 import { compareTableStats, tableStats } from '../backup/table-stats';
 import type {
+  BackupListing,
   BackupManifest,
   BackupResult,
   BackupTrigger,
@@ -21,6 +22,8 @@ import type {
   VerifyBackupResult,
 } from '../shared/backup';
 import { quoteIdent, withDatabase } from '../stack/postgres';
+import { callPlatform } from '../platforms/activity-errors';
+import { pollUntil } from '../platforms/poll';
 import type { PlatformClients } from '../platforms/types';
 
 export type BackupDeps = Pick<ActivityDeps, 'config' | 'ops' | 'databaseUrl' | 'env'> & {
@@ -98,6 +101,12 @@ export function createBackupActivities(deps: BackupDeps) {
       throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `database: no database "${database}" under databases in the configuration` });
     }
     return deps.databaseUrl(database);
+  };
+
+  const invalid = (message: string) => ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
+  const supabase = () => {
+    if (!deps.platforms) throw ApplicationFailure.create({ type: 'NotConfigured', nonRetryable: true, message: 'the worker has no platform clients (Supabase Management API)' });
+    return deps.platforms.supabase;
   };
 
   async function record(backupId: string): Promise<BackupRecord> {
@@ -216,6 +225,27 @@ export function createBackupActivities(deps: BackupDeps) {
         await catalogue.fail(req.backupId, err instanceof Error ? err.message : String(err));
         throw err;
       }
+    },
+
+    /** The catalogue, newest first. */
+    async listBackupRecords(req: { database?: string; limit: number; includeDeleted: boolean }): Promise<BackupListing[]> {
+      const rows = await catalogue.list(req);
+      return rows.map((r) => ({
+        backupId: r.id,
+        database: r.database,
+        status: r.status,
+        trigger: r.trigger,
+        requestedBy: r.requestedBy,
+        startedAt: r.startedAt,
+        completedAt: r.completedAt,
+        sizeBytes: r.sizeBytes,
+        compression: r.compression,
+        location: r.store.startsWith('directory:') ? `${r.store.slice('directory:'.length)}/${r.objectKey}` : `${r.store}${r.objectKey}`,
+        verificationStatus: r.verificationStatus,
+        verifiedAt: r.verifiedAt,
+        error: r.error,
+        deletedReason: r.deletedReason,
+      }));
     },
 
     /** A backup by id, or the latest completed one (of `database`), or the latest verified before an instant. */
@@ -414,6 +444,49 @@ export function createBackupActivities(deps: BackupDeps) {
     async compareRestoredDatabase(req: { backupId: string; into: string }): Promise<TableMismatch[]> {
       const manifest = await storedManifest(await record(req.backupId));
       return compareTableStats(manifest.tables, await statsOf(databaseUrl(req.into), manifest));
+    },
+
+    /** Checks the recovery target against the project's PITR window; the ref is what must be typed to confirm. */
+    async planPitrRestore(req: { projectRef?: string; to: string }): Promise<RestorePlan> {
+      const ref = req.projectRef ?? deps.config.platforms.supabase.projectRef;
+      if (!ref) throw invalid('projectRef: no project ref given and platforms.supabase.projectRef is not configured');
+      const backups = await callPlatform(() => supabase().listBackups(ref));
+      if (!backups.pitr_enabled) {
+        throw invalid(`point-in-time recovery is not enabled for project ${ref}; restore a backup instead (runbook restore --before ${req.to} --into …)`);
+      }
+      const earliest = backups.physical_backup_data.earliest_physical_backup_date_unix;
+      const latest = backups.physical_backup_data.latest_physical_backup_date_unix;
+      const to = Date.parse(req.to) / 1000;
+      if (earliest == null || latest == null) throw invalid(`project ${ref} reports no PITR window yet; try again later or restore a backup`);
+      const window = { earliest: new Date(earliest * 1000).toISOString(), latest: new Date(latest * 1000).toISOString() };
+      if (to < earliest || to > latest) throw invalid(`to: ${req.to} is outside the PITR window of project ${ref} (${window.earliest} … ${window.latest})`);
+      return { confirmName: ref, target: ref, pitr: { to: new Date(to * 1000).toISOString(), ...window } };
+    },
+
+    /**
+     * Asks Supabase for the restore. Skipped when the project is already RESTORING (an earlier attempt got
+     * through). A repeated request after a lost answer restores to the same instant, so it changes nothing more.
+     */
+    async startPitrRestore(req: { projectRef: string; to: string }): Promise<{ requested: boolean }> {
+      const project = await callPlatform(() => supabase().getProject(req.projectRef));
+      if (project.status === 'RESTORING' || project.status === 'COMING_UP') return { requested: false };
+      await callPlatform(() => supabase().restorePitr(Math.floor(Date.parse(req.to) / 1000), req.projectRef));
+      log.info('point-in-time restore requested', { projectRef: req.projectRef, to: req.to });
+      return { requested: true };
+    },
+
+    /** Polls the project (heartbeating) until ACTIVE_HEALTHY or RESTORE_FAILED. */
+    async waitForPitrRestore(req: { projectRef: string; pollIntervalMs: number; timeoutMs: number }): Promise<string> {
+      const final = await callPlatform(() =>
+        pollUntil(
+          { platform: 'supabase', endpoint: 'GET /v1/projects/{ref}', description: `restore of project ${req.projectRef}` },
+          () => supabase().getProject(req.projectRef),
+          (p) => p.status === 'ACTIVE_HEALTHY' || p.status === 'RESTORE_FAILED',
+          { intervalMs: req.pollIntervalMs, timeoutMs: req.timeoutMs },
+          (p) => ({ phase: `project ${p.status}`, bytes: 0, rate: 0, elapsedMs: 0 }),
+        ),
+      );
+      return final.status;
     },
 
     async recordRestoreStart(req: { restoreId: string; kind: 'backup' | 'pitr'; target: string; backupId?: string; pitrTarget?: string; requestedBy: string; reason?: string }): Promise<void> {

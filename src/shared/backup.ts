@@ -103,6 +103,34 @@ export interface TransferProgress {
   elapsedMs: number;
 }
 
+/** `runbook backup list`: read through the worker, so the CLI needs no database credentials. */
+export const backupCatalogueInput = z.object({
+  database: databaseKey.optional(),
+  limit: z.number().int().min(1).max(1000).default(20),
+  includeDeleted: z.boolean().default(false),
+});
+export type BackupCatalogueInput = z.input<typeof backupCatalogueInput>;
+
+export const backupCatalogueWorkflowId = (at: Date) => `backup-list-${at.toISOString().replace(/[:.]/g, '-')}`;
+
+/** One backup as `runbook backup list` shows it. */
+export interface BackupListing {
+  backupId: string;
+  database: string;
+  status: 'running' | 'completed' | 'failed' | 'deleted';
+  trigger: BackupTrigger;
+  requestedBy: string;
+  startedAt: string;
+  completedAt: string | null;
+  sizeBytes: number | null;
+  compression: string | null;
+  location: string;
+  verificationStatus: 'passed' | 'failed' | null;
+  verifiedAt: string | null;
+  error: string | null;
+  deletedReason: string | null;
+}
+
 export const verifyBackupInput = z.object({
   /** The backup to verify; omitted: the latest completed backup (of `database`, when given). */
   backupId: backupIdSchema.optional(),

@@ -14,15 +14,20 @@ import type { Activities } from '../activities';
 import { fnv1a } from '../shared/alerts';
 import {
   backupIdFromWorkflowId,
+  backupCatalogueInput,
   backupInput,
   backupWorkflowId,
   confirmRestoreUpdate,
+  pitrRestoreInput,
   restoreConfirmation,
   restoreInput,
   restoreStatusQuery,
   verifyBackupInput,
+  type BackupCatalogueInput,
   type BackupInput,
+  type BackupListing,
   type BackupResult,
+  type PitrRestoreInput,
   type RestoreInput,
   type RestoreResult,
   type RestoreStatus,
@@ -177,17 +182,13 @@ export async function verifyBackup(raw: VerifyBackupInput): Promise<VerifyBackup
 }
 
 /**
- * Backup & Recovery → Restore Database from Backup ("WARNING: This will overwrite current data").
- * Nothing happens until someone types the target database's name; then the target is backed up first,
- * restored in one transaction, and its row counts are checked against the backup's manifest.
+ * The typed confirmation every restore waits for: an update whose validator accepts only the exact name
+ * of what will be overwritten (the database's real name, or the Supabase project ref). A wrong or missing
+ * name is rejected before it reaches history; no answer within the timeout ends the run, nothing touched.
  */
-export async function restore(raw: RestoreInput): Promise<RestoreResult> {
-  const input = parseInput(restoreInput, raw);
-  const { workflowId: restoreId } = workflowInfo();
-  const slow = longRunning(input.heartbeatTimeout);
+function confirmationGate(what: 'database' | 'project') {
   const status: RestoreStatus = { stage: 'planning' };
   let confirmed = false;
-
   setHandler(restoreStatusQuery, () => status);
   setHandler(
     confirmRestoreUpdate,
@@ -202,16 +203,49 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
         if (status.stage === 'planning') throw new Error('the restore is still being planned; confirm again in a moment');
         if (status.stage !== 'awaiting-confirmation') throw new Error(`the restore is already ${status.stage}; there is nothing to confirm`);
         if (c.confirm !== status.plan!.confirmName) {
-          throw new Error(`confirm: "${c.confirm}" does not name the target database; type "${status.plan!.confirmName}" to overwrite it`);
+          const noun = what === 'database' ? 'the target database' : 'the project being restored';
+          throw new Error(`confirm: "${c.confirm}" does not name ${noun}; type "${status.plan!.confirmName}" to overwrite it`);
         }
       },
     },
   );
-
   const stage = (s: RestoreStatus['stage'], searchStatus?: string) => {
     status.stage = s;
     publish(s, searchStatus);
   };
+  return {
+    status,
+    stage,
+    /** Waits for the confirmation; false (recorded as not-confirmed) when none came in time. */
+    async confirmed(restoreId: string, timeout: number): Promise<boolean> {
+      stage('awaiting-confirmation');
+      try {
+        if (await condition(() => confirmed, timeout)) return true;
+      } catch (err) {
+        if (isCancellation(err)) {
+          stage('not-confirmed', 'cancelled');
+          await CancellationScope.nonCancellable(() => quick.recordRestoreEnd({ restoreId, status: 'not-confirmed', detail: { reason: 'cancelled' } }));
+        }
+        throw err;
+      }
+      stage('not-confirmed', 'not-confirmed');
+      await quick.recordRestoreEnd({ restoreId, status: 'not-confirmed', detail: { reason: 'no confirmation in time' } });
+      return false;
+    },
+  };
+}
+
+/**
+ * Backup & Recovery → Restore Database from Backup ("WARNING: This will overwrite current data").
+ * Nothing happens until someone types the target database's name; then the target is backed up first,
+ * restored in one transaction, and its row counts are checked against the backup's manifest.
+ */
+export async function restore(raw: RestoreInput): Promise<RestoreResult> {
+  const input = parseInput(restoreInput, raw);
+  const { workflowId: restoreId } = workflowInfo();
+  const slow = longRunning(input.heartbeatTimeout);
+  const gate = confirmationGate('database');
+  const { status, stage } = gate;
 
   // 1. Pick the backup and show what will be overwritten.
   publish('planning', 'running');
@@ -219,22 +253,7 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
   await quick.recordRestoreStart({ restoreId, kind: 'backup', target: input.into, backupId: status.plan.backupId, requestedBy: input.requestedBy, reason: input.reason });
 
   // 2. Wait for the typed confirmation; without it, nothing is touched.
-  stage('awaiting-confirmation');
-  let gotConfirmation = false;
-  try {
-    gotConfirmation = await condition(() => confirmed, input.confirmTimeout);
-  } catch (err) {
-    if (isCancellation(err)) {
-      stage('not-confirmed', 'cancelled');
-      await CancellationScope.nonCancellable(() => quick.recordRestoreEnd({ restoreId, status: 'not-confirmed' }));
-    }
-    throw err;
-  }
-  if (!gotConfirmation) {
-    stage('not-confirmed', 'not-confirmed');
-    await quick.recordRestoreEnd({ restoreId, status: 'not-confirmed', detail: { reason: 'no confirmation in time' } });
-    return { restoreId, ...status };
-  }
+  if (!(await gate.confirmed(restoreId, input.confirmTimeout))) return { restoreId, ...status };
 
   try {
     // 3. A backup of the target as it is now, so the restore itself can be undone.
@@ -283,4 +302,60 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     `Restored ${input.into} from backup ${status.plan.backupId} (confirmed by ${status.confirmedBy}); the previous state is in backup ${status.preRestoreBackupId}.`,
   );
   return { restoreId, ...status };
+}
+
+/**
+ * Backup & Recovery → Restore, "Recent (within 7 days)": Supabase point-in-time recovery. Choose the
+ * timestamp (inside the PITR window), confirm by typing the project ref, then wait the 5–10 minutes until
+ * the project is ACTIVE_HEALTHY again (or RESTORE_FAILED), and tell everyone.
+ */
+export async function pitrRestore(raw: PitrRestoreInput): Promise<RestoreResult> {
+  const input = parseInput(pitrRestoreInput, raw);
+  const { workflowId: restoreId } = workflowInfo();
+  const gate = confirmationGate('project');
+  const { status, stage } = gate;
+  const poll = proxyActivities<Activities>({
+    startToCloseTimeout: input.waitTimeout + 300_000,
+    heartbeatTimeout: input.pollInterval + 60_000,
+    retry: { initialInterval: '5s', maximumAttempts: 5 },
+  });
+
+  // 1. Choose the timestamp: it must lie inside the project's PITR window.
+  publish('planning', 'running');
+  status.plan = await quick.planPitrRestore({ projectRef: input.projectRef, to: input.to });
+  const ref = status.plan.target;
+  await quick.recordRestoreStart({ restoreId, kind: 'pitr', target: ref, pitrTarget: input.to, requestedBy: input.requestedBy, reason: input.reason });
+
+  // 2. Confirm restoration: type the project ref.
+  if (!(await gate.confirmed(restoreId, input.confirmTimeout))) return { restoreId, ...status };
+
+  try {
+    // 3. Restore, then wait until the project is back.
+    stage('restoring');
+    await quick.startPitrRestore({ projectRef: ref, to: input.to });
+    const final = await poll.waitForPitrRestore({ projectRef: ref, pollIntervalMs: input.pollInterval, timeoutMs: input.waitTimeout });
+    if (final !== 'ACTIVE_HEALTHY') {
+      throw ApplicationFailure.create({ type: 'RestoreFailed', nonRetryable: true, message: `Supabase reports ${final} for project ${ref} after the point-in-time restore to ${input.to}` });
+    }
+  } catch (err) {
+    status.error = message(err);
+    stage('failed', 'failed');
+    await CancellationScope.nonCancellable(async () => {
+      await quick.recordRestoreEnd({ restoreId, status: 'failed', confirmedBy: status.confirmedBy, detail: { error: status.error } });
+      await raiseBackupAlert({ database: ref, summary: `Point-in-time restore of ${ref} to ${input.to} failed`, details: [status.error!] });
+    });
+    throw err;
+  }
+
+  // 4. Record and notify; verifying the data itself stays with people (the runbook's "Verify data").
+  stage('completed', 'completed');
+  await quick.recordRestoreEnd({ restoreId, status: 'completed', confirmedBy: status.confirmedBy });
+  await quick.notifyBackupEvent(`Supabase project ${ref} restored to ${input.to} (confirmed by ${status.confirmedBy}); verify the data.`);
+  return { restoreId, ...status };
+}
+
+/** The backup catalogue, read by the worker (which holds the ops database credentials) for `runbook backup list`. */
+export async function backupCatalogue(raw: BackupCatalogueInput): Promise<BackupListing[]> {
+  const input = parseInput(backupCatalogueInput, raw);
+  return quick.listBackupRecords(input);
 }

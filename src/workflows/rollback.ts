@@ -102,7 +102,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
     // ---- roll back (asked once; nothing asked when production already is the target) ----------------
     enter('rolling-back');
     const r = await CancellationScope.nonCancellable(() => long.rollbackProduction({ service, toDeploymentId: to.id, reason: input.reason, pollIntervalMs: d.pollInterval }));
-    state.alreadyCurrent = !r.requested && r.status === 'already-current';
+    state.alreadyCurrent = !r.requested;
     if (!r.ok) throw ApplicationFailure.create({ type: 'RollbackFailed', nonRetryable: true, message: `the rollback job to ${to.id} ended ${r.status}${r.message ? `: ${r.message}` : ''}` });
 
     // ---- verify production --------------------------------------------------------------------------

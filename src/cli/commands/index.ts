@@ -6,6 +6,8 @@ import * as status from './status';
 import * as schedules from './schedules';
 import * as maintenance from './maintenance';
 import * as health from './health';
+import * as backup from './backup';
+import * as restore from './restore';
 
 /**
  * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
@@ -34,7 +36,9 @@ const modules: CommandModule[] = [
   schedules,
   maintenance,
   health,
-  // incident, deploy, backup, restore
+  backup,
+  restore,
+  // incident, deploy
 ];
 
 export function registerCommands(program: Command, ctx: CliContext): void {
