@@ -22,7 +22,7 @@ describe('sandbox state machines', () => {
   };
 
   beforeEach(async () => {
-    sb = await startSandbox({ timing: { buildStepMs: 5, aliasStepMs: 5, restoreStepMs: 30, stageMinuteMs: 40 } });
+    sb = await startSandbox({ timing: { buildStepMs: 5, aliasStepMs: 5, restoreStepMs: 1500, stageMinuteMs: 40 } });
   });
   afterEach(() => sb.stop());
 
