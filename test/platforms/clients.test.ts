@@ -16,7 +16,7 @@ let env: Record<string, string>;
 let p: PlatformClients;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ timing: 20 });
+  sandbox = await startSandbox({ timing: { buildStepMs: 20, aliasStepMs: 20, restoreStepMs: 1500, stageMinuteMs: 20 } });
   const base = testConfig({
     notifications: {
       slack: { webhookUrlEnv: 'SLACK_WEBHOOK_URL' },
