@@ -7,6 +7,7 @@ import {
   noteSignal,
   requestMitigationUpdate,
   alertsSignal,
+  type TimelineKind,
 } from '../../src/shared/incident';
 import type { incident } from '../../src/workflows';
 import { startTestWorker, type TestWorker } from '../harness';
@@ -105,7 +106,7 @@ describe('incident lifecycle against the sandbox', () => {
 
       const kinds = final.timeline.map((e) => e.kind);
       expect(kinds[0]).toBe('detected');
-      const order = ['detected', 'page', 'statuspage', 'acknowledged', 'commander', 'note', 'mitigation', 'resolution', 'postmortem', 'closed'];
+      const order: TimelineKind[] = ['detected', 'page', 'statuspage', 'acknowledged', 'commander', 'note', 'mitigation', 'resolution', 'postmortem', 'closed'];
       let at = -1;
       for (const kind of order) {
         const next = kinds.indexOf(kind, at + 1);
