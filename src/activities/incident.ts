@@ -6,7 +6,6 @@ import { quoteIdent } from '../stack/postgres';
 import { callPlatform } from '../platforms/activity-errors';
 import type { PagerdutySeverity } from '../platforms/schemas';
 import type { PlatformClients } from '../platforms/types';
-import type { RollbackInput } from '../shared/deploy';
 import { formatElapsed, incidentPolicyFrom, type Finding, type IncidentRecord, type IncidentState, type TimelineEvent } from '../shared/incident';
 import type { ActivityDeps } from './deps';
 
@@ -55,17 +54,6 @@ export function createIncidentActivities(deps: ActivityDeps) {
     } finally {
       await db.end().catch(() => undefined);
     }
-  }
-
-  /** The deployment production serves now: the target of the last successful promote/rollback, else the newest READY one. */
-  async function currentVercelProduction(svc: ServiceConfig) {
-    const vercel = platforms().vercel;
-    const ready = await callPlatform(() => vercel.listAllDeployments({ projectId: svc.projectId, target: 'production', state: ['READY'] }, 50));
-    ready.sort((a, b) => b.created - a.created);
-    const project = await callPlatform(() => vercel.getProject(svc.projectId));
-    const last = project.lastAliasRequest;
-    const currentId = last && last.jobStatus === 'succeeded' ? last.toDeploymentId : ready[0]?.uid;
-    return { ready, current: ready.find((d) => d.uid === currentId) ?? ready[0] };
   }
 
   return {
@@ -354,33 +342,6 @@ export function createIncidentActivities(deps: ActivityDeps) {
 
     // ---- mitigation playbooks -------------------------------------------------------------------
 
-    /** "Roll back to last known good deployment" on the service's platform; waits until production serves it. */
-    async rollbackDeployment(args: RollbackInput): Promise<{ from?: string; to: string }> {
-      const svc = serviceConfig(args.service);
-      const interval = { intervalMs: deps.config.deploy.pollInterval };
-      if (svc.platform === 'vercel') {
-        const vercel = platforms().vercel;
-        const { ready, current } = await currentVercelProduction(svc);
-        const to = args.toDeploymentId ?? ready.find((d) => d.uid !== current?.uid && (!current || d.created < current.created))?.uid;
-        if (!to) throw ApplicationFailure.nonRetryable(`no earlier READY production deployment of ${svc.name} to roll back to`, 'NothingToRollBackTo');
-        if (to !== current?.uid) {
-          await callPlatform(() => vercel.rollback(svc.projectId, to, args.reason.slice(0, 200)));
-          const project = await callPlatform(() => vercel.waitForAliasJob(svc.projectId, to, interval));
-          if (project.lastAliasRequest?.jobStatus !== 'succeeded') {
-            throw ApplicationFailure.nonRetryable(`rollback of ${svc.name} to ${to} ended ${project.lastAliasRequest?.jobStatus}`, 'RollbackFailed');
-          }
-        }
-        return { ...(current ? { from: current.uid } : {}), to };
-      }
-      const netlify = platforms().netlify;
-      if (args.toDeploymentId) {
-        const d = await callPlatform(() => netlify.restoreDeploy(svc.projectId, args.toDeploymentId!));
-        return { to: d.id };
-      }
-      await callPlatform(() => netlify.rollback(svc.projectId));
-      return { to: 'the previously published deploy' };
-    },
-
     /** Value of a production environment variable (to restore on undo); null when unset. */
     async readProductionEnv(args: { service: string; key: string }): Promise<{ value: string | null }> {
       const svc = serviceConfig(args.service);
@@ -404,18 +365,21 @@ export function createIncidentActivities(deps: ActivityDeps) {
       if (failed) throw ApplicationFailure.nonRetryable(`setting ${args.key} on ${svc.name} failed: ${failed.error.code} ${failed.error.message ?? ''}`.trim(), 'PlatformRejected');
     },
 
-    /** `vercel --prod`: redeploys the current production deployment (tagged with `identity`, so a retry makes no second one) and waits for READY. */
-    async redeployProduction(args: { service: string; identity: string }): Promise<{ deploymentId: string; url: string }> {
+    /**
+     * `vercel --prod`: a production build from `fromDeploymentId` (what production serves now), tagged with
+     * `identity` so a retry makes no second one; waits for READY.
+     */
+    async redeployProduction(args: { service: string; identity: string; fromDeploymentId?: string }): Promise<{ deploymentId: string; url: string }> {
       const svc = serviceConfig(args.service);
+      if (svc.platform !== 'vercel') throw invalid(`${svc.name} runs on ${svc.platform}: environment playbooks need Vercel`);
       const vercel = platforms().vercel;
-      const { current } = await currentVercelProduction(svc);
       const { deployment } = await callPlatform(() =>
         vercel.findOrCreateDeployment({
           identity: args.identity,
           projectId: svc.projectId,
           name: svc.projectId,
           target: 'production',
-          ...(current ? { deploymentId: current.uid } : {}),
+          ...(args.fromDeploymentId ? { deploymentId: args.fromDeploymentId } : {}),
           meta: { reason: 'incident mitigation' },
         }),
       );

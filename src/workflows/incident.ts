@@ -19,6 +19,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  executeChild,
   log,
   proxyActivities,
   rootCause,
@@ -30,7 +31,7 @@ import {
 import type { Activities } from '../activities';
 import type { Severity } from '../config/schema';
 import type { Alert } from '../shared/alerts';
-import type { RollbackInput } from '../shared/deploy';
+import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../shared/deploy';
 import {
   acknowledgeRequest,
   acknowledgeUpdate,
@@ -74,6 +75,7 @@ import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../
 import { formatDuration } from '../shared/duration';
 import { parseInput } from '../shared/validate';
 import { addEvent, allAlertsResolved, describeSla, firingAlerts, since, slaDeadline, trackAlerts } from './incident-state';
+import type { rollback } from './rollback';
 
 /** The ops-database record must land eventually: retried until it does. */
 const records = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
@@ -615,6 +617,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     const identity = `${s.incidentId}/${m.id}`;
     switch (p.kind) {
       case 'rollback': {
+        // Rolling Back Deployment is the deploy runbook's own workflow; the incident starts it as a child.
         const service = p.service ?? s.service;
         const request: RollbackInput = {
           service,
@@ -623,8 +626,13 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
           requestedBy: m.approvedBy ?? m.requestedBy,
           incidentId: s.incidentId,
         };
-        const r = await playbooks.rollbackDeployment(request);
-        return { outcome: `rolled back ${service} to ${r.to}`, result: r };
+        // One rollback workflow per mitigation: an incident may roll back twice.
+        const start = { ...rollbackStartOptions(request, new Date(now())), workflowId: rollbackWorkflowId({ service, incidentId: `${s.incidentId}-${m.id}` }, new Date(now())) };
+        const r = await executeChild<typeof rollback>('rollback', { ...start, args: [request] });
+        return {
+          outcome: `rolled back ${service} to ${r.to.id}${r.alreadyCurrent ? ' (it already served production)' : ''}; health ${r.verified ? 'verified' : `NOT verified: ${r.health?.detail ?? 'unknown'}`}`,
+          result: { rollbackWorkflowId: start.workflowId, from: r.from?.id ?? null, to: r.to.id, verified: r.verified },
+        };
       }
       case 'switch-provider':
         return setEnvAndRedeploy(p.service ?? s.service, 'FORCE_PROVIDER', p.provider ?? s.policy.fallbackProvider, identity);
@@ -648,11 +656,17 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   async function setEnvAndRedeploy(service: string, key: string, value: string, identity: string) {
     const { value: previous } = await playbooks.readProductionEnv({ service, key });
     await playbooks.setProductionEnv({ service, key, value });
-    const deployment = await playbooks.redeployProduction({ service, identity });
+    const deployment = await redeploy(service, identity);
     return {
       outcome: `${key}=${value} on ${service}, redeployed as ${deployment.deploymentId}`,
       result: { service, key, value, previous, deploymentId: deployment.deploymentId },
     };
+  }
+
+  /** `vercel --prod`: a new production build of what production serves now, so it picks up the changed variable. */
+  async function redeploy(service: string, identity: string) {
+    const current = await playbooks.currentProduction({ service });
+    return playbooks.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
   }
 
   async function undo(m: Mitigation, by: string): Promise<void> {
@@ -669,7 +683,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
         const key = String(r.key);
         const previous = (r.previous as string | null | undefined) ?? null;
         await playbooks.setProductionEnv({ service, key, value: previous });
-        const deployment = await playbooks.redeployProduction({ service, identity: `${s.incidentId}/${m.id}/undo` });
+        const deployment = await redeploy(service, `${s.incidentId}/${m.id}/undo`);
         m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, redeployed as ${deployment.deploymentId}`;
       }
       m.status = 'undone';

@@ -78,6 +78,9 @@ describe('incident lifecycle against the sandbox', () => {
       const rollbacks = sandbox.calls({ vendor: 'vercel', method: 'POST' }).filter((c) => /\/rollback\//.test(c.path));
       expect(rollbacks).toHaveLength(1);
       expect(rollbacks[0].path).toContain(String(done.result?.to));
+      // The deploy runbook's own `rollback` workflow did it, as a child of the incident.
+      const child = await worker.client.workflow.getHandle(String(done.result?.rollbackWorkflowId)).describe();
+      expect(child).toMatchObject({ type: 'rollback', status: { name: 'COMPLETED' }, parentExecution: { workflowId: incidentId } });
       s = await waitForState(handle, (x) => x.statuspage?.status === 'monitoring', 'status page monitoring');
       expect(s.status).toBe('mitigating');
 
