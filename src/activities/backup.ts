@@ -196,7 +196,7 @@ export function createBackupActivities(deps: BackupDeps) {
         signal: Context.current().cancellationSignal,
       });
       try {
-        const out = await withProgress('dump', () => dump.progress().archiveBytes, () => dump.done);
+        const out = await withProgress('dump (stored bytes)', () => dump.progress().storedBytes, () => dump.done);
         const manifest: BackupManifest = {
           formatVersion: 1,
           backupId: req.backupId,

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { splitPassword, type PgTools } from './pg-tools';
 import type { BackupStore } from './store';
-import { decompressor, HashMeter, rootCause, startChild, type Compression } from './streams';
+import { decompressor, HashMeter, rootCause, startChild, ZSTD_DECOMPRESS_ARGS, type Child, type Codec, type Compression } from './streams';
 
 /** Where pg_restore sends the archive: nowhere (read it fully, check it), or into a database. */
 export type RestoreTarget =
@@ -52,9 +52,22 @@ export function readArchive(opts: ReadArchiveOptions): RunningRead {
       if (opts.target.clean) args.push('--clean', '--if-exists');
     }
     const source = await opts.store.get(opts.objectKey);
-    const codec = decompressor(opts.compression);
-    const pgRestore = startChild(opts.tools.pgRestore, ['--format=custom', ...args], { stdio: ['pipe', 'ignore', 'pipe'], env });
-    const flow = pipeline(source, meter, codec.stream, pgRestore.process.stdin!, { signal: opts.signal });
+    let codec: Pick<Codec, 'done' | 'kill'>;
+    let pgRestore: Child;
+    let flow: Promise<void>;
+    if (opts.compression === 'zstd') {
+      // zstd writes straight into pg_restore: only the compressed bytes pass through this process.
+      const zstd = startChild('zstd', ZSTD_DECOMPRESS_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
+      pgRestore = startChild(opts.tools.pgRestore, ['--format=custom', ...args], { stdio: [zstd.process.stdout!, 'ignore', 'pipe'], env });
+      zstd.process.stdout!.destroy();
+      codec = { done: zstd.exited, kill: () => zstd.kill() };
+      flow = pipeline(source, meter, zstd.process.stdin!, { signal: opts.signal });
+    } else {
+      const gunzip = decompressor(opts.compression);
+      codec = gunzip;
+      pgRestore = startChild(opts.tools.pgRestore, ['--format=custom', ...args], { stdio: ['pipe', 'ignore', 'pipe'], env });
+      flow = pipeline(source, meter, gunzip.stream, pgRestore.process.stdin!, { signal: opts.signal });
+    }
     try {
       await Promise.all([flow, codec.done, pgRestore.exited]);
       return { sha256: meter.digest(), bytes: meter.bytes };

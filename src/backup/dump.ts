@@ -1,9 +1,10 @@
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import type { TableStats } from '../shared/backup';
 import { assertDumpCanRead, serverMajor, splitPassword, toolVersion, type PgTools } from './pg-tools';
 import type { BackupStore } from './store';
-import { ByteCounter, compressor, HashMeter, rootCause, startChild, type Compression } from './streams';
+import { ByteCounter, compressor, HashMeter, rootCause, startChild, ZSTD_COMPRESS_ARGS, type Codec, type Compression } from './streams';
 import { tableStats } from './table-stats';
 
 export interface DumpOptions {
@@ -17,7 +18,7 @@ export interface DumpOptions {
 }
 
 export interface DumpProgress {
-  /** Bytes of the uncompressed archive pg_dump has written. */
+  /** Bytes of the uncompressed archive pg_dump has written (gzip only: zstd reads pg_dump directly). */
   archiveBytes: number;
   /** Bytes stored so far. */
   storedBytes: number;
@@ -29,7 +30,8 @@ export interface DumpOutcome {
   serverVersion: string;
   pgDumpVersion: string;
   sizeBytes: number;
-  archiveBytes: number;
+  /** Uncompressed archive bytes, where they pass through this process (gzip). */
+  archiveBytes?: number;
   sha256: string;
   tables: TableStats[];
 }
@@ -75,14 +77,27 @@ export function startDump(opts: DumpOptions): RunningDump {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
       });
-      const codec = compressor(opts.compression);
+      // zstd reads pg_dump's stdout directly (the parent lets go of its end): the uncompressed archive never
+      // passes through this process. gzip runs in node's zlib.
+      let codec: Pick<Codec, 'done' | 'kill'>;
+      let chain: [Readable, ...Duplex[]];
+      if (opts.compression === 'zstd') {
+        const zstd = startChild('zstd', ZSTD_COMPRESS_ARGS, { stdio: [pgDump.process.stdout!, 'pipe', 'pipe'] });
+        pgDump.process.stdout!.destroy();
+        codec = { done: zstd.exited, kill: () => zstd.kill() };
+        chain = [zstd.process.stdout!];
+      } else {
+        const gzip = compressor(opts.compression);
+        codec = gzip;
+        chain = [pgDump.process.stdout!, counter, gzip.stream];
+      }
       meter = new HashMeter(() => Promise.all([pgDump.exited, codec.done]));
       const abort = new AbortController();
       const onCancel = () => abort.abort(opts.signal?.reason);
       opts.signal?.addEventListener('abort', onCancel, { once: true });
 
       const stored = opts.store.put(opts.objectKey, meter, { signal: abort.signal });
-      const flow = pipeline(pgDump.process.stdout!, counter, codec.stream, meter);
+      const flow = pipeline([...chain, meter]);
       const counted = tableStats(client, { md5MaxRows: opts.md5MaxRows, onTable: () => tablesCounted++ });
       try {
         const [tables] = await Promise.all([counted, stored, flow, pgDump.exited, codec.done]);
@@ -92,7 +107,7 @@ export function startDump(opts: DumpOptions): RunningDump {
           serverVersion: server.version,
           pgDumpVersion: dumpVersion.text,
           sizeBytes: meter.bytes,
-          archiveBytes: counter.bytes,
+          archiveBytes: opts.compression === 'zstd' ? undefined : counter.bytes,
           sha256: meter.digest(),
           tables,
         };

@@ -69,6 +69,7 @@ export type Compression = 'zstd' | 'gzip';
 
 /** zstd's defaults (level 3, content checksum on); the bench's raw baseline uses the same flags. */
 export const ZSTD_COMPRESS_ARGS = ['-q', '-c', '--no-progress'];
+export const ZSTD_DECOMPRESS_ARGS = ['-d', '-q', '-c', '--no-progress'];
 
 /** `auto`: zstd when the binary is installed, else gzip from node's zlib. */
 export function chooseCompression(setting: 'zstd' | 'gzip' | 'auto'): Compression {
@@ -105,7 +106,7 @@ export function compressor(c: Compression): Codec {
 }
 
 export function decompressor(c: Compression): Codec {
-  if (c === 'zstd') return zstdCodec(['-d', '-q', '-c', '--no-progress']);
+  if (c === 'zstd') return zstdCodec(ZSTD_DECOMPRESS_ARGS);
   return { stream: createGunzip(), done: Promise.resolve(), kill: () => undefined };
 }
 

@@ -1,0 +1,238 @@
+/**
+ * `npm run bench:backup`: the `backup` workflow against the raw pipeline it automates, on a generated
+ * database (2 GB by default). Each run takes the raw `pg_dump -Fc -Z0 | zstd` to a file (the baseline),
+ * then the workflow through a worker in its own process (real Temporal dev server, real PostgreSQL),
+ * alternating which goes first. It prints throughput in MB/s of database size, the ratio to the baseline,
+ * the worker's peak RSS (VmHWM, reset before each backup), and the time of one verification (re-hash,
+ * full read, restore into a scratch database, counts/md5s, amcheck).
+ *
+ *   npm run bench:backup -- --size-mb 200 --runs 3        quick
+ *   npm run bench:backup                                 2 GB, 3 runs
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../src/config/load';
+import { pgTools } from '../../src/backup/pg-tools';
+import { ZSTD_COMPRESS_ARGS } from '../../src/backup/streams';
+import type { BackupResult, VerifyBackupResult } from '../../src/shared/backup';
+import { ensureDatabase, startLocalPostgres, withDatabase } from '../../src/stack/postgres';
+import { migrateOpsDatabase } from '../../src/stack/migrate';
+import { startLocalTemporal } from '../../src/stack/temporal';
+import { WORKFLOWS_PATH } from '../../src/worker';
+import { startWorkerProcess } from '../../test/backup/worker-process-helper';
+
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return n;
+};
+
+const opts = new Command('bench:backup')
+  .option('--size-mb <n>', 'size of the generated database (pg_database_size)', positive('--size-mb'), 2048)
+  .option('--runs <n>', 'backups per mode; medians are printed', positive('--runs'), 3)
+  .option('--no-verify', 'skip the verification timing')
+  .option('--pg-url <url>', 'use this PostgreSQL server (superuser) instead of a local cluster')
+  .parse()
+  .opts<{ sizeMb: number; runs: number; verify: boolean; pgUrl?: string }>();
+
+const MB = 1024 * 1024;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+/** Rows of a chat product: messages (large, no md5: over md5MaxRows) and users (small, md5 compared). */
+async function generate(url: string, targetBytes: number): Promise<number> {
+  const db = new PgClient({ connectionString: url });
+  await db.connect();
+  try {
+    await db.query(`
+      CREATE TABLE IF NOT EXISTS users (id int PRIMARY KEY, email text NOT NULL, profile jsonb NOT NULL);
+      INSERT INTO users SELECT g, 'user' || g || '@example.com', jsonb_build_object('plan', (ARRAY['free','pro','team'])[1 + g % 3], 'n', g)
+        FROM generate_series(1, 50000) g ON CONFLICT DO NOTHING;
+      CREATE TABLE IF NOT EXISTS messages (
+        id bigserial PRIMARY KEY, conversation_id uuid NOT NULL, user_id int NOT NULL, role text NOT NULL,
+        content text NOT NULL, tokens int NOT NULL, meta jsonb NOT NULL, created_at timestamptz NOT NULL);`);
+    const size = async () => Number((await db.query<{ s: string }>('SELECT pg_database_size(current_database()) AS s')).rows[0].s);
+    let bytes = await size();
+    while (bytes < targetBytes) {
+      const { rows } = await db.query<{ n: string }>('SELECT coalesce(max(id), 0) AS n FROM messages');
+      const from = Number(rows[0].n) + 1;
+      await db.query(
+        `INSERT INTO messages (conversation_id, user_id, role, content, tokens, meta, created_at)
+         SELECT md5((g / 20)::text)::uuid, (1 + g % 50000)::int, CASE WHEN g % 2 = 0 THEN 'user' ELSE 'assistant' END,
+                substr(repeat(md5(g::text) || ' the quick brown fox asks about invoices, ' || (g % 977)::text || ' ', 8), 1, (120 + g % 400)::int),
+                (20 + g % 900)::int, jsonb_build_object('model', (ARRAY['gpt-4o','claude-3-5'])[1 + g % 2], 'latency_ms', g % 3000, 'cached', g % 5 = 0),
+                timestamptz '2025-01-01' + make_interval(secs => g)
+           FROM generate_series($1::bigint, $1::bigint + 499999) g`,
+        [from],
+      );
+      bytes = await size();
+      log(`  generated ${(bytes / MB).toFixed(0)} MB of ${(targetBytes / MB).toFixed(0)} MB`);
+    }
+    await db.query('VACUUM ANALYZE');
+    return await size();
+  } finally {
+    await db.end();
+  }
+}
+
+/** The baseline: the shell pipeline the runbook would run, with the same pg_dump and zstd flags. */
+function rawPipeline(pgDump: string, url: string, out: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  const script = `set -o pipefail; "${pgDump}" --format=custom --compress=0 --dbname="$DB_URL" | zstd ${ZSTD_COMPRESS_ARGS.join(' ')} > "$OUT"`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DB_URL: url, OUT: out } });
+    child.once('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e9) : reject(new Error(`raw pipeline exited with ${code}`))));
+  });
+}
+
+function status(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Resets the process's peak-RSS mark (Linux: "5" > clear_refs), so VmHWM covers one backup only. */
+function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-backup-'));
+  chmodSync(dir, 0o755);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    log(`starting PostgreSQL and Temporal in ${dir}`);
+    const [adminUrl, temporal, bundle] = await Promise.all([
+      opts.pgUrl
+        ? Promise.resolve(opts.pgUrl)
+        : startLocalPostgres({ dir: path.join(dir, 'pg'), settings: { max_wal_size: '4GB', shared_buffers: '256MB' } }).then((pg) => {
+            stops.push(() => pg.stop());
+            return pg.url('postgres');
+          }),
+      startLocalTemporal({ headless: true }).then((t) => {
+        stops.push(() => t.stop());
+        return t;
+      }),
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => log(m), log() {} } }).then(({ code }) => {
+        const file = path.join(dir, 'workflow-bundle.js');
+        writeFileSync(file, code);
+        return file;
+      }),
+    ]);
+    const appName = `bench_app_${Math.round(opts.sizeMb)}mb`;
+    await ensureDatabase(adminUrl, appName);
+    await ensureDatabase(adminUrl, 'bench_ops');
+    const appUrl = withDatabase(adminUrl, appName);
+    const opsUrl = withDatabase(adminUrl, 'bench_ops');
+    await migrateOpsDatabase(opsUrl);
+    log(`generating a ${opts.sizeMb} MB database`);
+    const dbBytes = await generate(appUrl, opts.sizeMb * MB);
+    log(`database: ${(dbBytes / MB).toFixed(0)} MB`);
+
+    const exampleFile = path.join(__dirname, '..', '..', 'config', 'examples', 'vercel-supabase.yaml');
+    const raw = parseYaml(readFileSync(exampleFile, 'utf8')) as Record<string, unknown>;
+    const store = path.join(dir, 'store');
+    const config = parseConfig({ ...raw, databases: { app: { urlEnv: 'BENCH_APP_URL' } }, backup: { databases: ['app'], store: { type: 'directory', path: store } } }, exampleFile);
+    const taskQueue = 'bench-backup';
+    const worker = await startWorkerProcess({ config, databases: { app: appUrl }, opsUrl, temporalAddress: temporal.address, taskQueue, bundle });
+    stops.unshift(async () => {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    });
+    const connection = await Connection.connect({ address: temporal.address });
+    stops.unshift(() => connection.close());
+    const client = new Client({ connection });
+    const pgDump = pgTools(undefined).pgDump;
+    log(`pg_dump ${execFileSync(pgDump, ['--version']).toString().trim()}, zstd ${execFileSync('zstd', ['--version']).toString().trim()}`);
+
+    const rawSecs: number[] = [];
+    const wfSecs: number[] = [];
+    const peaks: number[] = [];
+    let last: BackupResult | undefined;
+    let rawBytes = 0;
+    for (let run = 0; run < opts.runs; run++) {
+      const doRaw = async () => {
+        const out = path.join(dir, `raw-${run}.dump.zst`);
+        const s = await rawPipeline(pgDump, appUrl, out);
+        rawBytes = statSync(out).size;
+        rmSync(out);
+        rawSecs.push(s);
+        log(`  run ${run + 1} raw pipeline: ${s.toFixed(1)} s, ${(dbBytes / MB / s).toFixed(1)} MB/s`);
+      };
+      const doWorkflow = async () => {
+        const resetOk = resetPeak(worker.pid);
+        let sampled = 0;
+        const sampler = setInterval(() => (sampled = Math.max(sampled, status(worker.pid, 'VmRSS'))), 100);
+        const started = process.hrtime.bigint();
+        const result = (await client.workflow.execute('backup', {
+          taskQueue,
+          workflowId: `backup-app-bench-${Date.now()}`,
+          args: [{ database: 'app', trigger: 'manual', requestedBy: 'bench' }],
+        })) as BackupResult;
+        const s = Number(process.hrtime.bigint() - started) / 1e9;
+        clearInterval(sampler);
+        const peak = resetOk ? status(worker.pid, 'VmHWM') : sampled;
+        wfSecs.push(s);
+        peaks.push(peak);
+        if (last) rmSync(last.location, { force: true });
+        last = result;
+        log(`  run ${run + 1} backup workflow: ${s.toFixed(1)} s, ${(dbBytes / MB / s).toFixed(1)} MB/s, worker peak RSS ${(peak / MB).toFixed(0)} MB`);
+      };
+      if (run % 2 === 0) {
+        await doRaw();
+        await doWorkflow();
+      } else {
+        await doWorkflow();
+        await doRaw();
+      }
+    }
+
+    let verifySecs: number | undefined;
+    let verifyPeak: number | undefined;
+    if (opts.verify && last) {
+      resetPeak(worker.pid);
+      const started = process.hrtime.bigint();
+      const v = (await client.workflow.execute('verifyBackup', {
+        taskQueue,
+        workflowId: `verify-bench-${Date.now()}`,
+        args: [{ backupId: last.backupId, retention: false }],
+      })) as VerifyBackupResult;
+      verifySecs = Number(process.hrtime.bigint() - started) / 1e9;
+      verifyPeak = status(worker.pid, 'VmHWM');
+      if (!v.ok) throw new Error(`verification failed: ${JSON.stringify(v.checks)}`);
+      log(`  verification: ${verifySecs.toFixed(1)} s (${v.checks.map((c) => c.name).join(', ')})`);
+    }
+
+    const rawMed = median(rawSecs);
+    const wfMed = median(wfSecs);
+    const lines = [
+      '',
+      `bench:backup — database ${(dbBytes / MB).toFixed(0)} MB (pg_database_size), ${opts.runs} runs, medians`,
+      `  raw pg_dump -Fc -Z0 | zstd   ${rawMed.toFixed(1)} s   ${(dbBytes / MB / rawMed).toFixed(1)} MB/s   archive ${(rawBytes / MB).toFixed(0)} MB`,
+      `  backup workflow              ${wfMed.toFixed(1)} s   ${(dbBytes / MB / wfMed).toFixed(1)} MB/s   archive ${((last?.sizeBytes ?? 0) / MB).toFixed(0)} MB`,
+      `  ratio workflow / raw         ${(rawMed / wfMed).toFixed(2)}x   (target ≥ 0.90x)`,
+      `  worker peak RSS              ${(Math.max(...peaks) / MB).toFixed(0)} MB during backups (target ≤ 200 MB)`,
+      ...(verifySecs !== undefined ? [`  verification                 ${verifySecs.toFixed(1)} s   (worker peak RSS ${(verifyPeak! / MB).toFixed(0)} MB)`] : []),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const stop of stops) await stop().catch((err: Error) => log(`stop: ${err.message}`));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:backup: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});
