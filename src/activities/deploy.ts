@@ -39,6 +39,8 @@ export interface DeployPlan {
     ciTimeout: number;
     buildTimeout: number;
     activityTimeout: number;
+    /** Timeout of one health or metrics request (platforms.requestTimeout). */
+    probeTimeout: number;
   };
 }
 
@@ -288,6 +290,7 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
           ciTimeout: o.durations?.ciTimeout ?? d.ci?.timeout ?? 0,
           buildTimeout: o.durations?.buildTimeout ?? d.buildTimeout,
           activityTimeout: o.durations?.activityTimeout ?? d.activityTimeout,
+          probeTimeout: config.platforms.requestTimeout,
         },
       };
     },

@@ -22,9 +22,12 @@ export function deployActivities(d: DeployPlan['durations']) {
     short: proxyActivities<Activities>({ startToCloseTimeout: d.activityTimeout, retry: RETRY }),
     /** Builds, alias jobs, migrations: they poll (or run SQL) and heartbeat. */
     long: proxyActivities<Activities>({ startToCloseTimeout: d.buildTimeout, heartbeatTimeout, retry: RETRY }),
-    /** Watch samples: bounded by the interval so a hung probe never delays the next sample; a failed sample counts as unhealthy. */
+    /**
+     * Watch samples: long enough for the probe's own timeout (a hung app is then observed as
+     * unhealthy), and tried twice at most; a sample that still fails is recorded as missing.
+     */
     sampler: proxyActivities<Activities>({
-      startToCloseTimeout: Math.max(1_000, Math.min(d.activityTimeout, d.sampleInterval)),
+      startToCloseTimeout: d.probeTimeout + 5_000,
       retry: { maximumAttempts: 2, initialInterval: '200ms' },
     }),
   };

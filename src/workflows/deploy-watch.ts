@@ -10,6 +10,8 @@ export interface WatchThresholds {
 }
 
 export interface RawSample {
+  /** No observation at all (our sampling failed, e.g. the worker died): says nothing about the app. */
+  missing?: boolean;
   healthy: boolean;
   errorRate: number | null;
   p99Ms: number | null;
@@ -18,13 +20,15 @@ export interface RawSample {
 
 /**
  * critical: error rate > critical, p99 > critical, or unhealthy `unhealthySamples` times in a row;
- * warning: error rate > warning, p99 > warning, an unhealthy sample short of that run, or no metrics.
+ * warning: error rate > warning, p99 > warning, an unhealthy sample short of that run, no metrics, or no
+ * sample at all (which neither starts nor breaks a run of unhealthy samples).
  */
 export function classifySample(
   s: RawSample,
   consecutiveUnhealthy: number,
   t: WatchThresholds,
 ): { level: WatchSample['level']; reasons: string[] } {
+  if (s.missing) return { level: 'warning', reasons: [`no sample (${s.detail})`] };
   const critical: string[] = [];
   const warning: string[] = [];
   if (s.errorRate !== null) {

@@ -294,8 +294,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       }
       const s = await sampler
         .sampleHealth({ service, baseUrl: url })
-        .catch((err) => ({ healthy: false, status: null, errorRate: null, p99Ms: null, detail: `no sample: ${messageOf(err)}` }));
-      w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
+        .catch((err) => ({ missing: true, healthy: false, status: null, errorRate: null, p99Ms: null, detail: messageOf(err) }));
+      if (!('missing' in s)) w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
       const { level, reasons } = classifySample(s, w.consecutiveUnhealthy, { ...p.thresholds, unhealthySamples: p.unhealthySamplesForRollback });
       const sample: WatchSample = { at: now(), percent, healthy: s.healthy, errorRate: s.errorRate, p99Ms: s.p99Ms, level, reasons };
       Object.assign(w, { samplesTaken: k, lastErrorRate: s.errorRate, lastP99Ms: s.p99Ms, lastHealthy: s.healthy, timeLeftMs: Math.max(0, startedAt + durationMs - Date.now()) });
