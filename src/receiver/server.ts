@@ -183,34 +183,32 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     );
   }
 
-  app.post('/webhooks/sentry', (req, reply) =>
-    send(reply, async () => {
-      const secret = secretFromEnv(hooks.sentrySecretEnv, env);
-      if (!secret) return notConfigured('sentry', hooks.sentrySecretEnv);
-      const d = req.body instanceof Delivery ? req.body : undefined;
-      if (!d || !verifyHmac('sha256', secret, d.raw, header(req, 'sentry-hook-signature'))) {
-        return [401, { error: 'missing or wrong Sentry-Hook-Signature' }];
-      }
-      const body = delivery(req);
-      if (!(body instanceof Delivery)) return body;
-      return record('sentry', safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), body.json, context())));
-    }),
-  );
+  /** Sources that sign the raw body: the signature is checked before the body is even looked at. */
+  function signed(
+    url: string,
+    source: string,
+    sig: { algorithm: 'sha256' | 'sha1'; header: string; secretEnv: string },
+    handle: (req: FastifyRequest, json: unknown) => Promise<Answer>,
+  ): void {
+    app.post(url, (req, reply) =>
+      send(reply, async () => {
+        const secret = secretFromEnv(sig.secretEnv, env);
+        if (!secret) return notConfigured(source, sig.secretEnv);
+        const raw = req.body instanceof Delivery ? req.body.raw : undefined;
+        if (!raw || !verifyHmac(sig.algorithm, secret, raw, header(req, sig.header))) return [401, { error: `missing or wrong ${sig.header}` }];
+        const d = delivery(req);
+        return d instanceof Delivery ? handle(req, d.json) : d;
+      }),
+    );
+  }
 
-  app.post('/webhooks/vercel', (req, reply) =>
-    send(reply, async () => {
-      const secret = secretFromEnv(hooks.vercelSecretEnv, env);
-      if (!secret) return notConfigured('vercel', hooks.vercelSecretEnv);
-      const d = req.body instanceof Delivery ? req.body : undefined;
-      if (!d || !verifyHmac('sha1', secret, d.raw, header(req, 'x-vercel-signature'))) {
-        return [401, { error: 'missing or wrong x-vercel-signature' }];
-      }
-      const body = delivery(req);
-      if (!(body instanceof Delivery)) return body;
-      const normalized = safely(() => normalizeVercel(body.json, context()));
-      return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
-    }),
+  signed('/webhooks/sentry', 'sentry', { algorithm: 'sha256', header: 'Sentry-Hook-Signature', secretEnv: hooks.sentrySecretEnv }, (req, json) =>
+    record('sentry', safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), json, context()))),
   );
+  signed('/webhooks/vercel', 'vercel', { algorithm: 'sha1', header: 'x-vercel-signature', secretEnv: hooks.vercelSecretEnv }, (_req, json) => {
+    const normalized = safely(() => normalizeVercel(json, context()));
+    return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
+  });
 
   app.get('/healthz', async () => ({ status: 'ok', ...ingestor.stats() }));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -228,7 +226,7 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
+  const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
 }
 
