@@ -24,6 +24,8 @@ export interface IncidentStack {
 /** Ops and app databases, a sandbox seeded from the config, and activity deps whose platform calls all go to it. */
 export async function incidentStack(config: RunbookConfig): Promise<IncidentStack> {
   const [ops, app, sandbox] = await Promise.all([scratchDatabase('incident_ops', { ops: true }), scratchDatabase('incident_app'), startSandbox({ timing: 20 })]);
+  // An idle pooled connection ended by the server is discarded by the pool; without a listener it would crash the test.
+  for (const db of [ops, app]) db.pool.on('error', () => undefined);
   seedFromConfig(sandbox, config);
   const deps = withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 });
   return {
