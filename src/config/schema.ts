@@ -234,7 +234,8 @@ const cleanupPolicy = z.object({
   olderThan: durationMs,
   /** Extra SQL condition, e.g. status = 'failed'. */
   where: z.string().optional(),
-  batchSize: z.number().int().positive().default(5000),
+  /** Rows per batch, one short transaction each (see bench/cleanup for the throughput this gives). */
+  batchSize: z.number().int().positive().default(10_000),
 });
 
 const sqlAlertRule = z.object({

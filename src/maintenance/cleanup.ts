@@ -40,6 +40,8 @@ interface TableInfo {
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** After a row lock got in the way, this many batches skip locked rows before trying the fast form again. */
+const SKIP_LOCKED_BATCHES = 20;
 const QUERY_CANCELED = '57014';
 
 async function describeTable(target: Client, database: string, policy: CleanupPolicy): Promise<TableInfo | undefined> {
@@ -138,6 +140,42 @@ function isTimeout(err: unknown): boolean {
   return code === LOCK_NOT_AVAILABLE || code === QUERY_CANCELED;
 }
 
+const INTEGER_KEYS = new Set(['bigint', 'integer', 'smallint']);
+
+/**
+ * The statements of one batch, BEGIN included (simple query protocol, values inlined as escaped literals).
+ *
+ * - `range` (integer keys): `pk > lo AND pk <= hi`, a plain index range scan deleting in place — as fast per
+ *   row as one big DELETE.
+ * - `limit` (any other key): the next `size` expired keys in key order, deleted by ctid in the same statement
+ *   (a TID lookup is about twice as fast as probing the key again); `= ANY(ARRAY(…))` keeps the planner from
+ *   hash-joining against a scan of the whole table.
+ *
+ * Neither takes row locks of its own. When a row is held by someone else and lock_timeout fires, the batch is
+ * retried with FOR UPDATE SKIP LOCKED, which leaves held rows for the next run instead of waiting for them
+ * (a second WAL record per row, so it is not the default).
+ */
+function batchStatements(info: TableInfo, policy: CleanupPolicy, cutoff: Date, literal: (v: string) => string) {
+  const t = info.qualified;
+  const expired = `${policy.timestampColumn} < ${literal(cutoff.toISOString())}::timestamptz${policy.where ? ` AND (${policy.where})` : ''}`;
+  const key = (v: string) => `${literal(v)}::${info.pkType}`;
+  const tail = `SELECT count(*)::int AS n, (SELECT g.k::text FROM gone g ORDER BY g.k DESC LIMIT 1) AS last, txid_current()::text AS xid FROM gone`;
+  const byCtid = (where: string, suffix: string) =>
+    `BEGIN; WITH gone AS (DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE ${where}${suffix})) RETURNING ${info.pk} AS k) ${tail}`;
+  return {
+    range: INTEGER_KEYS.has(info.pkType)
+      ? (after: string, upTo: string, skipLocked: boolean) => {
+          const where = `${info.pk} > ${key(after)} AND ${info.pk} <= ${key(upTo)} AND ${expired}`;
+          if (skipLocked) return byCtid(where, ' FOR UPDATE SKIP LOCKED');
+          // The range's upper end is the resume point: no need to return the keys.
+          return `BEGIN; WITH gone AS (DELETE FROM ${t} WHERE ${where} RETURNING 1) SELECT count(*)::int AS n, NULL::text AS last, txid_current()::text AS xid FROM gone`;
+        }
+      : undefined,
+    limit: (after: string | null, size: number, skipLocked: boolean) =>
+      byCtid(`${expired}${after === null ? '' : ` AND ${info.pk} > ${key(after)}`}`, ` ORDER BY ${info.pk} LIMIT ${size}${skipLocked ? ' FOR UPDATE SKIP LOCKED' : ''}`),
+  };
+}
+
 /**
  * Database Operations → Data Cleanup, done safely: primary-key batches in key order, one short transaction
  * each with lock_timeout and statement_timeout, rows another transaction holds are skipped rather than
@@ -178,77 +216,113 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   });
   if (finished) return result();
 
-  const extra = policy.where ? ` AND (${policy.where})` : '';
-  const candidates = (afterKey: boolean) =>
-    `SELECT ${info.pk} FROM ${info.qualified}
-      WHERE ${policy.timestampColumn} < $1${extra}${afterKey ? ` AND ${info.pk} > $3::${info.pkType}` : ''}
-      ORDER BY ${info.pk} LIMIT $2 FOR UPDATE SKIP LOCKED`;
-  // `= ANY(ARRAY(…))` makes the batch an init plan looked up through the primary key; with `IN (…)` the
-  // planner may hash-join against a sequential scan of the whole table for every batch.
-  const deleteSql = (afterKey: boolean) =>
-    `WITH gone AS (DELETE FROM ${info.qualified} WHERE ${info.pk} = ANY(ARRAY(${candidates(afterKey)})) RETURNING ${info.pk} AS k)
-     SELECT count(*)::int AS n, (SELECT g.k::text FROM gone g ORDER BY g.k DESC LIMIT 1) AS last, txid_current()::text AS xid FROM gone`;
-  const setup = `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(opts.lockTimeoutMs))}; SET LOCAL statement_timeout = ${Math.max(
-    1,
-    Math.round(opts.statementTimeoutMs),
-  )}`;
+  // One dedicated connection: the timeouts hold for every batch of this cleanup.
+  await target.query(
+    `SET lock_timeout = ${Math.max(1, Math.round(opts.lockTimeoutMs))}; SET statement_timeout = ${Math.max(1, Math.round(opts.statementTimeoutMs))}`,
+  );
+  const batches = batchStatements(info, policy, cutoff, (v) => target.escapeLiteral(v));
+  const integerKeys = batches.range !== undefined;
+  // Integer keys: the batch is a key range, so the statement is a plain index range scan. Its upper end is the
+  // largest key when this attempt starts; rows inserted later are not expired.
+  const bounds = integerKeys
+    ? (await target.query<{ lo: string | null; hi: string | null }>(`SELECT min(${info.pk})::text AS lo, max(${info.pk})::text AS hi FROM ${info.qualified}`)).rows[0]
+    : { lo: null, hi: null };
+  if (integerKeys && progress.lastPk === null && bounds.lo !== null) progress.lastPk = (BigInt(bounds.lo) - 1n).toString();
+  let span = BigInt(policy.batchSize);
+
+  // The ledger rows go over a connection of their own with asynchronous commit: visible at once, and
+  // recoverable through txid_status; only a crash of the ops server itself within a fraction of a second could
+  // lose the newest entry. The target's commits stay synchronous.
+  const ledger = await opts.ops.connect();
+  await ledger.query('SET synchronous_commit = off');
 
   let batchSize = policy.batchSize;
   let timeouts = 0;
   const maxTimeouts = opts.maxTimeouts ?? 5;
-  for (;;) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
-    await target.query(setup);
-    let n: number;
-    let last: string | null;
-    let xid: string;
-    try {
-      const args: unknown[] = [cutoff, batchSize];
-      if (progress.lastPk !== null) args.push(progress.lastPk);
-      const { rows } = await target.query<{ n: number; last: string | null; xid: string }>(deleteSql(progress.lastPk !== null), args);
-      ({ n, last, xid } = rows[0]);
-    } catch (err) {
-      await target.query('ROLLBACK').catch(() => undefined);
-      if (!isTimeout(err) || ++timeouts > maxTimeouts) throw err;
-      // Something holds a conflicting lock or the batch is too slow: smaller batch, short pause, try again.
-      batchSize = Math.max(1, Math.floor(batchSize / 2));
-      await sleep(Math.min(2_000, 100 * 2 ** timeouts));
-      continue;
+  /** The batch committed last, still `pending` in the ledger: marked with the next batch's insert, saving a round trip. */
+  let unmarked: number | null = null;
+  /** Batches left to run with FOR UPDATE SKIP LOCKED after a row lock got in the way. */
+  let skipLocked = 0;
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
+      if (integerKeys && (bounds.hi === null || BigInt(progress.lastPk!) >= BigInt(bounds.hi))) break;
+      const upTo = integerKeys ? (BigInt(progress.lastPk!) + span).toString() : null;
+      let n: number;
+      let last: string | null;
+      let xid: string;
+      try {
+        const sql = integerKeys ? batches.range!(progress.lastPk!, upTo!, skipLocked > 0) : batches.limit(progress.lastPk, batchSize, skipLocked > 0);
+        // BEGIN and the DELETE travel together (simple query protocol, values inlined as literals).
+        const results = (await target.query(sql)) as unknown as { rows: { n: number; last: string | null; xid: string }[] }[];
+        ({ n, last, xid } = results[results.length - 1].rows[0]);
+        if (integerKeys) last = upTo;
+      } catch (err) {
+        await target.query('ROLLBACK').catch(() => undefined);
+        const code = (err as { code?: string }).code;
+        if (code === LOCK_NOT_AVAILABLE && skipLocked === 0) {
+          // A row of this batch is held by another transaction: skip held rows for a while.
+          skipLocked = SKIP_LOCKED_BATCHES;
+          continue;
+        }
+        if (!isTimeout(err) || ++timeouts > maxTimeouts) throw err;
+        // A conflicting table lock, or a batch too slow for statement_timeout: smaller batch, short pause, again.
+        batchSize = Math.max(1, Math.floor(batchSize / 2));
+        span = span > 1n ? span / 2n : 1n;
+        await sleep(Math.min(2_000, 100 * 2 ** timeouts));
+        continue;
+      }
+      if (skipLocked > 0) skipLocked--;
+      if (integerKeys) {
+        // Keep batches near batchSize rows where expired rows are sparse (or dense again).
+        if (n < policy.batchSize / 2 && span < BigInt(policy.batchSize) * 64n) span *= 2n;
+        else if (n > policy.batchSize * 1.5 && span > 1n) span /= 2n;
+      }
+      if (n === 0) {
+        await target.query('ROLLBACK');
+        if (!integerKeys) break;
+        progress.lastPk = last;
+        continue;
+      }
+      // Recorded before the commit: if we die in between, the next attempt asks txid_status.
+      let recorded;
+      try {
+        recorded = await ledger.query(
+          `WITH previous AS (
+             UPDATE maintenance_cleanup_batches SET state = 'committed' WHERE run_key = $1 AND policy = $2 AND batch_no = $8 AND state = 'pending')
+           INSERT INTO maintenance_cleanup_batches (run_key, policy, batch_no, attempt, xid, rows_deleted, last_pk, state)
+           SELECT run_key, policy, $3, $4, $5::bigint, $6, $7, 'pending'
+             FROM maintenance_cleanup_runs WHERE run_key = $1 AND policy = $2 AND attempt = $4 FOR SHARE`,
+          [opts.runKey, policy.name, batchNo, generation, xid, n, last, unmarked ?? -1],
+        );
+      } catch (err) {
+        await target.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      if (recorded.rowCount !== 1) {
+        await target.query('ROLLBACK');
+        throw new CleanupSupersededError(`cleanup "${policy.name}" of ${opts.runKey}: a newer attempt took over`);
+      }
+      await target.query('COMMIT');
+      unmarked = batchNo;
+      batchNo++;
+      timeouts = 0;
+      if (batchSize < policy.batchSize) batchSize = Math.min(policy.batchSize, batchSize * 2);
+      progress.deleted += n;
+      progress.batches++;
+      progress.lastPk = last;
+      opts.onProgress?.({ ...progress });
     }
-    if (n === 0) {
-      await target.query('ROLLBACK');
-      break;
-    }
-    // Recorded before the commit: if we die in between, the next attempt asks txid_status.
-    let recorded;
-    try {
-      recorded = await opts.ops.query(
-        `INSERT INTO maintenance_cleanup_batches (run_key, policy, batch_no, attempt, xid, rows_deleted, last_pk, state)
-         SELECT run_key, policy, $3, $4, $5::bigint, $6, $7, 'pending'
-           FROM maintenance_cleanup_runs WHERE run_key = $1 AND policy = $2 AND attempt = $4 FOR SHARE`,
-        [opts.runKey, policy.name, batchNo, generation, xid, n, last],
-      );
-    } catch (err) {
-      await target.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-    if (recorded.rowCount !== 1) {
-      await target.query('ROLLBACK');
-      throw new CleanupSupersededError(`cleanup "${policy.name}" of ${opts.runKey}: a newer attempt took over`);
-    }
-    await target.query('COMMIT');
+  } finally {
+    await ledger.query('RESET synchronous_commit').catch(() => undefined);
+    ledger.release();
+  }
+  if (unmarked !== null) {
     await opts.ops.query(`UPDATE maintenance_cleanup_batches SET state = 'committed' WHERE run_key = $1 AND policy = $2 AND batch_no = $3`, [
       opts.runKey,
       policy.name,
-      batchNo,
+      unmarked,
     ]);
-    batchNo++;
-    timeouts = 0;
-    if (batchSize < policy.batchSize) batchSize = Math.min(policy.batchSize, batchSize * 2);
-    progress.deleted += n;
-    progress.batches++;
-    progress.lastPk = last;
-    opts.onProgress?.({ ...progress });
   }
   await opts.ops.query(`UPDATE maintenance_cleanup_runs SET finished_at = now() WHERE run_key = $1 AND policy = $2 AND attempt = $3`, [
     opts.runKey,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
 import { maintenance } from '../../src/workflows';
+import { runCleanup } from '../../src/maintenance/cleanup';
 import type { CleanupResult, MaintenanceResult } from '../../src/shared/maintenance';
 import { scratchDatabase, startTestWorker, testClient, testConfig, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
 
@@ -228,6 +229,27 @@ describe('maintenance: batched cleanup on real PostgreSQL', () => {
       await connection.close();
     }
   }, 300_000);
+  it('skips a row another transaction holds instead of waiting for it, and deletes the rest', async () => {
+    await seedHealthChecks(app, 20_000, 100);
+    const holder = new Client({ connectionString: app.url });
+    await holder.connect();
+    const target = new Client({ connectionString: app.url });
+    await target.connect();
+    try {
+      // An application transaction holding one expired row (and one of another key range) for the whole cleanup.
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM javari_health_checks WHERE id IN (7000, 15001) FOR UPDATE');
+      const policy = cleanupConfig(1_000).maintenance.cleanup[0];
+      const result = await runCleanup({ target, database: 'app', ops: ops.pool, policy, runKey: uniqueName('locked'), lockTimeoutMs: 200, statementTimeoutMs: 10_000 });
+      expect(result.deleted).toBe(20_000 - 2);
+      const { rows } = await app.pool.query<{ id: string }>(`SELECT id FROM javari_health_checks WHERE created_at < now() - interval '30 days' ORDER BY id`);
+      expect(rows.map((r) => Number(r.id))).toEqual([7000, 15001]);
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+      await target.end();
+    }
+  });
 });
 
 async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
