@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
@@ -5,7 +8,8 @@ import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/shared/alerts';
 import { alertsSignal, incidentStartOptions, incidentStateQuery, type IncidentInput, type IncidentState } from '../../src/shared/incident';
 import type { incident } from '../../src/workflows';
-import { scratchDatabase, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase } from '../harness';
+import { temporalCli } from '../../src/stack/binaries';
+import { scratchDatabase, testConfig, testDeps, testEnv, uniqueName, withSandboxPlatforms, type ScratchDatabase } from '../harness';
 
 /** The first runbook's example config with the incidents section changed by `incidents`. */
 export function incidentConfig(incidents: Partial<RunbookConfig['incidents']> = {}, example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase'): RunbookConfig {
@@ -105,4 +109,23 @@ export async function rejection(p: Promise<unknown>): Promise<string> {
     return e.cause?.message ?? e.message ?? String(err);
   }
   throw new Error('expected the update to be rejected, but it was accepted');
+}
+
+/** Where replay tests find recorded incident histories. */
+export const HISTORIES_DIR = path.join(__dirname, 'histories');
+
+/**
+ * With RECORD_INCIDENT_HISTORIES=1, keeps the run's history for the replay test, in the format of
+ * `temporal workflow show --output json` (e.g. `RECORD_INCIDENT_HISTORIES=1 npx jest test/incident/lifecycle`).
+ */
+export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (!process.env.RECORD_INCIDENT_HISTORIES) return;
+  const { runId } = await handle.describe();
+  const json = execFileSync(temporalCli(), ['workflow', 'show', '--address', testEnv.temporalAddress, '--workflow-id', handle.workflowId, '--run-id', runId, '--output', 'json'], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  // The workflow id is not in the events; replay needs it (the incident id derives from it).
+  const history = { workflowId: handle.workflowId, ...(JSON.parse(json.toString()) as Record<string, unknown>) };
+  writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${JSON.stringify(history, null, 1)}\n`);
 }

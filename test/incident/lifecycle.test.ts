@@ -11,7 +11,7 @@ import {
 } from '../../src/shared/incident';
 import type { incident } from '../../src/workflows';
 import { startTestWorker, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, rejection, waitForState, type IncidentStack } from './helpers';
+import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';
 
 /**
  * The whole incident against the sandbox and a real Temporal server: paged once, acknowledged, mitigated by a
@@ -106,6 +106,7 @@ describe('incident lifecycle against the sandbox', () => {
       await handle.executeUpdate(completePostmortemUpdate, { args: [{ by: 'dana', link: 'https://wiki/pm/1', actionItems: ['Add a smoke test for /api/health'] }] });
       const final = await handle.result();
       expect(final.status).toBe('closed');
+      await recordHistory(handle, 'lifecycle');
 
       const kinds = final.timeline.map((e) => e.kind);
       expect(kinds[0]).toBe('detected');

@@ -1,6 +1,6 @@
 import { alertsSignal, completePostmortemUpdate, resolveUpdate } from '../../src/shared/incident';
 import { startTestWorker, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, rejection, waitForState, type IncidentStack } from './helpers';
+import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';
 
 const FLAP_GUARD = 2_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +58,7 @@ describe('incident resolution', () => {
       expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(1);
       const { rows } = await stack.ops.pool.query('SELECT count(*)::int AS n FROM incidents WHERE workflow_id = $1', [handle.workflowId]);
       expect(rows[0].n).toBe(1);
+      await recordHistory(handle, 'flapping');
       await handle.terminate('test over');
     });
   });

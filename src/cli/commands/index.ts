@@ -8,6 +8,7 @@ import * as maintenance from './maintenance';
 import * as health from './health';
 import * as backup from './backup';
 import * as restore from './restore';
+import * as deploy from './deploy';
 
 /**
  * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
@@ -38,7 +39,8 @@ const modules: CommandModule[] = [
   health,
   backup,
   restore,
-  // incident, deploy
+  deploy,
+  // incident
 ];
 
 export function registerCommands(program: Command, ctx: CliContext): void {
