@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { discoverMigrations, type MigrationFile } from '../app-migrations/discover';
 import { applyMigrations, pendingMigrations } from '../app-migrations/runner';
 import type { RunbookConfig, ServiceConfig } from '../config/schema';
-import { callPlatform, deploymentUrl, joinUrl, type PlatformClients } from '../platforms';
+import { callPlatform, deploymentUrl, joinUrl, type HealthProbeResult, type PlatformClients } from '../platforms';
 import { pollUntil } from '../platforms/poll';
 import type { NetlifyDeploy, VercelDeploymentListItem } from '../platforms/schemas';
 import type { DeploymentRef, DeployVerdict, GateResult, MigrationOutcome, SmokeCheck, SmokeResult, WatchSample } from '../shared/deploy';
@@ -139,6 +139,16 @@ async function withHeartbeat<T>(work: () => Promise<T>, everyMs = 1_000): Promis
   }
 }
 
+/**
+ * A health document in the first runbook's shape decides by its `status`; any other answer (the second
+ * runbook checks its frontend with a plain GET) counts as up when it is a 2xx.
+ */
+function isHealthy(h: HealthProbeResult): boolean {
+  if (h.status === null) return false;
+  if (h.health) return h.status === 200 && h.health.status === 'healthy';
+  return h.status >= 200 && h.status < 300;
+}
+
 const vercelRef = (d: { id?: string; uid?: string; url: string }): DeploymentRef => ({ id: (d.id ?? d.uid)!, url: deploymentUrl(d.url) });
 const netlifyRef = (d: NetlifyDeploy): DeploymentRef => ({ id: d.id, url: deploymentUrl(d.deploy_ssl_url ?? d.ssl_url ?? d.url ?? '') });
 
@@ -241,7 +251,7 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
 
   async function sample(baseUrl: string, healthPath: string): Promise<HealthSample> {
     const [health, metrics] = await Promise.all([clients().probe.health(baseUrl, healthPath), clients().probe.metrics(baseUrl).then((m) => m, (err: unknown) => err as Error)]);
-    const healthy = health.status === 200 && health.health?.status === 'healthy';
+    const healthy = isHealthy(health);
     const detail = [
       health.status === null
         ? `health: no answer (${health.error})`
@@ -418,7 +428,7 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
       const service = serviceOf(config, input.service);
       const checks: SmokeCheck[] = [];
       const health = await clients().probe.health(input.baseUrl, service.healthPath);
-      const healthy = health.status === 200 && health.health?.status === 'healthy';
+      const healthy = isHealthy(health);
       checks.push({
         path: service.healthPath,
         ok: healthy,
