@@ -2,7 +2,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type Logger, type WorkerOptions } from '@temporalio/worker';
-import { Pool } from 'pg';
+import { createPool } from './db/connect';
 import type { Logger as Pino } from 'pino';
 import { createActivities, type ActivityDeps } from './activities';
 import { loadConfig, ConfigError, secretFromEnv } from './config';
@@ -98,7 +98,7 @@ export async function createWorker(opts: RunWorkerOptions): Promise<{ worker: Wo
 
 /** Real activity dependencies: the ops pool, configured databases, platform clients, and a client for activities that start workflows. */
 export async function createDeps(config: RunbookConfig, target: TemporalTarget, env: NodeJS.ProcessEnv, opsUrl: string, fallbackDb?: (name: string) => string) {
-  const ops = new Pool({ connectionString: opsUrl, max: 10 });
+  const ops = createPool(opsUrl, { max: 10 });
   const connection = await Connection.connect(connectionOptions(target));
   const deps: ActivityDeps = {
     config,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { connect as openClient } from '../db/connect';
 import { checksumOf, type MigrationFile } from './discover';
 
 /**
@@ -53,11 +54,7 @@ CREATE TABLE IF NOT EXISTS runbook.schema_migrations (
 /** One key for every runner of this database, so two deploys never apply migrations at once. */
 const LOCK_KEY = 'runbook.schema_migrations';
 
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url, application_name: 'runbook-migrations' });
-  await client.connect();
-  return client;
-}
+const connect = (url: string): Promise<Client> => openClient(url, 'runbook-migrations');
 
 export async function trackingRows(url: string): Promise<AppliedRow[]> {
   const client = await connect(url);

@@ -1,13 +1,7 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { connect } from '../db/connect';
 
-/** A dedicated connection to a configured database, named so it is recognisable in pg_stat_activity. */
-export async function connect(url: string, applicationName: string): Promise<Client> {
-  const client = new Client({ connectionString: url, application_name: applicationName });
-  await client.connect();
-  // A failed connection must not crash the worker; errors surface on the next query instead.
-  client.on('error', () => undefined);
-  return client;
-}
+export { connect };
 
 /**
  * Runs one long statement (VACUUM, ANALYZE) while `beat` is called every `everyMs`; when `signal` aborts,

@@ -106,8 +106,8 @@ describe('npm start: the whole stack in the foreground', () => {
     expect(ui.status).toBe(200);
     const describe = execFileSync(temporalCli(), ['task-queue', 'describe', '--task-queue', 'durable-runbooks', '--address', address], { encoding: 'utf8' });
     const pollers = describe.slice(describe.indexOf('Pollers:'));
-    expect(pollers).toMatch(/workflow\s+\d+@\S+\s+now/);
-    expect(pollers).toMatch(/activity\s+\d+@\S+\s+now/);
+    expect(pollers).toMatch(/workflow\s+\d+@\S+\s+(now|\d+ seconds? ago)/);
+    expect(pollers).toMatch(/activity\s+\d+@\S+\s+(now|\d+ seconds? ago)/);
 
     // 3. A workflow runs through the stack's own worker into its ops database.
     const workflowId = uniqueName('before-restart');

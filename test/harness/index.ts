@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import { createPool } from '../../src/db/connect';
 import { parse as parseYaml } from 'yaml';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { parseConfig } from '../../src/config/load';
@@ -71,7 +72,7 @@ export async function scratchDatabase(prefix: string, opts: { ops?: boolean } = 
   await ensureDatabase(testEnv.pgAdminUrl, name);
   const url = withDatabase(testEnv.pgAdminUrl, name);
   if (opts.ops) await migrateOpsDatabase(url);
-  const pool = new Pool({ connectionString: url, max: 5 });
+  const pool = createPool(url, { max: 5 });
   return {
     name,
     url,
