@@ -9,6 +9,7 @@ import * as health from './health';
 import * as backup from './backup';
 import * as restore from './restore';
 import * as deploy from './deploy';
+import * as incident from './incident';
 
 /**
  * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
@@ -40,7 +41,7 @@ const modules: CommandModule[] = [
   backup,
   restore,
   deploy,
-  // incident
+  incident,
 ];
 
 export function registerCommands(program: Command, ctx: CliContext): void {
