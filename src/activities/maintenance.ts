@@ -1,6 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import type { PlatformClients } from '../platforms/types';
 import { CleanupConfigError, CleanupSupersededError, runCleanup } from '../maintenance/cleanup';
 import { connect, runLong } from '../maintenance/db';
 import { dependencyReport as npmDependencyReport } from '../maintenance/dependencies';
@@ -8,7 +7,6 @@ import { chatSummary, formatBytes, mdTable, renderMaintenanceReport } from '../m
 import { runReport, type ReportName } from '../maintenance/reports';
 import type { CleanupProgress, MaintenanceKind, MaintenanceStep, StepOutcome } from '../shared/maintenance';
 
-type Deps = ActivityDeps & { platforms?: Partial<PlatformClients> };
 
 /** What the workflow needs to know about the configuration to lay out its steps. */
 export interface MaintenancePlan {
@@ -25,7 +23,7 @@ export interface MaintenancePlan {
 
 const heartbeatEvery = () => Math.max(1_000, Math.min(10_000, (Context.current().info.heartbeatTimeoutMs ?? 30_000) / 3));
 
-export function createMaintenanceActivities(deps: Deps) {
+export function createMaintenanceActivities(deps: ActivityDeps) {
   const cfg = () => deps.config.maintenance;
   const findPolicy = (name: string) => {
     const policy = cfg().cleanup.find((p) => p.name === name);
@@ -202,8 +200,8 @@ export function createMaintenanceActivities(deps: Deps) {
       const text = chatSummary({ name: deps.config.name, kind: rows[0].kind, steps: rows[0].steps }, `runbook maintenance show ${rows[0].workflow_id}`);
       const client = deps.platforms?.[input.channel];
       if (!client?.configured) return { status: 'skipped', summary: `${input.channel} is not configured` };
-      if (input.channel === 'slack') await deps.platforms!.slack!.post({ text });
-      else await deps.platforms!.telegram!.sendMessage(text);
+      if (input.channel === 'slack') await deps.platforms!.slack.post({ text });
+      else await deps.platforms!.telegram.sendMessage(text);
       return { status: 'ok', summary: `posted to ${input.channel}` };
     },
   };

@@ -130,6 +130,13 @@ export interface CleanupResult extends CleanupProgress {
   durationMs: number;
 }
 
+/** The innermost message of a failure chain (ActivityFailure → ApplicationFailure → …): what actually went wrong. */
+export function failureReason(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message) message = e.message;
+  return message;
+}
+
 export const maintenanceWorkflowId = (kind: MaintenanceKind, at: Date) =>
   `maintenance-${kind}-${at.toISOString().replace(/[:.]/g, '-')}`;
 

@@ -1,18 +1,12 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RaisedAlertInput } from '../shared/alerts';
-import { healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from '../shared/maintenance';
+import { failureReason, healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from '../shared/maintenance';
 import { RunbookKind, RunbookStatus } from '../shared/search-attributes';
 import { parseInput } from '../shared/validate';
 
 const { raiseAlerts } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' } });
 const { recordHealth, healthPlan } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
-
-function reason(err: unknown): string {
-  let message = err instanceof Error ? err.message : String(err);
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message) message = e.message;
-  return message;
-}
 
 /** One alert per changed check; the check key is the dedup key, so every check has its own incident. */
 function toAlert(t: AlertTransition): RaisedAlertInput {
@@ -42,7 +36,7 @@ export async function healthCheck(raw: HealthCheckInput = {}): Promise<HealthChe
 
   // A check that cannot run at all is "unknown": recorded, and it leaves its alert as it was.
   const guarded = (what: string, run: () => Promise<CheckResult[]>) =>
-    run().catch((err): CheckResult[] => [{ key: `health:runbook:${what}`, service: 'runbook', check: what, status: 'unknown', summary: `${what} could not run: ${reason(err)}` }]);
+    run().catch((err): CheckResult[] => [{ key: `health:runbook:${what}`, service: 'runbook', check: what, status: 'unknown', summary: `${what} could not run: ${failureReason(err)}` }]);
 
   const plan = await healthPlan();
   const results = (

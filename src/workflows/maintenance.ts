@@ -3,6 +3,7 @@ import type { Activities } from '../activities';
 import type { ReportName } from '../maintenance/reports';
 import { verifyBackupWorkflowId, type VerifyBackupInput } from '../shared/backup';
 import {
+  failureReason,
   maintenanceInput,
   type MaintenanceInput,
   type MaintenanceResult,
@@ -32,13 +33,6 @@ const MONTHLY_TASKS = [
 
 const taskList = (tasks: string[]) => tasks.map((t) => `- [ ] ${t}`).join('\n');
 
-/** The innermost message of a failure chain: what actually went wrong in the activity. */
-function reason(err: unknown): string {
-  let message = err instanceof Error ? err.message : String(err);
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message) message = e.message;
-  return message;
-}
-
 /**
  * Maintenance Tasks (daily, weekly, monthly, quarterly), one kind per run. Every step lands in the report,
  * and a failing step is reported with its reason while the remaining steps still run.
@@ -64,7 +58,7 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
     try {
       outcome = await run();
     } catch (err) {
-      outcome = { status: 'failed', summary: reason(err) };
+      outcome = { status: 'failed', summary: failureReason(err) };
     }
     steps.push({ name, ...outcome, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started });
     return outcome;

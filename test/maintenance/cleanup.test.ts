@@ -13,7 +13,7 @@ import { scratchDatabase, startTestWorker, testClient, testConfig, testDeps, tes
  * counting a row twice.
  */
 
-const LOCK_TIMEOUT_MS = 2_000;
+const LOCK_TIMEOUT_MS = 5_000;
 
 function cleanupConfig(batchSize: number) {
   return testConfig({
