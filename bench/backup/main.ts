@@ -39,8 +39,9 @@ const opts = new Command('bench:backup')
   .option('--runs <n>', 'backups per mode; medians are printed', positive('--runs'), 3)
   .option('--no-verify', 'skip the verification timing')
   .option('--pg-url <url>', 'use this PostgreSQL server (superuser) instead of a local cluster')
+  .option('--single-worker', 'run the transfers in the main worker instead of a dedicated backup worker (backup.transferTaskQueue)')
   .parse()
-  .opts<{ sizeMb: number; runs: number; verify: boolean; pgUrl?: string }>();
+  .opts<{ sizeMb: number; runs: number; verify: boolean; pgUrl?: string; singleWorker?: boolean }>();
 
 const MB = 1024 * 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -143,13 +144,23 @@ async function main(): Promise<void> {
     const exampleFile = path.join(__dirname, '..', '..', 'config', 'examples', 'vercel-supabase.yaml');
     const raw = parseYaml(readFileSync(exampleFile, 'utf8')) as Record<string, unknown>;
     const store = path.join(dir, 'store');
-    const config = parseConfig({ ...raw, databases: { app: { urlEnv: 'BENCH_APP_URL' } }, backup: { databases: ['app'], store: { type: 'directory', path: store } } }, exampleFile);
     const taskQueue = 'bench-backup';
-    const worker = await startWorkerProcess({ config, databases: { app: appUrl }, opsUrl, temporalAddress: temporal.address, taskQueue, bundle });
-    stops.unshift(async () => {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    });
+    const transferTaskQueue = opts.singleWorker ? undefined : 'bench-backup-transfer';
+    const config = parseConfig(
+      { ...raw, databases: { app: { urlEnv: 'BENCH_APP_URL' } }, backup: { databases: ['app'], store: { type: 'directory', path: store }, transferTaskQueue } },
+      exampleFile,
+    );
+    const common = { config, databases: { app: appUrl }, opsUrl, temporalAddress: temporal.address };
+    const main = await startWorkerProcess({ ...common, taskQueue, bundle });
+    // The process that moves the bytes: the dedicated backup worker, or the main worker with --single-worker.
+    const worker = transferTaskQueue ? await startWorkerProcess({ ...common, taskQueue: transferTaskQueue, mode: 'transfer' }) : main;
+    for (const w of new Set([main, worker])) {
+      stops.unshift(async () => {
+        w.child.kill('SIGTERM');
+        await w.exited;
+      });
+    }
+    const idle = status(worker.pid, 'VmRSS');
     const connection = await Connection.connect({ address: temporal.address });
     stops.unshift(() => connection.close());
     const client = new Client({ connection });
@@ -222,7 +233,7 @@ async function main(): Promise<void> {
       `  raw pg_dump -Fc -Z0 | zstd   ${rawMed.toFixed(1)} s   ${(dbBytes / MB / rawMed).toFixed(1)} MB/s   archive ${(rawBytes / MB).toFixed(0)} MB`,
       `  backup workflow              ${wfMed.toFixed(1)} s   ${(dbBytes / MB / wfMed).toFixed(1)} MB/s   archive ${((last?.sizeBytes ?? 0) / MB).toFixed(0)} MB`,
       `  ratio workflow / raw         ${(rawMed / wfMed).toFixed(2)}x   (target ≥ 0.90x)`,
-      `  worker peak RSS              ${(Math.max(...peaks) / MB).toFixed(0)} MB during backups (target ≤ 200 MB)`,
+      `  ${transferTaskQueue ? 'backup worker' : 'worker'} peak RSS       ${(Math.max(...peaks) / MB).toFixed(0)} MB during backups, ${(idle / MB).toFixed(0)} MB idle (target ≤ 200 MB)${transferTaskQueue ? `; main worker (workflows) ${(status(main.pid, 'VmHWM') / MB).toFixed(0)} MB` : ''}`,
       ...(verifySecs !== undefined ? [`  verification                 ${verifySecs.toFixed(1)} s   (worker peak RSS ${(verifyPeak! / MB).toFixed(0)} MB)`] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

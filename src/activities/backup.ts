@@ -92,7 +92,7 @@ async function withProgress<T>(phase: string, bytes: () => number, work: (signal
 
 export function createBackupActivities(deps: BackupDeps) {
   const catalogue = new BackupCatalogue(deps.ops);
-  let cachedStore: BackupStore | undefined;
+  let cachedStore: Promise<BackupStore> | undefined;
   const store = () => (cachedStore ??= createBackupStore(deps.config.backup.store, deps.env));
   const tools = () => pgTools(deps.config.backup.pgBinDir, deps.env);
 
@@ -117,8 +117,9 @@ export function createBackupActivities(deps: BackupDeps) {
 
   /** The manifest stored beside the archive: the reference a verification or restore checks against. */
   async function storedManifest(r: BackupRecord): Promise<BackupManifest> {
-    const text = await store().getText(r.manifestKey);
-    if (!text) throw notFound(`backup "${r.id}" has no manifest at ${store().locate(r.manifestKey)}`);
+    const s = await store();
+    const text = await s.getText(r.manifestKey);
+    if (!text) throw notFound(`backup "${r.id}" has no manifest at ${s.locate(r.manifestKey)}`);
     return JSON.parse(text) as BackupManifest;
   }
 
@@ -170,6 +171,11 @@ export function createBackupActivities(deps: BackupDeps) {
   }
 
   return {
+    /** What backup workflows need from the configuration: where the transfer activities run. */
+    async backupSettings(): Promise<{ transferTaskQueue?: string }> {
+      return { transferTaskQueue: deps.config.backup.transferTaskQueue };
+    },
+
     /**
      * Dumps a database into the store and catalogues it. The catalogue row turns `completed` only after
      * the archive and its manifest are stored; a killed attempt leaves it `running` and the retry redoes it.
@@ -178,7 +184,7 @@ export function createBackupActivities(deps: BackupDeps) {
       const url = databaseUrl(req.database);
       const compression = chooseCompression(deps.config.backup.compression);
       const { objectKey, manifestKey } = backupKeys(req.database, req.backupId, compression);
-      const s = store();
+      const s = await store();
       const row = await catalogue.begin({ ...req, id: req.backupId, store: s.description, objectKey, manifestKey, compression });
       if (row.status === 'completed') {
         log.info('backup already completed by an earlier attempt', { backupId: req.backupId });
@@ -273,7 +279,8 @@ export function createBackupActivities(deps: BackupDeps) {
       const r = await record(backupId);
       const manifest = await storedManifest(r);
       const checks: Check[] = [];
-      const read = readArchive({ store: store(), objectKey: r.objectKey, compression: manifest.compression, tools: tools(), target: { kind: 'null' } });
+      const s = await store();
+      const read = readArchive({ store: s, objectKey: r.objectKey, compression: manifest.compression, tools: tools(), target: { kind: 'null' } });
       let sha: string | undefined;
       try {
         const out = await withProgress('read archive', read.bytes, () => read.done);
@@ -281,7 +288,7 @@ export function createBackupActivities(deps: BackupDeps) {
         checks.push({ name: 'archive', ok: true, detail: `pg_restore read ${out.bytes} stored bytes to the end` });
       } catch (err) {
         checks.push({ name: 'archive', ok: false, detail: `the archive does not read to its end: ${(err as Error).message}` });
-        sha = (await withProgress('hash', () => 0, (signal) => hashStoredObject(store(), r.objectKey, signal)).catch(() => undefined))?.sha256;
+        sha = (await withProgress('hash', () => 0, (signal) => hashStoredObject(s, r.objectKey, signal)).catch(() => undefined))?.sha256;
       }
       const expected = manifest.sha256;
       const shaOk = sha === expected && r.sha256 === expected;
@@ -310,7 +317,7 @@ export function createBackupActivities(deps: BackupDeps) {
       try {
         await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
         await adminQuery(admin, `CREATE DATABASE ${quoteIdent(req.scratchDatabase)}`);
-        const read = readArchive({ store: store(), objectKey: r.objectKey, compression: manifest.compression, tools: t, target: { kind: 'database', url, clean: false } });
+        const read = readArchive({ store: await store(), objectKey: r.objectKey, compression: manifest.compression, tools: t, target: { kind: 'database', url, clean: false } });
         try {
           await withProgress('restore into scratch', read.bytes, () => read.done);
           checks.push({ name: 'restore', ok: true, detail: `restored into scratch database ${req.scratchDatabase}` });
@@ -383,7 +390,7 @@ export function createBackupActivities(deps: BackupDeps) {
         { ...deps.config.backup.retention, timeZone: deps.config.timezone },
       );
       const byId = new Map(rows.map((r) => [r.id, r]));
-      const s = store();
+      const s = await store();
       for (const d of decision.remove) {
         const r = byId.get(d.id)!;
         await s.delete(r.objectKey);
@@ -422,7 +429,7 @@ export function createBackupActivities(deps: BackupDeps) {
       const r = await record(req.backupId);
       const manifest = await storedManifest(r);
       const read = readArchive({
-        store: store(),
+        store: await store(),
         objectKey: r.objectKey,
         compression: manifest.compression,
         tools: tools(),

@@ -3,8 +3,6 @@ import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { RunbookConfig } from '../config/schema';
 import { secretFromEnv } from '../config/load';
 
@@ -106,98 +104,13 @@ export class DirectoryStore implements BackupStore {
   }
 }
 
-export interface S3StoreOptions {
-  bucket: string;
-  prefix: string;
-  region: string;
-  endpoint?: string;
-  forcePathStyle: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  /** Multipart part size; memory held is about partSize × queueSize. */
-  partSize?: number;
-  queueSize?: number;
-}
-
-export class S3Store implements BackupStore {
-  readonly client: S3Client;
-  readonly description: string;
-
-  constructor(private readonly opts: S3StoreOptions) {
-    this.client = new S3Client({
-      region: opts.region,
-      endpoint: opts.endpoint,
-      forcePathStyle: opts.forcePathStyle,
-      credentials: opts.credentials,
-    });
-    this.description = `s3://${opts.bucket}/${opts.prefix}`;
-  }
-
-  private key(key: string): string {
-    return `${this.opts.prefix}${key}`;
-  }
-
-  locate(key: string): string {
-    return `s3://${this.opts.bucket}/${this.key(key)}`;
-  }
-
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.opts.bucket, Key: this.key(key), Body: body },
-      partSize: this.opts.partSize ?? 8 * 1024 * 1024,
-      queueSize: this.opts.queueSize ?? 2,
-      // A failed upload aborts its multipart upload: no parts left behind, no object created.
-      leavePartsOnError: false,
-    });
-    // Failing the body (never upload.abort(), which answers before the multipart upload is cleaned up) makes
-    // done() reject only after the multipart upload has been aborted: nothing is left behind.
-    const abort = () => body.destroy(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('backup upload aborted'));
-    opts.signal?.addEventListener('abort', abort, { once: true });
-    try {
-      await upload.done();
-    } finally {
-      opts.signal?.removeEventListener('abort', abort);
-    }
-  }
-
-  async putText(key: string, text: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key), Body: text, ContentType: 'application/json' }));
-  }
-
-  async get(key: string): Promise<Readable> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
-    return res.Body as Readable;
-  }
-
-  async getText(key: string): Promise<string | undefined> {
-    try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
-      return await res.Body!.transformToString('utf8');
-    } catch (err) {
-      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw err;
-    }
-  }
-
-  async size(key: string): Promise<number | undefined> {
-    try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
-      return res.ContentLength;
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return undefined;
-      throw err;
-    }
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
-  }
-}
-
-/** The configured store; S3 credentials come from the environment variables the config names (else the SDK's default chain). */
-export function createBackupStore(config: RunbookConfig['backup']['store'], env: NodeJS.ProcessEnv): BackupStore {
+/**
+ * The configured store; S3 credentials come from the environment variables the config names (else the
+ * SDK's default chain). The AWS SDK loads only when an S3 store is configured (it is large).
+ */
+export async function createBackupStore(config: RunbookConfig['backup']['store'], env: NodeJS.ProcessEnv): Promise<BackupStore> {
   if (config.type === 'directory') return new DirectoryStore(config.path);
+  const { S3Store } = await import('./s3-store');
   const accessKeyId = secretFromEnv(config.accessKeyIdEnv, env);
   const secretAccessKey = secretFromEnv(config.secretAccessKeyEnv, env);
   return new S3Store({

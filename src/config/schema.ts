@@ -224,6 +224,8 @@ const backup = z.object({
   md5MaxRows: z.number().int().min(0).default(100_000),
   /** Connection string (by env var) of a server where verification creates its scratch database; default: the backed-up database's server. */
   verifyServerUrlEnv: envName.optional(),
+  /** Task queue of a dedicated worker for dumps and restores (`npm run worker:backup`); unset: the main worker runs them. */
+  transferTaskQueue: z.string().min(1).optional(),
 });
 
 const cleanupPolicy = z.object({

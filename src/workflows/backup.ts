@@ -45,11 +45,18 @@ function publish(stage: string, status?: string): void {
 
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 5 } });
 
-function longRunning(heartbeatTimeout: number) {
+/**
+ * The data-moving activities (dump, read, restore). They run on `backup.transferTaskQueue` when the
+ * configuration names one (a lean worker next to the database, `npm run worker:backup`), else here.
+ */
+function transfers(settings: { transferTaskQueue?: string }, heartbeatTimeout: number) {
+  const { transferTaskQueue } = settings;
+  // Returned from a plain function: an async one would make `await` probe the proxy for `then`.
   return proxyActivities<Activities>({
     startToCloseTimeout: '24h',
     heartbeatTimeout,
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumAttempts: 4 },
+    ...(transferTaskQueue ? { taskQueue: transferTaskQueue } : {}),
   });
 }
 
@@ -89,7 +96,7 @@ export async function backup(raw: BackupInput): Promise<BackupResult> {
   const input = parseInput(backupInput, raw);
   const { workflowId } = workflowInfo();
   const backupId = backupIdFromWorkflowId(workflowId);
-  const { dumpBackup } = longRunning(input.heartbeatTimeout);
+  const { dumpBackup } = transfers(await quick.backupSettings(), input.heartbeatTimeout);
 
   // 1–3. Export, compress and upload, with a manifest of row counts from the dump's own snapshot.
   publish('dump', 'running');
@@ -124,7 +131,7 @@ export async function backup(raw: BackupInput): Promise<BackupResult> {
 export async function verifyBackup(raw: VerifyBackupInput): Promise<VerifyBackupResult> {
   const input = parseInput(verifyBackupInput, raw);
   const { workflowId } = workflowInfo();
-  const slow = longRunning(input.heartbeatTimeout);
+  const slow = transfers(await quick.backupSettings(), input.heartbeatTimeout);
 
   publish('resolve', 'running');
   const target = await quick.findBackup({ backupId: input.backupId, database: input.database });
@@ -243,7 +250,6 @@ function confirmationGate(what: 'database' | 'project') {
 export async function restore(raw: RestoreInput): Promise<RestoreResult> {
   const input = parseInput(restoreInput, raw);
   const { workflowId: restoreId } = workflowInfo();
-  const slow = longRunning(input.heartbeatTimeout);
   const gate = confirmationGate('database');
   const { status, stage } = gate;
 
@@ -255,6 +261,7 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
   // 2. Wait for the typed confirmation; without it, nothing is touched.
   if (!(await gate.confirmed(restoreId, input.confirmTimeout))) return { restoreId, ...status };
 
+  const slow = transfers(await quick.backupSettings(), input.heartbeatTimeout);
   try {
     // 3. A backup of the target as it is now, so the restore itself can be undone.
     stage('pre-restore-backup');

@@ -16,7 +16,9 @@ export async function startWorkerProcess(opts: {
   opsUrl: string;
   temporalAddress: string;
   taskQueue: string;
-  bundle: string;
+  bundle?: string;
+  /** `transfer`: backup activities only, no workflows. */
+  mode?: 'full' | 'transfer';
   env?: Record<string, string>;
 }): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-process.ts')], {
@@ -30,7 +32,8 @@ export async function startWorkerProcess(opts: {
       BACKUP_WORKER_OPS_URL: opts.opsUrl,
       BACKUP_WORKER_TEMPORAL: opts.temporalAddress,
       BACKUP_WORKER_TASK_QUEUE: opts.taskQueue,
-      BACKUP_WORKER_BUNDLE: opts.bundle,
+      BACKUP_WORKER_BUNDLE: opts.bundle ?? '',
+      BACKUP_WORKER_MODE: opts.mode ?? 'full',
     },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
