@@ -30,7 +30,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Severity } from '../config/schema';
-import type { Alert } from '../shared/alerts';
+import { alertSchema, type Alert } from '../shared/alerts';
 import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../shared/deploy';
 import {
   acknowledgeRequest,
@@ -73,7 +73,7 @@ import {
 } from '../shared/incident';
 import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../shared/search-attributes';
 import { formatDuration } from '../shared/duration';
-import { parseInput } from '../shared/validate';
+import { describeIssues, parseInput } from '../shared/validate';
 import { addEvent, allAlertsResolved, describeSla, firingAlerts, since, slaDeadline, trackAlerts } from './incident-state';
 import type { rollback } from './rollback';
 
@@ -122,7 +122,15 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
 
   setHandler(incidentStateQuery, () => s);
 
-  setHandler(alertsSignal, (alerts) => {
+  setHandler(alertsSignal, (raw) => {
+    // A signal is not validated on its way in: a malformed alert is noted, never allowed to wedge the incident.
+    const alerts: Alert[] = [];
+    for (const a of Array.isArray(raw) ? raw : [raw]) {
+      const parsed = alertSchema.safeParse(a);
+      if (parsed.success) alerts.push(parsed.data);
+      else event('error', `Ignored an invalid alert: ${describeIssues(parsed.error.issues).join('; ')}`, 'alert:invalid');
+    }
+    if (!alerts.length) return;
     if (!s.detectedAt) inbox.push(alerts);
     else takeAlerts(alerts);
     poke();
@@ -131,6 +139,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   setHandler(noteSignal, (raw) => {
     const note = noteRequest.safeParse(raw);
     if (note.success) event('note', note.data.text, note.data.by);
+    else event('error', `Ignored an invalid note: ${describeIssues(note.error.issues).join('; ')}`, 'note:invalid');
   });
 
   setHandler(

@@ -1,4 +1,4 @@
-import { alertsSignal, completePostmortemUpdate, resolveUpdate } from '../../src/shared/incident';
+import { alertsSignal, completePostmortemUpdate, noteSignal, resolveUpdate } from '../../src/shared/incident';
 import { startTestWorker, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';
 
@@ -114,6 +114,24 @@ describe('incident resolution', () => {
       expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(0);
       const { rows } = await stack.ops.pool.query('SELECT count(*)::int AS n FROM incidents WHERE workflow_id = $1', [handle.workflowId]);
       expect(rows[0].n).toBe(0);
+    });
+  });
+
+  it('notes a malformed alert or note in the timeline and carries on', async () => {
+    const dedupKey = key('malformed');
+    await worker.run(async () => {
+      const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey, severity: 'P2' })]);
+      await waitForState(handle, (s) => s.chatOpened, 'the initial response');
+      await handle.signal(alertsSignal, [{ ...alert({ dedupKey }), startsAt: 'yesterday', fingerprint: '' } as never]);
+      await handle.signal(noteSignal, { by: '', text: 'anonymous' } as never);
+      const s = await waitForState(handle, (x) => x.timeline.filter((e) => e.kind === 'error').length === 2, 'the two errors');
+      const errors = s.timeline.filter((e) => e.kind === 'error').map((e) => e.text);
+      expect(errors[0]).toMatch(/^Ignored an invalid alert: .*fingerprint: .*startsAt: /);
+      expect(errors[1]).toMatch(/^Ignored an invalid note: by: must name who acts/);
+      expect(Object.keys(s.alerts)).toEqual(['f-1']);
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] });
+      expect((await waitForState(handle, (x) => x.status === 'postmortem', 'resolution')).resolvedBy).toBe('roy');
+      await handle.terminate('test over');
     });
   });
 });

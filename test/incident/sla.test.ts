@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { RunbookConfig, Severity } from '../../src/config/schema';
-import { acknowledgeUpdate, type IncidentState } from '../../src/shared/incident';
+import { acknowledgeUpdate, completePostmortemUpdate, resolveUpdate, setSeverityUpdate, type IncidentState } from '../../src/shared/incident';
 import { testEnv, timeSkippingEnv, uniqueName } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
 
@@ -142,6 +142,58 @@ describe('SLA escalation with time skipped', () => {
       expect(s.escalation.pages).toHaveLength(1);
       expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(1);
       expect(s.timeline.filter((e) => e.kind === 'escalation')).toHaveLength(0);
+    });
+  });
+
+  it('raising the severity pages at once and re-arms the SLA with the new severity\'s time', async () => {
+    const stack = stacks.get('vercel-supabase')!;
+    await withWorker(stack, async (taskQueue, started) => {
+      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('sla-raise'), severity: 'P2' })], { searchAttributes: false });
+      started.push(handle);
+      let s = await waitForState(handle, (x) => x.chatOpened, 'the initial response');
+      expect(s.escalation.pages).toHaveLength(0);
+      await env.sleep(HOUR);
+      s = await handle.executeUpdate(setSeverityUpdate, { args: [{ severity: 'P0', by: 'roy', reason: 'revenue impact' }] });
+      const raisedAt = Date.parse(s.timeline.at(-1)!.at);
+      s = await waitForState(handle, (x) => x.escalation.pages.length === 1, 'the page for P0');
+      expect(s.escalation.pages[0].reason).toBe('severity-raised');
+      expect(Date.parse(s.escalation.dueAt!) - Date.parse(s.escalation.pages[0].at)).toBe(15 * MINUTE);
+      expect(Date.parse(s.escalation.pages[0].at) - raisedAt).toBeLessThan(MINUTE);
+      await env.sleep(16 * MINUTE);
+      s = await waitForState(handle, (x) => x.escalation.pages.length === 2, 'the P0 escalation');
+      expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(2);
+    });
+  });
+
+  it('reminds about the post-mortem at 24 h, marks it overdue at 48 h, and closes only when it is done', async () => {
+    const stack = stacks.get('vercel-supabase')!;
+    await withWorker(stack, async (taskQueue, started) => {
+      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('pm'), severity: 'P1' })], { searchAttributes: false });
+      started.push(handle);
+      await waitForState(handle, (x) => x.escalation.pages.length === 1, 'the page');
+      await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'roy' }] });
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] });
+      let s = await waitForState(handle, (x) => x.status === 'postmortem', 'the draft');
+      const resolvedMs = Date.parse(s.resolvedAt!);
+      expect(Date.parse(s.postmortem.reminderAt!) - resolvedMs).toBe(24 * HOUR);
+      expect(Date.parse(s.postmortem.deadlineAt!) - resolvedMs).toBe(48 * HOUR);
+
+      await env.sleep(23 * HOUR);
+      s = await waitForState(handle, () => true, 'state');
+      expect(s.postmortem.reminded).toBeUndefined();
+      await env.sleep(2 * HOUR);
+      s = await waitForState(handle, (x) => x.postmortem.reminded === true, 'the reminder');
+      expect(s.postmortem.overdue).toBeUndefined();
+      await env.sleep(24 * HOUR);
+      s = await waitForState(handle, (x) => x.postmortem.overdue === true, 'overdue');
+      const texts = s.timeline.filter((e) => e.kind === 'postmortem').map((e) => e.text);
+      expect(texts).toEqual([expect.stringMatching(/^Post-mortem draft stored/), expect.stringMatching(/^Reminder: /), expect.stringMatching(/overdue/)]);
+      const slack = stack.sandbox.slack.messages().map((m) => String(m.text ?? '')).filter((t) => t.includes(handle.workflowId));
+      expect(slack.filter((t) => /post-mortem due by/.test(t))).toHaveLength(1);
+      expect(slack.filter((t) => /post-mortem is overdue/.test(t))).toHaveLength(1);
+
+      await handle.executeUpdate(completePostmortemUpdate, { args: [{ by: 'dana' }] });
+      expect((await handle.result()).status).toBe('closed');
     });
   });
 });
