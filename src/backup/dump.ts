@@ -70,6 +70,8 @@ export function startDump(opts: DumpOptions): RunningDump {
       assertDumpCanRead({ path: opts.tools.pgDump, version: dumpVersion.text, major: dumpVersion.major }, server);
 
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The counts run beside pg_dump; without parallel workers they take one core and leave the rest to the dump.
+      await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
       const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id;
 
       const { url, password } = splitPassword(opts.url);
