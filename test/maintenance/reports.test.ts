@@ -131,4 +131,30 @@ describe('maintenance reports', () => {
       const { rows: size } = await ops.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM database_size_history WHERE database = 'app'`);
       expect(size[0].n).toBe(2);
     }), 240_000);
+
+  it('monthly: starts the verification of the latest backup of each backed-up database, and does not wait for it', async () => {
+    const config = testConfig({
+      databases: { app: { urlEnv: 'DATABASE_URL', poolSize: 60 } },
+      backup: { databases: ['app'], store: { type: 'directory', path: mkdtempSync(path.join(os.tmpdir(), 'backups-')) } },
+      notifications: {},
+    });
+    const second = await startTestWorker({ deps: testDeps(config, ops, { app: app.url }) });
+    try {
+      await second.run(async () => {
+        const result = await second.client.workflow.execute(maintenance, {
+          taskQueue: second.taskQueue,
+          workflowId: uniqueName('maintenance-monthly'),
+          args: [{ kind: 'monthly', requestedBy: 'jest', stepAttempts: 2, retryInterval: '100ms' }],
+        });
+        const step = result.steps.find((s) => s.name === 'backup verification')!;
+        expect(step).toMatchObject({ status: 'ok', summary: expect.stringMatching(/^started verify-backup-latest-app-/) });
+        const childId = step.summary.replace('started ', '');
+        const child = await second.client.workflow.getHandle(childId).describe();
+        expect(child.type).toBe('verifyBackup');
+        if (child.status.name === 'RUNNING') await second.client.workflow.getHandle(childId).terminate('test done');
+      });
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
 });
