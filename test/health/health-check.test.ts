@@ -189,4 +189,51 @@ describe('healthCheck', () => {
       const { rows: state } = await ops.pool.query<{ status: string }>('SELECT DISTINCT status FROM health_alert_state');
       expect(state).toEqual([{ status: 'ok' }]);
     }), 180_000);
+
+  it("reads the second runbook's checks: frontend 200, Edge Function 401 = up, project status, bot webhooks", async () => {
+    const netlify = testConfig({ databases: { app: { urlEnv: 'DATABASE_URL', poolSize: 60 } } }, 'netlify-supabase');
+    const box = await startSandbox({ timing: 20 });
+    try {
+      seedFromConfig(box, netlify);
+      const taskQueue = uniqueName('hub');
+      const hubDeps = { ...withSandboxPlatforms(testDeps(netlify, ops, { app: app.url }), box, { requestTimeoutMs: 3_000 }), temporal: { client, taskQueue } };
+      const hub = await startTestWorker({ deps: hubDeps, taskQueue });
+      await hub.run(async () => {
+        const check = (workflowId = uniqueName('hub')) => client.workflow.execute(healthCheck, { taskQueue: hub.taskQueue, workflowId, args: [{}] });
+        const first = uniqueName('hub');
+        const healthy = await check(first);
+        expect(healthy.failing).toEqual([]);
+        const { rows } = await ops.pool.query<{ check_key: string; summary: string }>(
+          `SELECT r.check_key, r.summary FROM health_results r JOIN health_runs h ON h.id = r.run_id
+            WHERE h.workflow_id = $1 ORDER BY r.check_key`,
+          [first],
+        );
+        expect(rows.map((r) => r.check_key)).toEqual(
+          expect.arrayContaining([
+            'health:aiqueryhub-web:app',
+            'health:supabase:function-ai-query',
+            'health:supabase:project',
+            'health:webhook:slack-webhook',
+            'health:webhook:telegram-webhook',
+          ]),
+        );
+        expect(rows.find((r) => r.check_key === 'health:supabase:function-ai-query')?.summary).toBe('Edge Function ai-query is up (401 to an invalid JWT)');
+        // The webhook functions are not given an invalid JWT: they are POSTed the runbook's test payloads.
+        const posts = box.calls({ vendor: 'supabase-project', method: 'POST' }).map((c) => [c.path, c.body]);
+        expect(posts).toEqual(
+          expect.arrayContaining([
+            [expect.stringMatching(/functions\/v1\/telegram-webhook$/), { message: { text: 'test' } }],
+            [expect.stringMatching(/functions\/v1\/slack-webhook$/), { type: 'url_verification', challenge: 'test' }],
+          ]),
+        );
+
+        box.supabase.setFunctionDown(netlify.platforms.supabase.projectRef!, 'telegram-webhook', true);
+        const down = await check();
+        expect(down.transitions.map((t) => [t.key, t.to, t.severity])).toEqual([['health:webhook:telegram-webhook', 'warning', 'P1']]);
+      });
+      await hub.close();
+    } finally {
+      await box.stop();
+    }
+  }, 120_000);
 });
