@@ -74,9 +74,9 @@ describe('deploy: pre-deployment checklist gates and migrations', () => {
   });
 
   it('approval: the deployment waits before production until a person approves; an approval nobody needs is refused', async () => {
-    stage = await openStage({ service: plain });
+    stage = await openStage({ service: plain, services: [{ name: 'other-web', projectId: 'other-web', rollingRelease: undefined }] });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', requireApproval: true, durations: FAST });
-    const other = await stage.start({ service: 'javari-web', ref: 'no-approval', requestedBy: 'roy', durations: { ...FAST, watch: 60_000 } });
+    const other = await stage.start({ service: 'other-web', ref: 'no-approval', requestedBy: 'roy', durations: { ...FAST, watch: 60_000 } });
     const result = await stage.worker.run(async () => {
       const p = await waitForProgress(handle, (x) => x.stage === 'awaiting-approval');
       expect(p.preview?.smoke?.passed).toBe(true);

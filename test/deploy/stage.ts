@@ -106,7 +106,8 @@ export async function openStage(opts: StageOptions = {}): Promise<Stage> {
     worker: worker!,
     async start(input) {
       const o = deployStartOptions(input);
-      return worker!.client.workflow.start(deploy, { taskQueue: worker!.taskQueue, ...o, args: [input] });
+      // A suffix keeps runs of different tests (and files) on the one Temporal server apart.
+      return worker!.client.workflow.start(deploy, { taskQueue: worker!.taskQueue, ...o, workflowId: `${o.workflowId}-${uniqueName('t')}`, args: [input] });
     },
     async startRollback(input) {
       const o = rollbackStartOptions(input, new Date());
