@@ -1,6 +1,6 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createAlertActivities } from '../activities/alerts';
-import type { DeployActivities, DeployPlan } from '../activities/deploy';
+import type { DeployActivities, DeployPlan, PlanOverrides } from '../activities/deploy';
 
 /** Deploy activities plus the alert path's `raiseAlerts`, which opens incidents. */
 type Activities = DeployActivities & Pick<ReturnType<typeof createAlertActivities>, 'raiseAlerts'>;
@@ -9,9 +9,20 @@ type Activities = DeployActivities & Pick<ReturnType<typeof createAlertActivitie
 
 const RETRY: ActivityOptions['retry'] = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 };
 
-/** Before the plan is known: only `deployPlan` runs through this. */
-export function bootActivities(activityTimeout = 30_000) {
-  return proxyActivities<Activities>({ startToCloseTimeout: activityTimeout, retry: RETRY });
+/** What went wrong, without the "Activity task failed" wrapping. */
+export function messageOf(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The service's deployment settings; an unknown service fails the run naming the field, like any bad input. */
+export async function loadPlan(service: string, overrides: PlanOverrides, activityTimeout = 30_000): Promise<DeployPlan> {
+  try {
+    return await proxyActivities<Activities>({ startToCloseTimeout: activityTimeout, retry: RETRY }).deployPlan({ service, overrides });
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInput') throw err.cause;
+    throw err;
+  }
 }
 
 export function deployActivities(d: DeployPlan['durations']) {

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
@@ -35,7 +34,7 @@ import {
 import { formatDuration } from '../shared/duration';
 import { RunbookStage, RunbookStatus } from '../shared/search-attributes';
 import { parseInput } from '../shared/validate';
-import { bootActivities, deployActivities } from './deploy-proxies';
+import { deployActivities, loadPlan, messageOf } from './deploy-proxies';
 import { classifySample } from './deploy-watch';
 
 /** A person aborted: stop waiting and unwind to the abort path. */
@@ -49,11 +48,6 @@ type WatchOutcome =
 
 const RECENT_SAMPLES = 20;
 const STAGES_BEFORE_PRODUCTION: DeployStage[] = ['gates', 'preview', 'smoke-test', 'awaiting-approval'];
-
-function messageOf(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Deployment Procedures, as the runbook runs them: the pre-deployment checklist, a preview deployment
@@ -78,7 +72,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     recentSamples: [],
     samplesTaken: 0,
   };
-  let plan: DeployPlan | undefined;
+  /** Known once the plan is loaded; until then an approval is taken in advance. */
+  const known: { requireApproval?: boolean } = {};
   let abort: AbortRequest | undefined;
   let endWatch: EndWatchRequest | undefined;
   /** From here on production may have changed, so stopping means rolling back. */
@@ -110,7 +105,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     {
       validator: (req) => {
         parseInput(approveRequest, req, 'approval');
-        if (plan && !plan.requireApproval) throw rejected('this deployment does not wait for approval (deploy.requireApproval is off and the start did not ask for it)');
+        if (known.requireApproval === false) throw rejected('this deployment does not wait for approval (deploy.requireApproval is off and the start did not ask for it)');
         if (state.approval) throw rejected(`already approved by ${state.approval.by}`);
         if (state.verdict || !STAGES_BEFORE_PRODUCTION.includes(state.stage)) throw rejected(`too late to approve: the deployment is at ${state.stage}`);
       },
@@ -154,17 +149,12 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   );
 
   // ---- the plan: config of this service with the input's overrides -------------------------------
-  try {
-    plan = await bootActivities(input.durations.activityTimeout).deployPlan({
-      service: input.service,
-      overrides: { durations: input.durations, requireApproval: input.requireApproval, unhealthySamplesForRollback: input.unhealthySamplesForRollback },
-    });
-  } catch (err) {
-    // An unknown service fails the run naming the field, like any other bad input.
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInput') throw err.cause;
-    throw err;
-  }
-  const p = plan;
+  const p: DeployPlan = await loadPlan(
+    input.service,
+    { durations: input.durations, requireApproval: input.requireApproval, unhealthySamplesForRollback: input.unhealthySamplesForRollback },
+    input.durations.activityTimeout,
+  );
+  known.requireApproval = p.requireApproval;
   const d = p.durations;
   state.platform = p.platform;
   const { short, long, sampler } = deployActivities(d);

@@ -16,15 +16,9 @@ import {
   type RollbackResult,
   type RollbackStage,
 } from '../shared/deploy';
-import type { DeployPlan } from '../activities/deploy';
 import { RunbookStage, RunbookStatus } from '../shared/search-attributes';
 import { parseInput } from '../shared/validate';
-import { bootActivities, deployActivities } from './deploy-proxies';
-
-function messageOf(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
+import { deployActivities, loadPlan, messageOf } from './deploy-proxies';
 
 /**
  * Rolling Back Deployment, Option 1 ("revert to previous deployment, instant"): production goes back
@@ -49,13 +43,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
   };
   setHandler(rollbackProgressQuery, () => JSON.parse(JSON.stringify(state)) as RollbackProgress);
 
-  let plan: DeployPlan;
-  try {
-    plan = await bootActivities(input.durations.activityTimeout).deployPlan({ service: input.service, overrides: { durations: input.durations } });
-  } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InvalidInput') throw err.cause;
-    throw err;
-  }
+  const plan = await loadPlan(input.service, { durations: input.durations }, input.durations.activityTimeout);
   const d = plan.durations;
   const { short, long } = deployActivities(d);
   const service = input.service;
