@@ -1,0 +1,55 @@
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { testEnv } from '../harness';
+import { FAST, openStage, waitForProgress } from './stage';
+
+/**
+ * Recorded deploy histories replayed with the current workflow code: a change that would break
+ * determinism for runs in flight fails here, not in a live deployment. `RECORD_DEPLOY_HISTORIES=1`
+ * records them again (after a deliberate, patched() change).
+ */
+const DIR = path.join(__dirname, '..', 'fixtures', 'deploy-histories');
+
+const record = process.env.RECORD_DEPLOY_HISTORIES === '1';
+
+(record ? describe : describe.skip)('record deploy histories', () => {
+  it('records a staged promotion breached at 50 % and a run with an approval and an early end of the watch', async () => {
+    mkdirSync(DIR, { recursive: true });
+    const staged = await openStage();
+    try {
+      const h = await staged.start({ service: 'javari-web', ref: 'main', sha: '3333333333333333333333333333333333333333', requestedBy: 'roy', durations: FAST });
+      await staged.worker.run(async () => {
+        const p = await waitForProgress(h, (x) => x.stage === 'watching' && x.watch?.percent === 50);
+        staged.sandbox.apps.degrade(p.production!.id, { errorRate: 30 });
+        await h.result();
+      });
+      writeFileSync(path.join(DIR, 'staged-breach-at-50.json'), historyToJSON(await h.fetchHistory()));
+    } finally {
+      await staged.close();
+    }
+    const plain = await openStage({ service: { rollingRelease: undefined } });
+    try {
+      const h = await plain.start({ service: 'javari-web', ref: 'main', requestedBy: 'roy', requireApproval: true, durations: { ...FAST, watch: 60_000 } });
+      await plain.worker.run(async () => {
+        await waitForProgress(h, (x) => x.stage === 'awaiting-approval');
+        await h.executeUpdate('approve', { args: [{ by: 'ana' }] });
+        await waitForProgress(h, (x) => x.stage === 'watching' && (x.watch?.samplesTaken ?? 0) >= 1);
+        await h.executeUpdate('endWatch', { args: [{ by: 'ana', reason: 'looks good' }] });
+        await h.result();
+      });
+      writeFileSync(path.join(DIR, 'approval-and-end-watch.json'), historyToJSON(await h.fetchHistory()));
+    } finally {
+      await plain.close();
+    }
+  }, 120_000);
+});
+
+describe('deploy histories replay with the current workflow code', () => {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+  it.each(files)('%s', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(DIR, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle: { codePath: testEnv.workflowBundle } }, history, file);
+  });
+});
