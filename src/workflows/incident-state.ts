@@ -1,3 +1,4 @@
+import { ApplicationFailure, rootCause } from '@temporalio/workflow';
 /**
  * Pure bookkeeping of the `incident` workflow: the timeline, alert tracking by fingerprint, severity
  * and SLA arithmetic. No Temporal calls here, so it is deterministic and unit-testable as is.
@@ -103,4 +104,13 @@ export const allAlertsResolved = (s: IncidentState) => trackedAlerts(s).length >
 
 export function since(fromIso: string, toMs: number): string {
   return formatElapsed(toMs - Date.parse(fromIso));
+}
+
+/** A request the incident refuses: the reason travels to the caller as an InvalidInput failure. */
+export function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
+}
+
+export function messageOf(err: unknown): string {
+  return rootCause(err) ?? (err instanceof Error ? err.message : String(err));
 }

@@ -15,14 +15,11 @@
  * (a new run under the same workflow id, with its own record in the ops database).
  */
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
-  executeChild,
   log,
   proxyActivities,
-  rootCause,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -31,7 +28,6 @@ import {
 import type { Activities } from '../activities';
 import type { Severity } from '../config/schema';
 import { alertSchema, type Alert } from '../shared/alerts';
-import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../shared/deploy';
 import {
   acknowledgeRequest,
   acknowledgeUpdate,
@@ -49,7 +45,6 @@ import {
   incidentStateQuery,
   noteRequest,
   noteSignal,
-  playbook as playbookSchema,
   requestMitigationRequest,
   requestMitigationUpdate,
   resolveRequest,
@@ -67,15 +62,13 @@ import {
   type IncidentState,
   type IncidentStatus,
   type Mitigation,
-  type Playbook,
-  type PlaybookInput,
   type TimelineKind,
 } from '../shared/incident';
 import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../shared/search-attributes';
 import { formatDuration } from '../shared/duration';
 import { describeIssues, parseInput } from '../shared/validate';
-import { addEvent, allAlertsResolved, describeSla, firingAlerts, since, slaDeadline, trackAlerts } from './incident-state';
-import type { rollback } from './rollback';
+import { createPlaybooks } from './incident-playbooks';
+import { addEvent, allAlertsResolved, describeSla, firingAlerts, invalid, messageOf, since, slaDeadline, trackAlerts } from './incident-state';
 
 /** The ops-database record must land eventually: retried until it does. */
 const records = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
@@ -83,12 +76,6 @@ const records = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry:
 const notify = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 } });
 /** Diagnosis: quick looks; a look that fails is itself a finding. */
 const diagnose = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 2 } });
-/** Playbooks: redeploys poll and heartbeat. */
-const playbooks = proxyActivities<Activities>({
-  startToCloseTimeout: '20m',
-  heartbeatTimeout: '1m',
-  retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 3 },
-});
 
 const PD_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = { P0: 'critical', P1: 'error', P2: 'warning', P3: 'info' };
 /** Timeline events kept in workflow state across continue-as-new; the full timeline is in the ops database. */
@@ -117,6 +104,17 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     poke();
     return e;
   };
+  const playbooks = createPlaybooks({
+    s,
+    now,
+    event,
+    chat,
+    statuspage,
+    setStatus,
+    poke,
+    background,
+    adjustBusy: (delta: number) => void (busy += delta),
+  });
 
   // ---- messages -------------------------------------------------------------------------------
 
@@ -223,13 +221,13 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     requestMitigationUpdate,
     (raw) => {
       const req = requestMitigationRequest.parse(raw);
-      return propose(req.playbook, req.reason, req.by);
+      return playbooks.propose(req.playbook, req.reason, req.by);
     },
     {
       validator: (raw) => {
         const req = parseInput(requestMitigationRequest, raw, 'mitigation request');
         mustBeActive('mitigate');
-        checkPlaybook(req.playbook);
+        playbooks.check(req.playbook);
       },
     },
   );
@@ -245,7 +243,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
         event('mitigation', `Rejected: ${describePlaybook(m.playbook, s)}${req.comment ? ` (${req.comment})` : ''}`, req.by, { mitigationId: m.id });
         return m;
       }
-      approve(m, req.by, req.comment);
+      playbooks.approve(m, req.by, req.comment);
       await condition(() => m.status !== 'approved' && m.status !== 'running');
       return m;
     },
@@ -265,7 +263,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     async (raw) => {
       const req = undoMitigationRequest.parse(raw);
       const m = mitigation(req.mitigationId);
-      await undo(m, req.by);
+      await playbooks.undo(m, req.by);
       return m;
     },
     {
@@ -561,150 +559,12 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     const deployments = byCheck.get('recent-deployments');
     const hasRecent = Number(deployments?.details?.recentCount ?? 0) > 0;
     if (health?.ok === false && hasRecent && !s.mitigations.some((m) => m.playbook.kind === 'rollback')) {
-      propose({ kind: 'rollback' }, `health endpoint failing and production was deployed recently (${deployments?.summary})`, RUNBOOK_ACTOR);
+      playbooks.propose({ kind: 'rollback' }, `health endpoint failing and production was deployed recently (${deployments?.summary})`, RUNBOOK_ACTOR);
     }
     const provider = byCheck.get('provider-status');
     const down = (provider?.details?.down as string[] | undefined) ?? [];
     if (down.length && !down.includes(s.policy.fallbackProvider) && !s.mitigations.some((m) => m.playbook.kind === 'switch-provider')) {
-      propose({ kind: 'switch-provider' }, `AI provider ${down.join(', ')} reports an outage`, RUNBOOK_ACTOR);
-    }
-  }
-
-  // ---- mitigation playbooks ----------------------------------------------------------------------
-
-  function propose(raw: PlaybookInput, reason: string, by: string): Mitigation {
-    const playbook = playbookSchema.parse(raw);
-    const m: Mitigation = {
-      id: `m${s.mitigations.length + 1}`,
-      playbook,
-      status: 'awaiting-approval',
-      reason,
-      requestedBy: by,
-      requestedAt: new Date(now()).toISOString(),
-    };
-    s.mitigations.push(m);
-    event('mitigation', `Proposed ${m.id}: ${describePlaybook(playbook, s)} — ${reason}`, by, { mitigationId: m.id, playbook });
-    if (s.policy.autoMitigate[s.severity]?.includes(playbook.kind)) approve(m, `config incidents.autoMitigate.${s.severity}`);
-    else void chat(`:hammer_and_wrench: ${s.incidentId}: proposed ${m.id} — ${describePlaybook(playbook, s)}. Approve with \`runbook incident mitigate ${s.incidentId} --approve ${m.id}\``);
-    return m;
-  }
-
-  function approve(m: Mitigation, by: string, comment?: string): void {
-    m.status = 'approved';
-    m.approvedBy = by;
-    m.approvedAt = new Date(now()).toISOString();
-    event('mitigation', `Approved ${m.id}: ${describePlaybook(m.playbook, s)}${comment ? ` (${comment})` : ''}`, by, { mitigationId: m.id });
-    void background(() => carryOut(m));
-  }
-
-  async function carryOut(m: Mitigation): Promise<void> {
-    m.status = 'running';
-    if (s.status === 'open' || s.status === 'acknowledged') setStatus('mitigating');
-    await statuspage('identified', 'The issue has been identified and a fix is being implemented.');
-    try {
-      const { outcome, result } = await runPlaybook(m);
-      m.status = 'succeeded';
-      m.outcome = outcome;
-      m.result = result;
-      s.mitigatedAt ??= new Date(now()).toISOString();
-      event('mitigation', `${m.id} succeeded: ${outcome}`, RUNBOOK_ACTOR, { mitigationId: m.id, ...result });
-      await chat(`:white_check_mark: ${s.incidentId}: ${describePlaybook(m.playbook, s)} — ${outcome}`);
-      await statuspage('monitoring', 'A fix has been implemented and we are monitoring the results.');
-    } catch (err) {
-      m.status = 'failed';
-      m.error = messageOf(err);
-      event('mitigation', `${m.id} failed: ${m.error}`, RUNBOOK_ACTOR, { mitigationId: m.id });
-      await chat(`:x: ${s.incidentId}: ${describePlaybook(m.playbook, s)} failed — ${m.error}`);
-    } finally {
-      m.finishedAt = new Date(now()).toISOString();
-      poke();
-    }
-  }
-
-  async function runPlaybook(m: Mitigation): Promise<{ outcome: string; result: Record<string, unknown> }> {
-    const p = m.playbook;
-    const identity = `${s.incidentId}/${m.id}`;
-    switch (p.kind) {
-      case 'rollback': {
-        // Rolling Back Deployment is the deploy runbook's own workflow; the incident starts it as a child.
-        const service = p.service ?? s.service;
-        const request: RollbackInput = {
-          service,
-          ...(p.toDeploymentId ? { toDeploymentId: p.toDeploymentId } : {}),
-          reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 1024),
-          requestedBy: m.approvedBy ?? m.requestedBy,
-          incidentId: s.incidentId,
-        };
-        // One rollback workflow per mitigation: an incident may roll back twice.
-        const start = { ...rollbackStartOptions(request, new Date(now())), workflowId: rollbackWorkflowId({ service, incidentId: `${s.incidentId}-${m.id}` }, new Date(now())) };
-        const r = await executeChild<typeof rollback>('rollback', { ...start, args: [request] });
-        return {
-          outcome: `rolled back ${service} to ${r.to.id}${r.alreadyCurrent ? ' (it already served production)' : ''}; health ${r.verified ? 'verified' : `NOT verified: ${r.health?.detail ?? 'unknown'}`}`,
-          result: { rollbackWorkflowId: start.workflowId, from: r.from?.id ?? null, to: r.to.id, verified: r.verified },
-        };
-      }
-      case 'switch-provider':
-        return setEnvAndRedeploy(p.service ?? s.service, 'FORCE_PROVIDER', p.provider ?? s.policy.fallbackProvider, identity);
-      case 'read-only':
-        return setEnvAndRedeploy(p.service ?? s.service, 'READ_ONLY_MODE', 'true', identity);
-      case 'terminate-query': {
-        const r = await playbooks.terminateBackend({ database: p.database ?? serviceDatabase(), pid: p.pid });
-        return { outcome: `terminated backend ${p.pid} (${r.usename}, running ${r.runningFor}): ${r.query}`, result: r };
-      }
-      case 'limit-user': {
-        const database = p.database ?? serviceDatabase();
-        const previous = await playbooks.readUserLimits({ database, userId: p.userId });
-        const change = p.action === 'block' ? { blocked: true, blocked_reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 500) } : { rate_limit: p.rateLimit };
-        await playbooks.setUserLimits({ database, userId: p.userId, limits: change });
-        return { outcome: p.action === 'block' ? `blocked user ${p.userId}` : `rate limit of user ${p.userId} set to ${p.rateLimit}`, result: { previous, change } };
-      }
-    }
-  }
-
-  /** The runbook's `vercel env add KEY=value` + `vercel --prod`; the previous value is kept for the undo. */
-  async function setEnvAndRedeploy(service: string, key: string, value: string, identity: string) {
-    const { value: previous } = await playbooks.readProductionEnv({ service, key });
-    await playbooks.setProductionEnv({ service, key, value });
-    const deployment = await redeploy(service, identity);
-    return {
-      outcome: `${key}=${value} on ${service}, redeployed as ${deployment.deploymentId}`,
-      result: { service, key, value, previous, deploymentId: deployment.deploymentId },
-    };
-  }
-
-  /** `vercel --prod`: a new production build of what production serves now, so it picks up the changed variable. */
-  async function redeploy(service: string, identity: string) {
-    const current = await playbooks.currentProduction({ service });
-    return playbooks.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
-  }
-
-  async function undo(m: Mitigation, by: string): Promise<void> {
-    m.status = 'undoing';
-    event('mitigation', `Undoing ${m.id}: ${describePlaybook(m.playbook, s)}`, by, { mitigationId: m.id });
-    busy++;
-    try {
-      const r = m.result ?? {};
-      if (m.playbook.kind === 'limit-user') {
-        await playbooks.setUserLimits({ database: m.playbook.database ?? serviceDatabase(), userId: m.playbook.userId, limits: r.previous as Record<string, unknown> });
-        m.outcome = `restored the limits of user ${m.playbook.userId}`;
-      } else {
-        const service = String(r.service);
-        const key = String(r.key);
-        const previous = (r.previous as string | null | undefined) ?? null;
-        await playbooks.setProductionEnv({ service, key, value: previous });
-        const deployment = await redeploy(service, `${s.incidentId}/${m.id}/undo`);
-        m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, redeployed as ${deployment.deploymentId}`;
-      }
-      m.status = 'undone';
-      m.undoneBy = by;
-      m.undoneAt = new Date(now()).toISOString();
-      event('mitigation', `${m.id} undone: ${m.outcome}`, by, { mitigationId: m.id });
-    } catch (err) {
-      m.status = 'undo-failed';
-      m.error = messageOf(err);
-      event('mitigation', `Undo of ${m.id} failed: ${m.error}`, by, { mitigationId: m.id });
-    } finally {
-      busy--;
+      playbooks.propose({ kind: 'switch-provider' }, `AI provider ${down.join(', ')} reports an outage`, RUNBOOK_ACTOR);
     }
   }
 
@@ -810,24 +670,6 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   /** Messages that arrive while the config is being read (the first moments of a run) are refused, not lost silently. */
   function mustBeOpened(): void {
     if (!s.policy) throw invalid('the incident is still opening; try again in a moment');
-  }
-
-  function checkPlaybook(p: Playbook): void {
-    const service = 'service' in p && p.service ? p.service : s.service;
-    const svc = s.policy.services.find((x) => x.name === service);
-    if (!svc) throw invalid(`playbook.service: no service "${service}" in the configuration`);
-    if ((p.kind === 'switch-provider' || p.kind === 'read-only') && svc.platform !== 'vercel') {
-      throw invalid(`playbook.kind: ${p.kind} sets a Vercel environment variable; ${svc.name} runs on ${svc.platform}`);
-    }
-    if ((p.kind === 'terminate-query' || p.kind === 'limit-user') && !p.database && !svc.database) {
-      throw invalid(`playbook.database: service ${svc.name} names no database; pass one`);
-    }
-  }
-
-  function serviceDatabase(): string {
-    const db = s.policy.services.find((x) => x.name === s.service)?.database;
-    if (!db) throw ApplicationFailure.nonRetryable(`service ${s.service} names no database`, 'InvalidInput');
-    return db;
   }
 
   function mitigation(id: string): Mitigation {
@@ -972,12 +814,4 @@ function applyPolicy(s: IncidentState, input: ReturnType<typeof incidentInput.pa
     s.severity = policy.defaultSeverity;
     s.customerFacing = service.customerFacing;
   }
-}
-
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
-}
-
-function messageOf(err: unknown): string {
-  return rootCause(err) ?? (err instanceof Error ? err.message : String(err));
 }

@@ -1,0 +1,199 @@
+/**
+ * The incident's mitigation playbooks (Incident Response → Mitigation; Common Incidents & Playbooks 1–3):
+ * proposed, approved by a person or by config `incidents.autoMitigate`, run, and undone where the runbook undoes them.
+ */
+import { executeChild, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../shared/deploy';
+import {
+  describePlaybook,
+  playbook as playbookSchema,
+  RUNBOOK_ACTOR,
+  type IncidentState,
+  type IncidentStatus,
+  type Mitigation,
+  type Playbook,
+  type PlaybookInput,
+  type TimelineKind,
+} from '../shared/incident';
+import { invalid, messageOf } from './incident-state';
+import type { rollback } from './rollback';
+
+/** Redeploys poll and heartbeat. */
+const playbooks = proxyActivities<Activities>({
+  startToCloseTimeout: '20m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 3 },
+});
+
+/** What the playbooks need of the running incident. */
+export interface PlaybookContext {
+  s: IncidentState;
+  now(): number;
+  event(kind: TimelineKind, text: string, by?: string, data?: Record<string, unknown>): void;
+  chat(text: string): Promise<void>;
+  statuspage(status: 'investigating' | 'identified' | 'monitoring' | 'resolved', body: string): Promise<void>;
+  setStatus(status: IncidentStatus): void;
+  poke(): void;
+  /** Runs work in the background, counted so continue-as-new waits for it. */
+  background(work: () => Promise<void>): Promise<void>;
+  /** Counts work awaited in an update handler. */
+  adjustBusy(delta: number): void;
+}
+
+export function createPlaybooks(ctx: PlaybookContext) {
+  const { s, now, event, chat, statuspage } = ctx;
+  const iso = () => new Date(now()).toISOString();
+
+  /** Rejects, before it reaches history, a playbook this incident cannot run. */
+  function check(p: Playbook): void {
+    const service = 'service' in p && p.service ? p.service : s.service;
+    const svc = s.policy.services.find((x) => x.name === service);
+    if (!svc) throw invalid(`playbook.service: no service "${service}" in the configuration`);
+    if ((p.kind === 'switch-provider' || p.kind === 'read-only') && svc.platform !== 'vercel') {
+      throw invalid(`playbook.kind: ${p.kind} sets a Vercel environment variable; ${svc.name} runs on ${svc.platform}`);
+    }
+    if ((p.kind === 'terminate-query' || p.kind === 'limit-user') && !p.database && !svc.database) {
+      throw invalid(`playbook.database: service ${svc.name} names no database; pass one`);
+    }
+  }
+
+  function propose(raw: PlaybookInput, reason: string, by: string): Mitigation {
+    const playbook = playbookSchema.parse(raw);
+    const m: Mitigation = { id: `m${s.mitigations.length + 1}`, playbook, status: 'awaiting-approval', reason, requestedBy: by, requestedAt: iso() };
+    s.mitigations.push(m);
+    event('mitigation', `Proposed ${m.id}: ${describePlaybook(playbook, s)} — ${reason}`, by, { mitigationId: m.id, playbook });
+    if (s.policy.autoMitigate[s.severity]?.includes(playbook.kind)) approve(m, `config incidents.autoMitigate.${s.severity}`);
+    else void chat(`:hammer_and_wrench: ${s.incidentId}: proposed ${m.id} — ${describePlaybook(playbook, s)}. Approve with \`runbook incident mitigate ${s.incidentId} --approve ${m.id}\``);
+    return m;
+  }
+
+  function approve(m: Mitigation, by: string, comment?: string): void {
+    m.status = 'approved';
+    m.approvedBy = by;
+    m.approvedAt = iso();
+    event('mitigation', `Approved ${m.id}: ${describePlaybook(m.playbook, s)}${comment ? ` (${comment})` : ''}`, by, { mitigationId: m.id });
+    void ctx.background(() => carryOut(m));
+  }
+
+  /** Runs an approved playbook; the status page says "identified" meanwhile and "monitoring" once it worked. */
+  async function carryOut(m: Mitigation): Promise<void> {
+    m.status = 'running';
+    if (s.status === 'open' || s.status === 'acknowledged') ctx.setStatus('mitigating');
+    await statuspage('identified', 'The issue has been identified and a fix is being implemented.');
+    try {
+      const { outcome, result } = await run(m);
+      m.status = 'succeeded';
+      m.outcome = outcome;
+      m.result = result;
+      s.mitigatedAt ??= iso();
+      event('mitigation', `${m.id} succeeded: ${outcome}`, RUNBOOK_ACTOR, { mitigationId: m.id, ...result });
+      await chat(`:white_check_mark: ${s.incidentId}: ${describePlaybook(m.playbook, s)} — ${outcome}`);
+      await statuspage('monitoring', 'A fix has been implemented and we are monitoring the results.');
+    } catch (err) {
+      m.status = 'failed';
+      m.error = messageOf(err);
+      event('mitigation', `${m.id} failed: ${m.error}`, RUNBOOK_ACTOR, { mitigationId: m.id });
+      await chat(`:x: ${s.incidentId}: ${describePlaybook(m.playbook, s)} failed — ${m.error}`);
+    } finally {
+      m.finishedAt = iso();
+      ctx.poke();
+    }
+  }
+
+  async function run(m: Mitigation): Promise<{ outcome: string; result: Record<string, unknown> }> {
+    const p = m.playbook;
+    const identity = `${s.incidentId}/${m.id}`;
+    switch (p.kind) {
+      case 'rollback': {
+        // Rolling Back Deployment is the deploy runbook's own workflow; the incident starts it as a child.
+        const service = p.service ?? s.service;
+        const request: RollbackInput = {
+          service,
+          ...(p.toDeploymentId ? { toDeploymentId: p.toDeploymentId } : {}),
+          reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 1024),
+          requestedBy: m.approvedBy ?? m.requestedBy,
+          incidentId: s.incidentId,
+        };
+        // One rollback workflow per mitigation: an incident may roll back twice.
+        const start = { ...rollbackStartOptions(request, new Date(now())), workflowId: rollbackWorkflowId({ service, incidentId: `${s.incidentId}-${m.id}` }, new Date(now())) };
+        const r = await executeChild<typeof rollback>('rollback', { ...start, args: [request] });
+        return {
+          outcome: `rolled back ${service} to ${r.to.id}${r.alreadyCurrent ? ' (it already served production)' : ''}; health ${r.verified ? 'verified' : `NOT verified: ${r.health?.detail ?? 'unknown'}`}`,
+          result: { rollbackWorkflowId: start.workflowId, from: r.from?.id ?? null, to: r.to.id, verified: r.verified },
+        };
+      }
+      case 'switch-provider':
+        return setEnvAndRedeploy(p.service ?? s.service, 'FORCE_PROVIDER', p.provider ?? s.policy.fallbackProvider, identity);
+      case 'read-only':
+        return setEnvAndRedeploy(p.service ?? s.service, 'READ_ONLY_MODE', 'true', identity);
+      case 'terminate-query': {
+        const r = await playbooks.terminateBackend({ database: p.database ?? serviceDatabase(), pid: p.pid });
+        return { outcome: `terminated backend ${p.pid} (${r.usename}, running ${r.runningFor}): ${r.query}`, result: r };
+      }
+      case 'limit-user': {
+        const database = p.database ?? serviceDatabase();
+        const previous = await playbooks.readUserLimits({ database, userId: p.userId });
+        const change = p.action === 'block' ? { blocked: true, blocked_reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 500) } : { rate_limit: p.rateLimit };
+        await playbooks.setUserLimits({ database, userId: p.userId, limits: change });
+        return { outcome: p.action === 'block' ? `blocked user ${p.userId}` : `rate limit of user ${p.userId} set to ${p.rateLimit}`, result: { previous, change } };
+      }
+    }
+  }
+
+  /** The runbook's `vercel env add KEY=value` + `vercel --prod`; the previous value is kept for the undo. */
+  async function setEnvAndRedeploy(service: string, key: string, value: string, identity: string) {
+    const { value: previous } = await playbooks.readProductionEnv({ service, key });
+    await playbooks.setProductionEnv({ service, key, value });
+    const deployment = await redeploy(service, identity);
+    return {
+      outcome: `${key}=${value} on ${service}, redeployed as ${deployment.deploymentId}`,
+      result: { service, key, value, previous, deploymentId: deployment.deploymentId },
+    };
+  }
+
+  /** `vercel --prod`: a new production build of what production serves now, so it picks up the changed variable. */
+  async function redeploy(service: string, identity: string) {
+    const current = await playbooks.currentProduction({ service });
+    return playbooks.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
+  }
+
+  /** Environment switches go back to their previous value; a user's limits are restored. */
+  async function undo(m: Mitigation, by: string): Promise<void> {
+    m.status = 'undoing';
+    event('mitigation', `Undoing ${m.id}: ${describePlaybook(m.playbook, s)}`, by, { mitigationId: m.id });
+    ctx.adjustBusy(1);
+    try {
+      const r = m.result ?? {};
+      if (m.playbook.kind === 'limit-user') {
+        await playbooks.setUserLimits({ database: m.playbook.database ?? serviceDatabase(), userId: m.playbook.userId, limits: r.previous as Record<string, unknown> });
+        m.outcome = `restored the limits of user ${m.playbook.userId}`;
+      } else {
+        const service = String(r.service);
+        const key = String(r.key);
+        const previous = (r.previous as string | null | undefined) ?? null;
+        await playbooks.setProductionEnv({ service, key, value: previous });
+        const deployment = await redeploy(service, `${s.incidentId}/${m.id}/undo`);
+        m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, redeployed as ${deployment.deploymentId}`;
+      }
+      m.status = 'undone';
+      m.undoneBy = by;
+      m.undoneAt = iso();
+      event('mitigation', `${m.id} undone: ${m.outcome}`, by, { mitigationId: m.id });
+    } catch (err) {
+      m.status = 'undo-failed';
+      m.error = messageOf(err);
+      event('mitigation', `Undo of ${m.id} failed: ${m.error}`, by, { mitigationId: m.id });
+    } finally {
+      ctx.adjustBusy(-1);
+    }
+  }
+
+  function serviceDatabase(): string {
+    const db = s.policy.services.find((x) => x.name === s.service)?.database;
+    if (!db) throw invalid(`service ${s.service} names no database`);
+    return db;
+  }
+
+  return { check, propose, approve, undo };
+}
