@@ -295,6 +295,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       validator: (raw) => {
         parseInput(completePostmortemRequest, raw, 'post-mortem');
         if (s.phase !== 'postmortem') throw invalid(`the post-mortem follows resolution; the incident is ${s.status}`);
+        if (!s.postmortem.draftedAt) throw invalid('the post-mortem draft is still being written; try again in a moment');
         if (s.postmortem.doneAt) throw invalid(`the post-mortem was marked done by ${s.postmortem.doneBy}`);
       },
     },
