@@ -89,6 +89,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   const enter = (stage: DeployStage) => {
     state.stage = stage;
     upsertSearchAttributes([{ key: RunbookStage, value: stage }]);
+    setCurrentDetails(`stage: ${stage}`);
   };
   const gate = (name: GateName, status: GateResult['status'], reason: string) => state.gates.push({ name, status, reason, at: now() });
   const rejected = (message: string) => ApplicationFailure.create({ type: 'Rejected', nonRetryable: true, message });
@@ -291,6 +292,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       Object.assign(w, { samplesTaken: k, lastErrorRate: s.errorRate, lastP99Ms: s.p99Ms, lastHealthy: s.healthy, timeLeftMs: Math.max(0, startedAt + durationMs - Date.now()) });
       state.samplesTaken += 1;
       state.recentSamples = [...state.recentSamples, sample].slice(-RECENT_SAMPLES);
+      // Shown in the Temporal UI beside the run's summary.
+      setCurrentDetails(`watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}`);
       if (level === 'critical') return { kind: 'critical', reasons };
       if (level === 'warning') {
         w.warnings += 1;
