@@ -1,6 +1,6 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client } from 'pg';
+import { connect } from '../db/connect';
 import type { ActivityDeps } from './deps';
 import { hashStoredObject, readArchive } from '../backup/archive';
 import { BackupCatalogue, type BackupRecord } from '../backup/catalogue';
@@ -125,8 +125,7 @@ export function createBackupActivities(deps: BackupDeps) {
 
   /** Counts (and md5s where the manifest has them) of the manifest's tables in a restored database. */
   async function statsOf(url: string, manifest: BackupManifest) {
-    const client = new Client({ connectionString: url, application_name: 'runbook-verify' });
-    await client.connect();
+    const client = await connect(url, 'runbook-verify');
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const stats = await tableStats(client, {
@@ -142,8 +141,7 @@ export function createBackupActivities(deps: BackupDeps) {
   }
 
   async function adminQuery(url: string, sql: string): Promise<void> {
-    const client = new Client({ connectionString: url, application_name: 'runbook-verify' });
-    await client.connect();
+    const client = await connect(url, 'runbook-verify');
     try {
       await client.query(sql);
     } finally {
@@ -414,8 +412,7 @@ export function createBackupActivities(deps: BackupDeps) {
         r = await catalogue.latestVerifiedBefore(req.from ?? req.into, before);
         if (!r) throw notFound(`no verified backup of "${req.from ?? req.into}" taken before ${before.toISOString()}`);
       }
-      const client = new Client({ connectionString: url });
-      await client.connect();
+      const client = await connect(url, 'runbook-restore');
       try {
         const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
         return { confirmName: rows[0].db, target: req.into, backupId: r.id, backupTakenAt: r.startedAt, backupSizeBytes: r.sizeBytes ?? undefined };

@@ -1,6 +1,6 @@
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client } from 'pg';
+import { connect } from '../db/connect';
 import type { TableStats } from '../shared/backup';
 import { assertDumpCanRead, serverMajor, splitPassword, toolVersion, type PgTools } from './pg-tools';
 import type { BackupStore } from './store';
@@ -59,8 +59,7 @@ export function startDump(opts: DumpOptions): RunningDump {
   };
 
   async function run(): Promise<DumpOutcome> {
-    const client = new Client({ connectionString: opts.url, application_name: 'runbook-backup' });
-    await client.connect();
+    const client = await connect(opts.url, 'runbook-backup');
     try {
       const { rows } = await client.query<{ version: string; num: string; db: string }>(
         "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS db",

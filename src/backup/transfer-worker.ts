@@ -4,7 +4,7 @@
  * workflows. Needs OPS_DATABASE_URL and the database URLs the configuration names, like the main worker.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { Pool } from 'pg';
+import { createPool } from '../db/connect';
 import { createBackupActivities } from '../activities/backup';
 import { ConfigError, loadConfig } from '../config/load';
 import { createPlatformClients } from '../platforms';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   if (!taskQueue) throw new ConfigError(config.source, ['backup.transferTaskQueue: set it to run a dedicated backup worker']);
   const opsUrl = process.env.OPS_DATABASE_URL;
   if (!opsUrl) throw new Error('OPS_DATABASE_URL is not set: the backup worker records backups in the ops database');
-  const ops = new Pool({ connectionString: opsUrl, max: 4 });
+  const ops = createPool(opsUrl, { max: 4 });
   const target = temporalTargetFromEnv(process.env, config.temporal.namespace);
   const connection = await NativeConnection.connect(connectionOptions(target));
   const worker = await Worker.create({
