@@ -28,6 +28,8 @@ export interface DeployPlan {
   requireApproval: boolean;
   ciConfigured: boolean;
   migrationsConfigured: boolean;
+  /** Second runbook: Edge Functions are listed, and their source folder is (`deploy`) or is not (`no-source`) configured. */
+  edgeFunctions?: 'deploy' | 'no-source';
   unhealthySamplesForRollback: number;
   thresholds: { errorRate: { warning: number; critical: number }; p99Ms: { warning: number; critical: number } };
   durations: {
@@ -286,6 +288,7 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
         requireApproval: o.requireApproval ?? d.requireApproval,
         ciConfigured: Boolean(d.ci),
         migrationsConfigured: Boolean(d.migrationsDir && service.database),
+        edgeFunctions: config.platforms.supabase.edgeFunctions.length ? (d.functionsDir ? 'deploy' : 'no-source') : undefined,
         unhealthySamplesForRollback: o.unhealthySamplesForRollback ?? d.unhealthySamplesForRollback,
         thresholds: {
           errorRate: { warning: config.thresholds.errorRate.warning, critical: config.thresholds.errorRate.critical },

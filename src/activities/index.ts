@@ -4,6 +4,7 @@ import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
 import { createAlertActivities } from './alerts';
 import { createDeployActivities } from './deploy';
+import { createEdgeFunctionActivities } from './edge-functions';
 import { createMaintenanceActivities } from './maintenance';
 import { createHealthActivities } from './health';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIncidentActivities(deps),
     ...createAlertActivities(deps),
     ...createDeployActivities(deps),
+    ...createEdgeFunctionActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createHealthActivities(deps),
   };

@@ -173,6 +173,11 @@ const deploy = z.object({
   activityTimeout: durationMs.default(30_000),
   /** Where pending SQL migrations live; both the runbook's and Supabase's conventions are read. */
   migrationsDir: z.string().optional(),
+  /**
+   * Supabase Edge Functions source (`supabase/functions` of the app checkout): each function named in
+   * `platforms.supabase.edgeFunctions` is deployed from `<dir>/<slug>/index.ts` after the migrations.
+   */
+  functionsDir: z.string().optional(),
   lockTimeout: durationMs.default(5_000),
   statementTimeout: durationMs.default(60_000),
   /**

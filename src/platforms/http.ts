@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { FormData, request } from 'undici';
 import type { z } from 'zod';
 import { secretFromEnv } from '../config/load';
 import { describeIssues } from '../shared/validate';
@@ -127,14 +127,16 @@ export class PlatformHttp {
       ...(secret && credential?.header ? credential.header(secret) : {}),
       ...req.headers,
     };
-    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    // A FormData body sets its own multipart content type with the boundary.
+    const form = req.body instanceof FormData;
+    if (req.body !== undefined && !form) headers['content-type'] = 'application/json';
 
     const { signal, timedOut, rethrowIfCancelled } = requestSignal(timeoutMs);
     let status: number;
     let responseHeaders: Record<string, string | string[] | undefined>;
     let text: string;
     try {
-      const res = await request(url, { method: req.method, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body), signal });
+      const res = await request(url, { method: req.method, headers, body: req.body === undefined ? undefined : form ? (req.body as FormData) : JSON.stringify(req.body), signal });
       status = res.statusCode;
       responseHeaders = res.headers;
       text = status < 400 && req.maxLines !== undefined ? await readLines(res.body, req.maxLines, timedOut) : await res.body.text();

@@ -1,8 +1,9 @@
+import { FormData } from 'undici';
 import type { RunbookConfig } from '../config/schema';
 import { PlatformError } from './errors';
 import { PlatformHttp } from './http';
 import { createAppProbe } from './probe';
-import { supabaseAuthHealth, supabaseBackups, supabaseFunctions, supabaseHealth, supabaseProject, supabaseQueryResult } from './schemas';
+import { supabaseAuthHealth, supabaseBackups, supabaseFunction, supabaseFunctions, supabaseHealth, supabaseProject, supabaseQueryResult } from './schemas';
 import type { SupabaseClient } from './types';
 import { joinUrl } from './urls';
 
@@ -84,6 +85,21 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
     async listFunctions(ref) {
       const r = refOf(ref, 'GET /v1/projects/{ref}/functions');
       return http.request({ method: 'GET', path: '/v1/projects/{ref}/functions', params: { ref: r }, resource: project(r), schema: supabaseFunctions });
+    },
+    async deployFunction(slug, fn, ref) {
+      const r = refOf(ref, 'POST /v1/projects/{ref}/functions/deploy');
+      const form = new FormData();
+      form.append('metadata', JSON.stringify({ entrypoint_path: fn.entrypointPath, name: fn.name ?? slug, verify_jwt: fn.verifyJwt ?? true }));
+      for (const f of fn.files) form.append('file', new Blob([f.content]), f.name);
+      return http.request({
+        method: 'POST',
+        path: '/v1/projects/{ref}/functions/deploy',
+        params: { ref: r },
+        query: { slug },
+        body: form,
+        resource: `${project(r)}, function ${slug}`,
+        schema: supabaseFunction,
+      });
     },
     async authHealth() {
       needProjectUrl('GET /auth/v1/health');

@@ -104,6 +104,8 @@ export interface SupabaseClient {
   restorePitr(recoveryTimeTargetUnix: number, ref?: string): Promise<void>;
   query(sql: string, opts?: { ref?: string; parameters?: unknown[]; readOnly?: boolean }): Promise<Record<string, unknown>[]>;
   listFunctions(ref?: string): Promise<SupabaseFunction[]>;
+  /** Deploys (or redeploys, as a new version) an Edge Function from its source files, as `supabase functions deploy` does. */
+  deployFunction(slug: string, fn: EdgeFunctionSource, ref?: string): Promise<SupabaseFunction>;
   /** GoTrue health behind the project's API gateway (needs platforms.supabase.projectUrl and the anon key). */
   authHealth(): Promise<SupabaseAuthHealth>;
   /**
@@ -204,4 +206,12 @@ export interface PlatformClients {
   telegram: TelegramClient;
   providers: ProviderStatusClient;
   probe: AppProbe;
+}
+
+/** An Edge Function's source: file names relative to the functions folder, e.g. `ai-query/index.ts`. */
+export interface EdgeFunctionSource {
+  entrypointPath: string;
+  files: { name: string; content: Buffer | string }[];
+  name?: string;
+  verifyJwt?: boolean;
 }

@@ -62,6 +62,8 @@ export interface Sandbox {
     failNextRestore(ref: string): void;
     setPitrEnabled(ref: string, enabled: boolean): void;
     setFunctionDown(ref: string, slug: string, down: boolean): void;
+    /** The deployed function as the sandbox holds it, with the files of its last deploy. */
+    deployedFunction(ref: string, slug: string): { version: number; entrypointPath: string; files: Record<string, string> } | undefined;
     /** Answers POST …/database/query (default: `select 1` → one row, else no rows). */
     onQuery(handler: QueryHandler): void;
     restores(ref: string): PitrRestore[];
@@ -182,6 +184,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       },
       setPitrEnabled: (ref, enabled) => {
         sbProject(ref).pitrEnabled = enabled;
+      },
+      deployedFunction: (ref, slug) => {
+        const fn = sbProject(ref).functions.get(slug);
+        return fn && { version: fn.version, entrypointPath: fn.entrypoint_path, files: { ...fn.source } };
       },
       setFunctionDown: (ref, slug, down) => {
         const fn = sbProject(ref).functions.get(slug);

@@ -20,6 +20,8 @@ export interface SupabaseFunction {
   entrypoint_path: string;
   /** Sandbox control: the function fails to boot (503) instead of answering. */
   down: boolean;
+  /** The files of the last deploy by name, so tests can see what was uploaded; not part of the API's answer. */
+  source: Record<string, string>;
 }
 
 export interface PitrRestore {
@@ -93,12 +95,12 @@ export class SupabaseSandbox {
     return p;
   }
 
-  private deployFunction(p: SupabaseProject, slug: string, entrypoint: string, name?: string, verifyJwt = true): SupabaseFunction {
+  private deployFunction(p: SupabaseProject, slug: string, entrypoint: string, name?: string, verifyJwt = true, source: Record<string, string> = {}): SupabaseFunction {
     const now = Date.now();
     const existing = p.functions.get(slug);
     const fn: SupabaseFunction = existing
-      ? { ...existing, version: existing.version + 1, updated_at: now, entrypoint_path: entrypoint, name: name ?? existing.name, verify_jwt: verifyJwt }
-      : { id: crypto.randomUUID(), slug, name: name ?? slug, status: 'ACTIVE', version: 1, created_at: now, updated_at: now, verify_jwt: verifyJwt, entrypoint_path: entrypoint, down: false };
+      ? { ...existing, version: existing.version + 1, updated_at: now, entrypoint_path: entrypoint, name: name ?? existing.name, verify_jwt: verifyJwt, source }
+      : { id: crypto.randomUUID(), slug, name: name ?? slug, status: 'ACTIVE', version: 1, created_at: now, updated_at: now, verify_jwt: verifyJwt, entrypoint_path: entrypoint, down: false, source };
     p.functions.set(slug, fn);
     return fn;
   }
@@ -129,7 +131,7 @@ export class SupabaseSandbox {
   }
 
   private functionView(f: SupabaseFunction) {
-    const { down: _down, ...rest } = f;
+    const { down: _down, source: _source, ...rest } = f;
     return rest;
   }
 
@@ -259,8 +261,11 @@ export class SupabaseSandbox {
         meta = undefined;
       }
       if (!isRecord(meta) || typeof meta.entrypoint_path !== 'string') return sendError(reply, 'supabase', 400, 'metadata: required JSON with entrypoint_path');
-      if (form.getAll('file').length === 0) return sendError(reply, 'supabase', 400, 'file: at least one file part is required');
-      const fn = this.deployFunction(p, slug, meta.entrypoint_path, typeof meta.name === 'string' ? meta.name : undefined, meta.verify_jwt !== false);
+      const files = form.getAll('file').filter((f): f is File => typeof f !== 'string');
+      if (files.length === 0) return sendError(reply, 'supabase', 400, 'file: at least one file part is required');
+      const source = Object.fromEntries(await Promise.all(files.map(async (f) => [f.name, await f.text()] as const)));
+      if (!(meta.entrypoint_path in source)) return sendError(reply, 'supabase', 400, `metadata.entrypoint_path: ${meta.entrypoint_path} is not among the uploaded files`);
+      const fn = this.deployFunction(p, slug, meta.entrypoint_path, typeof meta.name === 'string' ? meta.name : undefined, meta.verify_jwt !== false, source);
       return reply.code(201).send(this.functionView(fn));
     });
   };

@@ -159,6 +159,7 @@ export const DEPLOY_STAGES = [
   'smoke-test',
   'awaiting-approval',
   'migrations',
+  'edge-functions',
   'promoting',
   'verifying',
   'watching',
@@ -176,7 +177,7 @@ export type DeployStage = (typeof DEPLOY_STAGES)[number];
  */
 export type DeployVerdict = 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
 
-export type GateName = 'critical-env' | 'ci' | 'migrations' | 'approval';
+export type GateName = 'critical-env' | 'ci' | 'migrations' | 'edge-functions' | 'approval';
 export interface GateResult {
   name: GateName;
   status: 'pass' | 'fail' | 'skipped';
@@ -251,6 +252,8 @@ export interface DeployProgress {
   /** The production deployment before this one: the rollback target, recorded before promoting. */
   previousProduction?: DeploymentRef | null;
   migrations?: MigrationOutcome;
+  /** Edge Functions deployed by this run, with the version each became. */
+  edgeFunctions?: { slug: string; version: number }[];
   promotion?: { stages: number[]; percent: number };
   approval?: { by: string; comment?: string; at: string };
   watch?: WatchProgress;

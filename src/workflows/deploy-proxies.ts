@@ -1,9 +1,10 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createAlertActivities } from '../activities/alerts';
 import type { DeployActivities, DeployPlan, PlanOverrides } from '../activities/deploy';
+import type { EdgeFunctionActivities } from '../activities/edge-functions';
 
 /** Deploy activities plus the alert path's `raiseAlerts`, which opens incidents. */
-type Activities = DeployActivities & Pick<ReturnType<typeof createAlertActivities>, 'raiseAlerts'>;
+type Activities = DeployActivities & EdgeFunctionActivities & Pick<ReturnType<typeof createAlertActivities>, 'raiseAlerts'>;
 
 /** Activity options shared by `deploy` and `rollback`, derived from the plan's durations. */
 

@@ -5,6 +5,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -396,6 +397,18 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       state.migrations = { pending: pending.map((x) => x.name), applied: [] };
     }
 
+    // Second runbook: `supabase functions deploy`; the sources are checked now so a deploy never stops halfway.
+    let edgeFunctions: string[] = [];
+    if (patched('deploy-edge-functions') && p.edgeFunctions) {
+      if (p.edgeFunctions === 'no-source') gate('edge-functions', 'skipped', 'no Edge Functions source folder (deploy.functionsDir); deploy them by hand');
+      else {
+        const f = await short.checkEdgeFunctions();
+        edgeFunctions = f.functions.map((x) => x.slug);
+        if (f.problems.length) gate('edge-functions', 'fail', f.problems.join('; '));
+        else gate('edge-functions', 'pass', `${edgeFunctions.length} to deploy: ${f.functions.map((x) => `${x.slug} (${x.files} files)`).join(', ')}`);
+      }
+    }
+
     const failed = state.gates.filter((g) => g.status === 'fail');
     if (failed.length) return await finish('failed', `pre-deployment checklist failed: ${failed.map((g) => `${g.name}: ${g.reason}`).join('; ')}`);
     checkAbort();
@@ -447,6 +460,22 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       if (run.failed) {
         const rb = run.failed.rollback === 'ran' ? 'its rollback file ran' : run.failed.rollback === 'failed' ? `its rollback file failed too: ${run.failed.rollbackError}` : 'it has no rollback file';
         return await finish('failed', `migration ${run.failed.name} failed: ${run.failed.error}; ${rb}`);
+      }
+    }
+    checkAbort();
+
+    // ---- Edge Functions after the schema they use, before the frontend that calls them ----------------
+    if (edgeFunctions.length) {
+      enter('edge-functions');
+      state.edgeFunctions = [];
+      for (const slug of edgeFunctions) {
+        try {
+          const fn = await long.deployEdgeFunction({ slug });
+          state.edgeFunctions.push({ slug, version: fn.version });
+        } catch (err) {
+          const done = state.edgeFunctions.map((x) => `${x.slug} v${x.version}`).join(', ');
+          return await finish('failed', `Edge Function ${slug} did not deploy: ${messageOf(err)}${done ? `; already deployed: ${done}` : ''}`);
+        }
       }
     }
     checkAbort();
