@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { connect } from '../db/connect';
-import type { ActivityDeps } from './deps';
+import { invalidInput as invalid, type ActivityDeps } from './deps';
 import { hashStoredObject, readArchive } from '../backup/archive';
 import { BackupCatalogue, type BackupRecord } from '../backup/catalogue';
 import { startDump } from '../backup/dump';
@@ -98,12 +98,11 @@ export function createBackupActivities(deps: BackupDeps) {
 
   const databaseUrl = (database: string) => {
     if (!deps.config.databases[database]) {
-      throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `database: no database "${database}" under databases in the configuration` });
+      throw invalid(`database: no database "${database}" under databases in the configuration`);
     }
     return deps.databaseUrl(database);
   };
 
-  const invalid = (message: string) => ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
   const supabase = () => {
     if (!deps.platforms) throw ApplicationFailure.create({ type: 'NotConfigured', nonRetryable: true, message: 'the worker has no platform clients (Supabase Management API)' });
     return deps.platforms.supabase;

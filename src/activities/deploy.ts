@@ -8,7 +8,7 @@ import { callPlatform, deploymentUrl, joinUrl, type HealthProbeResult, type Plat
 import { pollUntil } from '../platforms/poll';
 import type { NetlifyDeploy, VercelDeploymentListItem } from '../platforms/schemas';
 import type { DeploymentRef, DeployVerdict, GateResult, MigrationOutcome, SmokeCheck, SmokeResult, WatchSample } from '../shared/deploy';
-import type { ActivityDeps } from './deps';
+import { invalidInput as invalid, requirePlatforms, type ActivityDeps } from './deps';
 import { checkCommitStatus } from '../ci/github-status';
 
 /**
@@ -120,10 +120,6 @@ export interface DeploymentRecord {
 
 const SETTLED_NETLIFY = new Set(['ready', 'error']);
 
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
-}
-
 function serviceOf(config: RunbookConfig, name: string): ServiceConfig {
   const found = config.services.find((s) => s.name === name);
   if (!found) throw invalid(`service: no service "${name}" in the configuration (known: ${config.services.map((s) => s.name).join(', ')})`);
@@ -156,10 +152,7 @@ const netlifyRef = (d: NetlifyDeploy): DeploymentRef => ({ id: d.id, url: deploy
 
 export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops' | 'databaseUrl' | 'env' | 'platforms'>) {
   const { config } = deps;
-  const clients = (): PlatformClients => {
-    if (!deps.platforms) throw ApplicationFailure.nonRetryable('no platform clients: the worker was started without them', 'PlatformUnavailable');
-    return deps.platforms;
-  };
+  const clients = (): PlatformClients => requirePlatforms(deps);
 
   function migrationsDir(): string | undefined {
     const dir = config.deploy.migrationsDir;

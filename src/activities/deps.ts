@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { RunbookConfig } from '../config/schema';
 import type { PlatformClients } from '../platforms/types';
@@ -19,4 +20,15 @@ export interface ActivityDeps {
   temporal?: { client: Client; taskQueue: string };
   /** Vercel, Netlify, Supabase, Statuspage, PagerDuty, Slack, Telegram, provider pages and app probes. */
   platforms?: PlatformClients;
+}
+
+/** Bad input or configuration: not retried, and the message names the field. */
+export function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
+}
+
+/** The platform clients, or a non-retryable failure saying the worker runs without them. */
+export function requirePlatforms(deps: Pick<ActivityDeps, 'platforms'>): PlatformClients {
+  if (!deps.platforms) throw ApplicationFailure.nonRetryable('no platform clients: the worker was started without them', 'PlatformUnavailable');
+  return deps.platforms;
 }

@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { callPlatform, type EdgeFunctionSource } from '../platforms';
-import type { ActivityDeps } from './deps';
+import { invalidInput, requirePlatforms, type ActivityDeps } from './deps';
 
 /** Supabase's layout: `<functions>/<slug>/index.ts`, helpers shared by several functions in `<functions>/_shared/`. */
 const ENTRYPOINT = 'index.ts';
@@ -11,7 +10,7 @@ const SHARED = '_shared';
 const MAX_SOURCE_BYTES = 20 * 1024 * 1024;
 
 export interface EdgeFunctionCheck {
-  functions: { slug: string; files: number; bytes: number }[];
+  functions: { slug: string; files: number }[];
   problems: string[];
 }
 
@@ -47,7 +46,7 @@ export function createEdgeFunctionActivities(deps: Pick<ActivityDeps, 'config' |
   const { config } = deps;
   const functionsDir = (): string => {
     const dir = config.deploy.functionsDir;
-    if (!dir) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'deploy.functionsDir: not set, so there is no Edge Function source to deploy' });
+    if (!dir) throw invalidInput('deploy.functionsDir: not set, so there is no Edge Function source to deploy');
     return path.resolve(dir);
   };
 
@@ -59,17 +58,17 @@ export function createEdgeFunctionActivities(deps: Pick<ActivityDeps, 'config' |
       for (const slug of config.platforms.supabase.edgeFunctions) {
         const source = edgeFunctionSource(dir, slug);
         if ('problem' in source) result.problems.push(source.problem);
-        else result.functions.push({ slug, files: source.files.length, bytes: source.files.reduce((n, f) => n + f.content.length, 0) });
+        else result.functions.push({ slug, files: source.files.length });
       }
       return result;
     },
 
     /** Uploads one function's source; a retry deploys the same source again as the next version, which is harmless. */
     async deployEdgeFunction(input: { slug: string }): Promise<{ slug: string; version: number; status: string }> {
-      if (!deps.platforms) throw ApplicationFailure.nonRetryable('no platform clients: the worker was started without them', 'PlatformUnavailable');
+      const platforms = requirePlatforms(deps);
       const source = edgeFunctionSource(functionsDir(), input.slug);
-      if ('problem' in source) throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: source.problem });
-      const fn = await callPlatform(() => deps.platforms!.supabase.deployFunction(input.slug, source));
+      if ('problem' in source) throw invalidInput(source.problem);
+      const fn = await callPlatform(() => platforms.supabase.deployFunction(input.slug, source));
       return { slug: fn.slug, version: fn.version, status: fn.status };
     },
   };

@@ -7,7 +7,7 @@ import { callPlatform } from '../platforms/activity-errors';
 import type { PagerdutySeverity } from '../platforms/schemas';
 import type { PlatformClients } from '../platforms/types';
 import { formatElapsed, incidentPolicyFrom, type Finding, type IncidentRecord, type IncidentState, type TimelineEvent } from '../shared/incident';
-import type { ActivityDeps } from './deps';
+import { invalidInput as invalid, requirePlatforms, type ActivityDeps } from './deps';
 
 /**
  * Side effects of the `incident` workflow: its record in the ops database, paging, chat, the status page,
@@ -17,15 +17,9 @@ const STATUSPAGE_IMPACT: Record<Severity, 'critical' | 'major' | 'minor' | 'none
 /** The runbook's "vercel deployments --since 1h". */
 const RECENT_DEPLOYMENTS_MS = 3_600_000;
 
-function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
-}
 
 export function createIncidentActivities(deps: ActivityDeps) {
-  const platforms = (): PlatformClients => {
-    if (!deps.platforms) throw ApplicationFailure.nonRetryable('no platform clients: the worker was started without them', 'PlatformUnavailable');
-    return deps.platforms;
-  };
+  const platforms = (): PlatformClients => requirePlatforms(deps);
   const serviceConfig = (name: string): ServiceConfig => {
     const svc = deps.config.services.find((s) => s.name === name);
     if (!svc) throw invalid(`no service "${name}" in the configuration (services[].name)`);
