@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { Client as PgClient } from 'pg';
+import type { Client as PgClient } from 'pg';
+import { connect } from '../db/connect';
 import type { Severity, ServiceConfig } from '../config/schema';
 import { renderPostmortem } from '../incidents/postmortem';
 import { quoteIdent } from '../stack/postgres';
@@ -41,8 +42,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
   /** A short-lived connection to a configured database, labelled so the guards below recognise it. */
   async function withDatabase<T>(name: string, fn: (db: PgClient) => Promise<T>): Promise<T> {
     if (!deps.config.databases[name]) throw invalid(`no database "${name}" in the configuration (databases.${name})`);
-    const db = new PgClient({ connectionString: deps.databaseUrl(name), application_name: 'runbook-incident', statement_timeout: 30_000 });
-    await db.connect();
+    const db = await connect(deps.databaseUrl(name), 'runbook-incident', { statement_timeout: 30_000 });
     try {
       return await fn(db);
     } finally {

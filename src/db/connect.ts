@@ -1,4 +1,4 @@
-import { Client, Pool, type PoolConfig } from 'pg';
+import { Client, Pool, type ClientConfig, type PoolConfig } from 'pg';
 
 /*
  * pg emits 'error' on a client or pool whose idle connection the server ends (restart, failover,
@@ -8,8 +8,8 @@ import { Client, Pool, type PoolConfig } from 'pg';
 const ignore = () => undefined;
 
 /** A dedicated connection to a database, named so it is recognisable in pg_stat_activity. */
-export async function connect(url: string, applicationName: string): Promise<Client> {
-  const client = new Client({ connectionString: url, application_name: applicationName });
+export async function connect(url: string, applicationName: string, opts: Omit<ClientConfig, 'connectionString' | 'application_name'> = {}): Promise<Client> {
+  const client = new Client({ connectionString: url, application_name: applicationName, ...opts });
   client.on('error', ignore);
   await client.connect();
   return client;
