@@ -14,7 +14,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { Client, Connection } from '@temporalio/client';
-import { ensureDatabase, startLocalPostgres, withDatabase } from '../../src/stack/postgres';
+import { ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
+import { urlForDatabase } from '../../src/db/sql';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { startLocalTemporal } from '../../src/stack/temporal';
 import type { ChildMessage } from './config';
@@ -131,8 +132,8 @@ async function main(): Promise<void> {
       stops.push(() => pg.stop());
       await ensureDatabase(pg.url('postgres'), 'ops');
       await ensureDatabase(pg.url('postgres'), 'app');
-      await migrateOpsDatabase(withDatabase(pg.url('postgres'), 'ops'));
-      const worker = await child('worker-process.ts', [temporal.address, taskQueue, withDatabase(pg.url('postgres'), 'ops'), withDatabase(pg.url('postgres'), 'app')]);
+      await migrateOpsDatabase(urlForDatabase(pg.url('postgres'), 'ops'));
+      const worker = await child('worker-process.ts', [temporal.address, taskQueue, urlForDatabase(pg.url('postgres'), 'ops'), urlForDatabase(pg.url('postgres'), 'app')]);
       stops.push(() => worker.stop());
       console.log('worker: the real incident workflow, platform calls to an in-process sandbox');
     } else {

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { Alert } from '../../src/shared/alerts';
+import type { Alert } from '../../src/workflows/common/alerts';
 
 export interface Recorded {
   /** Distinct incident workflow ids of the storm. */

@@ -16,7 +16,8 @@ import { Client, Pool } from 'pg';
 import { createMaintenanceActivities } from '../../src/activities/maintenance';
 import { DEFAULT_CONFIG_PATH, parseConfig } from '../../src/config/load';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
-import { ensureDatabase, quoteIdent, startLocalPostgres } from '../../src/stack/postgres';
+import { ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
+import { quoteIdent } from '../../src/db/sql';
 import type { CleanupResult, StepOutcome } from '../../src/shared/maintenance';
 import { parse as parseYaml } from 'yaml';
 

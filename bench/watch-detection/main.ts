@@ -23,7 +23,8 @@ import { createActivities } from '../../src/activities';
 import { createPlatformClients } from '../../src/platforms';
 import { sandboxConfigOverrides, startSandbox } from '../../src/sandbox';
 import { deployStartOptions, type DeployInput, type DeployProgress, type DeployResult } from '../../src/shared/deploy';
-import { ensureDatabase, startLocalPostgres, withDatabase } from '../../src/stack/postgres';
+import { ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
+import { urlForDatabase } from '../../src/db/sql';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { startLocalTemporal } from '../../src/stack/temporal';
 import { loadConfig } from '../../src/config/load';
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     ]);
     stops.push(() => temporal.stop(), () => pg.stop(), () => sandbox.stop());
     await ensureDatabase(pg.url('postgres'), 'ops');
-    const opsUrl = withDatabase(pg.url('postgres'), 'ops');
+    const opsUrl = urlForDatabase(pg.url('postgres'), 'ops');
     await migrateOpsDatabase(opsUrl);
 
     const base = loadConfig();

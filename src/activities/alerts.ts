@@ -2,8 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { AlertIngestor } from '../alerts/ingest';
 import { completeAlert } from '../alerts/normalize/generic';
-import { raisedAlertSchema, type AlertsAccepted, type RaisedAlertInput } from '../shared/alerts';
-import { describeIssues } from '../shared/validate';
+import { raisedAlertSchema, type AlertsAccepted, type RaisedAlertInput } from '../workflows/common/alerts';
+import { describeIssues } from '../workflows/common/failures';
 import type { ActivityDeps } from './deps';
 
 const raisedAlerts = z.array(raisedAlertSchema).min(1).max(1000);

@@ -21,7 +21,7 @@ import type {
   TransferProgress,
   VerifyBackupResult,
 } from '../shared/backup';
-import { quoteIdent, withDatabase } from '../stack/postgres';
+import { quoteIdent, urlForDatabase } from '../db/sql';
 import { callPlatform } from '../platforms/activity-errors';
 import { pollUntil } from '../platforms/poll';
 import type { PlatformClients } from '../platforms/types';
@@ -151,7 +151,7 @@ export function createBackupActivities(deps: BackupDeps) {
   /** Where verification restores: `backup.verifyServerUrlEnv` when set, else the backed-up database's own server. */
   function scratchUrl(database: string, scratch: string): string {
     const base = deps.config.backup.verifyServerUrlEnv ? deps.env[deps.config.backup.verifyServerUrlEnv] : undefined;
-    return withDatabase(base ?? databaseUrl(database), scratch);
+    return urlForDatabase(base ?? databaseUrl(database), scratch);
   }
 
   async function notify(text: string): Promise<{ delivered: string[] }> {
@@ -307,7 +307,7 @@ export function createBackupActivities(deps: BackupDeps) {
       const r = await record(req.backupId);
       const manifest = await storedManifest(r);
       const url = scratchUrl(r.database, req.scratchDatabase);
-      const admin = withDatabase(url, 'postgres');
+      const admin = urlForDatabase(url, 'postgres');
       const checks: Check[] = [];
       let mismatches: TableMismatch[] = [];
       const t = tools();
@@ -363,7 +363,7 @@ export function createBackupActivities(deps: BackupDeps) {
     /** Idempotent: drops the verification's scratch database if it still exists. */
     async dropScratchDatabase(req: { backupId: string; scratchDatabase: string }): Promise<void> {
       const r = await record(req.backupId);
-      await adminQuery(withDatabase(scratchUrl(r.database, req.scratchDatabase), 'postgres'), `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
+      await adminQuery(urlForDatabase(scratchUrl(r.database, req.scratchDatabase), 'postgres'), `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
     },
 
     async recordBackupVerification(result: VerifyBackupResult): Promise<void> {

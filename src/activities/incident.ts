@@ -3,7 +3,7 @@ import type { Client as PgClient } from 'pg';
 import { connect } from '../db/connect';
 import type { Severity, ServiceConfig } from '../config/schema';
 import { renderPostmortem } from '../incidents/postmortem';
-import { quoteIdent } from '../stack/postgres';
+import { quoteIdent } from '../db/sql';
 import { callPlatform } from '../platforms/activity-errors';
 import type { PagerdutySeverity } from '../platforms/schemas';
 import type { PlatformClients } from '../platforms/types';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { incidentWorkflowId, type Alert, type AlertsAccepted } from '../shared/alerts';
+import { incidentWorkflowId, type Alert, type AlertsAccepted } from '../workflows/common/alerts';
 import { alertsSignal, incidentStartOptions, severityOfAlert, type IncidentInput, type IncidentPolicy } from '../shared/incident';
 
 /** Temporal did not durably accept the alerts (unreachable, timed out, refused), or the queue is full: answer 503. */

@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
-import { describeIssues } from '../shared/validate';
+import { describeIssues } from '../workflows/common/failures';
 
 /**
  * The CI gate's check source: GitHub's view of a commit, combining commit statuses (most CI

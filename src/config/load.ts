@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describeIssues } from '../shared/validate';
+import { describeIssues } from '../workflows/common/failures';
 import { configSchema, type RunbookConfig } from './schema';
 
 /** The embedded default: the first runbook's Vercel + Supabase app, wired to the local sandbox. */

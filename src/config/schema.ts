@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs } from '../shared/duration';
+import { durationMs } from '../workflows/common/duration';
 
 /**
  * The one configuration file. Secrets never appear here: a field ending in `Env` names the
@@ -20,8 +20,8 @@ const timeZone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Europe/London');
 
-export const severity = z.enum(['P0', 'P1', 'P2', 'P3']);
-export type Severity = z.infer<typeof severity>;
+import { severity, type Severity } from '../workflows/common/severity';
+export { severity, type Severity };
 
 /** The incident mitigation playbooks (Incident Response → Mitigation, Common Incidents & Playbooks). */
 export const mitigationKind = z.enum(['rollback', 'switch-provider', 'read-only', 'terminate-query', 'limit-user']);

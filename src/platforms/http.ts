@@ -1,7 +1,7 @@
 import { FormData, request } from 'undici';
 import type { z } from 'zod';
 import { secretFromEnv } from '../config/load';
-import { describeIssues } from '../shared/validate';
+import { describeIssues } from '../workflows/common/failures';
 import { requestSignal } from './activity-context';
 import { PlatformError, type PlatformName } from './errors';
 import { classifyStatus, vendorProblem } from './classify';

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { RunbookConfig } from '../config/schema';
-import { describeIssues } from '../shared/validate';
+import { describeIssues } from '../workflows/common/failures';
 import { requestSignal } from './activity-context';
 import { PlatformHttp } from './http';
 import { redactUrl } from './redact';

@@ -3,7 +3,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type Schedul
 import type { RunbookConfig } from '../config/schema';
 import type { BackupInput } from '../shared/backup';
 import { MAINTENANCE_KINDS, SCHEDULE_IDS, type HealthCheckInput, type MaintenanceInput } from '../shared/maintenance';
-import { RunbookKind, RunbookService } from '../shared/search-attributes';
+import { RunbookKind, RunbookService } from '../workflows/common/search-attributes';
 
 /**
  * The runbooks' recurring work as Temporal Schedules: health checks every 5 minutes, daily/weekly/monthly/

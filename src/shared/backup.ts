@@ -1,6 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { durationMs } from './duration';
+import { durationMs } from '../workflows/common/duration';
 
 /**
  * Backup & Recovery: the `backup`, `verifyBackup`, `restore` and `pitrRestore` workflows.

@@ -1,8 +1,8 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { durationMs } from './duration';
-import { RunbookKind, RunbookService, RunbookStage, RunbookStatus } from './search-attributes';
+import { durationMs } from '../workflows/common/duration';
+import { RunbookKind, RunbookService, RunbookStage, RunbookStatus } from '../workflows/common/search-attributes';
 
 /**
  * The `deploy` and `rollback` workflows: their inputs, workflow ids, messages and progress.

@@ -2,8 +2,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import { z } from 'zod';
 import { mitigationKind, severity, type MitigationKind, type RunbookConfig, type Severity } from '../config/schema';
-import type { Alert } from './alerts';
-import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from './search-attributes';
+import type { Alert } from '../workflows/common/alerts';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../workflows/common/search-attributes';
 
 /**
  * The `incident` workflow (Incident Response): its input, messages, state and the policy it reads from config.

@@ -2,12 +2,8 @@
  * What workflows, activities, the worker and clients share: task queues, search-attribute keys,
  * message definitions and the zod schemas of workflow inputs. One file per capability, re-exported here.
  */
-export * from './task-queues';
-export * from './search-attributes';
-export * from './duration';
+export * from '../workflows/common';
 export * from './self-check';
-export * from './validate';
-export * from './alerts';
 export * from './incident';
 export * from './backup';
 export * from './deploy';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Severity } from '../config/schema';
-import { durationMs } from './duration';
+import { durationMs } from '../workflows/common/duration';
 
 /**
  * Health checks and maintenance: workflow inputs, the results activities hand back, and the stable ids of

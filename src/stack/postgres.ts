@@ -1,3 +1,4 @@
+import { quoteIdent } from '../db/sql';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs';
 import path from 'node:path';
@@ -168,13 +169,3 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
   }
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** The same connection string pointing at another database. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/common/search-attributes';
 import { temporalCli } from './binaries';
 import { freePort } from './ports';
 

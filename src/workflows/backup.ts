@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { fnv1a } from '../shared/alerts';
+import { fnv1a } from './common/alerts';
 import {
   backupIdFromWorkflowId,
   backupCatalogueInput,
@@ -34,8 +34,8 @@ import {
   type VerifyBackupInput,
   type VerifyBackupResult,
 } from '../shared/backup';
-import { RunbookKind, RunbookStage, RunbookStatus } from '../shared/search-attributes';
-import { parseInput } from '../shared/validate';
+import { RunbookKind, RunbookStage, RunbookStatus } from './common/search-attributes';
+import { parseInput } from './common/failures';
 
 /** Stage and status in the Temporal UI (skipped on the time-skipping server, which has no custom attributes). */
 function publish(stage: string, status?: string): void {

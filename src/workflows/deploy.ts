@@ -32,9 +32,9 @@ import {
   type GateResult,
   type WatchSample,
 } from '../shared/deploy';
-import { formatDuration } from '../shared/duration';
-import { RunbookStage, RunbookStatus } from '../shared/search-attributes';
-import { parseInput } from '../shared/validate';
+import { formatDuration } from './common/duration';
+import { RunbookStage, RunbookStatus } from './common/search-attributes';
+import { parseInput } from './common/failures';
 import { deployActivities, loadPlan, messageOf } from './deploy-proxies';
 import { classifySample } from './deploy-watch';
 

@@ -1,9 +1,9 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RaisedAlertInput } from '../shared/alerts';
+import type { RaisedAlertInput } from './common/alerts';
 import { failureReason, healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from '../shared/maintenance';
-import { RunbookKind, RunbookStatus } from '../shared/search-attributes';
-import { parseInput } from '../shared/validate';
+import { RunbookKind, RunbookStatus } from './common/search-attributes';
+import { parseInput } from './common/failures';
 
 const { raiseAlerts } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' } });
 const { recordHealth, healthPlan } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });

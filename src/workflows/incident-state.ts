@@ -4,9 +4,9 @@ import { ApplicationFailure, rootCause } from '@temporalio/workflow';
  * and SLA arithmetic. No Temporal calls here, so it is deterministic and unit-testable as is.
  */
 import type { Severity } from '../config/schema';
-import type { Alert } from '../shared/alerts';
-import { nextBusinessDayDeadline } from '../shared/business-hours';
-import { formatDuration } from '../shared/duration';
+import type { Alert } from './common/alerts';
+import { nextBusinessDayDeadline } from './common/business-hours';
+import { formatDuration } from './common/duration';
 import {
   higherSeverity,
   formatElapsed,

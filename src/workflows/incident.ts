@@ -27,7 +27,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Severity } from '../config/schema';
-import { alertSchema, type Alert } from '../shared/alerts';
+import { alertSchema, type Alert } from './common/alerts';
 import {
   acknowledgeRequest,
   acknowledgeUpdate,
@@ -64,9 +64,9 @@ import {
   type Mitigation,
   type TimelineKind,
 } from '../shared/incident';
-import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../shared/search-attributes';
-import { formatDuration } from '../shared/duration';
-import { describeIssues, parseInput } from '../shared/validate';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from './common/search-attributes';
+import { formatDuration } from './common/duration';
+import { describeIssues, parseInput } from './common/failures';
 import { createPlaybooks } from './incident-playbooks';
 import { addEvent, allAlertsResolved, describeSla, firingAlerts, invalid, messageOf, since, slaDeadline, trackAlerts } from './incident-state';
 

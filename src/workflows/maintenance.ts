@@ -10,8 +10,8 @@ import {
   type MaintenanceStep,
   type StepOutcome,
 } from '../shared/maintenance';
-import { RunbookKind, RunbookStage, RunbookStatus } from '../shared/search-attributes';
-import { parseInput } from '../shared/validate';
+import { RunbookKind, RunbookStage, RunbookStatus } from './common/search-attributes';
+import { parseInput } from './common/failures';
 
 /** Quarterly Tasks → Security Review and Documentation Update: things only people can do, as tasks in the report. */
 const QUARTERLY_TASKS = [

@@ -16,8 +16,8 @@ import {
   type RollbackResult,
   type RollbackStage,
 } from '../shared/deploy';
-import { RunbookStage, RunbookStatus } from '../shared/search-attributes';
-import { parseInput } from '../shared/validate';
+import { RunbookStage, RunbookStatus } from './common/search-attributes';
+import { parseInput } from './common/failures';
 import { deployActivities, loadPlan, messageOf } from './deploy-proxies';
 
 /**

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { selfCheckInput, type SelfCheckInput, type SelfCheckResult } from '../shared/self-check';
-import { parseInput } from '../shared/validate';
+import { parseInput } from './common/failures';
 
 const { recordSelfCheck } = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5 } });
 

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import type { RunbookConfig } from '../../src/config/schema';
 import { tableStats } from '../../src/backup/table-stats';
 import type { TableStats } from '../../src/shared/backup';
-import { fnv1a } from '../../src/shared/alerts';
+import { fnv1a } from '../../src/workflows/common/alerts';
 import { scratchDatabase, testConfig, testEnv, type ScratchDatabase } from '../harness';
 import { FIXTURE_SQL } from './fixture';
 

@@ -13,7 +13,7 @@ import { scratchDatabase, startTestWorker, testConfig, testDeps, testEnv, timeSk
 import { createActivities, type Activities, type ActivityDeps } from '../../src/activities';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/workflows/common/search-attributes';
 
 /**
  * Durations scaled down: a 3-sample watch. The dev server fires timers on whole seconds, so a

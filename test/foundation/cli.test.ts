@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { RunbookKind, RunbookSeverity, RunbookStage, RunbookStatus } from '../../src/shared/search-attributes';
+import { RunbookKind, RunbookSeverity, RunbookStage, RunbookStatus } from '../../src/workflows/common/search-attributes';
 import type { StatusReport } from '../../src/cli/commands/status';
 import type { DoctorReport } from '../../src/cli/commands/doctor';
 import { freePort } from '../../src/stack/ports';

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { RunbookKind } from '../../src/shared/search-attributes';
+import { RunbookKind } from '../../src/workflows/common/search-attributes';
 import type { StatusReport } from '../../src/cli/commands/status';
 import { temporalCli } from '../../src/stack/binaries';
 import { freePort } from '../../src/stack/ports';

@@ -14,7 +14,8 @@ import { parse as parseYaml } from 'yaml';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { parseConfig } from '../../src/config/load';
 import type { RunbookConfig } from '../../src/config/schema';
-import { dropDatabase, ensureDatabase, withDatabase } from '../../src/stack/postgres';
+import { dropDatabase, ensureDatabase } from '../../src/stack/postgres';
+import { urlForDatabase } from '../../src/db/sql';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { temporalTestServer } from '../../src/stack/binaries';
 import { createPlatformClients } from '../../src/platforms';
@@ -70,7 +71,7 @@ export interface ScratchDatabase {
 export async function scratchDatabase(prefix: string, opts: { ops?: boolean } = {}): Promise<ScratchDatabase> {
   const name = uniqueName(prefix);
   await ensureDatabase(testEnv.pgAdminUrl, name);
-  const url = withDatabase(testEnv.pgAdminUrl, name);
+  const url = urlForDatabase(testEnv.pgAdminUrl, name);
   if (opts.ops) await migrateOpsDatabase(url);
   const pool = createPool(url, { max: 5 });
   return {

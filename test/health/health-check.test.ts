@@ -6,7 +6,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { Client, Connection } from '@temporalio/client';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
-import { incidentWorkflowId } from '../../src/shared/alerts';
+import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { incidentStateQuery, type IncidentState } from '../../src/shared/incident';
 import type { HealthCheckResult } from '../../src/shared/maintenance';
 import { healthCheck } from '../../src/workflows';

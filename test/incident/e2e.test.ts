@@ -4,7 +4,7 @@
  * the flap guard passes, and the post-mortem draft lands in the ops database.
  */
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
-import { incidentWorkflowId } from '../../src/shared/alerts';
+import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { acknowledgeUpdate, approveMitigationUpdate, requestMitigationUpdate } from '../../src/shared/incident';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
 import { bearer, env as receiverEnv, fixture, post } from '../receiver/helpers';

@@ -5,7 +5,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
-import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/shared/alerts';
+import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/workflows/common/alerts';
 import { alertsSignal, incidentStartOptions, incidentStateQuery, type IncidentInput, type IncidentState } from '../../src/shared/incident';
 import type { incident } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';

@@ -1,4 +1,4 @@
-import { nextBusinessDayDeadline } from '../../src/shared/business-hours';
+import { nextBusinessDayDeadline } from '../../src/workflows/common/business-hours';
 import { incidentPolicyFrom, severityOfAlert, type IncidentState } from '../../src/shared/incident';
 import { allAlertsResolved, slaDeadline, trackAlerts } from '../../src/workflows/incident-state';
 import { alert, incidentConfig } from './helpers';

@@ -5,7 +5,7 @@ import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/comm
 import { request } from 'undici';
 import { hmacHex } from '../../src/alerts/signatures';
 import type { RunbookConfig } from '../../src/config/schema';
-import type { Alert } from '../../src/shared/alerts';
+import type { Alert } from '../../src/workflows/common/alerts';
 import { freePort } from '../../src/stack/ports';
 import { testConfig, uniqueName } from '../harness';
 

@@ -4,7 +4,7 @@
  */
 import { alertsSignal, incidentStateQuery } from '../../src/shared/incident';
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
-import { incidentWorkflowId } from '../../src/shared/alerts';
+import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
 import { incidentConfig, incidentStack, pdTriggers, waitForState, type IncidentStack } from '../incident/helpers';
 import { bearer, env, fixture, post, runsOf, unreachableClient } from './helpers';

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client, Connection } from '@temporalio/client';
 import { createAlertActivities } from '../../src/activities/alerts';
 import { startReceiver } from '../../src/receiver/server';
-import { incidentWorkflowId } from '../../src/shared/alerts';
+import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { testClient, uniqueName } from '../harness';
 import { env, fixture, post, receiverConfig, signalledAlerts, unreachableClient, vercelHeaders, workflowExists } from './helpers';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DeliveryMemory } from '../../src/alerts/deliveries';
 import { normalizeAlertmanager, normalizeGeneric, normalizeSentry, normalizeVercel, type Normalized } from '../../src/alerts/normalize';
 import { hmacHex, verifyBearer, verifyHmac } from '../../src/alerts/signatures';
-import { alertSchema, type Alert } from '../../src/shared/alerts';
+import { alertSchema, type Alert } from '../../src/workflows/common/alerts';
 import { testConfig } from '../harness';
 import { fixture } from './helpers';
 

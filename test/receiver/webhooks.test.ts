@@ -5,8 +5,8 @@
 import type { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
-import { incidentWorkflowId } from '../../src/shared/alerts';
-import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../../src/shared/search-attributes';
+import { incidentWorkflowId } from '../../src/workflows/common/alerts';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from '../../src/workflows/common/search-attributes';
 import { testClient, uniqueName } from '../harness';
 import {
   bearer,

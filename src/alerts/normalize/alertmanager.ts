@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Alert } from '../../shared/alerts';
+import type { Alert } from '../../workflows/common/alerts';
 import { boolLabel, boundedKey, finishAlert, isoTime, labelsFingerprint, parseBody, serviceFromLabels, type NormalizeContext, type Normalized } from './common';
 
 const labelSet = z.record(z.string(), z.string());

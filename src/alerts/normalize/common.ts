@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { RunbookConfig } from '../../config/schema';
-import { alertSchema, type Alert } from '../../shared/alerts';
-import { describeIssues } from '../../shared/validate';
+import { alertSchema, type Alert } from '../../workflows/common/alerts';
+import { describeIssues } from '../../workflows/common/failures';
 
 export interface NormalizeContext {
   config: RunbookConfig;

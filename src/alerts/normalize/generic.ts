@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { raisedAlertSchema, type Alert, type RaisedAlert } from '../../shared/alerts';
+import { raisedAlertSchema, type Alert, type RaisedAlert } from '../../workflows/common/alerts';
 import { finishAlert, parseBody, type NormalizeContext, type Normalized } from './common';
 
 /** The project's own format: one alert, or `{"alerts": [...]}` (README, "Webhooks"). */

@@ -17,8 +17,8 @@ import {
   type VerifyBackupInput,
   type VerifyBackupResult,
 } from '../../shared/backup';
-import { RunbookKind } from '../../shared/search-attributes';
-import { describeIssues } from '../../shared/validate';
+import { RunbookKind } from '../../workflows/common/search-attributes';
+import { describeIssues } from '../../workflows/common/failures';
 import { formatBytes } from '../../maintenance/markdown';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';

@@ -15,7 +15,7 @@ import {
   type RollbackInput,
   type RollbackProgress,
 } from '../../shared/deploy';
-import { formatDuration } from '../../shared/duration';
+import { formatDuration } from '../../workflows/common/duration';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES, RunbookKind } from '../../shared/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES, RunbookKind } from '../../workflows/common/search-attributes';
 import { selfCheckWorkflowId, type SelfCheckResult } from '../../shared/self-check';
-import { durationMs } from '../../shared/duration';
+import { durationMs } from '../../workflows/common/duration';
 import type { selfCheck } from '../../workflows/self-check';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';

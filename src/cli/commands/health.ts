@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../shared/maintenance';
-import { RunbookKind } from '../../shared/search-attributes';
+import { RunbookKind } from '../../workflows/common/search-attributes';
 import type { CliContext } from '../context';
 import { EXIT } from '../exit-codes';
 import { table } from '../output';

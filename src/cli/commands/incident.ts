@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { severity as severitySchema } from '../../config/schema';
 import { renderPostmortem } from '../../incidents/postmortem';
-import { incidentWorkflowId } from '../../shared/alerts';
+import { incidentWorkflowId } from '../../workflows/common/alerts';
 import {
   acknowledgeRequest,
   acknowledgeUpdate,
@@ -32,7 +32,7 @@ import {
   type Mitigation,
   type PlaybookInput,
 } from '../../shared/incident';
-import { RunbookService, RunbookSeverity, RunbookStatus } from '../../shared/search-attributes';
+import { RunbookService, RunbookSeverity, RunbookStatus } from '../../workflows/common/search-attributes';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';

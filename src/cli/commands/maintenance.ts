@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { maintenanceInput, maintenanceWorkflowId, MAINTENANCE_KINDS, type MaintenanceInput, type MaintenanceResult } from '../../shared/maintenance';
-import { RunbookKind } from '../../shared/search-attributes';
-import { describeIssues } from '../../shared/validate';
+import { RunbookKind } from '../../workflows/common/search-attributes';
+import { describeIssues } from '../../workflows/common/failures';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';

@@ -13,7 +13,7 @@ import {
   type RestoreResult,
   type RestoreStatus,
 } from '../../shared/backup';
-import { RunbookKind } from '../../shared/search-attributes';
+import { RunbookKind } from '../../workflows/common/search-attributes';
 import { formatBytes } from '../../maintenance/markdown';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';

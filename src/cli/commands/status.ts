@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { RunbookKind, RunbookService, RunbookSeverity, RunbookStage, RunbookStatus } from '../../shared/search-attributes';
+import { RunbookKind, RunbookService, RunbookSeverity, RunbookStage, RunbookStatus } from '../../workflows/common/search-attributes';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { severity } from '../config/schema';
+import { severity } from './severity';
 
 /**
  * The one normalized alert every source becomes: Alertmanager, Grafana, Sentry, Vercel, generic JSON, and
