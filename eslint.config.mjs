@@ -1,14 +1,30 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import { builtinModules } from 'node:module';
 
 // Workflow code is replayed deterministically inside Temporal's sandbox: no Node built-ins, no I/O.
-const forbiddenInWorkflows = [
-  ...builtinModules,
-  ...builtinModules.map((m) => `node:${m}`),
-  'pg', 'pg-*', 'undici', 'fastify', 'pino', 'pino-*', 'prom-client', 'node-pg-migrate', 'yaml',
-  '@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing',
-];
+const WORKFLOW_IMPORTS =
+  'Workflows must be deterministic: values come only from src/workflows, @temporalio/workflow, @temporalio/common and zod, so no Node built-ins or I/O libraries (do the I/O in an activity, called through proxyActivities); use `import type` for anything else.';
+
+/**
+ * Workflow files (src/workflows/**) import values only from src/workflows and the workflow packages;
+ * types from anywhere. One block per folder depth, because a relative path that leaves src/workflows
+ * has one more "../" per level.
+ */
+function workflowImportRules() {
+  return [1, 2, 3].map((depth) => ({
+    files: [`src/workflows/${'*/'.repeat(depth - 1)}*.ts`],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          // Any package but the allowed ones, and any relative path that climbs out of src/workflows.
+          { regex: `^(?!@temporalio/(workflow|common)(/|$)|zod$|\\.{1,2}/)`, allowTypeImports: true, message: WORKFLOW_IMPORTS },
+          { regex: `^${'\\.\\./'.repeat(depth)}`, allowTypeImports: true, message: WORKFLOW_IMPORTS },
+        ],
+      }],
+    },
+  }));
+}
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', 'coverage/**', 'test/fixtures/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -22,23 +38,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['src/workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: forbiddenInWorkflows, message: 'Workflows must be deterministic: no Node built-ins or I/O libraries. Do the I/O in an activity.' }],
-      }],
-      '@typescript-eslint/consistent-type-imports': 'error',
-    },
-  },
-  {
-    // Activities are imported into workflows for their types only.
-    files: ['src/workflows/**/*.ts'],
-    rules: {
-      'no-restricted-syntax': ['error', {
-        selector: "ImportDeclaration[importKind!='type'][source.value=/activities/]",
-        message: 'Import activities with `import type` and call them through proxyActivities.',
-      }],
-    },
-  },
+  ...workflowImportRules(),
 );

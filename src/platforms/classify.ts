@@ -1,6 +1,5 @@
-import { PLATFORM_LABEL, PlatformError, type PlatformErrorKind, type PlatformName } from './errors';
+import { PLATFORM_LABEL, PlatformError, type Credential, type PlatformErrorKind, type PlatformName } from './errors';
 import { retryAfterMs } from './retry-after';
-import type { Credential } from './http';
 
 export interface StatusContext {
   platform: PlatformName;

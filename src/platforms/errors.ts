@@ -61,3 +61,11 @@ export class PlatformError extends Error implements PlatformErrorFields {
     return { message: this.message, platform, endpoint, status, kind, retryable, retryAfterMs, hint, code };
   }
 }
+
+/** A secret a platform call uses, named by where it comes from. */
+export interface Credential {
+  /** The environment variable holding it; hints name it, never its value. */
+  env: string;
+  /** "token", "API key", "webhook URL", … */
+  noun: string;
+}

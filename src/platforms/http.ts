@@ -3,7 +3,9 @@ import type { z } from 'zod';
 import { secretFromEnv } from '../config/load';
 import { describeIssues } from '../workflows/common/failures';
 import { requestSignal } from './activity-context';
-import { PlatformError, type PlatformName } from './errors';
+import { PlatformError, type Credential, type PlatformName } from './errors';
+
+export type { Credential };
 import { classifyStatus, vendorProblem } from './classify';
 import { redactSecrets } from './redact';
 
@@ -14,13 +16,6 @@ import { redactSecrets } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type QueryValue = string | number | boolean | undefined | readonly (string | number)[];
-
-export interface Credential {
-  /** The environment variable holding it; hints name it, never its value. */
-  env: string;
-  /** "token", "API key", "webhook URL", … */
-  noun: string;
-}
 
 export interface HttpTarget {
   platform: PlatformName;

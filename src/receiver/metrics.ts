@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AlertIngestor, IngestObserver } from '../alerts/ingest';
+import type { AlertIngestor, IngestObserver } from './ingest';
 
 /** The receiver's Prometheus metrics, on a registry of its own so several receivers can share a process. */
 export function receiverMetrics(opts: { processMetrics?: boolean } = {}) {

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
-import { DeliveryMemory } from '../alerts/deliveries';
-import { AlertIngestor, IngestUnavailable } from '../alerts/ingest';
+import { DeliveryMemory } from './deliveries';
+import { AlertIngestor, IngestUnavailable } from './ingest';
 import {
   normalizeAlertmanager,
   normalizeGeneric,
@@ -12,8 +12,8 @@ import {
   safely,
   type NormalizeContext,
   type Normalized,
-} from '../alerts/normalize';
-import { verifyBearer, verifyHmac } from '../alerts/signatures';
+} from './normalize';
+import { verifyBearer, verifyHmac } from './signatures';
 import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { receiverMetrics, type ReceiverMetrics } from './metrics';

@@ -36,6 +36,18 @@ describe('lint keeps workflows deterministic', () => {
       'src/workflows/imports-pg.ts': "import { Pool } from 'pg';\nexport const p = () => new Pool();\n",
       'src/workflows/imports-undici.ts': "import { request } from 'undici';\nexport const r = () => request('http://x');\n",
       'src/workflows/activity-value.ts': "import { createActivities } from '../activities';\nexport const a = createActivities;\n",
+      'src/workflows/deploy/config-value.ts': "import { severity } from '../../config/schema';\nexport const s = severity;\n",
+      'src/workflows/deploy/sibling-values.ts': [
+        "import type { RunbookConfig } from '../../config/schema';",
+        "import type { Pool } from 'pg';",
+        "import { ok } from '../common';",
+        "import { plan } from './contract';",
+        'export const f = (c: RunbookConfig, p: Pool) => [ok, plan, c, p];',
+        '',
+      ].join('\n'),
+      'src/workflows/common/index.ts': 'export const ok = 1;\n',
+      'src/workflows/deploy/contract.ts': 'export const plan = 1;\n',
+      'src/config/schema.ts': 'export const severity = 1;\nexport type RunbookConfig = { name: string };\n',
       'src/workflows/clean.ts': [
         "import { proxyActivities } from '@temporalio/workflow';",
         "import { z } from 'zod';",
@@ -52,11 +64,19 @@ describe('lint keeps workflows deterministic', () => {
   }, 150_000);
 
   it.each(['fs', 'node-fs', 'pg', 'undici'])('fails on a workflow file importing %s', (name) => {
-    expect(results[`src/workflows/imports-${name}.ts`]).toEqual([expect.stringMatching(/^no-restricted-imports: .*Workflows must be deterministic/)]);
+    expect(results[`src/workflows/imports-${name}.ts`]).toEqual([expect.stringMatching(/^@typescript-eslint\/no-restricted-imports: .*Workflows must be deterministic/)]);
   });
 
   it('fails on a workflow importing activities as values', () => {
-    expect(results['src/workflows/activity-value.ts']).toContainEqual(expect.stringMatching(/^no-restricted-syntax: Import activities with `import type`/));
+    expect(results['src/workflows/activity-value.ts']).toEqual([expect.stringMatching(/'\.\.\/activities' import is restricted.*import type/)]);
+  });
+
+  it('fails on a capability workflow importing a value from outside src/workflows', () => {
+    expect(results['src/workflows/deploy/config-value.ts']).toEqual([expect.stringMatching(/'\.\.\/\.\.\/config\/schema' import is restricted/)]);
+  });
+
+  it('passes values from src/workflows and types from anywhere', () => {
+    expect(results['src/workflows/deploy/sibling-values.ts']).toEqual([]);
   });
 
   it('passes a workflow using only the workflow API and zod', () => {

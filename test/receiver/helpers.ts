@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { request } from 'undici';
-import { hmacHex } from '../../src/alerts/signatures';
+import { hmacHex } from '../../src/receiver/signatures';
 import type { RunbookConfig } from '../../src/config/schema';
 import type { Alert } from '../../src/workflows/common/alerts';
 import { freePort } from '../../src/stack/ports';

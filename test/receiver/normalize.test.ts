@@ -2,9 +2,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DeliveryMemory } from '../../src/alerts/deliveries';
-import { normalizeAlertmanager, normalizeGeneric, normalizeSentry, normalizeVercel, type Normalized } from '../../src/alerts/normalize';
-import { hmacHex, verifyBearer, verifyHmac } from '../../src/alerts/signatures';
+import { DeliveryMemory } from '../../src/receiver/deliveries';
+import { normalizeAlertmanager, normalizeGeneric, normalizeSentry, normalizeVercel, type Normalized } from '../../src/receiver/normalize';
+import { hmacHex, verifyBearer, verifyHmac } from '../../src/receiver/signatures';
 import { alertSchema, type Alert } from '../../src/workflows/common/alerts';
 import { testConfig } from '../harness';
 import { fixture } from './helpers';
