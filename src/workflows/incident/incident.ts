@@ -1,13 +1,14 @@
 /**
- * Incident Response, as the runbooks describe it:
- *   1. Detection — an alert (or a person) opens the incident; severity P0–P3 is assessed; the timeline starts.
- *   2. Initial response — page on-call for P0/P1, tell the team in chat, open a status page incident when customers see it.
- *   3. Response SLA — not acknowledged in time: escalate to the next on-call level, and again after another SLA.
- *      Meanwhile the troubleshooting "Diagnosis" steps run and attach their findings, and mitigation playbooks run
- *      once approved (or at once where config allows).
- *   4. Resolution — every alert resolved and still resolved after the flap guard, or a person resolves it:
- *      status page resolved, PagerDuty resolved.
- *   5. Post-mortem — a draft from the timeline, a reminder at 24 h, overdue at 48 h; the incident closes when it is done.
+ * Incident Response, as the runbooks describe it, in five phases (the sections below follow them):
+ *   1. Detect and triage — an alert (or a person) opens the incident; severity P0–P3 is assessed; the timeline starts.
+ *   2. Page and escalate — page on-call for P0/P1, tell the team in chat, open a status page incident when customers
+ *      see it; not acknowledged within the response SLA (./sla-clock): page the next on-call level, and again.
+ *   3. Diagnose — the troubleshooting "Diagnosis" steps run at once and attach their findings to the timeline.
+ *   4. Mitigate — playbooks (./playbooks) run once approved, or at once where config allows.
+ *   5. Resolve and post-mortem — every alert resolved and still resolved after the flap guard, or a person resolves
+ *      it: status page and PagerDuty resolved; then a draft from the timeline, a reminder at 24 h, overdue at 48 h;
+ *      the incident closes when the post-mortem is done.
+ * Messages (alerts, acknowledgements, mitigations…) are handled in ./handlers; the record in ./records.
  *
  * After resolution, a new firing alert of the same group (a transition to firing, not a repeat) REOPENS this
  * incident while its post-mortem is pending: on-call is paged again and the status page goes back to investigating.
@@ -113,14 +114,14 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
 
   for (;;) {
     if (s.phase === 'response') {
-      // ---- 2. Page and escalate (0–15 minutes, then once per SLA) while 3. diagnosis and 4. mitigation run
+      // ---- 2. Page and escalate (0–15 minutes, then once per SLA); 3. diagnose and 4. mitigate alongside --
       await initialResponse();
       await respondUntilResolved();
-      // ---- 5. Resolve ----------------------------------------------------------------------------
+      // ---- 5. Resolve ----------------------------------------------------------------------------------
       await resolve();
       s.phase = 'postmortem';
     }
-    // ---- 5. Post-mortem (24–48 hours after resolution) -------------------------------------------
+    // ---- 5. Post-mortem (24–48 hours after resolution); a re-firing alert reopens the incident ---------
     const outcome = await postMortem();
     if (outcome === 'done') break;
     reopen();
