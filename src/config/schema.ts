@@ -23,9 +23,7 @@ const timeZone = z.string().refine((tz) => {
 import { severity, type Severity } from '../workflows/common/severity';
 export { severity, type Severity };
 
-/** The incident mitigation playbooks (Incident Response → Mitigation, Common Incidents & Playbooks). */
-export const mitigationKind = z.enum(['rollback', 'switch-provider', 'read-only', 'terminate-query', 'limit-user']);
-export type MitigationKind = z.infer<typeof mitigationKind>;
+import { mitigationKind } from '../workflows/incident/contract';
 
 /** A response SLA: a duration, or "next-business-day" (the first runbook's P3). */
 const slaValue = z.union([z.literal('next-business-day'), durationMs]);

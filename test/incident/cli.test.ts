@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import type { IncidentState } from '../../src/shared/incident';
+import type { IncidentState } from '../../src/workflows/incident/contract';
 import { runCli } from '../harness/cli';
 import { startTestWorker, testEnv, type TestWorker } from '../harness';
 import { incidentConfig, incidentStack, pdTriggers, type IncidentStack } from './helpers';

@@ -5,7 +5,7 @@
  */
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { acknowledgeUpdate, approveMitigationUpdate, requestMitigationUpdate } from '../../src/shared/incident';
+import { acknowledgeUpdate, approveMitigationUpdate, requestMitigationUpdate } from '../../src/workflows/incident/contract';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
 import { bearer, env as receiverEnv, fixture, post } from '../receiver/helpers';
 import { incidentConfig, incidentStack, pdTriggers, waitForState, type IncidentStack } from './helpers';

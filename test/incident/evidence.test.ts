@@ -1,5 +1,5 @@
 import { Client as PgClient } from 'pg';
-import { approveMitigationUpdate, type Finding } from '../../src/shared/incident';
+import { approveMitigationUpdate, type Finding } from '../../src/workflows/incident/contract';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, raise, waitForState, type IncidentStack } from './helpers';
 

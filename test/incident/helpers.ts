@@ -6,7 +6,7 @@ import type { ActivityDeps } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/workflows/common/alerts';
-import { alertsSignal, incidentStartOptions, incidentStateQuery, type IncidentInput, type IncidentState } from '../../src/shared/incident';
+import { alertsSignal, incidentStartOptions, incidentStateQuery, type IncidentInput, type IncidentState } from '../../src/workflows/incident/contract';
 import type { incident } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';
 import { scratchDatabase, testConfig, testDeps, testEnv, uniqueName, withSandboxPlatforms, type ScratchDatabase } from '../harness';

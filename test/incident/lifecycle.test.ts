@@ -8,7 +8,7 @@ import {
   requestMitigationUpdate,
   alertsSignal,
   type TimelineKind,
-} from '../../src/shared/incident';
+} from '../../src/workflows/incident/contract';
 import type { incident } from '../../src/workflows';
 import { startTestWorker, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';

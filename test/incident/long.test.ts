@@ -1,4 +1,4 @@
-import { acknowledgeUpdate, alertsSignal, noteSignal, resolveUpdate, completePostmortemUpdate } from '../../src/shared/incident';
+import { acknowledgeUpdate, alertsSignal, noteSignal, resolveUpdate, completePostmortemUpdate } from '../../src/workflows/incident/contract';
 import { startTestWorker, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
 

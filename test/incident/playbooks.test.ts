@@ -1,5 +1,5 @@
 import { Client as PgClient } from 'pg';
-import { approveMitigationUpdate, requestMitigationUpdate, undoMitigationUpdate, type Mitigation } from '../../src/shared/incident';
+import { approveMitigationUpdate, requestMitigationUpdate, undoMitigationUpdate, type Mitigation } from '../../src/workflows/incident/contract';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState, type IncidentStack } from './helpers';
 

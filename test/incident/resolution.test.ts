@@ -1,4 +1,4 @@
-import { alertsSignal, completePostmortemUpdate, noteSignal, resolveUpdate } from '../../src/shared/incident';
+import { alertsSignal, completePostmortemUpdate, noteSignal, resolveUpdate } from '../../src/workflows/incident/contract';
 import { startTestWorker, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';
 

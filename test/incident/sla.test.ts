@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { RunbookConfig, Severity } from '../../src/config/schema';
-import { acknowledgeUpdate, completePostmortemUpdate, resolveUpdate, setSeverityUpdate, type IncidentState } from '../../src/shared/incident';
+import { acknowledgeUpdate, completePostmortemUpdate, resolveUpdate, setSeverityUpdate, type IncidentState } from '../../src/workflows/incident/contract';
 import { testEnv, timeSkippingEnv, uniqueName } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
 

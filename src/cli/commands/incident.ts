@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { severity as severitySchema } from '../../config/schema';
-import { renderPostmortem } from '../../incidents/postmortem';
+import { renderPostmortem } from '../../activities/incident/postmortem';
 import { incidentWorkflowId } from '../../workflows/common/alerts';
 import {
   acknowledgeRequest,
@@ -31,7 +31,7 @@ import {
   type IncidentState,
   type Mitigation,
   type PlaybookInput,
-} from '../../shared/incident';
+} from '../../workflows/incident/contract';
 import { RunbookService, RunbookSeverity, RunbookStatus } from '../../workflows/common/search-attributes';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';

@@ -1,85 +1,47 @@
 /**
- * Incident Response, as the runbooks describe it:
- *   1. Detection — an alert (or a person) opens the incident; severity P0–P3 is assessed; the timeline starts.
- *   2. Initial response — page on-call for P0/P1, tell the team in chat, open a status page incident when customers see it.
- *   3. Response SLA — not acknowledged in time: escalate to the next on-call level, and again after another SLA.
- *      Meanwhile the troubleshooting "Diagnosis" steps run and attach their findings, and mitigation playbooks run
- *      once approved (or at once where config allows).
- *   4. Resolution — every alert resolved and still resolved after the flap guard, or a person resolves it:
- *      status page resolved, PagerDuty resolved.
- *   5. Post-mortem — a draft from the timeline, a reminder at 24 h, overdue at 48 h; the incident closes when it is done.
+ * Incident Response, as the runbooks describe it, in five phases (the sections below follow them):
+ *   1. Detect and triage — an alert (or a person) opens the incident; severity P0–P3 is assessed; the timeline starts.
+ *   2. Page and escalate — page on-call for P0/P1, tell the team in chat, open a status page incident when customers
+ *      see it; not acknowledged within the response SLA (./sla-clock): page the next on-call level, and again.
+ *   3. Diagnose — the troubleshooting "Diagnosis" steps run at once and attach their findings to the timeline.
+ *   4. Mitigate — playbooks (./playbooks) run once approved, or at once where config allows.
+ *   5. Resolve and post-mortem — every alert resolved and still resolved after the flap guard, or a person resolves
+ *      it: status page and PagerDuty resolved; then a draft from the timeline, a reminder at 24 h, overdue at 48 h;
+ *      the incident closes when the post-mortem is done.
+ * Messages (alerts, acknowledgements, mitigations…) are handled in ./handlers; the record in ./records.
  *
  * After resolution, a new firing alert of the same group (a transition to firing, not a repeat) REOPENS this
  * incident while its post-mortem is pending: on-call is paged again and the status page goes back to investigating.
  * Once the post-mortem is done the workflow has ended, so the next firing alert of that group opens a new incident
  * (a new run under the same workflow id, with its own record in the ops database).
  */
+import { allHandlersFinished, condition, continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { IncidentActivities } from '../../activities/incident';
+import { formatDuration, messageOf, parseInput, publish, type Alert, type Severity } from '../common';
+import { allAlertsResolved, firingAlerts, trackAlerts } from './alert-tracking';
 import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { Severity } from '../config/schema';
-import { alertSchema, type Alert } from './common/alerts';
-import {
-  acknowledgeRequest,
-  acknowledgeUpdate,
-  alertsSignal,
-  approveMitigationRequest,
-  approveMitigationUpdate,
-  assignCommanderRequest,
-  assignCommanderUpdate,
-  completePostmortemRequest,
-  completePostmortemUpdate,
-  describePlaybook,
   higherSeverity,
   incidentInput,
-  severityOfAlert,
-  incidentStateQuery,
-  noteRequest,
-  noteSignal,
-  requestMitigationRequest,
-  requestMitigationUpdate,
-  resolveRequest,
-  resolveUpdate,
   RUNBOOK_ACTOR,
-  setSeverityRequest,
-  setSeverityUpdate,
-  UNDOABLE,
-  undoMitigationRequest,
-  undoMitigationUpdate,
+  severityOfAlert,
   type Finding,
   type IncidentInput,
-  type IncidentPolicy,
-  type IncidentRecord,
+  type IncidentPlan,
   type IncidentState,
   type IncidentStatus,
-  type Mitigation,
   type TimelineKind,
-} from '../shared/incident';
-import { RunbookKind, RunbookService, RunbookSeverity, RunbookStatus } from './common/search-attributes';
-import { formatDuration } from './common/duration';
-import { describeIssues, parseInput } from './common/failures';
-import { createPlaybooks } from './incident-playbooks';
-import { addEvent, allAlertsResolved, describeSla, firingAlerts, invalid, messageOf, since, slaDeadline, trackAlerts } from './incident-state';
+} from './contract';
+import { setIncidentHandlers } from './handlers';
+import { createPlaybooks } from './playbooks';
+import { addEvent, createRecorder, records, since, trimCarriedTimeline } from './records';
+import { SlaClock } from './sla-clock';
 
-/** The ops-database record must land eventually: retried until it does. */
-const records = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
 /** Paging, chat and the status page: retried with backoff; a lasting failure is written to the timeline. */
-const notify = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 } });
-/** Diagnosis: quick looks; a look that fails is itself a finding. */
-const diagnose = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 2 } });
+const quick = proxyActivities<IncidentActivities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 } });
+/** Diagnosis: quick looks tried twice at most; a look that fails is itself a finding. */
+const diagnose = proxyActivities<IncidentActivities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 2 } });
 
 const PD_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = { P0: 'critical', P1: 'error', P2: 'warning', P3: 'info' };
-/** Timeline events kept in workflow state across continue-as-new; the full timeline is in the ops database. */
-const TIMELINE_CARRIED = 200;
 
 export async function incident(raw: IncidentInput): Promise<IncidentState> {
   const input = parseInput(incidentInput, raw);
@@ -95,7 +57,6 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   const inbox: Alert[][] = [];
   /** Background work (evidence, playbooks) that must finish before continue-as-new. */
   let busy = 0;
-  let recording = false;
 
   const now = () => Date.now();
   const event = (kind: TimelineKind, text: string, by: string = RUNBOOK_ACTOR, data?: Record<string, unknown>) => {
@@ -104,6 +65,8 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     poke();
     return e;
   };
+  const sla = new SlaClock(s);
+  const recorder = createRecorder(s, chainId);
   const playbooks = createPlaybooks({
     s,
     now,
@@ -115,198 +78,27 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     background,
     adjustBusy: (delta: number) => void (busy += delta),
   });
-
-  // ---- messages -------------------------------------------------------------------------------
-
-  setHandler(incidentStateQuery, () => s);
-
-  setHandler(alertsSignal, (raw) => {
-    // A signal is not validated on its way in: a malformed alert is noted, never allowed to wedge the incident.
-    const alerts: Alert[] = [];
-    for (const a of Array.isArray(raw) ? raw : [raw]) {
-      const parsed = alertSchema.safeParse(a);
-      if (parsed.success) alerts.push(parsed.data);
-      else event('error', `Ignored an invalid alert: ${describeIssues(parsed.error.issues).join('; ')}`, 'alert:invalid');
-    }
-    if (!alerts.length) return;
-    if (!s.detectedAt) inbox.push(alerts);
-    else takeAlerts(alerts);
-    poke();
+  setIncidentHandlers({
+    s,
+    chainId,
+    sla,
+    playbooks,
+    now,
+    event,
+    poke,
+    receiveAlerts: (alerts) => (s.detectedAt ? takeAlerts(alerts) : void inbox.push(alerts)),
+    setStatus,
+    publish: publishState,
+    pagerduty,
+    chat,
   });
-
-  setHandler(noteSignal, (raw) => {
-    const note = noteRequest.safeParse(raw);
-    if (note.success) event('note', note.data.text, note.data.by);
-    else event('error', `Ignored an invalid note: ${describeIssues(note.error.issues).join('; ')}`, 'note:invalid');
-  });
-
-  setHandler(
-    acknowledgeUpdate,
-    async (raw) => {
-      const req = acknowledgeRequest.parse(raw);
-      s.acknowledgedAt = new Date(now()).toISOString();
-      s.acknowledgedBy = req.by;
-      delete s.escalation.dueAt;
-      if (s.status === 'open') setStatus('acknowledged');
-      event('acknowledged', `Acknowledged after ${since(s.openedAt, now())}${req.note ? `: ${req.note}` : ''}`, req.by);
-      // Tell PagerDuty and the channel; the escalation clock has already stopped.
-      await Promise.all([pagerduty('acknowledge'), chat(`:eyes: ${s.incidentId} acknowledged by ${req.by}`)]);
-      return s;
-    },
-    {
-      validator: (raw) => {
-        const req = parseInput(acknowledgeRequest, raw, 'acknowledge request');
-        mustBeActive('acknowledge');
-        if (s.acknowledgedAt) throw invalid(`already acknowledged by ${s.acknowledgedBy} at ${s.acknowledgedAt}`);
-        return req;
-      },
-    },
-  );
-
-  setHandler(
-    assignCommanderUpdate,
-    (raw) => {
-      const req = assignCommanderRequest.parse(raw);
-      s.commander = req.commander;
-      event('commander', `${req.commander} is incident commander`, req.by);
-      return s;
-    },
-    {
-      validator: (raw) => {
-        parseInput(assignCommanderRequest, raw, 'assign-commander request');
-        mustBeOpened();
-        if (s.phase === 'closed') throw invalid('the incident is closed');
-      },
-    },
-  );
-
-  setHandler(
-    setSeverityUpdate,
-    (raw) => {
-      const req = setSeverityRequest.parse(raw);
-      const before = s.severity;
-      s.severity = req.severity;
-      s.severityPinnedBy = req.by;
-      event('severity', `Severity ${before} → ${req.severity}${req.reason ? `: ${req.reason}` : ''}`, req.by, { from: before, to: req.severity });
-      rearmSla();
-      publish();
-      return s;
-    },
-    {
-      validator: (raw) => {
-        const req = parseInput(setSeverityRequest, raw, 'severity request');
-        mustBeActive('change the severity of');
-        if (req.severity === s.severity) throw invalid(`severity is already ${s.severity}`);
-      },
-    },
-  );
-
-  setHandler(
-    resolveUpdate,
-    (raw) => {
-      const req = resolveRequest.parse(raw);
-      s.resolveRequested = { by: req.by, ...(req.reason ? { reason: req.reason } : {}) };
-      poke();
-      return s;
-    },
-    {
-      validator: (raw) => {
-        parseInput(resolveRequest, raw, 'resolve request');
-        mustBeActive('resolve');
-      },
-    },
-  );
-
-  setHandler(
-    requestMitigationUpdate,
-    (raw) => {
-      const req = requestMitigationRequest.parse(raw);
-      return playbooks.propose(req.playbook, req.reason, req.by);
-    },
-    {
-      validator: (raw) => {
-        const req = parseInput(requestMitigationRequest, raw, 'mitigation request');
-        mustBeActive('mitigate');
-        playbooks.check(req.playbook);
-      },
-    },
-  );
-
-  setHandler(
-    approveMitigationUpdate,
-    async (raw) => {
-      const req = approveMitigationRequest.parse(raw);
-      const m = mitigation(req.mitigationId);
-      if (!req.approve) {
-        m.status = 'rejected';
-        m.finishedAt = new Date(now()).toISOString();
-        event('mitigation', `Rejected: ${describePlaybook(m.playbook, s)}${req.comment ? ` (${req.comment})` : ''}`, req.by, { mitigationId: m.id });
-        return m;
-      }
-      playbooks.approve(m, req.by, req.comment);
-      await condition(() => m.status !== 'approved' && m.status !== 'running');
-      return m;
-    },
-    {
-      validator: (raw) => {
-        const req = parseInput(approveMitigationRequest, raw, 'approval');
-        const m = s.mitigations.find((x) => x.id === req.mitigationId);
-        if (!m) throw invalid(`mitigationId: no mitigation "${req.mitigationId}" (known: ${s.mitigations.map((x) => x.id).join(', ') || 'none'})`);
-        if (m.status !== 'awaiting-approval') throw invalid(`mitigation ${m.id} is ${m.status}, not awaiting approval`);
-        mustBeActive('mitigate');
-      },
-    },
-  );
-
-  setHandler(
-    undoMitigationUpdate,
-    async (raw) => {
-      const req = undoMitigationRequest.parse(raw);
-      const m = mitigation(req.mitigationId);
-      await playbooks.undo(m, req.by);
-      return m;
-    },
-    {
-      validator: (raw) => {
-        const req = parseInput(undoMitigationRequest, raw, 'undo request');
-        const m = s.mitigations.find((x) => x.id === req.mitigationId);
-        if (!m) throw invalid(`mitigationId: no mitigation "${req.mitigationId}"`);
-        if (!UNDOABLE.includes(m.playbook.kind)) throw invalid(`the runbook has no undo for ${m.playbook.kind}`);
-        if (m.status !== 'succeeded' && m.status !== 'undo-failed') throw invalid(`mitigation ${m.id} is ${m.status}; only a succeeded one can be undone`);
-      },
-    },
-  );
-
-  setHandler(
-    completePostmortemUpdate,
-    async (raw) => {
-      const req = completePostmortemRequest.parse(raw);
-      const pm = s.postmortem;
-      pm.doneBy = req.by;
-      pm.doneAt = new Date(now()).toISOString();
-      if (req.link) pm.link = req.link;
-      if (req.rootCause) pm.rootCause = req.rootCause;
-      if (req.actionItems) pm.actionItems = req.actionItems;
-      event('postmortem', `Post-mortem done${req.link ? `: ${req.link}` : ''}`, req.by, { actionItems: pm.actionItems });
-      await records.completePostmortemRecord({ chainId, by: req.by, link: req.link, rootCause: req.rootCause, actionItems: req.actionItems });
-      return s;
-    },
-    {
-      validator: (raw) => {
-        parseInput(completePostmortemRequest, raw, 'post-mortem');
-        if (s.phase !== 'postmortem') throw invalid(`the post-mortem follows resolution; the incident is ${s.status}`);
-        if (!s.postmortem.draftedAt) throw invalid('the post-mortem draft is still being written; try again in a moment');
-        if (s.postmortem.doneAt) throw invalid(`the post-mortem was marked done by ${s.postmortem.doneBy}`);
-      },
-    },
-  );
 
   // The config subset this incident runs under: read once when it opens, carried across continue-as-new.
-  if (!s.policy) applyPolicy(s, input, await records.incidentPolicy());
+  if (!s.policy) applyPlan(s, input, await records.incidentPolicy());
   // The ops database keeps the record and the timeline beyond Temporal's retention.
-  void keepRecord();
+  void recorder.keep();
 
-  // ---- 1. Detection (0–5 minutes) ---------------------------------------------------------------
+  // ---- 1. Detect and triage (0–5 minutes) --------------------------------------------------------
 
   if (!s.detectedAt) {
     await condition(() => inbox.length > 0 || Boolean(input.declared));
@@ -318,19 +110,18 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       return s;
     }
   }
-  publish();
+  publishState();
 
   for (;;) {
     if (s.phase === 'response') {
-      // ---- 2. Initial response (0–15 minutes) ---------------------------------------------------
+      // ---- 2. Page and escalate (0–15 minutes, then once per SLA); 3. diagnose and 4. mitigate alongside --
       await initialResponse();
-      // ---- 3. Response SLA, diagnosis and mitigation, until resolved --------------------------------
       await respondUntilResolved();
-      // ---- 4. Resolution --------------------------------------------------------------------------
+      // ---- 5. Resolve ----------------------------------------------------------------------------------
       await resolve();
       s.phase = 'postmortem';
     }
-    // ---- 5. Post-mortem (24–48 hours after resolution) ---------------------------------------------
+    // ---- 5. Post-mortem (24–48 hours after resolution); a re-firing alert reopens the incident ---------
     const outcome = await postMortem();
     if (outcome === 'done') break;
     reopen();
@@ -341,10 +132,10 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   setStatus('closed');
   event('closed', `Closed: post-mortem done by ${s.postmortem.doneBy}`);
   await condition(allHandlersFinished);
-  await recorded();
+  await recorder.recorded();
   return s;
 
-  // ================================================================================================
+  // ---- 1. detect and triage ----------------------------------------------------------------------
 
   /** Detection: severity from the alerts' labels (or the declaration); the first firing alert names the incident. */
   function detect(): boolean {
@@ -371,7 +162,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
         ...(named && named !== s.service ? { alertService: named } : {}),
       });
     }
-    s.escalation.dueAt = new Date(slaDeadline(s.policy, s.severity, t)).toISOString();
+    sla.start(t);
     if (alerts.length) takeAlerts(alerts);
     return true;
   }
@@ -383,8 +174,8 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       const before = s.severity;
       s.severity = changes.severity;
       event('severity', `Severity ${before} → ${s.severity}: a new alert is ${s.severity}`, RUNBOOK_ACTOR, { from: before, to: s.severity });
-      rearmSla();
-      publish();
+      sla.rearm(now());
+      publishState();
     }
     if (s.resolvedAt && changes.fired.length && !s.reopenRequested) {
       s.reopenRequested = { fingerprint: changes.fired[0] };
@@ -400,6 +191,8 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     }
   }
 
+  // ---- 2. page and escalate ----------------------------------------------------------------------
+
   /** Initial response: page on-call, post to chat, open the status page incident; then diagnose. */
   async function initialResponse(): Promise<void> {
     if (shouldPage()) await page(0, s.reopened ? 'reopened' : 'initial');
@@ -408,7 +201,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       await chat(
         `:rotating_light: ${s.severity} ${s.title}\nincident ${s.incidentId} · service ${s.service} · ${
           s.escalation.level >= 0 ? `paged ${s.policy.oncall[s.escalation.level].name}` : 'not paged'
-        } · acknowledge within ${describeSla(s.policy, s.severity)}`,
+        } · acknowledge within ${sla.describe()}`,
       );
     }
     if (shouldOpenStatuspage()) await openStatuspage();
@@ -421,7 +214,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     for (;;) {
       const seen = wakeups;
       // Not acknowledged in time: escalate to the next on-call level.
-      if (s.escalation.dueAt && now() >= Date.parse(s.escalation.dueAt)) await escalate();
+      if (sla.isDue(now())) await escalate();
       // Severity rose to a paging one, or a customer-facing one, since the initial response.
       if (shouldPage()) await page(0, 'severity-raised');
       if (shouldOpenStatuspage()) await openStatuspage();
@@ -429,7 +222,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       if (s.resolveRequested) return;
       if (s.allClearSince && now() >= Date.parse(s.allClearSince) + s.policy.flapGuard) return;
       await continueAsNewIfLong();
-      const deadlines = [s.escalation.dueAt && Date.parse(s.escalation.dueAt), s.allClearSince && Date.parse(s.allClearSince) + s.policy.flapGuard];
+      const deadlines = [sla.dueMs(), s.allClearSince && Date.parse(s.allClearSince) + s.policy.flapGuard];
       await waitFor(() => wakeups !== seen, deadlines);
     }
   }
@@ -437,25 +230,23 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   async function escalate(): Promise<void> {
     const next = s.escalation.level + 1;
     if (next >= s.policy.oncall.length) {
-      delete s.escalation.dueAt;
-      s.escalation.exhausted = true;
-      event('escalation', `Not acknowledged within ${describeSla(s.policy, s.severity)}; no further on-call level to escalate to`);
+      sla.exhaust();
+      event('escalation', `Not acknowledged within ${sla.describe()}; no further on-call level to escalate to`);
       await chat(`:warning: ${s.incidentId} is still not acknowledged and every on-call level has been paged`);
       return;
     }
-    event('escalation', `Not acknowledged within ${describeSla(s.policy, s.severity)}; escalating to ${s.policy.oncall[next].name}`, RUNBOOK_ACTOR, { level: next });
+    event('escalation', `Not acknowledged within ${sla.describe()}; escalating to ${s.policy.oncall[next].name}`, RUNBOOK_ACTOR, { level: next });
     await page(next, 'escalation');
-    await chat(`:arrow_double_up: ${s.incidentId} not acknowledged in ${describeSla(s.policy, s.severity)}: escalated to ${s.policy.oncall[next].name}`);
+    await chat(`:arrow_double_up: ${s.incidentId} not acknowledged in ${sla.describe()}: escalated to ${s.policy.oncall[next].name}`);
   }
 
   /** Pages one on-call level; PagerDuty dedup_key = incident id. The SLA clock restarts for that level. */
   async function page(level: number, reason: 'initial' | 'escalation' | 'reopened' | 'severity-raised'): Promise<void> {
-    s.escalation.level = level;
-    s.escalation.dueAt = new Date(slaDeadline(s.policy, s.severity, now())).toISOString();
+    sla.paged(level, now());
     const pageNo = s.escalation.pages.length;
     s.escalation.pages.push({ level, name: s.policy.oncall[level].name, at: new Date(now()).toISOString(), reason });
     try {
-      await notify.pageOnCall({
+      await quick.pageOnCall({
         chainId,
         pageNo,
         incidentId: s.incidentId,
@@ -476,7 +267,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     const levels = [...new Set(s.escalation.pages.map((p) => p.level))];
     if (!levels.length) return;
     try {
-      await notify.pagerdutyEvent({ chainId, incidentId: s.incidentId, action, levels, effect: `${action}-${s.nextSeq}` });
+      await quick.pagerdutyEvent({ chainId, incidentId: s.incidentId, action, levels, effect: `${action}-${s.nextSeq}` });
       event('page', `PagerDuty ${action}d`, RUNBOOK_ACTOR, { levels });
     } catch (err) {
       event('error', `PagerDuty ${action} failed: ${messageOf(err)}`);
@@ -486,7 +277,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   async function chat(text: string): Promise<void> {
     if (!s.policy.chat) return;
     try {
-      const { channels } = await notify.postToChat({ chainId, effect: `chat-${s.nextSeq}`, text });
+      const { channels } = await quick.postToChat({ chainId, effect: `chat-${s.nextSeq}`, text });
       event('chat', `Posted to ${channels.join(' and ')}: ${text.split('\n')[0]}`);
     } catch (err) {
       event('error', `Chat post failed: ${messageOf(err)}`);
@@ -496,7 +287,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   /** Customer-facing: "We're aware of the issue and investigating". The id is state before any retry could create another. */
   async function openStatuspage(): Promise<void> {
     try {
-      const sp = await notify.openStatuspage({
+      const sp = await quick.openStatuspage({
         incidentId: s.incidentId,
         title: s.title,
         severity: s.severity,
@@ -513,7 +304,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   async function statuspage(status: 'investigating' | 'identified' | 'monitoring' | 'resolved', body: string): Promise<void> {
     if (!s.statuspage || s.statuspage.status === status) return;
     try {
-      const r = await notify.updateStatuspage({ statuspageId: s.statuspage.id, status, body });
+      const r = await quick.updateStatuspage({ statuspageId: s.statuspage.id, status, body });
       s.statuspage.status = r.status;
       event('statuspage', `Status page: ${r.status} — ${body}`);
     } catch (err) {
@@ -521,7 +312,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     }
   }
 
-  // ---- diagnosis ---------------------------------------------------------------------------------
+  // ---- 3. diagnose -------------------------------------------------------------------------------
 
   /** The troubleshooting guide's Diagnosis steps, run at once; their findings go into the timeline. */
   async function gatherEvidence(): Promise<void> {
@@ -569,7 +360,9 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     }
   }
 
-  // ---- 4. resolution -----------------------------------------------------------------------------
+  // ---- 4. mitigate: the playbooks (./playbooks) run in the background once approved ---------------
+
+  // ---- 5. resolve and post-mortem ----------------------------------------------------------------
 
   async function resolve(): Promise<void> {
     const t = now();
@@ -577,7 +370,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     s.resolvedAt = new Date(t).toISOString();
     s.resolvedBy = byPerson?.by ?? RUNBOOK_ACTOR;
     s.impactEndedAt = byPerson ? s.resolvedAt : (s.allClearSince ?? s.resolvedAt);
-    delete s.escalation.dueAt;
+    sla.stop();
     delete s.resolveRequested;
     setStatus('resolved');
     const still = firingAlerts(s).length;
@@ -605,7 +398,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     delete s.allClearSince;
     delete s.acknowledgedAt;
     delete s.acknowledgedBy;
-    s.escalation = { level: -1, pages: s.escalation.pages, exhausted: false, dueAt: new Date(slaDeadline(s.policy, s.severity, now())).toISOString() };
+    sla.restart(now());
     s.chatOpened = false;
     s.postmortem = { actionItems: [] };
     setStatus('open');
@@ -613,13 +406,11 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     event('reopened', `Reopened: ${alert ? `"${alert.summary}" fired again` : 'an alert fired again'} before the post-mortem was done`);
   }
 
-  // ---- 5. post-mortem ----------------------------------------------------------------------------
-
   async function postMortem(): Promise<'done' | 'reopened'> {
     const pm = s.postmortem;
     const resolvedMs = Date.parse(s.resolvedAt!);
     if (!pm.draftedAt) {
-      await recorded();
+      await recorder.recorded();
       const { actionItems } = await records.storePostmortemDraft({ chainId, state: { ...s, timeline: [] } });
       pm.draftedAt = new Date(now()).toISOString();
       pm.reminderAt = new Date(resolvedMs + s.policy.postmortemReminder).toISOString();
@@ -657,28 +448,6 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     return s.policy.statuspage && s.customerFacing && !s.statuspage && !s.statuspageFailed && s.policy.statuspageSeverities.includes(s.severity);
   }
 
-  /** setSeverity and severity raises restart the acknowledgement clock with the new severity's SLA. */
-  function rearmSla(): void {
-    if (s.acknowledgedAt || s.resolvedAt || s.escalation.exhausted) return;
-    s.escalation.dueAt = new Date(slaDeadline(s.policy, s.severity, now())).toISOString();
-  }
-
-  function mustBeActive(what: string): void {
-    mustBeOpened();
-    if (s.resolvedAt || s.phase !== 'response') throw invalid(`cannot ${what} the incident: it is ${s.status}`);
-  }
-
-  /** Messages that arrive while the config is being read (the first moments of a run) are refused, not lost silently. */
-  function mustBeOpened(): void {
-    if (!s.policy) throw invalid('the incident is still opening; try again in a moment');
-  }
-
-  function mitigation(id: string): Mitigation {
-    const m = s.mitigations.find((x) => x.id === id);
-    if (!m) throw invalid(`no mitigation "${id}"`);
-    return m;
-  }
-
   async function background(work: () => Promise<void>): Promise<void> {
     busy++;
     try {
@@ -691,65 +460,24 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
 
   function setStatus(status: IncidentStatus): void {
     s.status = status;
-    publish();
+    publishState();
   }
 
   /** Search attributes and the Temporal UI's current details follow the incident. */
-  function publish(): void {
-    setCurrentDetails(
-      [
+  function publishState(): void {
+    publish({
+      details: [
         `**${s.severity} ${s.status}** — ${s.title}`,
         `service ${s.service}${s.commander ? ` · commander ${s.commander}` : ''}`,
         s.acknowledgedBy ? `acknowledged by ${s.acknowledgedBy}` : s.escalation.dueAt ? `escalates at ${s.escalation.dueAt}` : '',
       ]
         .filter(Boolean)
         .join('\n\n'),
-    );
-    // The time-skipping test server knows no custom search attributes: upsert only where the start set them.
-    if (workflowInfo().typedSearchAttributes.get(RunbookKind) === undefined) return;
-    upsertSearchAttributes([
-      { key: RunbookKind, value: 'incident' },
-      { key: RunbookService, value: s.service },
-      { key: RunbookSeverity, value: s.severity },
-      { key: RunbookStatus, value: s.status },
-    ]);
-  }
-
-  function record(): IncidentRecord {
-    return {
-      chainId,
-      workflowId: s.incidentId,
-      dedupKey: s.dedupKey,
-      title: s.title,
+      kind: 'incident',
+      service: s.service,
       severity: s.severity,
       status: s.status,
-      service: s.service,
-      customerFacing: s.customerFacing,
-      openedAt: s.openedAt,
-      lastSeq: s.nextSeq - 1,
-      ...(s.commander ? { commander: s.commander } : {}),
-      ...(s.acknowledgedAt ? { acknowledgedAt: s.acknowledgedAt, acknowledgedBy: s.acknowledgedBy } : {}),
-      ...(s.resolvedAt ? { resolvedAt: s.resolvedAt, resolvedBy: s.resolvedBy } : {}),
-      ...(s.closedAt ? { closedAt: s.closedAt } : {}),
-      ...(s.statuspage ? { statuspageId: s.statuspage.id } : {}),
-    };
-  }
-
-  /** Writes new timeline events and the incident row, in order, whenever the timeline grows. */
-  async function keepRecord(): Promise<void> {
-    for (;;) {
-      await condition(() => s.nextSeq > s.recordedSeq && Boolean(s.detectedAt));
-      recording = true;
-      const upTo = s.nextSeq;
-      const events = s.timeline.filter((e) => e.seq >= s.recordedSeq && e.seq < upTo);
-      await records.recordIncident({ record: { ...record(), lastSeq: upTo - 1 }, events });
-      s.recordedSeq = upTo;
-      recording = false;
-    }
-  }
-
-  async function recorded(): Promise<void> {
-    await condition(() => !recording && s.recordedSeq === s.nextSeq);
+    });
   }
 
   /** Long incidents start a fresh history before it grows large, once nothing is in flight. */
@@ -757,12 +485,10 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     const i = workflowInfo();
     if (!i.continueAsNewSuggested && i.historyLength < input.historyLimit) return;
     await condition(() => busy === 0 && allHandlersFinished());
-    await recorded();
+    await recorder.recorded();
     event('note', `History holds ${i.historyLength} events: continuing as a new run (${s.runs + 1})`);
-    await recorded();
-    const keep = s.timeline.slice(-TIMELINE_CARRIED);
-    s.timelineOffset += s.timeline.length - keep.length;
-    s.timeline = keep;
+    await recorder.recorded();
+    trimCarriedTimeline(s);
     await continueAsNew<typeof incident>({ dedupKey: s.dedupKey, carried: s, historyLimit: input.historyLimit });
   }
 
@@ -800,13 +526,13 @@ function newState(input: ReturnType<typeof incidentInput.parse>, workflowId: str
     timelineOffset: 0,
     nextSeq: 1,
     recordedSeq: 1,
-    policy: undefined as unknown as IncidentPolicy,
+    policy: undefined as unknown as IncidentPlan,
     runs: 0,
   };
 }
 
 /** Defaults that come from config: the default severity, and the service (first configured when none is named). */
-function applyPolicy(s: IncidentState, input: ReturnType<typeof incidentInput.parse>, policy: IncidentPolicy): void {
+function applyPlan(s: IncidentState, input: ReturnType<typeof incidentInput.parse>, policy: IncidentPlan): void {
   s.policy = policy;
   const d = input.declared;
   const service = policy.services.find((x) => x.name === d?.service) ?? policy.services[0];

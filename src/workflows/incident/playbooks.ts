@@ -3,8 +3,10 @@
  * proposed, approved by a person or by config `incidents.autoMitigate`, run, and undone where the runbook undoes them.
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../shared/deploy';
+import type { DeployActivities } from '../../activities/deploy';
+import type { IncidentActivities } from '../../activities/incident';
+import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../../shared/deploy';
+import { invalidInput, messageOf } from '../common';
 import {
   describePlaybook,
   playbook as playbookSchema,
@@ -15,12 +17,11 @@ import {
   type Playbook,
   type PlaybookInput,
   type TimelineKind,
-} from '../shared/incident';
-import { invalid, messageOf } from './incident-state';
-import type { rollback } from './rollback';
+} from './contract';
+import type { rollback } from '../rollback';
 
-/** Redeploys poll and heartbeat. */
-const playbooks = proxyActivities<Activities>({
+/** Mitigations poll and heartbeat (redeploys wait for READY). */
+const long = proxyActivities<IncidentActivities & Pick<DeployActivities, 'currentProduction'>>({
   startToCloseTimeout: '20m',
   heartbeatTimeout: '1m',
   retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 3 },
@@ -49,12 +50,12 @@ export function createPlaybooks(ctx: PlaybookContext) {
   function check(p: Playbook): void {
     const service = 'service' in p && p.service ? p.service : s.service;
     const svc = s.policy.services.find((x) => x.name === service);
-    if (!svc) throw invalid(`playbook.service: no service "${service}" in the configuration`);
+    if (!svc) throw invalidInput(`playbook.service: no service "${service}" in the configuration`);
     if ((p.kind === 'switch-provider' || p.kind === 'read-only') && svc.platform !== 'vercel') {
-      throw invalid(`playbook.kind: ${p.kind} sets a Vercel environment variable; ${svc.name} runs on ${svc.platform}`);
+      throw invalidInput(`playbook.kind: ${p.kind} sets a Vercel environment variable; ${svc.name} runs on ${svc.platform}`);
     }
     if ((p.kind === 'terminate-query' || p.kind === 'limit-user') && !p.database && !svc.database) {
-      throw invalid(`playbook.database: service ${svc.name} names no database; pass one`);
+      throw invalidInput(`playbook.database: service ${svc.name} names no database; pass one`);
     }
   }
 
@@ -128,14 +129,14 @@ export function createPlaybooks(ctx: PlaybookContext) {
       case 'read-only':
         return setEnvAndRedeploy(p.service ?? s.service, 'READ_ONLY_MODE', 'true', identity);
       case 'terminate-query': {
-        const r = await playbooks.terminateBackend({ database: p.database ?? serviceDatabase(), pid: p.pid });
+        const r = await long.terminateBackend({ database: p.database ?? serviceDatabase(), pid: p.pid });
         return { outcome: `terminated backend ${p.pid} (${r.usename}, running ${r.runningFor}): ${r.query}`, result: r };
       }
       case 'limit-user': {
         const database = p.database ?? serviceDatabase();
-        const previous = await playbooks.readUserLimits({ database, userId: p.userId });
+        const previous = await long.readUserLimits({ database, userId: p.userId });
         const change = p.action === 'block' ? { blocked: true, blocked_reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 500) } : { rate_limit: p.rateLimit };
-        await playbooks.setUserLimits({ database, userId: p.userId, limits: change });
+        await long.setUserLimits({ database, userId: p.userId, limits: change });
         return { outcome: p.action === 'block' ? `blocked user ${p.userId}` : `rate limit of user ${p.userId} set to ${p.rateLimit}`, result: { previous, change } };
       }
     }
@@ -143,8 +144,8 @@ export function createPlaybooks(ctx: PlaybookContext) {
 
   /** The runbook's `vercel env add KEY=value` + `vercel --prod`; the previous value is kept for the undo. */
   async function setEnvAndRedeploy(service: string, key: string, value: string, identity: string) {
-    const { value: previous } = await playbooks.readProductionEnv({ service, key });
-    await playbooks.setProductionEnv({ service, key, value });
+    const { value: previous } = await long.readProductionEnv({ service, key });
+    await long.setProductionEnv({ service, key, value });
     const deployment = await redeploy(service, identity);
     return {
       outcome: `${key}=${value} on ${service}, redeployed as ${deployment.deploymentId}`,
@@ -154,8 +155,8 @@ export function createPlaybooks(ctx: PlaybookContext) {
 
   /** `vercel --prod`: a new production build of what production serves now, so it picks up the changed variable. */
   async function redeploy(service: string, identity: string) {
-    const current = await playbooks.currentProduction({ service });
-    return playbooks.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
+    const current = await long.currentProduction({ service });
+    return long.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
   }
 
   /** Environment switches go back to their previous value; a user's limits are restored. */
@@ -166,13 +167,13 @@ export function createPlaybooks(ctx: PlaybookContext) {
     try {
       const r = m.result ?? {};
       if (m.playbook.kind === 'limit-user') {
-        await playbooks.setUserLimits({ database: m.playbook.database ?? serviceDatabase(), userId: m.playbook.userId, limits: r.previous as Record<string, unknown> });
+        await long.setUserLimits({ database: m.playbook.database ?? serviceDatabase(), userId: m.playbook.userId, limits: r.previous as Record<string, unknown> });
         m.outcome = `restored the limits of user ${m.playbook.userId}`;
       } else {
         const service = String(r.service);
         const key = String(r.key);
         const previous = (r.previous as string | null | undefined) ?? null;
-        await playbooks.setProductionEnv({ service, key, value: previous });
+        await long.setProductionEnv({ service, key, value: previous });
         const deployment = await redeploy(service, `${s.incidentId}/${m.id}/undo`);
         m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, redeployed as ${deployment.deploymentId}`;
       }
@@ -191,7 +192,7 @@ export function createPlaybooks(ctx: PlaybookContext) {
 
   function serviceDatabase(): string {
     const db = s.policy.services.find((x) => x.name === s.service)?.database;
-    if (!db) throw invalid(`service ${s.service} names no database`);
+    if (!db) throw invalidInput(`service ${s.service} names no database`);
     return db;
   }
 

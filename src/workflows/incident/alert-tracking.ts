@@ -1,38 +1,10 @@
-import { ApplicationFailure, rootCause } from '@temporalio/workflow';
 /**
- * Pure bookkeeping of the `incident` workflow: the timeline, alert tracking by fingerprint, severity
- * and SLA arithmetic. No Temporal calls here, so it is deterministic and unit-testable as is.
+ * Alert tracking by fingerprint (Detection → "assess severity"; Resolution → "every alert resolved"):
+ * pure bookkeeping on the incident state, unit-tested as is.
  */
-import type { Severity } from '../config/schema';
-import type { Alert } from './common/alerts';
-import { nextBusinessDayDeadline } from './common/business-hours';
-import { formatDuration } from './common/duration';
-import {
-  higherSeverity,
-  formatElapsed,
-  severityOfAlert,
-  type IncidentPolicy,
-  type IncidentState,
-  type TimelineEvent,
-  type TimelineKind,
-} from '../shared/incident';
-
-export function addEvent(s: IncidentState, at: number, by: string, kind: TimelineKind, text: string, data?: Record<string, unknown>): TimelineEvent {
-  const event: TimelineEvent = { seq: s.nextSeq++, at: new Date(at).toISOString(), by, kind, text, ...(data ? { data } : {}) };
-  s.timeline.push(event);
-  return event;
-}
-
-/** When the response SLA of `severity` runs out, counted from `fromMs`. */
-export function slaDeadline(policy: IncidentPolicy, severity: Severity, fromMs: number): number {
-  const sla = policy.sla[severity];
-  return sla === 'next-business-day' ? nextBusinessDayDeadline(fromMs, policy.timezone, policy.businessHours) : fromMs + sla;
-}
-
-export function describeSla(policy: IncidentPolicy, severity: Severity): string {
-  const sla = policy.sla[severity];
-  return sla === 'next-business-day' ? 'next business day' : formatDuration(sla);
-}
+import type { Alert, Severity } from '../common';
+import { higherSeverity, severityOfAlert, type IncidentState } from './contract';
+import { addEvent } from './records';
 
 export interface AlertChanges {
   /** Fingerprints that started firing or fired again. */
@@ -101,16 +73,3 @@ export const trackedAlerts = (s: IncidentState) => Object.values(s.alerts);
 export const firingAlerts = (s: IncidentState) => trackedAlerts(s).filter((a) => a.status === 'firing');
 /** Every alert of the incident is resolved (an incident without alerts never resolves by itself). */
 export const allAlertsResolved = (s: IncidentState) => trackedAlerts(s).length > 0 && firingAlerts(s).length === 0;
-
-export function since(fromIso: string, toMs: number): string {
-  return formatElapsed(toMs - Date.parse(fromIso));
-}
-
-/** A request the incident refuses: the reason travels to the caller as an InvalidInput failure. */
-export function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
-}
-
-export function messageOf(err: unknown): string {
-  return rootCause(err) ?? (err instanceof Error ? err.message : String(err));
-}

@@ -1,4 +1,4 @@
-import { describePlaybook, formatElapsed, UNDOABLE, type IncidentState, type TimelineEvent } from '../shared/incident';
+import { describePlaybook, formatElapsed, UNDOABLE, type IncidentState, type TimelineEvent } from '../../workflows/incident/contract';
 
 /** The runbook's post-mortem asks: write the report, find the root cause, record lessons, prevent recurrence. */
 const RUNBOOK_ITEMS = ['Identify the root cause', 'Document lessons learned', 'Create action items to prevent recurrence'];

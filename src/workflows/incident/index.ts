@@ -1,0 +1,2 @@
+/** The incident workflow the worker registers. */
+export * from './incident';
