@@ -3,7 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { connect } from '../../db/connect';
 import { checkKey, planFrom, type AlertTransition, type CheckResult, type HealthPlan } from '../../workflows/health/contract';
 import { messageOf } from '../../workflows/common';
-import { invalidInput, type ActivityDeps } from '../deps';
+import { invalidInput, requirePlatforms, type ActivityDeps } from '../deps';
 import {
   appHealthChecks,
   connectionsCheck,
@@ -25,10 +25,7 @@ const unknown = (key: string, service: string, check: string, why: string): Chec
 export function createHealthActivities(deps: ActivityDeps) {
   const cfg = deps.config;
   const signal = () => Context.current().cancellationSignal;
-  const platforms = () => {
-    if (!deps.platforms) throw ApplicationFailure.nonRetryable('health checks need platform clients in the activity dependencies', 'NotConfigured');
-    return deps.platforms;
-  };
+  const platforms = () => requirePlatforms(deps);
 
   return {
     async healthPlan(): Promise<HealthPlan> {
