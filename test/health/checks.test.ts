@@ -1,4 +1,4 @@
-import { appHealthChecks, edgeFunctionCheck, metricChecks, tlsCheck, webhookCheck } from '../../src/health/checks';
+import { appHealthChecks, edgeFunctionCheck, metricChecks, tlsCheck, webhookCheck } from '../../src/activities/health/checks';
 import { appHealth } from '../../src/platforms/schemas';
 import { testConfig } from '../harness';
 

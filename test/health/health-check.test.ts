@@ -8,7 +8,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { incidentStateQuery, type IncidentState } from '../../src/shared/incident';
-import type { HealthCheckResult } from '../../src/shared/maintenance';
+import type { HealthCheckResult } from '../../src/workflows/health/contract';
 import { healthCheck } from '../../src/workflows';
 import type { ActivityDeps } from '../../src/activities';
 import { scratchDatabase, startTestWorker, testClient, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase, type TestWorker } from '../harness';

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
 import { maintenance } from '../../src/workflows';
-import { runCleanup } from '../../src/maintenance/cleanup';
-import type { CleanupResult, MaintenanceResult } from '../../src/shared/maintenance';
+import { runCleanup } from '../../src/activities/maintenance/cleanup';
+import type { CleanupResult, MaintenanceResult } from '../../src/workflows/maintenance/contract';
 import { scratchDatabase, startTestWorker, testClient, testConfig, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
-import type { MaintenanceResult, MaintenanceStep } from '../../src/shared/maintenance';
+import type { MaintenanceResult, MaintenanceStep } from '../../src/workflows/maintenance/contract';
 import { maintenance } from '../../src/workflows';
 import { scratchDatabase, startTestWorker, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase, type TestWorker } from '../harness';
 

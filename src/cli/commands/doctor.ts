@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES, RunbookKind } from '../../workflows/common/search-attributes';
-import { selfCheckWorkflowId, type SelfCheckResult } from '../../shared/self-check';
+import { selfCheckWorkflowId, type SelfCheckResult } from '../../workflows/self-check/contract';
 import { durationMs } from '../../workflows/common/duration';
 import type { selfCheck } from '../../workflows/self-check';
 import type { CliContext } from '../context';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../shared/maintenance';
+import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../workflows/health/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import type { CliContext } from '../context';
 import { EXIT } from '../exit-codes';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { maintenanceInput, maintenanceWorkflowId, MAINTENANCE_KINDS, type MaintenanceInput, type MaintenanceResult } from '../../shared/maintenance';
+import { maintenanceInput, maintenanceWorkflowId, MAINTENANCE_KINDS, type MaintenanceInput, type MaintenanceResult } from '../../workflows/maintenance/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { describeIssues } from '../../workflows/common/failures';
 import type { CliContext } from '../context';

@@ -1,7 +1,15 @@
 import type { Pool } from 'pg';
-import { SEVERITY_OF_STATUS, type AlertTransition, type CheckResult } from '../shared/maintenance';
+import type { Severity } from '../../workflows/common';
+import type { AlertTransition, CheckResult, CheckStatus } from '../../workflows/health/contract';
 
 type AlertState = AlertTransition['to'];
+
+/**
+ * Monitoring & Alerts → Alert Thresholds: "Critical (immediate action required)" pages at once (P0);
+ * "Warning (investigate within 1 hour)" matches the P1 response time. "Info (monitor, no immediate
+ * action)" is recorded but opens nothing.
+ */
+const SEVERITY_OF_STATUS: Partial<Record<CheckStatus, Severity>> = { critical: 'P0', warning: 'P1' };
 
 /** info is recorded but alerts nobody; unknown (the check could not run) leaves the state alone. */
 function alertState(r: CheckResult): AlertState | undefined {

@@ -1,12 +1,12 @@
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { RaisedAlertInput } from './common/alerts';
-import { failureReason, healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from '../shared/maintenance';
-import { RunbookKind, RunbookStatus } from './common/search-attributes';
-import { parseInput } from './common/failures';
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { HealthActivities } from '../../activities/health';
+import { messageOf, parseInput, publish, type RaisedAlertInput } from '../common';
+import { checkKey, healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from './contract';
 
-const { raiseAlerts } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' } });
-const { recordHealth, healthPlan } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
+const quick = proxyActivities<HealthActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
+// Alert delivery keeps retrying: a transition recorded but never raised would leave its incident unopened or unresolved.
+const alerts = proxyActivities<Pick<Activities, 'raiseAlerts'>>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' } });
 
 /** One alert per changed check; the check key is the dedup key, so every check has its own incident. */
 function toAlert(t: AlertTransition): RaisedAlertInput {
@@ -31,14 +31,14 @@ function toAlert(t: AlertTransition): RaisedAlertInput {
  */
 export async function healthCheck(raw: HealthCheckInput = {}): Promise<HealthCheckResult> {
   const input = parseInput(healthCheckInput, raw);
-  const checks = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: input.checkAttempts, initialInterval: '1s' } });
-  upsertSearchAttributes([{ key: RunbookKind, value: 'healthCheck' }]);
+  const checks = proxyActivities<HealthActivities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: input.checkAttempts, initialInterval: '1s' } });
+  publish({ kind: 'healthCheck' });
 
   // A check that cannot run at all is "unknown": recorded, and it leaves its alert as it was.
   const guarded = (what: string, run: () => Promise<CheckResult[]>) =>
-    run().catch((err): CheckResult[] => [{ key: `health:runbook:${what}`, service: 'runbook', check: what, status: 'unknown', summary: `${what} could not run: ${failureReason(err)}` }]);
+    run().catch((err): CheckResult[] => [{ key: checkKey('runbook', what), service: 'runbook', check: what, status: 'unknown', summary: `${what} could not run: ${messageOf(err)}` }]);
 
-  const plan = await healthPlan();
+  const plan = await quick.healthPlan();
   const results = (
     await Promise.all([
       // Primary health check, storage, frontend, error rate and p99 of each service.
@@ -57,11 +57,11 @@ export async function healthCheck(raw: HealthCheckInput = {}): Promise<HealthChe
   ).flat();
 
   // Only changes travel the alert path: a steady failure stays one open incident, a recovery resolves it.
-  const transitions = await recordHealth({ results });
-  if (transitions.length) await raiseAlerts(transitions.map(toAlert));
+  const transitions = await quick.recordHealth({ results });
+  if (transitions.length) await alerts.raiseAlerts(transitions.map(toAlert));
 
   const failing = results.filter((r) => r.status === 'warning' || r.status === 'critical');
-  upsertSearchAttributes([{ key: RunbookStatus, value: failing.length ? 'failing' : 'healthy' }]);
+  publish({ status: failing.length ? 'failing' : 'healthy' });
   return {
     total: results.length,
     failing: failing.map((r) => ({ key: r.key, status: r.status, summary: r.summary })),

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Pool } from 'pg';
-import type { RunbookConfig } from '../config/schema';
-import type { CleanupProgress, CleanupResult } from '../shared/maintenance';
+import type { RunbookConfig } from '../../config/schema';
+import type { CleanupProgress, CleanupResult } from '../../workflows/maintenance/contract';
 
 export type CleanupPolicy = RunbookConfig['maintenance']['cleanup'][number];
 

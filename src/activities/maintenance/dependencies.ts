@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { StepOutcome } from '../shared/maintenance';
+import type { StepOutcome } from '../../workflows/maintenance/contract';
 import { mdTable } from './markdown';
 
 interface NpmRun {

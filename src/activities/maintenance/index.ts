@@ -1,25 +1,20 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ActivityDeps } from './deps';
-import { CleanupConfigError, CleanupSupersededError, runCleanup } from '../maintenance/cleanup';
-import { connect, runLong } from '../maintenance/db';
-import { dependencyReport as npmDependencyReport } from '../maintenance/dependencies';
-import { chatSummary, formatBytes, mdTable, renderMaintenanceReport } from '../maintenance/markdown';
-import { runReport, type ReportName } from '../maintenance/reports';
-import type { CleanupProgress, MaintenanceKind, MaintenanceStep, StepOutcome } from '../shared/maintenance';
-
-
-/** What the workflow needs to know about the configuration to lay out its steps. */
-export interface MaintenancePlan {
-  name: string;
-  databases: string[];
-  cleanup: { name: string; database: string }[];
-  vacuumFullTables: string[];
-  dependencyReport: boolean;
-  backupDatabases: string[];
-  /** Whether this worker runs the `verifyBackup` workflow the monthly run starts. */
-  verifyBackupAvailable: boolean;
-  chat: ('slack' | 'telegram')[];
-}
+import { connect } from '../../db/connect';
+import {
+  planFrom,
+  type CleanupProgress,
+  type MaintenanceKind,
+  type MaintenancePlan,
+  type MaintenanceStep,
+  type ReportName,
+  type StepOutcome,
+} from '../../workflows/maintenance/contract';
+import { invalidInput, type ActivityDeps } from '../deps';
+import { CleanupConfigError, CleanupSupersededError, runCleanup } from './cleanup';
+import { dependencyReport as npmDependencyReport } from './dependencies';
+import { runLong } from './long-statement';
+import { chatSummary, formatBytes, mdTable, renderMaintenanceReport } from './markdown';
+import { runReport } from './reports';
 
 const heartbeatEvery = () => Math.max(1_000, Math.min(10_000, (Context.current().info.heartbeatTimeoutMs ?? 30_000) / 3));
 
@@ -27,24 +22,13 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
   const cfg = () => deps.config.maintenance;
   const findPolicy = (name: string) => {
     const policy = cfg().cleanup.find((p) => p.name === name);
-    if (!policy) throw ApplicationFailure.nonRetryable(`no cleanup policy "${name}" in maintenance.cleanup`, 'InvalidInput');
+    if (!policy) throw invalidInput(`no cleanup policy "${name}" in maintenance.cleanup`);
     return policy;
   };
 
   return {
     async maintenancePlan(): Promise<MaintenancePlan> {
-      const c = deps.config;
-      const workflows: Record<string, unknown> = await import('../workflows');
-      return {
-        name: c.name,
-        databases: Object.keys(c.databases),
-        cleanup: c.maintenance.cleanup.map((p) => ({ name: p.name, database: p.database })),
-        vacuumFullTables: c.maintenance.vacuumFullTables,
-        dependencyReport: Boolean(c.maintenance.appCheckout),
-        backupDatabases: c.backup.databases,
-        verifyBackupAvailable: typeof workflows.verifyBackup === 'function',
-        chat: [...(c.notifications.slack ? (['slack'] as const) : []), ...(c.notifications.telegram ? (['telegram'] as const) : [])],
-      };
+      return planFrom(deps.config);
     },
 
     /** Data Cleanup, one policy: batched, resumable, heartbeating its progress. */
@@ -206,3 +190,5 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
     },
   };
 }
+
+export type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;

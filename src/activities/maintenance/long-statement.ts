@@ -1,7 +1,5 @@
 import type { Client } from 'pg';
-import { connect } from '../db/connect';
-
-export { connect };
+import { connect } from '../../db/connect';
 
 /**
  * Runs one long statement (VACUUM, ANALYZE) while `beat` is called every `everyMs`; when `signal` aborts,

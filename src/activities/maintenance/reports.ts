@@ -1,6 +1,6 @@
 import type { Client, Pool } from 'pg';
-import type { RunbookConfig } from '../config/schema';
-import type { StepOutcome } from '../shared/maintenance';
+import type { RunbookConfig } from '../../config/schema';
+import type { ReportName, StepOutcome } from '../../workflows/maintenance/contract';
 import { formatBytes, mdTable } from './markdown';
 
 /**
@@ -15,9 +15,6 @@ export interface ReportContext {
   ops: Pool;
   config: RunbookConfig;
 }
-
-export const REPORTS = ['table-sizes', 'connections', 'slow-queries', 'seq-scans', 'size-growth', 'security-audit', 'cost-per-day'] as const;
-export type ReportName = (typeof REPORTS)[number];
 
 export async function runReport(name: ReportName, ctx: ReportContext, days: number): Promise<StepOutcome> {
   switch (name) {

@@ -1,8 +1,8 @@
 import { request } from 'undici';
-import type { RunbookConfig, ServiceConfig } from '../config/schema';
-import type { AppMetrics, ProviderStatus } from '../platforms/schemas';
-import type { HealthProbeResult, ProbeResult } from '../platforms/types';
-import { checkKey, type CheckResult, type CheckStatus } from '../shared/maintenance';
+import type { RunbookConfig, ServiceConfig } from '../../config/schema';
+import type { AppMetrics, ProviderStatus } from '../../platforms/schemas';
+import type { HealthProbeResult, ProbeResult } from '../../platforms/types';
+import { checkKey, type CheckResult, type CheckStatus } from '../../workflows/health/contract';
 import type { CertificateInfo } from './tls';
 
 /**

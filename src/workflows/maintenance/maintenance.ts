@@ -1,37 +1,9 @@
-import { ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { ReportName } from '../maintenance/reports';
-import { verifyBackupWorkflowId, type VerifyBackupInput } from '../shared/backup';
-import {
-  failureReason,
-  maintenanceInput,
-  type MaintenanceInput,
-  type MaintenanceResult,
-  type MaintenanceStep,
-  type StepOutcome,
-} from '../shared/maintenance';
-import { RunbookKind, RunbookStage, RunbookStatus } from './common/search-attributes';
-import { parseInput } from './common/failures';
-
-/** Quarterly Tasks → Security Review and Documentation Update: things only people can do, as tasks in the report. */
-const QUARTERLY_TASKS = [
-  'Rotate encryption keys (CREDENTIAL_ENCRYPTION_KEY) and update credentials: platform tokens, API keys, webhook secrets',
-  'Review access logs and who has access to Vercel/Netlify, Supabase, the AI providers and this service',
-  'Penetration testing',
-  'Compliance check',
-  'Review AI provider costs and cache hit rates; optimise large tables and indexes (see the slow-query and sequential-scan sections)',
-  'Update the runbook, the API documentation and the architecture diagrams',
-];
-
-/** Monthly → Security Review (second runbook), the parts that need a person. */
-const MONTHLY_TASKS = [
-  'Review and rotate API keys if needed',
-  'Review user access patterns',
-  'Review monthly costs and user growth',
-  'Check that certificate expiry alerts (health check, tlsHosts) cover every public host',
-];
-
-const taskList = (tasks: string[]) => tasks.map((t) => `- [ ] ${t}`).join('\n');
+import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import type { MaintenanceActivities } from '../../activities/maintenance';
+import { verifyBackupWorkflowId, type VerifyBackupInput } from '../../shared/backup';
+import { activityPresets, messageOf, parseInput, publish, RunbookKind } from '../common';
+import { maintenanceInput, type MaintenanceInput, type MaintenanceResult, type MaintenanceStep, type ReportName, type StepOutcome } from './contract';
+import { MONTHLY_TASKS, QUARTERLY_TASKS, taskList } from './reminders';
 
 /**
  * Maintenance Tasks (daily, weekly, monthly, quarterly), one kind per run. Every step lands in the report,
@@ -42,23 +14,25 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
   const { kind } = input;
   const { workflowId } = workflowInfo();
   const startedAt = new Date().toISOString();
-  const retry = { maximumAttempts: input.stepAttempts, initialInterval: input.retryInterval };
-  const quick = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry });
-  const long = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: input.heartbeatTimeout, retry });
-  upsertSearchAttributes([
-    { key: RunbookKind, value: 'maintenance' },
-    { key: RunbookStatus, value: 'running' },
-  ]);
+  const options = activityPresets({
+    quickTimeout: '10m',
+    longTimeout: '24h',
+    heartbeatTimeout: input.heartbeatTimeout,
+    retry: { maximumAttempts: input.stepAttempts, initialInterval: input.retryInterval },
+  });
+  const quick = proxyActivities<MaintenanceActivities>(options.quick);
+  const long = proxyActivities<MaintenanceActivities>(options.long);
+  publish({ kind: 'maintenance', status: 'running' });
 
   const steps: MaintenanceStep[] = [];
   async function step(name: string, stage: string, run: () => Promise<StepOutcome>): Promise<StepOutcome> {
-    upsertSearchAttributes([{ key: RunbookStage, value: stage }]);
+    publish({ stage });
     const started = Date.now();
     let outcome: StepOutcome;
     try {
       outcome = await run();
     } catch (err) {
-      outcome = { status: 'failed', summary: failureReason(err) };
+      outcome = { status: 'failed', summary: messageOf(err) };
     }
     steps.push({ name, ...outcome, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started });
     return outcome;
@@ -112,7 +86,6 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
     // Backup verification: a real restore of the latest backup, in its own workflow.
     await step('backup verification', 'backups', async () => {
       if (!plan.backupDatabases.length) return { status: 'skipped', summary: 'no databases under backup.databases' };
-      if (!plan.verifyBackupAvailable) return { status: 'skipped', summary: 'skipped: not available (this worker has no verifyBackup workflow)' };
       const started: string[] = [];
       for (const database of plan.backupDatabases) {
         const args: VerifyBackupInput = { database, requestedBy: workflowId };
@@ -148,7 +121,7 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
   }
 
   // The report: stored in the ops database, then posted to chat.
-  upsertSearchAttributes([{ key: RunbookStage, value: 'report' }]);
+  publish({ stage: 'report' });
   const { reportId } = await quick.storeMaintenanceReport({ workflowId, kind, startedAt, steps });
   if (input.postToChat && plan.chat.length) {
     for (const channel of plan.chat) {
@@ -157,6 +130,6 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
     await quick.storeMaintenanceReport({ workflowId, kind, startedAt, steps });
   }
   const failed = steps.filter((s) => s.status === 'failed').length;
-  upsertSearchAttributes([{ key: RunbookStatus, value: failed ? 'completed-with-failures' : 'completed' }]);
+  publish({ status: failed ? 'completed-with-failures' : 'completed' });
   return { kind, reportId, failed, steps: steps.map((s) => ({ name: s.name, status: s.status, summary: s.summary })) };
 }

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ActivityDeps } from './deps';
+import { connect } from '../../db/connect';
+import { checkKey, planFrom, type AlertTransition, type CheckResult, type HealthPlan } from '../../workflows/health/contract';
+import { messageOf } from '../../workflows/common';
+import { invalidInput, requirePlatforms, type ActivityDeps } from '../deps';
 import {
   appHealthChecks,
   connectionsCheck,
@@ -13,51 +16,26 @@ import {
   supabaseProjectCheck,
   tlsCheck,
   webhookCheck,
-} from '../health/checks';
-import { recordHealthRun } from '../health/state';
-import { readCertificate } from '../health/tls';
-import { connect } from '../maintenance/db';
-import { checkKey, type AlertTransition, type CheckResult } from '../shared/maintenance';
-
-/** What the health workflow fans out over, from the configuration. */
-export interface HealthPlan {
-  services: string[];
-  databases: string[];
-  providers: boolean;
-  supabase: boolean;
-  tlsHosts: boolean;
-  sqlRules: boolean;
-}
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+} from './checks';
+import { recordHealthRun } from './state';
+import { readCertificate } from './tls';
 
 const unknown = (key: string, service: string, check: string, why: string): CheckResult => ({ key, service, check, status: 'unknown', summary: why });
 
 export function createHealthActivities(deps: ActivityDeps) {
   const cfg = deps.config;
   const signal = () => Context.current().cancellationSignal;
-  const platforms = () => {
-    if (!deps.platforms) throw ApplicationFailure.nonRetryable('health checks need platform clients in the activity dependencies', 'NotConfigured');
-    return deps.platforms;
-  };
+  const platforms = () => requirePlatforms(deps);
 
   return {
     async healthPlan(): Promise<HealthPlan> {
-      const m = cfg.maintenance;
-      return {
-        services: cfg.services.map((s) => s.name),
-        databases: Object.keys(cfg.databases),
-        providers: Object.keys(cfg.platforms.providers).length > 0,
-        supabase: Boolean(cfg.platforms.supabase.projectRef || cfg.platforms.supabase.edgeFunctions.length || m.botWebhooks.length),
-        tlsHosts: m.tlsHosts.length > 0,
-        sqlRules: m.sqlAlertRules.length > 0,
-      };
+      return planFrom(cfg);
     },
 
     /** The app's /api/health (and storage from it), the frontend's 200, and the request metrics against the thresholds. */
     async checkService(input: { service: string }): Promise<CheckResult[]> {
       const service = cfg.services.find((s) => s.name === input.service);
-      if (!service) throw ApplicationFailure.nonRetryable(`no service "${input.service}" in the configuration`, 'InvalidInput');
+      if (!service) throw invalidInput(`no service "${input.service}" in the configuration`);
       const { probe } = platforms();
       // A service whose health path is its front page (the second runbook) gets one request, not two.
       const frontPage = service.healthPath === '/';
@@ -68,7 +46,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         try {
           results.push(...metricChecks(service, await probe.metrics(service.productionUrl), cfg.thresholds));
         } catch (err) {
-          results.push(unknown(checkKey(service.name, 'error-rate'), service.name, 'error-rate', `request metrics unreadable: ${message(err)}`));
+          results.push(unknown(checkKey(service.name, 'error-rate'), service.name, 'error-rate', `request metrics unreadable: ${messageOf(err)}`));
         }
       }
       return results;
@@ -86,7 +64,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         await client.query('SELECT 1');
       } catch (err) {
         await client?.end().catch(() => undefined);
-        return [{ key, service: input.database, check: 'database', status: 'critical', summary: `database ${input.database} does not answer: ${message(err)}` }];
+        return [{ key, service: input.database, check: 'database', status: 'critical', summary: `database ${input.database} does not answer: ${messageOf(err)}` }];
       }
       try {
         const latency = Math.round(performance.now() - started);
@@ -113,7 +91,7 @@ export function createHealthActivities(deps: ActivityDeps) {
           try {
             return providerCheck(name, await providers.status(name));
           } catch (err) {
-            return unknown(checkKey('provider', name), name, 'status-page', `${name} status page unreadable: ${message(err)}`);
+            return unknown(checkKey('provider', name), name, 'status-page', `${name} status page unreadable: ${messageOf(err)}`);
           }
         }),
       );
@@ -128,7 +106,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         try {
           results.push(supabaseProjectCheck(sb.projectRef, (await platforms().supabase.getProject(sb.projectRef)).status));
         } catch (err) {
-          results.push(unknown(checkKey('supabase', 'project'), 'supabase', 'project', `Supabase Management API unreadable: ${message(err)}`));
+          results.push(unknown(checkKey('supabase', 'project'), 'supabase', 'project', `Supabase Management API unreadable: ${messageOf(err)}`));
         }
       }
       const webhooks = cfg.maintenance.botWebhooks;
@@ -162,7 +140,7 @@ export function createHealthActivities(deps: ActivityDeps) {
           try {
             return tlsCheck(entry, await readCertificate(entry, { timeoutMs: cfg.platforms.requestTimeout, ca, signal: signal() }), m.tlsWarnDays);
           } catch (err) {
-            return unknown(checkKey('tls', entry), entry, 'tls', `cannot read the certificate of ${entry}: ${message(err)}`);
+            return unknown(checkKey('tls', entry), entry, 'tls', `cannot read the certificate of ${entry}: ${messageOf(err)}`);
           }
         }),
       );
@@ -193,7 +171,7 @@ export function createHealthActivities(deps: ActivityDeps) {
             details: row ? { rows: rows.length } : undefined,
           });
         } catch (err) {
-          results.push(unknown(key, rule.database, `rule-${rule.name}`, `rule ${rule.name} could not run: ${message(err)}`));
+          results.push(unknown(key, rule.database, `rule-${rule.name}`, `rule ${rule.name} could not run: ${messageOf(err)}`));
         } finally {
           await client?.end().catch(() => undefined);
         }
@@ -210,3 +188,5 @@ export function createHealthActivities(deps: ActivityDeps) {
     },
   };
 }
+
+export type HealthActivities = ReturnType<typeof createHealthActivities>;
