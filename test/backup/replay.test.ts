@@ -4,7 +4,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
-import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/shared/backup';
+import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/workflows/backup/contract';
 import { backup, restore, verifyBackup } from '../../src/workflows';
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
 import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
