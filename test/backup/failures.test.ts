@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../src/activities';
 import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
-import { pgTools } from '../../src/backup/pg-tools';
+import { pgTools } from '../../src/activities/backup/pg-tools';
 import { backup, verifyBackup } from '../../src/workflows';
 import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';

@@ -1,7 +1,7 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
-import { confirmRestoreUpdate, restoreStatusQuery, type PitrRestoreInput, type RestoreResult } from '../../src/shared/backup';
+import { confirmRestoreUpdate, restoreStatusQuery, type PitrRestoreInput, type RestoreResult } from '../../src/workflows/backup/contract';
 import { pitrRestore } from '../../src/workflows';
 import { scratchDatabase, startTestWorker, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase, type TestWorker } from '../harness';
 

@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import { backup, restore } from '../../src/workflows';
-import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/shared/backup';
+import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/workflows/backup/contract';
 import { scratchDatabase, startTestWorker, testDeps, uniqueName, type ScratchDatabase } from '../harness';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { backup, restore, verifyBackup } from '../../src/workflows';
-import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest, type RestoreInput } from '../../src/shared/backup';
+import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest, type RestoreInput } from '../../src/workflows/backup/contract';
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import type { ActivityDeps } from '../../src/activities';

@@ -4,8 +4,8 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
 import { backup, restore } from '../../src/workflows';
-import { pgTools } from '../../src/backup/pg-tools';
-import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest } from '../../src/shared/backup';
+import { pgTools } from '../../src/activities/backup/pg-tools';
+import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest } from '../../src/workflows/backup/contract';
 import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
 import { backupConfig, statsOf } from './helpers';
 import { startLocalS3, type LocalS3 } from './moto';

@@ -16,7 +16,7 @@ import {
   type TransferProgress,
   type VerifyBackupInput,
   type VerifyBackupResult,
-} from '../../shared/backup';
+} from '../../workflows/backup/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { describeIssues } from '../../workflows/common/failures';
 import { formatBytes } from '../../maintenance/markdown';

@@ -12,7 +12,7 @@ import {
   type RestorePlan,
   type RestoreResult,
   type RestoreStatus,
-} from '../../shared/backup';
+} from '../../workflows/backup/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { formatBytes } from '../../maintenance/markdown';
 import type { CliContext } from '../context';

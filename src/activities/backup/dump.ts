@@ -1,7 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { connect } from '../db/connect';
-import type { TableStats } from '../shared/backup';
+import { connect } from '../../db/connect';
+import type { TableStats } from '../../workflows/backup/contract';
 import { assertDumpCanRead, serverMajor, splitPassword, toolVersion, type PgTools } from './pg-tools';
 import type { BackupStore } from './store';
 import { ByteCounter, compressor, HashMeter, rootCause, startChild, ZSTD_COMPRESS_ARGS, type Codec, type Compression } from './streams';

@@ -4,12 +4,12 @@
  * workflows. Needs OPS_DATABASE_URL and the database URLs the configuration names, like the main worker.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createPool } from '../db/connect';
-import { createBackupActivities } from '../activities/backup';
-import { ConfigError, loadConfig } from '../config/load';
-import { createPlatformClients } from '../platforms';
-import { connectionOptions, temporalTargetFromEnv } from '../temporal/connection';
-import { databaseResolver } from '../worker';
+import { createPool } from '../../db/connect';
+import { createBackupActivities } from '.';
+import { ConfigError, loadConfig } from '../../config/load';
+import { createPlatformClients } from '../../platforms';
+import { connectionOptions, temporalTargetFromEnv } from '../../temporal/connection';
+import { databaseResolver } from '../../worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,30 +1,34 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { connect } from '../db/connect';
-import { invalidInput as invalid, type ActivityDeps } from './deps';
-import { hashStoredObject, readArchive } from '../backup/archive';
-import { BackupCatalogue, type BackupRecord } from '../backup/catalogue';
-import { startDump } from '../backup/dump';
-import { pgTools, splitPassword } from '../backup/pg-tools';
-import { decideRetention } from '../backup/retention';
-import { createBackupStore, type BackupStore } from '../backup/store';
-import { chooseCompression, extensionOf, startChild, type Compression } from '../backup/streams';
-import { compareTableStats, tableStats } from '../backup/table-stats';
-import type {
-  BackupListing,
-  BackupManifest,
-  BackupResult,
-  BackupTrigger,
-  RestorePlan,
-  RetentionResult,
-  TableMismatch,
-  TransferProgress,
-  VerifyBackupResult,
-} from '../shared/backup';
-import { quoteIdent, urlForDatabase } from '../db/sql';
-import { callPlatform } from '../platforms/activity-errors';
-import { pollUntil } from '../platforms/poll';
-import type { PlatformClients } from '../platforms/types';
+import { connect } from '../../db/connect';
+import type { ActivityDeps } from '../deps';
+import { invalidInput as invalid } from '../../workflows/common/failures';
+import { hashStoredObject, readArchive } from './archive';
+import { BackupCatalogue, type BackupRecord } from './catalogue';
+import { startDump } from './dump';
+import { pgTools, splitPassword } from './pg-tools';
+import { decideRetention } from '../../workflows/backup/retention';
+import { createBackupStore } from './open-store';
+import type { BackupStore } from './store';
+import { chooseCompression, extensionOf, startChild, type Compression } from './streams';
+import { compareTableStats, tableStats } from './table-stats';
+import {
+  planFrom,
+  type BackupListing,
+  type BackupManifest,
+  type BackupPlan,
+  type BackupResult,
+  type BackupTrigger,
+  type RestorePlan,
+  type RetentionResult,
+  type TableMismatch,
+  type TransferProgress,
+  type VerifyBackupResult,
+} from '../../workflows/backup/contract';
+import { quoteIdent, urlForDatabase } from '../../db/sql';
+import { callPlatform } from '../../platforms/activity-errors';
+import { pollUntil } from '../../platforms/poll';
+import type { PlatformClients } from '../../platforms/types';
 
 export type BackupDeps = Pick<ActivityDeps, 'config' | 'ops' | 'databaseUrl' | 'env'> & {
   /** Chat for notices; the Supabase Management API for point-in-time recovery. */
@@ -168,9 +172,9 @@ export function createBackupActivities(deps: BackupDeps) {
   }
 
   return {
-    /** What backup workflows need from the configuration: where the transfer activities run. */
-    async backupSettings(): Promise<{ transferTaskQueue?: string }> {
-      return { transferTaskQueue: deps.config.backup.transferTaskQueue };
+    /** The plan every backup workflow loads first (the name predates BackupPlan and stays for replay). */
+    async backupSettings(): Promise<BackupPlan> {
+      return planFrom(deps.config);
     },
 
     /**
@@ -512,6 +516,8 @@ export function createBackupActivities(deps: BackupDeps) {
     },
   };
 }
+
+export type BackupActivities = ReturnType<typeof createBackupActivities>;
 
 function resultOf(m: BackupManifest, s: BackupStore, durationMs: number): BackupResult {
   return {

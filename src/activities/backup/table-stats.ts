@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import type { TableMismatch, TableStats } from '../shared/backup';
+import type { TableMismatch, TableStats } from '../../workflows/backup/contract';
 
 /** Row alias unlikely to collide with a column name (a column would win over the alias in `alias::text`). */
 const ROW = '__runbook_row';

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { BackupManifest, BackupTrigger, VerifyBackupResult } from '../shared/backup';
+import type { BackupManifest, BackupTrigger, VerifyBackupResult } from '../../workflows/backup/contract';
 import type { Compression } from './streams';
 
 /** A row of the `backups` table, as activities and the CLI see it. */

@@ -3,28 +3,9 @@ import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { RunbookConfig } from '../config/schema';
-import { secretFromEnv } from '../config/load';
+import type { BackupStore } from './store';
 
-/**
- * Where backups live. `put` publishes an object only once it is complete: a crash mid-write never leaves
- * an object that looks whole (a directory store renames `<name>.partial`; S3 completes a multipart upload).
- */
-export interface BackupStore {
-  /** Human-readable location of a key: a path or an s3:// URL. */
-  locate(key: string): string;
-  /** Streams `body` into `key`; `signal` aborts and removes what was written. */
-  put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<void>;
-  putText(key: string, text: string): Promise<void>;
-  get(key: string): Promise<Readable>;
-  /** undefined when the object does not exist. */
-  getText(key: string): Promise<string | undefined>;
-  size(key: string): Promise<number | undefined>;
-  delete(key: string): Promise<void>;
-  /** Short description for the catalogue, e.g. `directory:/var/backups`. */
-  readonly description: string;
-}
-
+/** Backups as files under one directory; `put` renames `<name>.partial` once the file is durable. */
 export class DirectoryStore implements BackupStore {
   readonly root: string;
   readonly description: string;
@@ -102,23 +83,4 @@ export class DirectoryStore implements BackupStore {
       });
     }
   }
-}
-
-/**
- * The configured store; S3 credentials come from the environment variables the config names (else the
- * SDK's default chain). The AWS SDK loads only when an S3 store is configured (it is large).
- */
-export async function createBackupStore(config: RunbookConfig['backup']['store'], env: NodeJS.ProcessEnv): Promise<BackupStore> {
-  if (config.type === 'directory') return new DirectoryStore(config.path);
-  const { S3Store } = await import('./s3-store');
-  const accessKeyId = secretFromEnv(config.accessKeyIdEnv, env);
-  const secretAccessKey = secretFromEnv(config.secretAccessKeyEnv, env);
-  return new S3Store({
-    bucket: config.bucket,
-    prefix: config.prefix,
-    region: config.region,
-    endpoint: config.endpoint,
-    forcePathStyle: config.forcePathStyle,
-    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-  });
 }
