@@ -18,7 +18,7 @@ import { DEFAULT_CONFIG_PATH, parseConfig } from '../../src/config/load';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
 import { quoteIdent } from '../../src/db/sql';
-import type { CleanupResult, StepOutcome } from '../../src/shared/maintenance';
+import type { CleanupResult, StepOutcome } from '../../src/workflows/maintenance/contract';
 import { parse as parseYaml } from 'yaml';
 
 const int = (name: string) => (v: string) => {

@@ -2,7 +2,6 @@ import type { ActivityDeps } from './deps';
 import { createSelfCheckActivities } from './self-check';
 import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
-import { createAlertActivities } from './alerts';
 import { createDeployActivities } from './deploy';
 import { createEdgeFunctionActivities } from './edge-functions';
 import { createMaintenanceActivities } from './maintenance';
@@ -16,7 +15,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createSelfCheckActivities(deps),
     ...createBackupActivities(deps),
     ...createIncidentActivities(deps),
-    ...createAlertActivities(deps),
     ...createDeployActivities(deps),
     ...createEdgeFunctionActivities(deps),
     ...createMaintenanceActivities(deps),

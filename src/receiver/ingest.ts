@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { incidentWorkflowId, type Alert, type AlertsAccepted } from '../workflows/common/alerts';
-import { alertsSignal, incidentStartOptions, severityOfAlert, type IncidentInput, type IncidentPolicy } from '../shared/incident';
+import { alertsSignal, incidentStartOptions, severityOfAlert, type IncidentInput, type IncidentPlan } from '../workflows/incident/contract';
 
 /** Temporal did not durably accept the alerts (unreachable, timed out, refused), or the queue is full: answer 503. */
 export class IngestUnavailable extends Error {
@@ -41,7 +41,7 @@ export interface IngestorOptions {
   timeoutMs?: number;
   observer?: IngestObserver;
   /** Label → severity mapping (config `incidents`), so a new incident is findable by severity from the start. */
-  severityPolicy?: Pick<IncidentPolicy, 'severityFromLabels' | 'defaultSeverity'>;
+  severityPolicy?: Pick<IncidentPlan, 'severityFromLabels' | 'defaultSeverity'>;
 }
 
 interface Waiter {

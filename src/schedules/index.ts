@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import type { RunbookConfig } from '../config/schema';
-import type { BackupInput } from '../shared/backup';
-import { MAINTENANCE_KINDS, SCHEDULE_IDS, type HealthCheckInput, type MaintenanceInput } from '../shared/maintenance';
+import type { BackupInput } from '../workflows/backup/contract';
+import type { HealthCheckInput } from '../workflows/health/contract';
+import { MAINTENANCE_KINDS, SCHEDULE_IDS, type MaintenanceInput } from '../workflows/maintenance/contract';
 import { RunbookKind, RunbookService } from '../workflows/common/search-attributes';
 
 /**

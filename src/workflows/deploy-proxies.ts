@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { createAlertActivities } from '../activities/alerts';
+import type { createAlertActivities } from '../activities/incident/alerts';
 import type { DeployActivities, DeployPlan, PlanOverrides } from '../activities/deploy';
 import type { EdgeFunctionActivities } from '../activities/edge-functions';
 

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { Client, Connection } from '@temporalio/client';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { incidentStateQuery, type IncidentState } from '../../src/shared/incident';
+import { incidentStateQuery, type IncidentState } from '../../src/workflows/incident/contract';
 import type { HealthCheckResult } from '../../src/workflows/health/contract';
 import { healthCheck } from '../../src/workflows';
 import type { ActivityDeps } from '../../src/activities';

@@ -2,7 +2,7 @@
  * From HTTP to the pager: an Alertmanager group refused with 503 while Temporal is down, then retried,
  * repeated and sent by both members of an HA pair, runs the real incident workflow once and pages once.
  */
-import { alertsSignal, incidentStateQuery } from '../../src/shared/incident';
+import { alertsSignal, incidentStateQuery } from '../../src/workflows/incident/contract';
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client, Connection } from '@temporalio/client';
-import { createAlertActivities } from '../../src/activities/alerts';
+import { createAlertActivities } from '../../src/activities/incident/alerts';
 import { startReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { testClient, uniqueName } from '../harness';

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { AlertIngestor } from '../../alerts/ingest';
-import { completeAlert } from '../../alerts/normalize/generic';
+import { AlertIngestor } from '../../receiver/ingest';
+import { completeAlert } from '../../receiver/normalize/generic';
 import { describeIssues, invalidInput, raisedAlertSchema, type AlertsAccepted, type RaisedAlertInput } from '../../workflows/common';
 import type { ActivityDeps } from '../deps';
 

@@ -19,7 +19,7 @@ import {
 } from '../../workflows/backup/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { describeIssues } from '../../workflows/common/failures';
-import { formatBytes } from '../../maintenance/markdown';
+import { formatBytes } from '../../activities/maintenance/markdown';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';

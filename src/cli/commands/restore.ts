@@ -14,7 +14,7 @@ import {
   type RestoreStatus,
 } from '../../workflows/backup/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
-import { formatBytes } from '../../maintenance/markdown';
+import { formatBytes } from '../../activities/maintenance/markdown';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { parseOrUsage, pickDatabase, withProgress } from './backup';

@@ -1,5 +1,5 @@
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { createAlertActivities } from '../../activities/alerts';
+import type { createAlertActivities } from '../../activities/incident/alerts';
 import type { BackupActivities } from '../../activities/backup';
 import { activityPresets } from '../common';
 import type { BackupPlan } from './contract';

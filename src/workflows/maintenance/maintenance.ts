@@ -1,6 +1,6 @@
 import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { MaintenanceActivities } from '../../activities/maintenance';
-import { verifyBackupWorkflowId, type VerifyBackupInput } from '../../shared/backup';
+import { verifyBackupWorkflowId, type VerifyBackupInput } from '../backup/contract';
 import { activityPresets, messageOf, parseInput, publish, RunbookKind } from '../common';
 import { maintenanceInput, type MaintenanceInput, type MaintenanceResult, type MaintenanceStep, type ReportName, type StepOutcome } from './contract';
 import { MONTHLY_TASKS, QUARTERLY_TASKS, taskList } from './reminders';

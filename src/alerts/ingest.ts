@@ -1,1 +1,0 @@
-export * from '../receiver/ingest'; // LAYOUT-SHIM: remove at integration

@@ -1,1 +1,0 @@
-export * from '../../receiver/normalize/generic'; // LAYOUT-SHIM: remove at integration

@@ -1,2 +1,0 @@
-// LAYOUT-SHIM: remove at integration
-export * from '../activities/backup/pg-tools';

@@ -1,2 +1,0 @@
-// LAYOUT-SHIM: remove at integration
-export { formatBytes } from '../activities/maintenance/markdown';
