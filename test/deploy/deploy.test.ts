@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import type { DeployResult } from '../../src/shared/deploy';
+import type { DeployResult } from '../../src/workflows/deploy/contract';
 import { FAST, openStage, waitForProgress, type Stage } from './stage';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';

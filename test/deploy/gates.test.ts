@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { trackingRows } from '../../src/app-migrations/runner';
-import type { DeployResult } from '../../src/shared/deploy';
+import { trackingRows } from '../../src/activities/deploy/migrations/runner';
+import type { DeployResult } from '../../src/workflows/deploy/contract';
 import { scratchDatabase, type ScratchDatabase } from '../harness';
 import { FAST, openStage, waitForProgress, type Stage } from './stage';
 

@@ -1,6 +1,6 @@
-import { combineCiResults } from '../../src/ci/github-status';
-import { deployWorkflowId, rollbackWorkflowId } from '../../src/shared/deploy';
-import { classifySample } from '../../src/workflows/deploy-watch';
+import { combineCiResults } from '../../src/activities/deploy/ci-status';
+import { deployWorkflowId, rollbackWorkflowId } from '../../src/workflows/deploy/contract';
+import { classifySample } from '../../src/workflows/deploy/watch';
 
 const t = { errorRate: { warning: 1, critical: 5 }, p99Ms: { warning: 5_000, critical: 10_000 }, unhealthySamples: 3 };
 const ok = { healthy: true, errorRate: 0.2, p99Ms: 480, detail: 'health: 200 healthy' };

@@ -7,7 +7,7 @@ import { createPlatformClients } from '../../src/platforms';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
 import type { CallRecord } from '../../src/sandbox';
 import type { RunbookConfig } from '../../src/config/schema';
-import { deployStartOptions, rollbackStartOptions, type DeployInput, type DeployProgress, type RollbackInput } from '../../src/shared/deploy';
+import { deployStartOptions, rollbackStartOptions, type DeployInput, type DeployProgress, type RollbackInput } from '../../src/workflows/deploy/contract';
 import { deploy, rollback } from '../../src/workflows';
 import { scratchDatabase, startTestWorker, testConfig, testDeps, testEnv, timeSkippingEnv, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
 import { createActivities, type Activities, type ActivityDeps } from '../../src/activities';
