@@ -6,7 +6,10 @@ import type { DeployProxies } from './proxies';
 /**
  * Standard Deployment 7 and each rolling-release stage: sample health and metrics every interval and
  * classify each sample against the runbook's alert thresholds (Monitoring & Alerts → Alert Thresholds).
- * The rollback condition is a `critical` sample (see classifySample); the thresholds come from the plan.
+ * The rollback condition is one `critical` sample (classifySample): error rate above
+ * `thresholds.errorRate.critical` (runbook: 5 %), p99 above `thresholds.p99Ms.critical` (10 s), or
+ * `deploy.unhealthySamplesForRollback` (3) unhealthy samples in a row. Warnings (1 %, 5 s) only notify.
+ * The figures reach the workflow in its plan (planFrom in contract.ts).
  */
 
 export interface WatchThresholds {
