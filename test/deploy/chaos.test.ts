@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { deployStartOptions, type DeployResult } from '../../src/shared/deploy';
+import { deployStartOptions, type DeployResult } from '../../src/workflows/deploy/contract';
 import { deploy } from '../../src/workflows';
 import { testClient, testEnv, uniqueName } from '../harness';
 import { openStage, type Stage } from './stage';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import type { DeployProgress } from '../../src/shared/deploy';
+import type { DeployProgress } from '../../src/workflows/deploy/contract';
 import { runCli } from '../harness/cli';
 import { testEnv } from '../harness';
 import { openStage, type Stage } from './stage';

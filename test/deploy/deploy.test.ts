@@ -1,18 +1,25 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import type { DeployResult } from '../../src/shared/deploy';
-import { FAST, openStage, waitForProgress, type Stage } from './stage';
+import type { DeployResult } from '../../src/workflows/deploy/contract';
+import { FAST, openStages, waitForProgress, type Stage, type Stages } from './stage';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const plain = { rollingRelease: undefined };
 
 describe('deploy: the runbook\'s standard deployment against the sandbox and a real Temporal server', () => {
+  let stages: Stages;
   let stage: Stage;
+  beforeAll(async () => {
+    stages = await openStages();
+  });
+  afterAll(async () => {
+    await stages?.close();
+  });
   afterEach(async () => {
     await stage?.close();
   });
 
   it('happy path: gates, preview, smoke tests, production build, one promotion, verification, a clean watch, recorded and announced', async () => {
-    stage = await openStage({ service: plain });
+    stage = await stages.forTest({ service: plain });
     const before = stage.sandbox.apps.production('crav-javari')!.current!;
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     const result: DeployResult = await stage.worker.run(() => handle.result());
@@ -56,7 +63,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   });
 
   it('a preview build ERROR fails the deployment with the platform\'s message and promotes nothing', async () => {
-    stage = await openStage({ service: plain });
+    stage = await stages.forTest({ service: plain });
     stage.sandbox.apps.failNextBuild('crav-javari', 'ERROR');
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     const run = stage.worker.run(() => handle.result());
@@ -68,7 +75,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   });
 
   it('a failing smoke test stops before any production deployment', async () => {
-    stage = await openStage({ service: { ...plain, criticalPaths: [{ path: '/', expectStatus: 200 }, { path: '/api/health', expectStatus: 200, expectBody: 'no-such-text' }] } });
+    stage = await stages.forTest({ service: { ...plain, criticalPaths: [{ path: '/', expectStatus: 200 }, { path: '/api/health', expectStatus: 200, expectBody: 'no-such-text' }] } });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     const progress = await stage.worker.run(async () => {
       await expect(handle.result()).rejects.toMatchObject({ cause: { message: expect.stringContaining('preview smoke tests failed: /api/health body does not contain "no-such-text"') } });
@@ -79,7 +86,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   });
 
   it('hotfix: skips the preview and its smoke tests, never production verification or the watch', async () => {
-    stage = await openStage({ service: plain });
+    stage = await stages.forTest({ service: plain });
     const handle = await stage.start({ service: 'javari-web', ref: 'hotfix/login', sha: SHA, requestedBy: 'roy', hotfix: { reason: 'login broken for all users' }, durations: FAST });
     const result = await stage.worker.run(() => handle.result());
     expect(result.verdict).toBe('succeeded');
@@ -94,7 +101,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   });
 
   it('a hotfix without a reason is refused before anything starts, naming the field', async () => {
-    stage = await openStage({ service: plain });
+    stage = await stages.forTest({ service: plain });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', requestedBy: 'roy', hotfix: { reason: '' }, durations: FAST });
     await expect(stage.worker.run(() => handle.result())).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('hotfix.reason') } });
     expect(stage.sideEffects()).toEqual([]);
@@ -104,7 +111,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
     // The runbook's own figures (30 min, a sample every 30 s) on the time-skipping server; the app
     // degrades just before the sample taken at minute 17.
     let samples = 0;
-    stage = await openStage({
+    stage = await stages.forTest({
       service: plain,
       withAlerts: true,
       timeSkipping: true,
@@ -138,7 +145,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   });
 
   it('a warning-only breach notifies once and carries on: no rollback', async () => {
-    stage = await openStage({ service: plain });
+    stage = await stages.forTest({ service: plain });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: { ...FAST, watch: 5_000 } });
     const result = await stage.worker.run(async () => {
       const p = await waitForProgress(handle, (x) => x.stage === 'watching' && (x.watch?.samplesTaken ?? 0) >= 1);
@@ -154,7 +161,7 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   });
 
   it('abort during the watch rolls back; endWatch ends a watch early with the reason', async () => {
-    stage = await openStage({ service: plain });
+    stage = await stages.forTest({ service: plain });
     const before = stage.sandbox.apps.production('crav-javari')!.current!;
     const aborted = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: { ...FAST, watch: 60_000 } });
     await stage.worker.run(async () => {

@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { trackingRows } from '../../src/app-migrations/runner';
-import type { DeployResult } from '../../src/shared/deploy';
+import { trackingRows } from '../../src/activities/deploy/migrations/runner';
+import type { DeployResult } from '../../src/workflows/deploy/contract';
 import { scratchDatabase, type ScratchDatabase } from '../harness';
-import { FAST, openStage, waitForProgress, type Stage } from './stage';
+import { FAST, openStages, waitForProgress, type Stage, type Stages } from './stage';
 
 const SHA = 'fedcba9876543210fedcba9876543210fedcba98';
 const plain = { rollingRelease: undefined };
@@ -31,7 +31,14 @@ async function fakeGithub(): Promise<{ url: string; app: FastifyInstance; set(st
 }
 
 describe('deploy: pre-deployment checklist gates and migrations', () => {
+  let stages: Stages;
   let stage: Stage;
+  beforeAll(async () => {
+    stages = await openStages();
+  });
+  afterAll(async () => {
+    await stages?.close();
+  });
   let app: ScratchDatabase | undefined;
   afterEach(async () => {
     await stage?.close();
@@ -40,7 +47,7 @@ describe('deploy: pre-deployment checklist gates and migrations', () => {
   });
 
   it('a missing critical environment variable fails the checklist before any deployment is created', async () => {
-    stage = await openStage({ service: { ...plain, criticalEnv: ['NEXT_PUBLIC_SUPABASE_URL', 'STRIPE_SECRET_KEY'] } });
+    stage = await stages.forTest({ service: { ...plain, criticalEnv: ['NEXT_PUBLIC_SUPABASE_URL', 'STRIPE_SECRET_KEY'] } });
     // Someone renamed the variable on the project.
     const vercel = stage.deps.platforms!.vercel;
     const stripe = (await vercel.listEnv('crav-javari')).find((e) => e.key === 'STRIPE_SECRET_KEY')!;
@@ -58,7 +65,7 @@ describe('deploy: pre-deployment checklist gates and migrations', () => {
   it('CI gate: waits while the commit status is pending, passes on success', async () => {
     const gh = await fakeGithub();
     try {
-      stage = await openStage({ service: plain, deploy: { ci: { apiUrl: gh.url, requiredContexts: ['ci/test'] } } });
+      stage = await stages.forTest({ service: plain, deploy: { ci: { apiUrl: gh.url, requiredContexts: ['ci/test'] } } });
       const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
       const result = await stage.worker.run(async () => {
         await waitForProgress(handle, () => gh.hits() >= 2);
@@ -74,7 +81,7 @@ describe('deploy: pre-deployment checklist gates and migrations', () => {
   });
 
   it('approval: the deployment waits before production until a person approves; an approval nobody needs is refused', async () => {
-    stage = await openStage({ service: plain, services: [{ name: 'other-web', projectId: 'other-web', rollingRelease: undefined }] });
+    stage = await stages.forTest({ service: plain, services: [{ name: 'other-web', projectId: 'other-web', rollingRelease: undefined }] });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', requireApproval: true, durations: FAST });
     const other = await stage.start({ service: 'other-web', ref: 'no-approval', requestedBy: 'roy', durations: { ...FAST, watch: 60_000 } });
     const result = await stage.worker.run(async () => {
@@ -99,7 +106,7 @@ describe('deploy: pre-deployment checklist gates and migrations', () => {
       '2025-11-08-add-user-preferences.sql': 'CREATE TABLE javari_user_preferences (id int PRIMARY KEY, preferences jsonb NOT NULL DEFAULT \'{}\');',
       '2025-11-08-add-user-preferences-rollback.sql': 'DROP TABLE IF EXISTS javari_user_preferences;',
     });
-    stage = await openStage({ service: plain, deploy: { migrationsDir: dir }, databases: { app: app.url } });
+    stage = await stages.forTest({ service: plain, deploy: { migrationsDir: dir }, databases: { app: app.url } });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     const result = await stage.worker.run(() => handle.result());
     expect(result.gates.find((g) => g.name === 'migrations')).toMatchObject({ status: 'pass', reason: '1 pending: 2025-11-08-add-user-preferences' });
@@ -119,7 +126,7 @@ describe('deploy: pre-deployment checklist gates and migrations', () => {
       '2025-11-09-b.sql': 'CREATE TABLE b (id int);\nALTER TABLE b ADD COLUMN user_id int REFERENCES missing_users(id);',
       '2025-11-09-b-rollback.sql': 'DROP TABLE IF EXISTS b; CREATE TABLE rollback_of_b_ran ();',
     });
-    stage = await openStage({ service: plain, deploy: { migrationsDir: dir }, databases: { app: app.url } });
+    stage = await stages.forTest({ service: plain, deploy: { migrationsDir: dir }, databases: { app: app.url } });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     await stage.worker.run(async () => {
       await expect(handle.result()).rejects.toMatchObject({

@@ -6,7 +6,7 @@ import { testEnv } from '../harness';
 import { FAST, openStage, waitForProgress } from './stage';
 
 /**
- * Recorded deploy histories replayed with the current workflow code: a change that would break
+ * Recorded deploy and rollback histories replayed with the current workflow code: a change that would break
  * determinism for runs in flight fails here, not in a live deployment. `RECORD_DEPLOY_HISTORIES=1`
  * records them again (after a deliberate, patched() change).
  */
@@ -46,7 +46,31 @@ const record = process.env.RECORD_DEPLOY_HISTORIES === '1';
   }, 120_000);
 });
 
-describe('deploy histories replay with the current workflow code', () => {
+(record ? describe : describe.skip)('record rollback histories', () => {
+  it('records a rollback to the previous deployment (from an incident), one that finds production already there, and one whose target is unknown', async () => {
+    mkdirSync(DIR, { recursive: true });
+    const stage = await openStage({ service: { rollingRelease: undefined } });
+    try {
+      const list = await stage.deps.platforms!.vercel.listDeployments({ projectId: 'crav-javari', target: 'production' });
+      const older = list.deployments[1].uid;
+      await stage.worker.run(async () => {
+        const first = await stage.startRollback({ service: 'javari-web', reason: 'checkout errors after the last release', requestedBy: 'roy', incidentId: 'incident-checkout-1', durations: FAST });
+        await first.result();
+        writeFileSync(path.join(DIR, 'rollback-to-previous.json'), historyToJSON(await first.fetchHistory()));
+        const second = await stage.startRollback({ service: 'javari-web', toDeploymentId: older, reason: 'make sure', requestedBy: 'ana', durations: FAST });
+        await second.result();
+        writeFileSync(path.join(DIR, 'rollback-already-current.json'), historyToJSON(await second.fetchHistory()));
+        const third = await stage.startRollback({ service: 'javari-web', toDeploymentId: 'dpl_nosuchdeployment', reason: 'wrong id', requestedBy: 'ana', durations: FAST });
+        await expect(third.result()).rejects.toThrow();
+        writeFileSync(path.join(DIR, 'rollback-unknown-target.json'), historyToJSON(await third.fetchHistory()));
+      });
+    } finally {
+      await stage.close();
+    }
+  }, 120_000);
+});
+
+describe('deploy and rollback histories replay with the current workflow code', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
   it.each(files)('%s', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(DIR, file), 'utf8')));

@@ -1,18 +1,20 @@
 /**
  * The deploy suites' stage: a sandbox, a scratch ops database, the example config pointed at the
  * sandbox with millisecond durations, and a worker running the real activities against them.
+ * `openStages()` opens the sandbox, database and Temporal connections once per file (beforeAll);
+ * each test then gets its own config, activities and task queue from `forTest()`.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { createPlatformClients } from '../../src/platforms';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
 import type { CallRecord } from '../../src/sandbox';
 import type { RunbookConfig } from '../../src/config/schema';
-import { deployStartOptions, rollbackStartOptions, type DeployInput, type DeployProgress, type RollbackInput } from '../../src/shared/deploy';
+import { deployStartOptions, rollbackStartOptions, type DeployInput, type DeployProgress, type RollbackInput } from '../../src/workflows/deploy/contract';
 import { deploy, rollback } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testConfig, testDeps, testEnv, timeSkippingEnv, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
+import { scratchDatabase, testClient, testConfig, testDeps, testEnv, timeSkippingEnv, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
 import { createActivities, type Activities, type ActivityDeps } from '../../src/activities';
-import { Worker } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/workflows/common/search-attributes';
 
 /**
@@ -60,73 +62,138 @@ export interface StageOptions {
   activities?: (real: Activities) => Partial<Activities>;
 }
 
-export async function openStage(opts: StageOptions = {}): Promise<Stage> {
-  const sandbox = await startSandbox({ timing: 10 });
-  const ops = await scratchDatabase('deploy', { ops: true });
-  const example = opts.example ?? 'vercel-supabase';
-  const base = testConfig({}, example);
-  const first = { ...base.services[0], ...opts.service };
-  const services = [first, ...(opts.services ?? []).map((s) => ({ ...base.services[0], ...s }))];
-  const databases = Object.fromEntries(Object.keys(opts.databases ?? {}).map((k) => [k, { urlEnv: 'DATABASE_URL', poolSize: 10 }]));
-  const raw = testConfig({ services, deploy: { ...opts.deploy }, databases: { ...base.databases, ...databases } }, example);
-  const { config, env } = sandboxConfigOverrides(sandbox, raw, { requestTimeoutMs: 2_000 });
-  const deps: ActivityDeps = { ...testDeps(config, ops, opts.databases ?? {}), env, platforms: createPlatformClients(config, env) };
-  let worker: TestWorker | undefined;
-  const activities = () => {
-    const real = createActivities(deps);
-    return { ...real, ...opts.activities?.(real) };
-  };
-  if (opts.timeSkipping) {
-    const env = await timeSkippingEnv();
-    // The test server starts without this service's custom search attributes.
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-    });
-    const taskQueue = uniqueName('ts');
-    const w = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: testEnv.workflowBundle }, activities: activities() });
-    worker = {
-      taskQueue,
-      client: env.client,
-      run: (fn) => w.runUntil(fn),
-      close: async () => {
-        if (w.getState() === 'RUNNING') w.shutdown();
-        await env.teardown();
+/** A file's sandbox, ops database and Temporal connections; `forTest` stages one test on them. */
+export interface Stages {
+  sandbox: Sandbox;
+  ops: ScratchDatabase;
+  /**
+   * One test's stage: its config and activities on a fresh task queue, the call log and the
+   * deployments table emptied first. Its `close()` stops only the test's worker.
+   */
+  forTest(opts?: StageOptions): Promise<Stage>;
+  close(): Promise<void>;
+}
+
+export async function openStages(): Promise<Stages> {
+  try {
+    // Rust-core warnings about task queues shut down between tests stay out of the output.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // already installed in this test file
+  }
+  const [sandbox, ops, native, client] = await Promise.all([
+    startSandbox({ timing: 10 }),
+    scratchDatabase('deploy', { ops: true }),
+    NativeConnection.connect({ address: testEnv.temporalAddress }),
+    testClient(),
+  ]);
+  let open: Stage | undefined;
+
+  async function forTest(opts: StageOptions = {}): Promise<Stage> {
+    await open?.close();
+    sandbox.clearCalls();
+    sandbox.clearFaults();
+    await ops.pool.query('DELETE FROM deployments');
+    const example = opts.example ?? 'vercel-supabase';
+    const base = testConfig({}, example);
+    const first = { ...base.services[0], ...opts.service };
+    const services = [first, ...(opts.services ?? []).map((s) => ({ ...base.services[0], ...s }))];
+    const databases = Object.fromEntries(Object.keys(opts.databases ?? {}).map((k) => [k, { urlEnv: 'DATABASE_URL', poolSize: 10 }]));
+    const raw = testConfig({ services, deploy: { ...opts.deploy }, databases: { ...base.databases, ...databases } }, example);
+    const { config, env } = sandboxConfigOverrides(sandbox, raw, { requestTimeoutMs: 2_000 });
+    const deps: ActivityDeps = { ...testDeps(config, ops, opts.databases ?? {}), env, platforms: createPlatformClients(config, env) };
+    const activities = () => {
+      const real = createActivities(deps);
+      return { ...real, ...opts.activities?.(real) };
+    };
+    let worker: TestWorker | undefined;
+    if (opts.timeSkipping) worker = await timeSkippingWorker(activities());
+    else if (!opts.noWorker) worker = await workerOn(native, client.client, activities());
+    if (worker && opts.withAlerts) deps.temporal = { client: worker.client, taskQueue: worker.taskQueue };
+    const stage: Stage = {
+      sandbox,
+      ops,
+      config,
+      deps,
+      worker: worker!,
+      async start(input) {
+        const o = deployStartOptions(input);
+        // A suffix keeps runs of different tests (and files) on the one Temporal server apart.
+        return worker!.client.workflow.start(deploy, { taskQueue: worker!.taskQueue, ...o, workflowId: `${o.workflowId}-${uniqueName('t')}`, args: [input] });
+      },
+      async startRollback(input) {
+        const o = rollbackStartOptions(input, new Date());
+        return worker!.client.workflow.start(rollback, { taskQueue: worker!.taskQueue, ...o, args: [input] });
+      },
+      calls: (vendor = 'vercel') => sandbox.calls({ vendor }),
+      sideEffects(vendor = 'vercel') {
+        return sandbox
+          .calls({ vendor })
+          .filter((c) => c.method !== 'GET')
+          .map((c) => `${c.method} ${c.path}`);
+      },
+      async close() {
+        if (open === stage) open = undefined;
+        await worker?.close();
       },
     };
-  } else if (!opts.noWorker) {
-    worker = await startTestWorker({ activities: activities() });
+    open = stage;
+    return stage;
   }
-  if (worker && opts.withAlerts) deps.temporal = { client: worker.client, taskQueue: worker.taskQueue };
-  const stage: Stage = {
+
+  return {
     sandbox,
     ops,
-    config,
-    deps,
-    worker: worker!,
-    async start(input) {
-      const o = deployStartOptions(input);
-      // A suffix keeps runs of different tests (and files) on the one Temporal server apart.
-      return worker!.client.workflow.start(deploy, { taskQueue: worker!.taskQueue, ...o, workflowId: `${o.workflowId}-${uniqueName('t')}`, args: [input] });
-    },
-    async startRollback(input) {
-      const o = rollbackStartOptions(input, new Date());
-      return worker!.client.workflow.start(rollback, { taskQueue: worker!.taskQueue, ...o, args: [input] });
-    },
-    calls: (vendor = 'vercel') => sandbox.calls({ vendor }),
-    sideEffects(vendor = 'vercel') {
-      return sandbox
-        .calls({ vendor })
-        .filter((c) => c.method !== 'GET')
-        .map((c) => `${c.method} ${c.path}`);
-    },
+    forTest,
     async close() {
-      await worker?.close();
+      await open?.close();
+      await client.connection.close();
+      await native.close();
       await sandbox.stop();
       await ops.drop();
     },
   };
-  return stage;
+}
+
+/** A stage of its own (sandbox, database, worker): for files with one test or a special setup. */
+export async function openStage(opts: StageOptions = {}): Promise<Stage> {
+  const stages = await openStages();
+  const stage = await stages.forTest(opts);
+  return { ...stage, close: () => stages.close() };
+}
+
+/** A worker for one test on its own task queue, over the file's connections. */
+async function workerOn(connection: NativeConnection, client: Client, activities: object): Promise<TestWorker> {
+  const taskQueue = uniqueName('tq');
+  const w = await Worker.create({ connection, taskQueue, workflowBundle: { codePath: testEnv.workflowBundle }, activities });
+  return {
+    taskQueue,
+    client,
+    run: (fn) => w.runUntil(fn),
+    async close() {
+      if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}
+
+async function timeSkippingWorker(activities: object): Promise<TestWorker> {
+  const env = await timeSkippingEnv();
+  // The test server starts without this service's custom search attributes.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  const taskQueue = uniqueName('ts');
+  const w = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: testEnv.workflowBundle }, activities });
+  return {
+    taskQueue,
+    client: env.client,
+    run: (fn) => w.runUntil(fn),
+    close: async () => {
+      if (w.getState() === 'RUNNING') w.shutdown();
+      await env.teardown();
+    },
+  };
 }
 
 /** Polls the progress query until `pred` holds (the workflow keeps running meanwhile). */

@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
-import type { DeployPlan } from '../../src/activities/deploy';
-import { deployStartOptions, type DeployInput, type DeployResult } from '../../src/shared/deploy';
+import { deployStartOptions, type DeployInput, type DeployPlan, type DeployResult } from '../../src/workflows/deploy/contract';
 import { deploy } from '../../src/workflows';
 import { startTestWorker, type TestWorker } from '../harness';
 

@@ -14,7 +14,7 @@ import {
   type DeployUpdateResult,
   type RollbackInput,
   type RollbackProgress,
-} from '../../shared/deploy';
+} from '../../workflows/deploy/contract';
 import { formatDuration } from '../../workflows/common/duration';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from 'pg';
-import { connect as openClient } from '../db/connect';
+import { connect as openClient } from '../../../db/connect';
 import { checksumOf, type MigrationFile } from './discover';
 
 /**

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { request } from 'undici';
 import { z } from 'zod';
-import { secretFromEnv } from '../config/load';
-import type { RunbookConfig } from '../config/schema';
-import { describeIssues } from '../workflows/common/failures';
+import { secretFromEnv } from '../../config/load';
+import type { RunbookConfig } from '../../config/schema';
+import { describeIssues } from '../../workflows/common/failures';
 
 /**
  * The CI gate's check source: GitHub's view of a commit, combining commit statuses (most CI

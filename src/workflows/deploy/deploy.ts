@@ -6,12 +6,10 @@ import {
   isCancellation,
   log,
   patched,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeployPlan } from '../activities/deploy';
+import { formatDuration, messageOf, parseInput, publish } from '../common';
 import {
   abortRequest,
   abortUpdate,
@@ -21,33 +19,22 @@ import {
   deployProgressQuery,
   endWatchRequest,
   endWatchUpdate,
-  type AbortRequest,
   type DeployInput,
+  type DeployPlan,
   type DeployProgress,
   type DeployResult,
   type DeployStage,
   type DeployVerdict,
-  type EndWatchRequest,
   type GateName,
   type GateResult,
-  type WatchSample,
-} from '../shared/deploy';
-import { formatDuration } from './common/duration';
-import { RunbookStage, RunbookStatus } from './common/search-attributes';
-import { parseInput } from './common/failures';
-import { deployActivities, loadPlan, messageOf } from './deploy-proxies';
-import { classifySample } from './deploy-watch';
+} from './contract';
+import { deployActivities, loadPlan } from './proxies';
+import { rollBackProduction } from './rollback-steps';
+import { watch, type WatchRun } from './watch';
 
 /** A person aborted: stop waiting and unwind to the abort path. */
 class Stop extends Error {}
 
-type WatchOutcome =
-  | { kind: 'passed' }
-  | { kind: 'critical'; reasons: string[] }
-  | { kind: 'aborted' }
-  | { kind: 'ended'; by: string; reason: string };
-
-const RECENT_SAMPLES = 20;
 const STAGES_BEFORE_PRODUCTION: DeployStage[] = ['gates', 'preview', 'smoke-test', 'awaiting-approval'];
 
 /**
@@ -75,8 +62,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   };
   /** Known once the plan is loaded; until then an approval is taken in advance. */
   const known: { requireApproval?: boolean } = {};
-  let abort: AbortRequest | undefined;
-  let endWatch: EndWatchRequest | undefined;
+  /** Set by the abort and endWatch updates. */
+  const requests: WatchRun['requests'] = {};
   /** From here on production may have changed, so stopping means rolling back. */
   let productionTouched = false;
   /** Chat notices sent while the workflow carries on; awaited before it ends. */
@@ -89,8 +76,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   };
   const enter = (stage: DeployStage) => {
     state.stage = stage;
-    upsertSearchAttributes([{ key: RunbookStage, value: stage }]);
-    setCurrentDetails(`stage: ${stage}`);
+    publish({ stage, details: `stage: ${stage}` });
   };
   const gate = (name: GateName, status: GateResult['status'], reason: string) => state.gates.push({ name, status, reason, at: now() });
   const rejected = (message: string) => ApplicationFailure.create({ type: 'Rejected', nonRetryable: true, message });
@@ -116,7 +102,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   setHandler(
     abortUpdate,
     (req) => {
-      abort = abortRequest.parse(req);
+      requests.abort = abortRequest.parse(req);
       const target = state.previousProduction;
       return {
         stage: state.stage,
@@ -130,7 +116,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     {
       validator: (req) => {
         parseInput(abortRequest, req, 'abort');
-        if (abort) throw rejected(`already aborted by ${abort.by}`);
+        if (requests.abort) throw rejected(`already aborted by ${requests.abort.by}`);
         if (state.verdict || state.stage === 'rolling-back') throw rejected(`too late to abort: the deployment is ${state.verdict ?? state.stage}`);
       },
     },
@@ -138,14 +124,14 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   setHandler(
     endWatchUpdate,
     (req) => {
-      endWatch = endWatchRequest.parse(req);
+      requests.endWatch = endWatchRequest.parse(req);
       return { stage: state.stage, outcome: `the watch at ${state.watch?.percent ?? 100}% ends now` };
     },
     {
       validator: (req) => {
         parseInput(endWatchRequest, req, 'endWatch');
         if (state.stage !== 'watching' || state.verdict) throw rejected(`there is no watch to end: the deployment is at ${state.stage}`);
-        if (endWatch) throw rejected(`the watch is already ending (${endWatch.by})`);
+        if (requests.endWatch) throw rejected(`the watch is already ending (${requests.endWatch.by})`);
       },
     },
   );
@@ -159,14 +145,14 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   known.requireApproval = p.requireApproval;
   const d = p.durations;
   state.platform = p.platform;
-  const { short, long, sampler } = deployActivities(d);
+  const { quick, long, sampler } = deployActivities(d);
   const service = input.service;
   const identity = (what: string) => `${info.workflowId}/${what}/${info.firstExecutionRunId}`;
   const what = `${input.ref}${state.sha ? `@${state.sha.slice(0, 7)}` : ''}`;
-  const notify = (text: string) => notices.push(short.notifyChat({ text }).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
+  const notify = (text: string) => notices.push(quick.notifyChat({ text }).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
 
   const checkAbort = () => {
-    if (abort) throw new Stop();
+    if (requests.abort) throw new Stop();
   };
 
   /** Runs `fn` until it finishes or a person aborts (then it is cancelled). */
@@ -174,7 +160,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     checkAbort();
     const work = new CancellationScope();
     const waiter = new CancellationScope();
-    const aborted = waiter.run(() => condition(() => abort !== undefined)).then(
+    const aborted = waiter.run(() => condition(() => requests.abort !== undefined)).then(
       () => true,
       () => false,
     );
@@ -202,9 +188,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     return CancellationScope.nonCancellable(async () => {
       const rb = state.rollback!;
       try {
-        const r = await long.rollbackProduction({ service, toDeploymentId: target.id, reason, pollIntervalMs: d.pollInterval });
-        if (!r.ok) throw new Error(`the rollback job ended ${r.status}${r.message ? `: ${r.message}` : ''}`);
-        const v = await long.verifyProduction({ service, deploymentId: target.id, pollIntervalMs: d.pollInterval });
+        const v = await rollBackProduction(long, { service, toDeploymentId: target.id, reason, pollIntervalMs: d.pollInterval });
         rb.status = 'done';
         rb.verified = v.healthy;
         rb.health = v.detail;
@@ -223,7 +207,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
    */
   async function openIncident(summary: string, description: string): Promise<void> {
     try {
-      const accepted = await short.raiseAlerts([
+      const accepted = await quick.raiseAlerts([
         {
           source: 'deploy-watch',
           dedupKey: `deploy:${service}:${info.workflowId}`,
@@ -237,7 +221,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       state.incident = { workflowId: accepted.incidents[0] };
     } catch (err) {
       const error = messageOf(err);
-      const told = await short.notifyChat({ text: `🚨 ${summary}\n${description}\n(no incident opened: ${error})` }).catch(() => ({ channels: [] as string[] }));
+      const told = await quick.notifyChat({ text: `🚨 ${summary}\n${description}\n(no incident opened: ${error})` }).catch(() => ({ channels: [] as string[] }));
       state.incident = { channels: told.channels, error };
     }
   }
@@ -253,58 +237,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     return finish('failed', `${reason}; rollback failed: ${state.rollback?.error ?? state.lastError}`);
   }
 
-  // ---- the watch: sample health and metrics every interval ----------------------------------------
-  async function watch(percent: number, durationMs: number, url: string): Promise<WatchOutcome> {
-    const interval = d.sampleInterval;
-    const startedAt = Date.now();
-    const planned = Math.max(1, Math.floor(durationMs / interval));
-    endWatch = undefined;
-    const w = {
-      percent,
-      startedAt: new Date(startedAt).toISOString(),
-      endsAt: new Date(startedAt + durationMs).toISOString(),
-      samplesTaken: 0,
-      samplesPlanned: planned,
-      lastErrorRate: null as number | null,
-      lastP99Ms: null as number | null,
-      lastHealthy: null as boolean | null,
-      consecutiveUnhealthy: 0,
-      warnings: 0,
-      timeLeftMs: durationMs,
-    };
-    state.watch = w;
-    enter('watching');
-    let warned = false;
-    for (let k = 1; k <= planned; k++) {
-      await condition(() => abort !== undefined || endWatch !== undefined, Math.max(1, startedAt + k * interval - Date.now()));
-      if (abort) return { kind: 'aborted' };
-      // Set by the endWatch update while this loop waited.
-      const ended = endWatch as EndWatchRequest | undefined;
-      if (ended) {
-        state.watch = { ...w, endedEarly: ended };
-        return { kind: 'ended', ...ended };
-      }
-      const s = await sampler
-        .sampleHealth({ service, baseUrl: url })
-        .catch((err) => ({ missing: true, healthy: false, status: null, errorRate: null, p99Ms: null, detail: messageOf(err) }));
-      if (!('missing' in s)) w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
-      const { level, reasons } = classifySample(s, w.consecutiveUnhealthy, { ...p.thresholds, unhealthySamples: p.unhealthySamplesForRollback });
-      const sample: WatchSample = { at: now(), percent, healthy: s.healthy, errorRate: s.errorRate, p99Ms: s.p99Ms, level, reasons };
-      Object.assign(w, { samplesTaken: k, lastErrorRate: s.errorRate, lastP99Ms: s.p99Ms, lastHealthy: s.healthy, timeLeftMs: Math.max(0, startedAt + durationMs - Date.now()) });
-      state.samplesTaken += 1;
-      state.recentSamples = [...state.recentSamples, sample].slice(-RECENT_SAMPLES);
-      // Shown in the Temporal UI beside the run's summary.
-      setCurrentDetails(`watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}`);
-      if (level === 'critical') return { kind: 'critical', reasons };
-      if (level === 'warning') {
-        w.warnings += 1;
-        // Warning thresholds notify and carry on; one notice per run of warning samples.
-        if (!warned) notify(`⚠️ ${service} ${what} at ${percent}%: ${reasons.join('; ')} (watch continues)`);
-        warned = true;
-      } else warned = false;
-    }
-    return { kind: 'passed' };
-  }
+  // ---- the watch (watch.ts): its critical samples are the rollback condition ----------------------
+  const run: WatchRun = { state, requests, plan: p, sampler, enter, notify, what };
 
   // ---- Post-Deployment: record and announce ---------------------------------------------------------
   async function finish(verdict: DeployVerdict, reason: string): Promise<DeployResult> {
@@ -312,11 +246,10 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     state.verdictReason = reason;
     state.finishedAt = now();
     enter('recording');
-    upsertSearchAttributes([{ key: RunbookStatus, value: verdict }]);
-    setCurrentDetails(`${verdict}: ${reason}`);
+    publish({ status: verdict, details: `${verdict}: ${reason}` });
     await CancellationScope.nonCancellable(async () => {
       const outcomes = await Promise.allSettled([
-        short.recordDeployment({
+        quick.recordDeployment({
           workflowId: info.workflowId,
           kind: 'deploy',
           service,
@@ -337,7 +270,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
           startedAt: state.startedAt,
           finishedAt: state.finishedAt!,
         }),
-        short.notifyChat({ text: announcement(verdict, reason) }),
+        quick.notifyChat({ text: announcement(verdict, reason) }),
         ...notices,
       ]);
       for (const o of outcomes) if (o.status === 'rejected') log.warn('post-deployment task failed', { error: messageOf(o.reason) });
@@ -366,14 +299,14 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   try {
     // ---- Pre-Deployment Checklist ---------------------------------------------------------------------
     enter('gates');
-    const env = await short.checkCriticalEnv({ service });
+    const env = await quick.checkCriticalEnv({ service });
     gate('critical-env', env.status, env.reason);
 
     if (!p.ciConfigured) gate('ci', 'skipped', 'no CI check source configured (deploy.ci)');
     else {
       const deadline = Date.now() + d.ciTimeout;
       for (;;) {
-        const ci = await short.checkCiStatus({ service, ref: input.ref, sha: input.sha });
+        const ci = await quick.checkCiStatus({ service, ref: input.ref, sha: input.sha });
         if (ci.state === 'success' || ci.state === 'failure' || ci.state === 'none') {
           gate('ci', ci.state === 'success' ? 'pass' : ci.state === 'none' ? 'skipped' : 'fail', ci.reason);
           break;
@@ -389,7 +322,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     let pending: { name: string; checksum: string }[] = [];
     if (!p.migrationsConfigured) gate('migrations', 'skipped', 'no migrations folder (deploy.migrationsDir) or database for this service');
     else {
-      const m = await short.listPendingMigrations({ service });
+      const m = await quick.listPendingMigrations({ service });
       pending = m.pending;
       const listed = pending.length ? `${pending.length} pending: ${pending.map((x) => x.name).join(', ')}` : 'none pending';
       if (m.problems.length) gate('migrations', 'fail', `${m.problems.join('; ')}`);
@@ -402,7 +335,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     if (patched('deploy-edge-functions') && p.edgeFunctions) {
       if (p.edgeFunctions === 'no-source') gate('edge-functions', 'skipped', 'no Edge Functions source folder (deploy.functionsDir); deploy them by hand');
       else {
-        const f = await short.checkEdgeFunctions();
+        const f = await quick.checkEdgeFunctions();
         edgeFunctions = f.functions.map((x) => x.slug);
         if (f.problems.length) gate('edge-functions', 'fail', f.problems.join('; '));
         else gate('edge-functions', 'pass', `${edgeFunctions.length} to deploy: ${f.functions.map((x) => `${x.slug} (${x.files} files)`).join(', ')}`);
@@ -428,7 +361,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       state.preview.url = built.url;
 
       enter('smoke-test');
-      const smoke = await short.smokeTest({ service, baseUrl: built.url });
+      const smoke = await quick.smokeTest({ service, baseUrl: built.url });
       state.preview.smoke = smoke;
       if (!smoke.passed) {
         const bad = smoke.checks.filter((c) => !c.ok).map((c) => `${c.path} ${c.reason}`);
@@ -442,7 +375,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       if (!state.approval) {
         enter('awaiting-approval');
         notify(`🙋 ${service}: ${what} waits for approval before production: runbook deploy approve ${info.workflowId}`);
-        const approved = await condition(() => state.approval !== undefined || abort !== undefined, d.approvalTimeout);
+        const approved = await condition(() => state.approval !== undefined || requests.abort !== undefined, d.approvalTimeout);
         checkAbort();
         if (!approved) {
           gate('approval', 'fail', `nobody approved within ${formatDuration(d.approvalTimeout)}`);
@@ -491,20 +424,20 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     if (!built.ready) return await finish('failed', `production build ${built.state}: ${built.message}`);
     state.production.url = built.url;
     // The rollback target: what serves production now, recorded before anything is promoted.
-    state.previousProduction = await short.currentProduction({ service, excluding: candidate.id });
+    state.previousProduction = await quick.currentProduction({ service, excluding: candidate.id });
     checkAbort();
 
     productionTouched = true;
     if (p.rollingStages.length) {
       // Rolling release: advance stage by stage, watching the canary at each.
       const stages = p.rollingStages;
-      const started = await short.startRollingRelease({ service, canaryId: candidate.id, stages });
+      const started = await quick.startRollingRelease({ service, canaryId: candidate.id, stages });
       state.promotion = { stages, percent: started.percent };
       for (let i = 0; i < stages.length - 1; i++) {
-        const outcome = await watch(stages[i], d.stageWatch, state.production.url);
+        const outcome = await watch(run, stages[i], d.stageWatch, state.production.url);
         if (outcome.kind === 'critical') return await rollBackAndFinish(`critical breach at ${stages[i]}%: ${outcome.reasons.join('; ')}`, { incident: true });
         if (outcome.kind === 'aborted') throw new Stop();
-        const next = await short.advanceRollingRelease({ service, canaryId: candidate.id, nextStageIndex: i + 1, final: i + 1 === stages.length - 1 });
+        const next = await quick.advanceRollingRelease({ service, canaryId: candidate.id, nextStageIndex: i + 1, final: i + 1 === stages.length - 1 });
         state.promotion.percent = next.percent;
       }
     } else {
@@ -522,7 +455,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     checkAbort();
 
     // ---- Standard Deployment 7: monitor for 30 minutes ----------------------------------------------------
-    const outcome = await watch(100, d.watch, p.productionUrl);
+    const outcome = await watch(run, 100, d.watch, p.productionUrl);
     switch (outcome.kind) {
       case 'critical':
         return await rollBackAndFinish(`critical breach during the watch: ${outcome.reasons.join('; ')}`, { incident: true });
@@ -537,7 +470,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     }
   } catch (err) {
     if (err instanceof Stop || isCancellation(err)) {
-      const by = abort ? `aborted by ${abort.by}: ${abort.reason}` : 'the workflow was cancelled';
+      const by = requests.abort ? `aborted by ${requests.abort.by}: ${requests.abort.reason}` : 'the workflow was cancelled';
       const result = await CancellationScope.nonCancellable(() =>
         productionTouched ? rollBackAndFinish(by, { incident: false }) : finish('aborted', `${by} (before production changed)`),
       );

@@ -2,8 +2,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { discoverMigrations } from '../../src/app-migrations/discover';
-import { applyMigrations, pendingMigrations, trackingRows } from '../../src/app-migrations/runner';
+import { discoverMigrations } from '../../src/activities/deploy/migrations/discover';
+import { applyMigrations, pendingMigrations, trackingRows } from '../../src/activities/deploy/migrations/runner';
 import { scratchDatabase, type ScratchDatabase } from '../harness';
 
 function folder(files: Record<string, string>): string {
