@@ -22,7 +22,7 @@ import { Pool } from 'pg';
 import { createActivities } from '../../src/activities';
 import { createPlatformClients } from '../../src/platforms';
 import { sandboxConfigOverrides, startSandbox } from '../../src/sandbox';
-import { deployStartOptions, type DeployInput, type DeployProgress, type DeployResult } from '../../src/shared/deploy';
+import { deployStartOptions, type DeployInput, type DeployProgress, type DeployResult } from '../../src/workflows/deploy/contract';
 import { ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
 import { urlForDatabase } from '../../src/db/sql';
 import { migrateOpsDatabase } from '../../src/stack/migrate';

@@ -3,7 +3,6 @@ import { createSelfCheckActivities } from './self-check';
 import { createBackupActivities } from './backup';
 import { createIncidentActivities } from './incident';
 import { createDeployActivities } from './deploy';
-import { createEdgeFunctionActivities } from './edge-functions';
 import { createMaintenanceActivities } from './maintenance';
 import { createHealthActivities } from './health';
 
@@ -16,7 +15,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createBackupActivities(deps),
     ...createIncidentActivities(deps),
     ...createDeployActivities(deps),
-    ...createEdgeFunctionActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createHealthActivities(deps),
   };

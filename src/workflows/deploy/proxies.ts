@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { createAlertActivities } from '../../activities/alerts';
+import type { createAlertActivities } from '../../activities/incident/alerts';
 import type { DeployActivities } from '../../activities/deploy';
 import { activityPresets, rethrowInvalidInput } from '../common';
 import type { DeployPlan, PlanOverrides } from './contract';

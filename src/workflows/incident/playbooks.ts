@@ -5,7 +5,7 @@
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities/deploy';
 import type { IncidentActivities } from '../../activities/incident';
-import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../../shared/deploy';
+import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../deploy/contract';
 import { invalidInput, messageOf } from '../common';
 import {
   describePlaybook,
@@ -18,7 +18,7 @@ import {
   type PlaybookInput,
   type TimelineKind,
 } from './contract';
-import type { rollback } from '../rollback';
+import type { rollback } from '../deploy/rollback';
 
 /** Mitigations poll and heartbeat (redeploys wait for READY). */
 const long = proxyActivities<IncidentActivities & Pick<DeployActivities, 'currentProduction'>>({

@@ -1,2 +1,0 @@
-// LAYOUT-SHIM: remove at integration
-export { createEdgeFunctionActivities, type EdgeFunctionActivities } from './deploy/edge-functions';

@@ -1,2 +1,0 @@
-// LAYOUT-SHIM: remove at integration
-export * from '../workflows/deploy/contract';
