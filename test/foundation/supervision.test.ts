@@ -1,6 +1,7 @@
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
+import { freePort } from '../../src/stack/ports';
 import { isAlive, readStackFile } from '../../src/stack/state';
 import { runCli } from '../harness/cli';
 import { uniqueName } from '../harness';
@@ -114,6 +115,18 @@ describe('npm start supervises its embedded servers', () => {
       expect(await running!.interrupt()).toBe(0);
       expect(processesOf(dataDir)).toEqual([]);
     }, 180_000);
+  });
+
+  it('runbook doctor with nothing running: one FAIL line for Temporal and one for the ops database, exit 1', async () => {
+    const [temporalPort, pgPort] = [await freePort(), await freePort()];
+    const res = await runCli(['doctor'], { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, OPS_DATABASE_URL: `postgres://u:secret@127.0.0.1:${pgPort}/ops` });
+    expect(res.code).toBe(1);
+    const fails = res.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
+    expect(fails).toEqual([
+      expect.stringMatching(new RegExp(`^FAIL\\s+temporal\\s+Temporal unreachable at 127\\.0\\.0\\.1:${temporalPort}$`)),
+      expect.stringMatching(new RegExp(`^FAIL\\s+postgres\\s+PostgreSQL ops database unreachable at 127\\.0\\.0\\.1:${pgPort}/ops: `)),
+    ]);
+    expect(res.stdout).not.toContain('secret');
   });
 
   it('repeated failures: the stack exits non-zero naming the component and the reason, leaving no server behind', async () => {
