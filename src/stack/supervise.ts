@@ -164,8 +164,11 @@ export function supervise<S extends SupervisedServer>(opts: SuperviseOptions<S>)
       const delay = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failures.length - 1));
       log.warn(`restarting ${what} in ${delay} ms (failure ${failures.length} of at most ${policy.limit} within ${Math.round(policy.windowMs / 1000)} s)`);
       await new Promise<void>((resolve) => {
-        wakeSleep = resolve;
-        setTimeout(resolve, delay);
+        const timer = setTimeout(resolve, delay);
+        wakeSleep = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       if (stopping) return;
       if (opts.processGroup) await reapGroup(dead.pid);
