@@ -91,8 +91,10 @@ export interface SuperviseOptions<S extends SupervisedServer> {
   policy: RestartPolicy;
   log: Pino;
   /**
-   * The server ran in its own process group: after it dies, whatever is left of the group (PostgreSQL
-   * backends orphaned by a killed postmaster) is killed too, so the new server can take over the data dir.
+   * The server ran in its own process group: after it dies, whatever is left of that group is killed
+   * before the replacement starts, so no helper of the old server holds on to the port or data dir.
+   * (PostgreSQL's backends are not in it, they call setsid(); on Linux they end on their own within
+   * milliseconds of the postmaster's death, and a replacement that still finds them fails and is retried.)
    */
   processGroup?: boolean;
 }
