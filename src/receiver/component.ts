@@ -27,13 +27,14 @@ export const receiver: Component = {
       port,
       logger: log.child({ component: 'receiver' }),
       processMetrics: true,
+      readiness: { address: stack.temporal.target.address },
       // Vercel delivery ids survive a restart next to the rest of the local state.
       deliveryJournal: hooks.deliveryJournal ?? path.join(stack.dataDir, 'webhooks', 'vercel-deliveries.log'),
     });
     const unset = [hooks.bearerTokenEnv, hooks.sentrySecretEnv, hooks.vercelSecretEnv].filter((name) => !secretFromEnv(name, env));
     if (unset.length) log.warn({ component: 'receiver' }, `not set: ${unset.join(', ')}; the routes that need them answer 503 until they are`);
     return {
-      banner: [['webhooks', `${started.url}/webhooks/{alertmanager,grafana,sentry,vercel,generic}, ${started.url}/metrics`]],
+      banner: [['webhooks', `${started.url}/webhooks/{alertmanager,grafana,sentry,vercel,generic}, ${started.url}/{healthz,readyz,metrics}`]],
       async stop() {
         await started.stop();
         await connection.close();

@@ -17,6 +17,7 @@ import { verifyBearer, verifyHmac } from './signatures';
 import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { receiverMetrics, type ReceiverMetrics } from './metrics';
+import { temporalReadiness, type ReadinessOptions } from './readiness';
 
 export interface ReceiverOptions {
   config: RunbookConfig;
@@ -32,6 +33,8 @@ export interface ReceiverOptions {
   logger?: FastifyBaseLogger;
   /** Also export the process's CPU, memory and event-loop metrics. */
   processMetrics?: boolean;
+  /** GET /readyz: how Temporal's reachability is checked (address for the message, RPC timeout, cache). */
+  readiness?: ReadinessOptions;
 }
 
 export interface Receiver {
@@ -210,7 +213,14 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
   });
 
+  // Liveness: the process answers. Readiness: Temporal takes alerts now (a load balancer or probe routes on it).
   app.get('/healthz', async () => ({ status: 'ok', ...ingestor.stats() }));
+  const readiness = temporalReadiness(opts.client, opts.readiness);
+  app.get('/readyz', async (_req, reply) => {
+    const r = await readiness.check();
+    if (r.ready) return reply.code(200).send({ status: 'ready', temporal: 'reachable' });
+    return reply.code(503).header('retry-after', retryAfter).send({ status: 'unavailable', temporal: r.reason });
+  });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   await app.ready();

@@ -11,7 +11,8 @@ import { migrateOpsDatabase } from './migrate';
 import { freePort, isPortFree } from './ports';
 import { ensureDatabase, startLocalPostgres } from './postgres';
 import { startLocalTemporal } from './temporal';
-import { isAlive, readStackFile, stackFilePath } from './state';
+import { isAlive, readStackFile, stackFilePath, writeStackFile } from './state';
+import { restartPolicyFromEnv, RestartPolicyError, supervise, type RestartPolicy, type SupervisedServer } from './supervise';
 
 /** What `npm start` has brought up so far; each component reads what it needs and adds what it provides. */
 export interface Stack {
@@ -68,6 +69,38 @@ function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return port;
 }
 
+function restartPolicy(env: NodeJS.ProcessEnv): RestartPolicy {
+  try {
+    return restartPolicyFromEnv(env);
+  } catch (err) {
+    if (err instanceof RestartPolicyError) throw new StartError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Puts an embedded server under supervision: when it dies it is restarted (same port, same data) and the
+ * stack file follows its new pid; when restarts keep failing, the stack ends naming the component.
+ */
+function supervised<S extends SupervisedServer>(stack: Stack, component: string, what: string, first: S, restart: () => Promise<S>) {
+  return supervise({
+    component,
+    what,
+    first,
+    restart,
+    restarted(next, previous) {
+      const i = stack.pids.indexOf(previous.pid);
+      if (i >= 0) stack.pids[i] = next.pid;
+      else stack.pids.push(next.pid);
+      writeStackFile(stack);
+    },
+    giveUp: (err) => stack.fail(err),
+    policy: restartPolicy(stack.env),
+    log: stack.log,
+    processGroup: true,
+  });
+}
+
 /** Temporal: the cluster at TEMPORAL_ADDRESS, else the embedded dev server with history in <data>/temporal. */
 export const temporal: Component = {
   name: 'temporal',
@@ -88,15 +121,13 @@ export const temporal: Component = {
     if (!(await isPortFree(uiPort))) {
       throw new StartError(`port ${uiPort} (Temporal Web UI) is in use: is another stack running? Stop it, or set RUNBOOK_UI_PORT to another port`);
     }
+    restartPolicy(env); // a bad setting stops the start here, not at the first restart
     const dir = path.join(stack.dataDir, 'temporal');
-    const server = await startLocalTemporal({
-      dir,
-      port: portFromEnv(env, 'RUNBOOK_TEMPORAL_PORT', 7233),
-      uiPort,
-      namespace: config.temporal.namespace,
-      detached: true,
-    });
+    const launch = (port: number, exactPort: boolean) => startLocalTemporal({ dir, port, uiPort, namespace: config.temporal.namespace, detached: true, exactPort });
+    const server = await launch(portFromEnv(env, 'RUNBOOK_TEMPORAL_PORT', 7233), false);
     stack.pids.push(server.pid);
+    const port = Number(server.address.split(':').pop());
+    const supervisor = supervised(stack, 'temporal', 'the Temporal dev server', server, () => launch(port, true));
     const target: TemporalTarget = { address: server.address, namespace: server.namespace };
     const uiUrl = `http://localhost:${uiPort}`;
     stack.temporal = { target, uiUrl, embedded: true, sqlite: path.join(dir, 'temporal.sqlite') };
@@ -105,7 +136,7 @@ export const temporal: Component = {
         ['Temporal', `${server.address} (namespace ${server.namespace}), history in ${stack.temporal.sqlite}`],
         ['Temporal UI', uiUrl],
       ],
-      stop: () => server.stop(),
+      stop: () => supervisor.stop(),
     };
   },
 };
@@ -125,14 +156,20 @@ export const postgres: Component = {
     let stop = async () => undefined as void;
     let cluster: string | undefined;
     if (missing.length) {
-      const server = await startLocalPostgres({
-        dir: path.join(stack.dataDir, 'postgres'),
-        preferredPort: portFromEnv(env, 'RUNBOOK_PG_PORT', 54329),
-        detached: true,
-        log: (line) => log.info({ component: 'postgres' }, line),
-      });
+      restartPolicy(env); // a bad setting stops the start here, not at the first restart
+      const launch = (port: number, exactPort: boolean) =>
+        startLocalPostgres({
+          dir: path.join(stack.dataDir, 'postgres'),
+          preferredPort: port,
+          exactPort,
+          detached: true,
+          log: (line) => log.info({ component: 'postgres' }, line),
+        });
+      const server = await launch(portFromEnv(env, 'RUNBOOK_PG_PORT', 54329), false);
       stack.pids.push(server.pid);
-      stop = () => server.stop();
+      // Restarted on the same port, so every URL handed out (env, pools) stays valid; the pools reconnect.
+      const supervisor = supervised(stack, 'postgres', 'PostgreSQL', server, () => launch(server.port, true));
+      stop = () => supervisor.stop();
       cluster = `127.0.0.1:${server.port}, data in ${server.dataDir}`;
       for (const [name, envName] of missing) {
         await ensureDatabase(server.url('postgres'), name);

@@ -1,10 +1,11 @@
 import { quoteIdent } from '../db/sql';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, readFileSync, writeFileSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { postgresBinDir } from './binaries';
-import { freePort } from './ports';
+import { freePort, isPortFree } from './ports';
+import { exitOf, type ServerExit } from './supervise';
 
 export interface LocalPostgres {
   port: number;
@@ -13,6 +14,9 @@ export interface LocalPostgres {
   dataDir: string;
   /** Connection string for a database on this cluster. */
   url(database: string): string;
+  /** Settles when the postmaster ends, for whatever reason (stop() included). */
+  exited: Promise<ServerExit>;
+  logFile: string;
   stop(): Promise<void>;
 }
 
@@ -28,6 +32,8 @@ export interface LocalPostgresOptions {
    * database stops. Only `stop()` stops the server then.
    */
   detached?: boolean;
+  /** Fail when `preferredPort` is taken instead of picking another one (a restart must keep its address). */
+  exactPort?: boolean;
 }
 
 const SUPERUSER = 'postgres';
@@ -72,6 +78,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
 
   const portFile = path.resolve(opts.dir, 'port');
   const previous = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : undefined;
+  if (opts.exactPort && opts.preferredPort && !(await isPortFree(opts.preferredPort))) throw new Error(`port ${opts.preferredPort} is in use`);
   const port = await freePort(opts.preferredPort ?? previous);
   writeFileSync(portFile, String(port));
 
@@ -91,7 +98,8 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     detached: opts.detached ?? false,
     ...(ids ?? {}),
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  closeSync(logFd); // the child has its own copy
+  const exited = exitOf(child);
 
   const url = (database: string) => `postgres://${SUPERUSER}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   try {
@@ -106,6 +114,8 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     pid: child.pid!,
     dataDir,
     url,
+    exited,
+    logFile,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       // SIGINT = "fast shutdown": roll back open transactions, checkpoint, exit.
@@ -117,7 +127,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   };
 }
 
-async function waitForPostgres(url: string, exited: Promise<number | null>, logFile: string): Promise<void> {
+async function waitForPostgres(url: string, exited: Promise<ServerExit>, logFile: string): Promise<void> {
   let dead = false;
   void exited.then(() => {
     dead = true;

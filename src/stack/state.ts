@@ -1,6 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Stack } from './components';
+import type { TemporalTarget } from '../temporal/connection';
 
 /** Where `npm start` keeps local state unless RUNBOOK_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = '.data';
@@ -11,7 +11,20 @@ export interface StackFile {
   temporalAddress?: string;
   namespace?: string;
   uiUrl?: string;
+  /** The ops database when its URL carries no password (the embedded one); `runbook doctor` checks it. */
+  opsDatabaseUrl?: string;
   pids: number[];
+}
+
+/**
+ * What the stack file is written from: the running stack's data dir, server pids and embedded servers.
+ * Structural, so this module does not depend on the launcher's components.
+ */
+export interface StackFileSource {
+  dataDir: string;
+  pids: number[];
+  temporal?: { target: TemporalTarget; uiUrl?: string; embedded: boolean };
+  databases?: { opsUrl: string };
 }
 
 export function stackFilePath(dataDir: string): string {
@@ -35,18 +48,37 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export function writeStackFile(stack: Pick<Stack, 'dataDir' | 'pids' | 'temporal'>): void {
+/** Rewritten after each component starts and after a supervised server is restarted (its pid changes). */
+export function writeStackFile(stack: StackFileSource): void {
   const file: StackFile = {
     pid: process.pid,
     pids: stack.pids,
     ...(stack.temporal?.embedded ? { temporalAddress: stack.temporal.target.address, namespace: stack.temporal.target.namespace, uiUrl: stack.temporal.uiUrl } : {}),
+    ...(stack.databases && !hasPassword(stack.databases.opsUrl) ? { opsDatabaseUrl: stack.databases.opsUrl } : {}),
   };
-  writeFileSync(stackFilePath(stack.dataDir), `${JSON.stringify(file, null, 2)}\n`);
+  // Written aside and renamed, so a reader never sees half a file.
+  const target = stackFilePath(stack.dataDir);
+  writeFileSync(`${target}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+  renameSync(`${target}.tmp`, target);
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return true; // unparseable: keep it out of the file
+  }
+}
+
+/** The stack running from `dataDir` (its process is alive), if there is one. */
+export function runningStack(dataDir: string): StackFile | undefined {
+  const state = readStackFile(path.resolve(dataDir));
+  return state && isAlive(state.pid) ? state : undefined;
 }
 
 /** The embedded Temporal of a stack running from `dataDir`, if there is one. */
 export function runningTemporal(dataDir: string): { address: string; namespace?: string } | undefined {
-  const state = readStackFile(path.resolve(dataDir));
-  if (!state?.temporalAddress || !isAlive(state.pid)) return undefined;
+  const state = runningStack(dataDir);
+  if (!state?.temporalAddress) return undefined;
   return { address: state.temporalAddress, namespace: state.namespace };
 }

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/common/search-attributes';
 import { temporalCli } from './binaries';
-import { freePort } from './ports';
+import { freePort, isPortFree } from './ports';
+import { exitOf, type ServerExit } from './supervise';
 
 export interface LocalTemporal {
   address: string;
@@ -12,6 +13,10 @@ export interface LocalTemporal {
   pid: number;
   uiUrl?: string;
   namespace: string;
+  /** Settles when the server process ends, for whatever reason (stop() included). */
+  exited: Promise<ServerExit>;
+  /** Where the server writes its log (with `dir`). */
+  logFile?: string;
   stop(): Promise<void>;
 }
 
@@ -26,6 +31,8 @@ export interface LocalTemporalOptions {
   log?: (line: string) => void;
   /** Own process group, so a terminal Ctrl-C reaches only us; `stop()` stops the server then. */
   detached?: boolean;
+  /** Fail when `port` is taken instead of picking another one (a restart must keep its address). */
+  exactPort?: boolean;
 }
 
 /**
@@ -35,6 +42,7 @@ export interface LocalTemporalOptions {
 export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promise<LocalTemporal> {
   const cli = temporalCli();
   const namespace = opts.namespace ?? 'default';
+  if (opts.exactPort && opts.port && !(await isPortFree(opts.port))) throw new Error(`port ${opts.port} is in use`);
   const port = await freePort(opts.port);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
   for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
@@ -61,10 +69,11 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
   }
 
   const child: ChildProcess = spawn(cli, args, { stdio, detached: opts.detached ?? false });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  if (typeof stdio[1] === 'number') closeSync(stdio[1]); // the child has its own copy
+  const exited = exitOf(child);
   const address = `127.0.0.1:${port}`;
   try {
-    await waitForTemporal(address, namespace, exited, logFile);
+    await waitForTemporal(address, namespace, exited.then((e) => e.code), logFile);
   } catch (err) {
     child.kill('SIGKILL'); // never leave a half-started server behind
     throw err;
@@ -76,6 +85,8 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
     pid: child.pid!,
     uiUrl,
     namespace,
+    exited,
+    logFile,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -4,6 +4,8 @@ import { CUSTOM_SEARCH_ATTRIBUTES, RunbookKind } from '../../workflows/common/se
 import { selfCheckWorkflowId, type SelfCheckResult } from '../../workflows/self-check/contract';
 import { durationMs } from '../../workflows/common/duration';
 import type { selfCheck } from '../../workflows/self-check';
+import { connect } from '../../db/connect';
+import { DEFAULT_DATA_DIR, runningStack } from '../../stack/state';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 
@@ -27,9 +29,51 @@ export interface DoctorReport {
 const TASK_QUEUE_KIND_NORMAL = 1;
 const TASK_QUEUE_TYPE_WORKFLOW = 1;
 
-async function serverVersion(client: Client): Promise<DoctorCheck> {
-  const info = await client.workflowService.getSystemInfo({});
-  return { name: 'temporal', ok: true, detail: `server ${info.serverVersion || 'reachable'}` };
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+function temporalDown(address: string, why?: string): DoctorCheck {
+  return { name: 'temporal', ok: false, detail: `Temporal unreachable at ${address}${why ? `: ${why}` : ''}` };
+}
+
+async function serverVersion(client: Client, address: string): Promise<DoctorCheck> {
+  try {
+    const info = await client.connection.withDeadline(Date.now() + 5_000, () => client.workflowService.getSystemInfo({}));
+    return { name: 'temporal', ok: true, detail: `server ${info.serverVersion || 'reachable'}` };
+  } catch (err) {
+    return temporalDown(address, firstLine(err));
+  }
+}
+
+/** host:port/database, never the credentials. */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return '(unparseable OPS_DATABASE_URL)';
+  }
+}
+
+/**
+ * The ops database the worker writes to: OPS_DATABASE_URL, else the embedded one of the stack running
+ * from RUNBOOK_DATA_DIR. Without either there is nothing to check directly (the selfCheck run still does).
+ */
+async function opsDatabase(env: NodeJS.ProcessEnv): Promise<DoctorCheck | undefined> {
+  const url = env.OPS_DATABASE_URL || runningStack(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR)?.opsDatabaseUrl;
+  if (!url) return undefined;
+  try {
+    const db = await connect(url, 'runbook doctor', { connectionTimeoutMillis: 3_000 });
+    try {
+      const { rows } = await db.query<{ server_version: string }>('SHOW server_version');
+      return { name: 'postgres', ok: true, detail: `ops database at ${where(url)} (PostgreSQL ${rows[0]?.server_version ?? '?'})` };
+    } finally {
+      await db.end().catch(() => undefined);
+    }
+  } catch (err) {
+    return { name: 'postgres', ok: false, detail: `PostgreSQL ops database unreachable at ${where(url)}: ${firstLine(err) || 'no answer'}` };
+  }
 }
 
 async function searchAttributes(client: Client, namespace: string): Promise<DoctorCheck> {
@@ -46,11 +90,16 @@ async function searchAttributes(client: Client, namespace: string): Promise<Doct
 }
 
 async function pollers(client: Client, namespace: string, taskQueue: string): Promise<DoctorCheck> {
-  const res = await client.workflowService.describeTaskQueue({
-    namespace,
-    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
-  });
+  let res;
+  try {
+    res = await client.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+    });
+  } catch (err) {
+    return { name: 'worker', ok: false, detail: `cannot list the pollers of task queue "${taskQueue}": ${firstLine(err)}` };
+  }
   const identities = (res.pollers ?? []).map((p) => p.identity ?? '?');
   return identities.length
     ? { name: 'worker', ok: true, detail: `${identities.length} poller(s) on "${taskQueue}": ${identities.join(', ')}` }
@@ -75,16 +124,26 @@ export function register(program: Command, ctx: CliContext): void {
       const config = ctx.config();
       const target = ctx.target();
       const taskQueue = ctx.taskQueue();
-      const client = await ctx.client();
-      const checks: DoctorCheck[] = [
-        await serverVersion(client),
-        await searchAttributes(client, target.namespace),
-        await pollers(client, target.namespace, taskQueue),
-      ];
+      // Every check runs, so the report names everything that is down, one line each.
+      const checks: DoctorCheck[] = [];
+      let client: Client | undefined;
+      try {
+        client = await ctx.client();
+      } catch (err) {
+        if (!(err instanceof CliError && err.code === EXIT.UNREACHABLE)) throw err;
+        checks.push(temporalDown(target.address));
+      }
+      if (client) checks.push(await serverVersion(client, target.address));
+      const db = await opsDatabase(ctx.env);
+      if (db) checks.push(db);
+      if (client && checks[0].ok) {
+        checks.push(await searchAttributes(client, target.namespace));
+        checks.push(await pollers(client, target.namespace, taskQueue));
+      }
       const report: DoctorReport = { ok: false, config: config.source, address: target.address, namespace: target.namespace, taskQueue, checks };
 
       // Without a polling worker the run would only wait; say so instead.
-      if (checks.every((c) => c.ok)) {
+      if (client && checks.every((c) => c.ok)) {
         const startedAt = Date.now();
         const workflowId = selfCheckWorkflowId(new Date(startedAt));
         try {
