@@ -1,15 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { which } from '../host/which';
 
-/** Finds an executable on PATH, like `command -v`. */
-export function which(name: string, envPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of envPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
+export { which };
 
 /** Where `npm run setup` links the tools it installs from PyPI. */
 export const TOOLS_BIN = path.join(__dirname, '..', '..', '.tools', 'bin');

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
-import { which } from '../../stack/binaries';
+import { which } from '../../host/which';
 
 const execFileAsync = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
-import { which } from '../../stack/binaries';
+import { which } from '../../host/which';
 
 export interface Child {
   process: ChildProcess;
