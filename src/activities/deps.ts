@@ -22,10 +22,8 @@ export interface ActivityDeps {
   platforms?: PlatformClients;
 }
 
-/** Bad input or configuration: not retried, and the message names the field. */
-export function invalidInput(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message });
-}
+/** Bad input or configuration: not retried, and the message names the field (the one builder, shared with workflows). */
+export { invalidInput } from '../workflows/common/failures';
 
 /** The platform clients, or a non-retryable failure saying the worker runs without them. */
 export function requirePlatforms(deps: Pick<ActivityDeps, 'platforms'>): PlatformClients {

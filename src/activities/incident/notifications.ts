@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Severity } from '../../config/schema';
 import { callPlatform } from '../../platforms/activity-errors';
 import type { PagerdutySeverity } from '../../platforms/schemas';
@@ -80,7 +79,7 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
         await once(`${args.chainId}:${args.effect}:telegram`, args.chainId, 'chat', () => callPlatform(() => telegram.sendMessage(args.text)));
         channels.push('Telegram');
       }
-      if (!channels.length) throw ApplicationFailure.nonRetryable('no chat configured (notifications.slack / notifications.telegram)', 'InvalidInput');
+      if (!channels.length) throw invalidInput('no chat configured (notifications.slack / notifications.telegram)');
       return { channels };
     },
 
