@@ -12,7 +12,7 @@ import { Batch, mulberry32, type AppUser, type AppWorld, type Rng, type SampleAp
  * error rate and latency: degrade it (a drill, /_sandbox/apps/degrade) and the rows show it.
  */
 
-/** RUNBOOK_TRAFFIC_RPS: requests per second (each writes one to three rows); 0 turns traffic off. */
+/** RUNBOOK_TRAFFIC_RPS: requests per second (each writes one to five rows); 0 turns traffic off. */
 export const DEFAULT_TRAFFIC_RPS = 1;
 export const TRAFFIC_RPS_ENV = 'RUNBOOK_TRAFFIC_RPS';
 
