@@ -49,7 +49,7 @@ export const sandbox: Component = {
       { component: 'sandbox' },
       `SANDBOX MODE (${decision.reason}): platform calls go to the local sandbox at ${sb.url}, not to Vercel/Netlify/Supabase/Statuspage/PagerDuty/Slack/Telegram`,
     );
-    const traffic = startStackTraffic(stack, sb.apps); // the sample app's rows follow its deployments' health
+    const traffic = startStackTraffic(stack, sb); // the sample app's rows follow its deployments' health
     return {
       banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls`], ...traffic.banner],
       stop: () => traffic.stop().then(() => sb.stop()),

@@ -85,12 +85,12 @@ export const DEFAULT_SEED = 20251108;
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-/** The deployment serving at `at` in the history: one bad afternoon, and a clean last day (no alert on start). */
+/** The deployment serving at `at` in the history: one bad release (3 hours, 41 days ago), and a clean last day (no alert on start). */
 function historyServing(at: number, now: number): Serving {
   const daysAgo = (now - at) / DAY;
   if (daysAgo < 1) return { ...HISTORY_SERVING, errorRate: 0 };
-  if (daysAgo >= 41 && daysAgo < 41 + 2 / 24) {
-    return { ...HISTORY_SERVING, deploymentId: 'dpl_history_bad_release', errorRate: 9, p50Ms: 420, p99Ms: 6400, healthy: false };
+  if (daysAgo >= 41 && daysAgo < 41 + 3 / 24) {
+    return { ...HISTORY_SERVING, deploymentId: 'dpl_history_bad_release', errorRate: 30, p50Ms: 420, p99Ms: 6400, healthy: false };
   }
   return HISTORY_SERVING;
 }

@@ -62,6 +62,27 @@ export interface Serving {
   healthy: boolean;
   status500: boolean;
   version?: string;
+  /** AI providers' status page indicators (none/minor/major/critical): a chat on a provider that is down fails. */
+  providers?: Record<string, string>;
+  /** FORCE_PROVIDER of the project (the runbook's switch-provider mitigation): every chat goes there. */
+  forceProvider?: string;
+}
+
+/**
+ * Whether the AI call of a chat fails because its provider is down (major/critical: all of them;
+ * minor: one in ten), and how much slower a degraded provider answers.
+ */
+export function providerOutcome(rng: Rng, s: Serving, provider: string): { failed: boolean; slowdown: number } {
+  const indicator = s.providers?.[provider] ?? 'none';
+  if (indicator === 'major' || indicator === 'critical') return { failed: true, slowdown: 1 };
+  if (indicator === 'minor') return { failed: rng() < 0.1, slowdown: 2 };
+  return { failed: false, slowdown: 1 };
+}
+
+/** A model of the provider FORCE_PROVIDER names, else one by the app's usual mix. */
+function chooseModel<T extends readonly [string, ...unknown[]]>(rng: Rng, s: Serving, models: readonly (readonly [T, number])[]): T {
+  const forced = s.forceProvider ? models.filter(([m]) => m[0] === s.forceProvider) : [];
+  return weighted(rng, forced.length ? forced : models);
 }
 
 /** The history's deployment: a little worse than the sandbox's healthy profile, as real history is. */
@@ -269,8 +290,17 @@ export const javariAi: SampleApp = {
       return;
     }
     const out = requestOutcome(rng, serving);
-    let status = out.status;
+    const [provider, model, per1k] = chooseModel(rng, serving, JAVARI_MODELS.map(([p, m, c, w]) => [[p, m, c] as const, w] as const));
     let error: string | null = out.failed ? pick(rng, ['FUNCTION_INVOCATION_FAILED', 'upstream connect error', 'Internal Server Error']) : null;
+    if (endpoint === '/api/chat' && !out.failed && !user.blocked) {
+      const ai = providerOutcome(rng, serving, provider);
+      out.latency *= ai.slowdown;
+      if (ai.failed) {
+        Object.assign(out, { failed: true, status: 503 });
+        error = `${provider}: 503 Service Unavailable`;
+      }
+    }
+    let status = out.status;
     if (!out.failed && user.blocked) {
       status = 403;
       error = 'user blocked';
@@ -296,7 +326,6 @@ export const javariAi: SampleApp = {
         world.conversations.set(user.id, conv);
         batch.add('javari_conversations', CONVERSATION, [conv.id, user.id, `Help with ${pick(rng, CHAT_TOPICS)}`, null, 0, at, at]);
       }
-      const [provider, model, per1k] = weighted(rng, JAVARI_MODELS.map(([p, m, c, w]) => [[p, m, c] as const, w] as const));
       const asked = secondsBefore(at, out.latency / 1000);
       const promptTokens = between(rng, 12, 220);
       batch.add('javari_messages', MESSAGE, [conv.id, user.id, 'user', `Can you help me with ${pick(rng, CHAT_TOPICS)}?`, null, null, promptTokens, 0, null, null, asked]);
@@ -312,7 +341,7 @@ export const javariAi: SampleApp = {
         promptTokens + answerTokens,
         cost,
         out.latency,
-        out.failed ? (serving.healthy ? `${provider}: ${error}` : `${provider}: Connection timeout`) : null,
+        out.failed ? (error?.startsWith(`${provider}:`) ? error : serving.healthy ? `${provider}: ${error}` : `${provider}: Connection timeout`) : null,
         at,
       ]);
       conv.messages += 2;
@@ -424,8 +453,17 @@ export const aiQueryHub: SampleApp = {
       return;
     }
     const out = requestOutcome(rng, serving);
-    let status = out.status;
+    const [provider, model, tier, per1k] = chooseModel(rng, serving, HUB_MODELS.map(([p, m, t, c, w]) => [[p, m, t, c] as const, w] as const));
     let error: string | null = out.failed ? pick(rng, ['BOOT_ERROR', 'WORKER_LIMIT', 'upstream request timeout']) : null;
+    if (!out.failed && !user.blocked) {
+      const ai = providerOutcome(rng, serving, provider);
+      out.latency *= ai.slowdown;
+      if (ai.failed) {
+        Object.assign(out, { failed: true, status: 502 });
+        error = `${provider}: 503 Service Unavailable`;
+      }
+    }
+    let status = out.status;
     if (!out.failed && user.blocked) {
       status = 403;
       error = 'profile blocked';
@@ -434,7 +472,6 @@ export const aiQueryHub: SampleApp = {
       error = 'Invalid JWT';
     }
     const ok = status < 400;
-    const [provider, model, tier, per1k] = weighted(rng, HUB_MODELS.map(([p, m, t, c, w]) => [[p, m, t, c] as const, w] as const));
     const prompt = ok ? between(rng, 200, 2400) : 0;
     const completion = ok ? between(rng, 50, 700) : 0;
     let conv = world.conversations.get(`${user.id}:${channel}`);
@@ -448,9 +485,9 @@ export const aiQueryHub: SampleApp = {
       ok ? conv!.id : null,
       kind,
       channel,
-      ok ? provider : null,
-      ok ? model : null,
-      ok ? tier : null,
+      ok || out.failed ? provider : null,
+      ok || out.failed ? model : null,
+      ok || out.failed ? tier : null,
       status,
       out.latency,
       prompt,

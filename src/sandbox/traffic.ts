@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { createPool } from '../db/connect';
 import type { AppInstance, ProductionRoute } from './apps';
+import type { Sandbox } from './index';
 import { hasTables, writeBatch } from './history';
 import { Batch, mulberry32, type AppUser, type AppWorld, type Rng, type SampleApp, type Serving } from './sample-apps';
 
@@ -30,6 +31,21 @@ export interface ServingSource {
   instance(deploymentId: string): AppInstance | undefined;
 }
 
+/** The AI providers' status and the project's FORCE_PROVIDER, as the app would see them. */
+export interface PlatformState {
+  providers: Record<string, string>;
+  forceProvider?: string;
+}
+
+/** Reads the sandbox's provider status pages and the Vercel project's production FORCE_PROVIDER. */
+export function platformStateOf(sandbox: Pick<Sandbox, 'state'>, projectId: string): PlatformState {
+  const snap = sandbox.state.snapshot();
+  const providers = Object.fromEntries(Object.entries(snap.providers).map(([name, p]) => [name, p.indicator]));
+  const project = snap.vercel.projects.find((p) => p.id === projectId || p.name === projectId);
+  const force = project?.envs.find((e) => e.key === 'FORCE_PROVIDER' && e.target.includes('production'))?.value;
+  return { providers, ...(force ? { forceProvider: force } : {}) };
+}
+
 export interface TrafficOptions {
   /** The sample app's database. */
   url: string;
@@ -44,6 +60,9 @@ export interface TrafficOptions {
   /** The app's own health check interval (the runbook: every 5 minutes). */
   healthEveryMs?: number;
   log?: (level: 'info' | 'warn', msg: string) => void;
+  /** Provider status and FORCE_PROVIDER (see platformStateOf), read at most every `platformEveryMs` (default 10 s). */
+  platform?: () => PlatformState;
+  platformEveryMs?: number;
 }
 
 export interface Traffic {
@@ -73,6 +92,12 @@ export function startTraffic(opts: TrafficOptions, { timer = true } = {}): Traff
   const totals: Record<string, number> = {};
   const world: AppWorld = { users: [], conversations: new Map() };
   let usersLoadedAt = 0;
+  let platform: PlatformState | undefined;
+  let platformAt = -Infinity;
+  const serving = (): Serving | undefined => {
+    const s = servingNow(rng, opts.sandbox, opts.projectId);
+    return s && platform ? { ...s, ...platform } : s;
+  };
   let lastHealth = 0;
   let lastWarn = 0;
   let due = 0;
@@ -99,17 +124,21 @@ export function startTraffic(opts: TrafficOptions, { timer = true } = {}): Traff
       if (!(await hasTables(pool, opts.app))) throw new Error('its tables are missing (migrations not applied, or a restore is running)');
       await loadUsers();
     }
+    if (opts.platform && Date.now() - platformAt >= (opts.platformEveryMs ?? 10_000)) {
+      platform = opts.platform();
+      platformAt = Date.now();
+    }
     const batch = new Batch(opts.app.tables);
     const end = at.getTime();
     const times = Array.from({ length: count }, () => end - Math.floor(rng() * tickMs)).sort((a, b) => a - b);
     for (const t of times) {
-      const serving = servingNow(rng, opts.sandbox, opts.projectId);
-      if (serving) opts.app.request(rng, new Date(t), serving, world, batch);
+      const s = serving();
+      if (s) opts.app.request(rng, new Date(t), s, world, batch);
     }
     if (opts.app.healthCheck && end - lastHealth >= healthEvery) {
-      const serving = servingNow(rng, opts.sandbox, opts.projectId);
-      if (serving) {
-        opts.app.healthCheck(rng, at, serving, batch);
+      const s = serving();
+      if (s) {
+        opts.app.healthCheck(rng, at, s, batch);
         lastHealth = end;
       }
     }

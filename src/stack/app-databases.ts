@@ -5,7 +5,8 @@ import { applyMigrations } from '../app-migrations/runner';
 import { connect } from '../db/connect';
 import { DEFAULT_HISTORY_DAYS, SUPABASE_PLATFORM_SQL, hasTables, seedHistory } from '../sandbox/history';
 import { sampleAppFor, type SampleApp } from '../sandbox/sample-apps';
-import { startTraffic, trafficRateFromEnv, type ServingSource, type Traffic } from '../sandbox/traffic';
+import type { Sandbox } from '../sandbox';
+import { platformStateOf, startTraffic, trafficRateFromEnv, type Traffic } from '../sandbox/traffic';
 import { StartError, type Component, type Stack } from './components';
 
 /**
@@ -121,7 +122,7 @@ export const appDatabases: Component = {
 };
 
 /** The sample apps' live traffic for the sandbox of this stack (none without an embedded sample-app database). */
-export function startStackTraffic(stack: Stack, sandbox: ServingSource): { banner: [string, string][]; stop(): Promise<void> } {
+export function startStackTraffic(stack: Stack, sandbox: Pick<Sandbox, 'apps' | 'state'>): { banner: [string, string][]; stop(): Promise<void> } {
   const rps = trafficRateFromEnv(stack.env);
   const running: Traffic[] = [];
   const banner: [string, string][] = [];
@@ -132,7 +133,8 @@ export function startStackTraffic(stack: Stack, sandbox: ServingSource): { banne
         url: db.url,
         app: db.app,
         projectId: db.projectId,
-        sandbox,
+        sandbox: sandbox.apps,
+        platform: () => platformStateOf(sandbox, db.projectId),
         rps,
         log: (level, msg) => stack.log[level]({ component: 'traffic' }, msg),
       }),

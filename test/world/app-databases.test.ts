@@ -11,7 +11,7 @@ import { pendingMigrations } from '../../src/app-migrations/runner';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { SUPABASE_PLATFORM_SQL, seedHistory } from '../../src/sandbox/history';
 import { aiQueryHub, javariAi, sampleAppFor } from '../../src/sandbox/sample-apps';
-import { startTraffic } from '../../src/sandbox/traffic';
+import { platformStateOf, startTraffic } from '../../src/sandbox/traffic';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { scratchDatabase, testConfig, type ScratchDatabase } from '../harness';
 
@@ -182,7 +182,7 @@ describe('sample app history', () => {
     expect(await q(`SELECT count(*) AS n FROM users WHERE last_sign_in_at IS NOT NULL`)).toBeGreaterThan(50);
     // The last day is clean, so `npm start` does not open an incident from its own history.
     expect(await q(`SELECT count(*) FILTER (WHERE status >= 500) AS n FROM api_logs WHERE created_at > ${at} - interval '1 day'`)).toBe(0);
-    // …and one bad afternoon 41 days ago shows in the history.
+    // …and the bad release 41 days ago shows in the history.
     expect(await q(`SELECT count(*) FILTER (WHERE status >= 500) AS n FROM api_logs WHERE created_at BETWEEN ${at} - interval '42 days' AND ${at} - interval '41 days'`)).toBeGreaterThan(0);
 
     const h = async (sql: string) => Number((await hub.pool.query<{ n: string }>(sql)).rows[0].n);
@@ -264,6 +264,50 @@ describe('sample app traffic', () => {
       expect(traffic.written().api_logs).toBeGreaterThan(3_000);
     } finally {
       sandbox.apps.restore('production/crav-javari');
+      await traffic.stop();
+    }
+  });
+
+  it('javari-ai: chats fail while their AI provider is down, and FORCE_PROVIDER (the switch-provider mitigation) routes around it', async () => {
+    const db = await scratch('provider');
+    await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
+    const project = sandbox.vercel.seedProject('crav-javari');
+    const traffic = startTraffic(
+      { url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 11, platform: () => platformStateOf(sandbox, 'crav-javari'), platformEveryMs: 0 },
+      { timer: false },
+    );
+    const chats = async () => {
+      const { rows } = await db.pool.query<{ total: number; errors: number }>(
+        `SELECT count(*)::int AS total, count(*) FILTER (WHERE status >= 500)::int AS errors FROM api_logs WHERE endpoint = '/api/chat' AND deployment_id <> 'dpl_history'`,
+      );
+      await db.pool.query(`DELETE FROM api_logs WHERE deployment_id <> 'dpl_history'`);
+      return { ...rows[0], percent: (100 * rows[0].errors) / rows[0].total };
+    };
+    try {
+      sandbox.providers.set('openai', { indicator: 'major' });
+      await traffic.write(1_500);
+      const down = await chats();
+      // About 69 % of chats go to OpenAI models.
+      expect(down.percent).toBeGreaterThan(55);
+      expect(down.percent).toBeLessThan(85);
+      const { rows } = await db.pool.query(
+        `SELECT error, count(*)::int AS n FROM javari_messages WHERE role = 'assistant' AND error IS NOT NULL AND provider = 'openai' AND created_at > now() - interval '1 minute' GROUP BY 1 ORDER BY 2 DESC`,
+      );
+      expect(rows[0]).toEqual({ error: 'openai: 503 Service Unavailable', n: expect.any(Number) });
+      expect(rows[0].n).toBeGreaterThan(200);
+
+      const res = await fetch(`${sandbox.baseUrls.vercel}/v10/projects/${project.id}/env`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sandbox', 'content-type': 'application/json' },
+        body: JSON.stringify({ key: 'FORCE_PROVIDER', value: 'anthropic', type: 'plain', target: ['production'] }),
+      });
+      expect(res.status).toBeLessThan(300);
+      await traffic.write(1_500, new Date(Date.now() + 60_000)); // a minute ahead, to tell these rows apart
+      expect((await chats()).percent).toBeLessThan(1);
+      const { rows: providers } = await db.pool.query(`SELECT DISTINCT provider FROM javari_messages WHERE role = 'assistant' AND created_at > now() + interval '30 seconds'`);
+      expect(providers).toEqual([{ provider: 'anthropic' }]);
+    } finally {
+      sandbox.providers.set('openai', { indicator: 'none' });
       await traffic.stop();
     }
   });
