@@ -2,6 +2,7 @@ import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { StartError, type Component } from '../stack/components';
 import { freePort } from '../stack/ports';
+import { startStackTraffic } from '../stack/app-databases';
 import { sandboxConfigOverrides, startSandbox } from './index';
 
 /** The hosting-platform tokens the configured services need: Vercel or Netlify, and Supabase when a project is named. */
@@ -48,9 +49,10 @@ export const sandbox: Component = {
       { component: 'sandbox' },
       `SANDBOX MODE (${decision.reason}): platform calls go to the local sandbox at ${sb.url}, not to Vercel/Netlify/Supabase/Statuspage/PagerDuty/Slack/Telegram`,
     );
+    const traffic = startStackTraffic(stack, sb); // the sample app's rows follow its deployments' health
     return {
-      banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls`]],
-      stop: () => sb.stop(),
+      banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls`], ...traffic.banner],
+      stop: () => traffic.stop().then(() => sb.stop()),
     };
   },
 };

@@ -21,6 +21,7 @@ import {
   type Stack,
 } from './components';
 import { DEFAULT_DATA_DIR, stackFilePath, writeStackFile } from './state';
+import { appDatabases } from './app-databases';
 import { receiver } from '../receiver/component';
 import { sandbox } from '../sandbox/component';
 import { schedules } from '../schedules/component';
@@ -29,6 +30,7 @@ import { schedules } from '../schedules/component';
 const components: Component[] = [
   temporal, // Temporal: TEMPORAL_ADDRESS, else the embedded dev server (Web UI on 8233)
   postgres, // PostgreSQL: OPS_DATABASE_URL / DATABASE_URL, else the embedded cluster; ops schema migrations
+  appDatabases, // the embedded app databases: the app's migrations (deploy.migrationsDir), a sample app's first-start history
   sandbox, // platform sandbox (src/sandbox/) when no platform credentials are set; before the worker, which calls the platforms
   worker, // the Temporal worker, in this process
   receiver, // the webhook receiver: alerts → incidents (src/receiver/)
