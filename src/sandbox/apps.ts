@@ -85,9 +85,12 @@ export class Apps {
 
   constructor(private readonly providerIndicator: (name: string) => Indicator) {}
 
+  /** Runtime logs are saved up to this many lines per deployment (the newest), so the saved world stays small. */
+  static readonly SAVED_LOG_LINES = 200;
+
   dump(): AppsState {
     return {
-      instances: [...this.instances.values()],
+      instances: [...this.instances.values()].map((i) => (i.logs.length > Apps.SAVED_LOG_LINES ? { ...i, logs: i.logs.slice(-Apps.SAVED_LOG_LINES) } : i)),
       routes: [...this.routes.values()],
       projectKeys: Object.fromEntries(this.projectKeys),
       buildFailures: Object.fromEntries(this.buildFailures),

@@ -35,9 +35,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const journal = readCallJournal(dataDir);
     if (saved) {
       const body = saved.origin === url ? saved.body : saved.body.split(hostOf(saved.origin)).join(world.hostPort());
-      const w = JSON.parse(body) as WorldState;
-      log.load(journal, w.callSeq);
-      loadWorld(built, w);
+      try {
+        const w = JSON.parse(body) as WorldState;
+        loadWorld(built, w);
+        log.load(journal, w.callSeq);
+      } catch (err) {
+        await app.close();
+        throw new Error(`sandbox: cannot load the world saved in ${saved.file}: ${(err as Error).message}; move ${dataDir} away (or delete it) to start with a fresh one`);
+      }
     } else {
       log.load(journal);
     }

@@ -44,8 +44,16 @@ export function dumpWorld(b: BuiltSandbox): WorldState {
   };
 }
 
-/** Puts a saved world in place, then resumes its pending transitions (overdue ones at once). */
+const PARTS: Array<keyof WorldState> = ['vercel', 'netlify', 'supabase', 'statuspage', 'pagerduty', 'slack', 'telegram', 'providers', 'apps', 'faults', 'jobs'];
+
+/**
+ * Puts a saved world in place, then resumes its pending transitions (overdue ones at once). A part
+ * added later must treat its key missing from an older world as empty; a world missing a part listed
+ * here is refused before anything is changed.
+ */
 export function loadWorld(b: BuiltSandbox, w: WorldState): void {
+  const missing = PARTS.filter((k) => typeof w !== 'object' || w === null || !(k in w));
+  if (missing.length) throw new Error(`it has no ${missing.join(', ')} (saved by another version?)`);
   b.vercel.load(w.vercel);
   b.netlify.load(w.netlify);
   b.supabase.load(w.supabase);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,6 +141,13 @@ describe('sandbox world across restarts', () => {
     // The next save writes a good file again.
     await second.save();
     expect(readFileSync(world, 'utf8').split('\n')[0]).toMatch(/"generation":\d+/);
+  });
+
+  it('a complete world file of another shape is refused with the way out, not half-loaded', async () => {
+    const body = JSON.stringify({ vercel: { projects: [], deployments: [], lastCreatedAt: 0 } });
+    const header = { format: 1, generation: 1, savedAt: Date.now(), origin: 'http://127.0.0.1:1', sha256: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body) };
+    writeFileSync(path.join(dir, 'world.json'), `${JSON.stringify(header)}\n${body}\n`);
+    await expect(start()).rejects.toThrow(/cannot load the world saved in .*world\.json: it has no netlify, supabase, .* \(saved by another version\?\); move .* away/);
   });
 
   it('a build and a promotion pending at stop complete after the restart, on their schedule', async () => {
