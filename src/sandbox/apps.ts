@@ -66,6 +66,14 @@ export interface ProductionRoute {
 type Indicator = 'none' | 'minor' | 'major' | 'critical';
 type BuildOutcome = 'ERROR' | 'CANCELED';
 
+/** What a restart must not forget: each deployment's app (phase, health profile, logs) and what production serves. */
+export interface AppsState {
+  instances: AppInstance[];
+  routes: Array<ProductionRoute & { served: number; projectId: string }>;
+  projectKeys: Record<string, string>;
+  buildFailures: Record<string, BuildOutcome[]>;
+}
+
 export class Apps {
   private instances = new Map<string, AppInstance>();
   private routes = new Map<string, ProductionRoute & { served: number; projectId: string }>();
@@ -76,6 +84,25 @@ export class Apps {
   provision?: (projectKey: string) => void;
 
   constructor(private readonly providerIndicator: (name: string) => Indicator) {}
+
+  /** Runtime logs are saved up to this many lines per deployment (the newest), so the saved world stays small. */
+  static readonly SAVED_LOG_LINES = 200;
+
+  dump(): AppsState {
+    return {
+      instances: [...this.instances.values()].map((i) => (i.logs.length > Apps.SAVED_LOG_LINES ? { ...i, logs: i.logs.slice(-Apps.SAVED_LOG_LINES) } : i)),
+      routes: [...this.routes.values()],
+      projectKeys: Object.fromEntries(this.projectKeys),
+      buildFailures: Object.fromEntries(this.buildFailures),
+    };
+  }
+
+  load(state: AppsState): void {
+    this.instances = new Map(state.instances.map((i) => [i.deploymentId, i]));
+    this.routes = new Map(state.routes.map((r) => [r.projectId, r]));
+    this.projectKeys = new Map(Object.entries(state.projectKeys));
+    this.buildFailures = new Map(Object.entries(state.buildFailures));
+  }
 
   register(instance: Omit<AppInstance, 'profile' | 'requests' | 'logs'>): AppInstance {
     const full: AppInstance = { ...instance, profile: { ...HEALTHY_PROFILE }, requests: 0, logs: [] };

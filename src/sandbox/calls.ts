@@ -47,14 +47,36 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   return out;
 }
 
+/** How many calls the log keeps by default (the oldest are dropped beyond it). */
+export const CALL_LOG_LIMIT = 20_000;
+
 export class CallLog {
   private records: CallRecord[] = [];
   private seq = 0;
 
+  constructor(readonly limit = CALL_LOG_LIMIT) {}
+
   add(entry: Omit<CallRecord, 'seq'>): CallRecord {
     const rec = { seq: ++this.seq, ...entry };
     this.records.push(rec);
+    // Trimmed in batches, so a full log does not copy itself on every call.
+    if (this.records.length > this.limit + Math.ceil(this.limit / 10)) this.records = this.records.slice(-this.limit);
     return rec;
+  }
+
+  /** The newest `limit` records, oldest first (what a restart must keep). */
+  recent(): CallRecord[] {
+    return this.records.slice(-this.limit);
+  }
+
+  /** Replaces the log with saved records; numbering continues after `seq` (or the highest one loaded). */
+  load(records: CallRecord[], seq = 0): void {
+    this.records = records.slice(-this.limit);
+    this.seq = this.records.reduce((max, r) => Math.max(max, r.seq), seq);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
   }
 
   list(filter: CallFilter = {}): CallRecord[] {

@@ -17,6 +17,16 @@ export class SlackSandbox {
   /** Webhook paths answering 404 no_service, like a revoked URL. */
   readonly revoked = new Set<string>();
 
+  dump(): { messages: SlackMessage[]; revoked: string[] } {
+    return { messages: this.messages, revoked: [...this.revoked] };
+  }
+
+  load(state: { messages: SlackMessage[]; revoked: string[] }): void {
+    this.messages.splice(0, this.messages.length, ...state.messages);
+    this.revoked.clear();
+    for (const h of state.revoked) this.revoked.add(h);
+  }
+
   plugin = async (app: FastifyInstance): Promise<void> => {
     app.post('/*', (req, reply) => {
       const hook = '/' + (params(req)['*'] ?? '');
@@ -65,6 +75,17 @@ export class TelegramSandbox {
   /** Bot tokens answering 401 Unauthorized, like a revoked token. */
   readonly revokedTokens = new Set<string>();
   private nextId = 100;
+
+  dump(): { messages: TelegramMessage[]; revokedTokens: string[]; nextId: number } {
+    return { messages: this.messages, revokedTokens: [...this.revokedTokens], nextId: this.nextId };
+  }
+
+  load(state: { messages: TelegramMessage[]; revokedTokens: string[]; nextId: number }): void {
+    this.messages.splice(0, this.messages.length, ...state.messages);
+    this.revokedTokens.clear();
+    for (const t of state.revokedTokens) this.revokedTokens.add(t);
+    this.nextId = state.nextId;
+  }
 
   plugin = async (app: FastifyInstance): Promise<void> => {
     const fail = (reply: import('fastify').FastifyReply, code: number, description: string) => reply.code(code).send({ ok: false, error_code: code, description });

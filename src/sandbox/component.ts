@@ -1,9 +1,10 @@
+import path from 'node:path';
 import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { StartError, type Component } from '../stack/components';
 import { freePort } from '../stack/ports';
 import { startStackTraffic } from '../stack/app-databases';
-import { sandboxConfigOverrides, startSandbox } from './index';
+import { sandboxConfigOverrides, savedPort, startSandbox } from './index';
 
 /** The hosting-platform tokens the configured services need: Vercel or Netlify, and Supabase when a project is named. */
 export function platformTokenEnvs(config: RunbookConfig): string[] {
@@ -36,11 +37,18 @@ export const sandbox: Component = {
   async start(stack) {
     const decision = sandboxDecision(stack.config, stack.env);
     if (!decision.use) return { banner: [['platforms', `real APIs (${decision.reason})`]], stop: async () => undefined };
-    const preferred = stack.env.SANDBOX_PORT ? Number(stack.env.SANDBOX_PORT) : 8790;
+    // The world lives in <data dir>/sandbox across restarts, on the port it had (URLs it handed out stay valid).
+    const dataDir = path.join(stack.dataDir, 'sandbox');
+    const preferred = stack.env.SANDBOX_PORT ? Number(stack.env.SANDBOX_PORT) : (savedPort(dataDir) ?? 8790);
     if (!Number.isInteger(preferred) || preferred < 0 || preferred > 65535) throw new StartError(`SANDBOX_PORT: must be a port number, got "${stack.env.SANDBOX_PORT}"`);
     const step = stack.env.SANDBOX_STEP_MS ? Number(stack.env.SANDBOX_STEP_MS) : undefined;
     if (step !== undefined && !(step >= 0)) throw new StartError(`SANDBOX_STEP_MS: must be a number of milliseconds, got "${stack.env.SANDBOX_STEP_MS}"`);
-    const sb = await startSandbox({ port: await freePort(preferred), timing: step });
+    const sb = await startSandbox({
+      port: await freePort(preferred),
+      timing: step,
+      dataDir,
+      onSaveError: (err) => stack.log.error({ component: 'sandbox' }, `saving the sandbox world to ${dataDir}: ${err.message}`),
+    });
     const { config, env } = sandboxConfigOverrides(sb, stack.config);
     stack.config = { ...config, source: stack.config.source };
     // In sandbox mode nothing may leave the machine, so even a real Slack URL in the environment is replaced.
@@ -51,7 +59,7 @@ export const sandbox: Component = {
     );
     const traffic = startStackTraffic(stack, sb); // the sample app's rows follow its deployments' health
     return {
-      banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls`], ...traffic.banner],
+      banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls; world kept in ${dataDir}`], ...traffic.banner],
       stop: () => traffic.stop().then(() => sb.stop()),
     };
   },

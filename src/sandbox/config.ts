@@ -1,6 +1,6 @@
 import type { RunbookConfig } from '../config/schema';
 import { pointAtSandbox, sandboxSecrets } from '../platforms/sandbox-target';
-import type { Sandbox } from './index';
+import type { Sandbox } from './api';
 
 /**
  * Creates in the sandbox what a configuration refers to: each service's Vercel project (with its

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Sandbox } from './index';
+import type { Sandbox } from './api';
 import type { FaultSpec } from './faults';
 
 /** `/_sandbox/…`: the in-process control API over HTTP, for a sandbox running as its own process. */

@@ -34,6 +34,11 @@ export interface ActiveFault extends Required<Pick<FaultSpec, 'vendor' | 'kind'>
   hits: number;
 }
 
+export interface FaultsState {
+  nextId: number;
+  faults: Array<Omit<ActiveFault, 'remaining'> & { remaining: number | null; pattern: string; flags: string }>;
+}
+
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -98,6 +103,19 @@ export class FaultInjector {
 
   clear(): void {
     this.faults = [];
+  }
+
+  /** Active faults as JSON (the pattern as regex source and flags; `remaining` Infinity as null). */
+  dump(): FaultsState {
+    return {
+      nextId: this.nextId,
+      faults: this.faults.map(({ re, remaining, ...f }) => ({ ...f, remaining: Number.isFinite(remaining) ? remaining : null, pattern: re.source, flags: re.flags })),
+    };
+  }
+
+  load(state: FaultsState): void {
+    this.nextId = state.nextId;
+    this.faults = state.faults.map(({ pattern, flags, remaining, ...f }) => ({ ...f, remaining: remaining ?? Infinity, re: new RegExp(pattern, flags) }));
   }
 
   private view(f: ActiveFault & { re: RegExp }): ActiveFault {

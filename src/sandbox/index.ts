@@ -1,128 +1,72 @@
 import type { AddressInfo } from 'node:net';
-import type { AppDegradation, AppInstance, ProductionRoute } from './apps';
+import path from 'node:path';
+import type { Sandbox } from './api';
+import type { AppDegradation } from './apps';
 import type { CallFilter, CallRecord } from './calls';
-import type { SlackMessage, TelegramMessage } from './chat';
 import { controlPlugin } from './control';
 import type { ActiveFault, FaultSpec } from './faults';
-import type { NetlifyDeploy, NewDeploy } from './netlify';
-import type { PagerdutyEvent } from './pagerduty';
-import type { Indicator, ProviderIncident } from './providers';
+import type { Indicator } from './providers';
 import { buildSandbox, type SandboxBaseUrls, type SandboxOptions } from './server';
-import type { StatuspageIncident } from './statuspage';
-import { SUPABASE_SERVICES, type PitrRestore, type QueryHandler, type ServiceStatus, type SupabaseService } from './supabase';
-import type { Timing } from './timing';
+import { snapshotOf } from './snapshot';
+import { readCallJournal, readSavedWorld, SandboxStore } from './store';
+import { SUPABASE_SERVICES } from './supabase';
+import { dumpWorld, loadWorld, type WorldState } from './world-state';
 
 /**
- * A local stand-in for every third-party API the runbooks touch (contracts/platforms.md), on one
- * loopback port: same paths, status codes, bodies, pagination and asynchronous state changes, plus a
- * call log, fault injection and sample apps whose health and metrics can be degraded.
+ * Starts the sandbox. With `dataDir`, the world saved there is loaded first (on the port it used, when
+ * `port` is not given and that port is free — see savedPort) and every change is saved back.
  */
-export interface Sandbox {
-  /** `http://127.0.0.1:<port>`. */
-  url: string;
-  port: number;
-  baseUrls: SandboxBaseUrls;
-  timing: Timing;
-
-  calls(filter?: CallFilter): CallRecord[];
-  clearCalls(): void;
-  /** Answers the next `times` requests matching vendor + method + path with the fault. */
-  inject(fault: FaultSpec): ActiveFault;
-  faults(): ActiveFault[];
-  removeFault(id: string): boolean;
-  clearFaults(): void;
-
-  apps: {
-    /** target: a deployment id, `production/<project>` (whatever is live there now) or `production` (the only project). */
-    degrade(target: string, change: AppDegradation): string[];
-    restore(target: string): string[];
-    /** The next build of this Vercel project or Netlify site fails. */
-    failNextBuild(project: string, outcome?: 'ERROR' | 'CANCELED'): void;
-    /** Which deployment(s) `production/<project>` serves now. */
-    production(project: string): ProductionRoute | undefined;
-    deploymentUrl(deploymentId: string): string;
-    productionUrl(project: string): string;
-    instance(deploymentId: string): AppInstance | undefined;
-  };
-  providers: {
-    set(name: string, status: { indicator: Indicator; description?: string; incidents?: ProviderIncident[] }): void;
-  };
-  vercel: {
-    seedProject(idOrName: string, opts?: { envKeys?: string[]; autoAssignCustomDomains?: boolean }): { id: string; name: string };
-  };
-  netlify: {
-    seedSite(siteId: string): { id: string };
-    /** A build as a git push would start it: new → building → ready (production context publishes). */
-    createDeploy(siteId: string, opts?: NewDeploy): NetlifyDeploy;
-  };
-  supabase: {
-    seedProject(ref: string, opts?: { functions?: string[] }): { ref: string };
-    setStatus(ref: string, status: string): void;
-    setServiceHealth(ref: string, service: SupabaseService, status: ServiceStatus): void;
-    failNextRestore(ref: string): void;
-    setPitrEnabled(ref: string, enabled: boolean): void;
-    setFunctionDown(ref: string, slug: string, down: boolean): void;
-    /** The deployed function as the sandbox holds it, with the files of its last deploy. */
-    deployedFunction(ref: string, slug: string): { version: number; entrypointPath: string; files: Record<string, string> } | undefined;
-    /** Answers POST …/database/query (default: `select 1` → one row, else no rows). */
-    onQuery(handler: QueryHandler): void;
-    restores(ref: string): PitrRestore[];
-  };
-  statuspage: { incidents(pageId?: string): StatuspageIncident[] };
-  pagerduty: {
-    events(dedupKey?: string): PagerdutyEvent[];
-    /** Where each dedup_key's alert stands: triggered, acknowledged or resolved. */
-    alerts(): Record<string, 'triggered' | 'acknowledged' | 'resolved'>;
-  };
-  slack: { messages(hook?: string): SlackMessage[]; revoke(hook: string): void };
-  telegram: { messages(chatId?: string | number): TelegramMessage[]; revokeToken(token: string): void };
-
-  /** Read model of everything the sandbox holds (JSON-safe copy; also GET /_sandbox/state). */
-  state: { snapshot(): SandboxState };
-  /** Resolves when no asynchronous transition is pending. */
-  idle(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export type SandboxState = ReturnType<typeof snapshotOf>;
-
-function snapshotOf(built: Awaited<ReturnType<typeof buildSandbox>>) {
-  const { vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, apps } = built;
-  return structuredClone({
-    vercel: {
-      projects: [...vercel.projects.values()].map((p) => ({
-        ...vercel.projectView(p),
-        productionDeploymentId: p.productionDeploymentId,
-        rollingConfig: p.rollingConfig,
-        rollingReleases: p.rollingReleases.map((r) => vercel.releaseView(r)),
-        envs: p.envs,
-      })),
-      deployments: [...vercel.deployments.values()],
-    },
-    netlify: {
-      sites: [...netlify.sites.values()],
-      deploys: [...netlify.deploys.values()],
-    },
-    supabase: {
-      projects: [...supabase.projects.values()].map((p) => ({ ...p, functions: [...p.functions.values()] })),
-    },
-    statuspage: { incidents: statuspage.incidents },
-    pagerduty: { events: pagerduty.events, alerts: pagerduty.alerts() },
-    slack: { messages: slack.messages },
-    telegram: { messages: telegram.messages },
-    providers: providers.snapshot(),
-    apps: apps.snapshot(),
-  });
-}
-
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const built = await buildSandbox(opts);
-  const { app, log, faults, apps, vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, scheduler, world } = built;
+  const { app, log, hooks, faults, apps, vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, scheduler, world } = built;
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
+  // Read before listening, so a bad file fails the start before anything is served.
+  const saved = dataDir ? readSavedWorld(dataDir) : undefined;
   await app.register(controlPlugin(() => sandbox), { prefix: '/_sandbox' });
   await app.listen({ port: opts.port ?? 0, host: built.host });
   const port = (app.server.address() as AddressInfo).port;
   built.setPort(port);
   const url = world.origin();
+
+  let store: SandboxStore | undefined;
+  if (dataDir) {
+    // Loaded with no await since listening, so no request sees a half-loaded world. URLs the sandbox
+    // handed out name its origin; on another port they are rewritten.
+    const journal = readCallJournal(dataDir);
+    if (saved) {
+      const body = saved.origin === url ? saved.body : saved.body.split(hostOf(saved.origin)).join(world.hostPort());
+      try {
+        const w = JSON.parse(body) as WorldState;
+        loadWorld(built, w);
+        log.load(journal, w.callSeq);
+      } catch (err) {
+        await app.close();
+        throw new Error(`sandbox: cannot load the world saved in ${saved.file}: ${(err as Error).message}; move ${dataDir} away (or delete it) to start with a fresh one`);
+      }
+    } else {
+      log.load(journal);
+    }
+    store = new SandboxStore(
+      dataDir,
+      {
+        collect: () => dumpWorld(built),
+        recentCalls: () => log.recent(),
+        origin: () => url,
+        limit: log.limit,
+        onError: opts.onSaveError ?? ((err) => process.stderr.write(`sandbox: saving to ${dataDir}: ${err.message}\n`)),
+      },
+      { generation: saved?.generation ?? 0, journalLines: journal.length },
+    );
+    const s = store;
+    hooks.callDone = (record) => s.call(record);
+    hooks.beforeReply = (req) => (req.method === 'GET' || req.method === 'HEAD' ? (s.touch(), Promise.resolve()) : s.commit());
+    scheduler.onTransition = () => s.touch();
+  }
+  /** In-process controls change the world too. */
+  const changed = <T>(result: T): T => {
+    store?.touch();
+    return result;
+  };
   const sbProject = (ref: string) => {
     const p = supabase.project(ref);
     if (!p) throw new Error(`ref: no sandbox Supabase project "${ref}"`);
@@ -145,45 +89,52 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       providers: { openai: `${url}/status/openai/api/v2/status.json`, anthropic: `${url}/status/anthropic/api/v2/status.json` },
     },
     calls: (filter) => log.list(filter),
-    clearCalls: () => log.clear(),
-    inject: (fault) => faults.add(fault),
+    clearCalls: () => {
+      log.clear();
+      store?.clearCalls();
+    },
+    inject: (fault) => changed(faults.add(fault)),
     faults: () => faults.list(),
-    removeFault: (id) => faults.remove(id),
-    clearFaults: () => faults.clear(),
+    removeFault: (id) => changed(faults.remove(id)),
+    clearFaults: () => changed(faults.clear()),
     apps: {
-      degrade: (target, change) => apps.degrade(target, change),
-      restore: (target) => apps.restore(target),
+      degrade: (target, change) => changed(apps.degrade(target, change)),
+      restore: (target) => changed(apps.restore(target)),
       failNextBuild: (project, outcome) => {
         // Provision on first mention, like any other reference to a project.
         if (!apps.projectIdOf(project) && !vercel.project(project)) netlify.site(project);
-        apps.failNextBuild(project, outcome);
+        changed(apps.failNextBuild(project, outcome));
       },
       production: (project) => apps.production(project),
       deploymentUrl: (id) => `${url}/_apps/${id}`,
       productionUrl: (project) => `${url}/_apps/production/${project}`,
       instance: (id) => apps.instance(id),
     },
-    providers: { set: (name, status) => providers.set(name, status) },
-    vercel: { seedProject: (idOrName, o) => vercel.seedProject(idOrName, o) },
+    providers: { set: (name, status) => changed(providers.set(name, status)) },
+    vercel: { seedProject: (idOrName, o) => changed(vercel.seedProject(idOrName, o)) },
     netlify: {
-      seedSite: (id) => netlify.seedSite(id),
-      createDeploy: (siteId, o) => structuredClone(netlify.createDeploy(siteId, o)),
+      seedSite: (id) => changed(netlify.seedSite(id)),
+      createDeploy: (siteId, o) => changed(structuredClone(netlify.createDeploy(siteId, o))),
     },
     supabase: {
-      seedProject: (ref, o) => supabase.seedProject(ref, o),
+      seedProject: (ref, o) => changed(supabase.seedProject(ref, o)),
       setStatus: (ref, status) => {
         sbProject(ref).status = status;
+        store?.touch();
       },
       setServiceHealth: (ref, service, status) => {
         if (!(SUPABASE_SERVICES as readonly string[]).includes(service)) throw new Error(`service: must be one of ${SUPABASE_SERVICES.join(', ')}`);
         if (!['COMING_UP', 'ACTIVE_HEALTHY', 'UNHEALTHY'].includes(status)) throw new Error('status: must be COMING_UP, ACTIVE_HEALTHY or UNHEALTHY');
         sbProject(ref).services[service] = status;
+        store?.touch();
       },
       failNextRestore: (ref) => {
         sbProject(ref).failNextRestore = true;
+        store?.touch();
       },
       setPitrEnabled: (ref, enabled) => {
         sbProject(ref).pitrEnabled = enabled;
+        store?.touch();
       },
       deployedFunction: (ref, slug) => {
         const fn = sbProject(ref).functions.get(slug);
@@ -193,6 +144,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         const fn = sbProject(ref).functions.get(slug);
         if (!fn) throw new Error(`slug: no function "${slug}" in project ${ref}`);
         fn.down = down;
+        store?.touch();
       },
       onQuery: (handler) => {
         supabase.queryHandler = handler;
@@ -206,22 +158,30 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     slack: {
       messages: (hook) => structuredClone(slack.messages.filter((m) => !hook || m.hook === hook)),
-      revoke: (hook) => void slack.revoked.add(hook),
+      revoke: (hook) => void changed(slack.revoked.add(hook)),
     },
     telegram: {
       messages: (chatId) => structuredClone(telegram.messages.filter((m) => chatId === undefined || String(m.chat_id) === String(chatId))),
-      revokeToken: (token) => void telegram.revokedTokens.add(token),
+      revokeToken: (token) => void changed(telegram.revokedTokens.add(token)),
     },
     state: { snapshot: () => snapshotOf(built) },
+    dataDir,
+    save: () => store?.commit() ?? Promise.resolve(),
     idle: () => scheduler.idle(),
     stop: async () => {
+      // Transitions stop but stay pending, and are saved with the world to resume on the next start.
       scheduler.stop();
       built.releaseDelays();
       await app.close();
+      await store?.close();
     },
   };
   return sandbox;
 }
 
+const hostOf = (origin: string) => new URL(origin).host;
+
 export { sandboxConfigOverrides, seedFromConfig } from './config';
+export { savedPort } from './store';
+export type { Sandbox, SandboxState } from './api';
 export type { SandboxOptions, SandboxBaseUrls, CallFilter, CallRecord, FaultSpec, ActiveFault, AppDegradation, Indicator };

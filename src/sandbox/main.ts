@@ -1,12 +1,16 @@
-import { startSandbox } from './index';
+import { savedPort, startSandbox } from './index';
 
-/** `npm run sandbox`: the sandbox as its own process. SANDBOX_PORT (default 8790), SANDBOX_STEP_MS (default 300). */
+/**
+ * `npm run sandbox`: the sandbox as its own process. SANDBOX_PORT (default 8790), SANDBOX_STEP_MS
+ * (default 300); SANDBOX_DATA_DIR keeps its world there across restarts (default: in memory only).
+ */
 async function main(): Promise<void> {
-  const port = process.env.SANDBOX_PORT ? Number(process.env.SANDBOX_PORT) : 8790;
+  const dataDir = process.env.SANDBOX_DATA_DIR || undefined;
+  const port = process.env.SANDBOX_PORT ? Number(process.env.SANDBOX_PORT) : ((dataDir ? savedPort(dataDir) : undefined) ?? 8790);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SANDBOX_PORT: "${process.env.SANDBOX_PORT}" is not a port number`);
   const step = process.env.SANDBOX_STEP_MS ? Number(process.env.SANDBOX_STEP_MS) : undefined;
   if (step !== undefined && !(step >= 0)) throw new Error(`SANDBOX_STEP_MS: "${process.env.SANDBOX_STEP_MS}" is not a number of milliseconds`);
-  const sandbox = await startSandbox({ port, host: process.env.SANDBOX_HOST ?? '127.0.0.1', timing: step });
+  const sandbox = await startSandbox({ port, host: process.env.SANDBOX_HOST ?? '127.0.0.1', timing: step, dataDir });
   const b = sandbox.baseUrls;
   const lines = [
     `Platform sandbox listening on ${sandbox.url} (local stand-in for the platform APIs; nothing leaves this machine)`,
@@ -21,6 +25,7 @@ async function main(): Promise<void> {
     `  OpenAI status     ${b.providers.openai}`,
     `  Anthropic status  ${b.providers.anthropic}`,
     `  Control           ${sandbox.url}/_sandbox/calls | /faults | /state | /apps/degrade`,
+    `  World             ${dataDir ? `kept in ${dataDir}` : 'in memory (SANDBOX_DATA_DIR keeps it across restarts)'}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
   const shutdown = () => {

@@ -38,6 +38,12 @@ export interface NewDeploy {
   fail?: boolean;
 }
 
+export interface NetlifyState {
+  sites: NetlifySite[];
+  deploys: NetlifyDeploy[];
+  lastCreated: number;
+}
+
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 const ACTIVE = ['new', 'enqueued', 'building', 'uploading', 'uploaded', 'preparing', 'prepared', 'processing', 'processed', 'retrying'];
 
@@ -49,7 +55,21 @@ export class NetlifySandbox {
   constructor(
     private readonly world: World,
     private readonly autoProvision: boolean,
-  ) {}
+  ) {
+    world.scheduler.define<{ deployId: string; fail: boolean }>('netlify.build', (a) => this.buildStep(a.deployId, a.fail));
+  }
+
+  dump(): NetlifyState {
+    return { sites: [...this.sites.values()], deploys: [...this.deploys.values()], lastCreated: this.lastCreated };
+  }
+
+  load(state: NetlifyState): void {
+    this.sites.clear();
+    this.deploys.clear();
+    for (const s of state.sites) this.sites.set(s.id, s);
+    for (const d of state.deploys) this.deploys.set(d.id, d);
+    this.lastCreated = state.lastCreated;
+  }
 
   site(idOrName: string): NetlifySite | undefined {
     const found = this.sites.get(idOrName) ?? [...this.sites.values()].find((s) => s.name === idOrName);
@@ -104,16 +124,20 @@ export class NetlifySandbox {
     if (!site) throw new Error(`site: no sandbox Netlify site "${siteId}"`);
     const d = this.newDeploy(site, opts);
     const fail = opts.fail || this.world.apps.takeBuildFailure(site.id) !== undefined;
-    const step = this.world.scheduler.timing.buildStepMs;
-    this.world.scheduler.after(step, () => {
-      if (d.state !== 'new') return;
+    this.world.scheduler.schedule('netlify.build', { deployId: d.id, fail }, this.world.scheduler.timing.buildStepMs);
+    return d;
+  }
+
+  /** new → building → ready (or error), one build step apart. */
+  private buildStep(deployId: string, fail: boolean): void {
+    const d = this.deploys.get(deployId);
+    if (d?.state === 'new') {
       d.state = 'building';
       d.updated_at = iso();
-      this.world.scheduler.after(step, () => {
-        if (d.state === 'building') this.finish(d, fail ? 'error' : 'ready');
-      });
-    });
-    return d;
+      this.world.scheduler.schedule('netlify.build', { deployId, fail }, this.world.scheduler.timing.buildStepMs);
+    } else if (d?.state === 'building') {
+      this.finish(d, fail ? 'error' : 'ready');
+    }
   }
 
   private finish(d: NetlifyDeploy, state: 'ready' | 'error'): void {

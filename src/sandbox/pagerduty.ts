@@ -18,6 +18,14 @@ export interface PagerdutyEvent {
 export class PagerdutySandbox {
   readonly events: PagerdutyEvent[] = [];
 
+  dump(): { events: PagerdutyEvent[] } {
+    return { events: this.events };
+  }
+
+  load(state: { events: PagerdutyEvent[] }): void {
+    this.events.splice(0, this.events.length, ...state.events);
+  }
+
   /** Where each dedup_key's alert stands after the events received. */
   alerts(): Record<string, 'triggered' | 'acknowledged' | 'resolved'> {
     const out: Record<string, 'triggered' | 'acknowledged' | 'resolved'> = {};

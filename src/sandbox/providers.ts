@@ -39,6 +39,17 @@ export class ProvidersSandbox {
 
   constructor(private readonly origin: () => string) {}
 
+  dump(): { states: Record<string, ProviderState>; pageIds: Record<string, string> } {
+    return { states: Object.fromEntries(this.states), pageIds: Object.fromEntries(this.pageIds) };
+  }
+
+  load(state: { states: Record<string, ProviderState>; pageIds: Record<string, string> }): void {
+    this.states.clear();
+    this.pageIds.clear();
+    for (const [k, v] of Object.entries(state.states)) this.states.set(k, v);
+    for (const [k, v] of Object.entries(state.pageIds)) this.pageIds.set(k, v);
+  }
+
   get(name: string): ProviderState {
     return this.states.get(name) ?? { indicator: 'none', description: DESCRIPTIONS.none, incidents: [], updatedAt: new Date().toISOString() };
   }

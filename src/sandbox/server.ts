@@ -25,6 +25,23 @@ export interface SandboxOptions {
    * like the real APIs. Unknown `prj_…` ids are always 404.
    */
   autoProvision?: boolean;
+  /**
+   * Where the sandbox keeps its world across restarts (store.ts); loaded on start. Without it
+   * (`npm run sandbox`, tests) everything lives in memory only.
+   */
+  dataDir?: string;
+  /** Calls the call log keeps (default 20 000; the oldest are dropped). */
+  callLogLimit?: number;
+  /** A save to dataDir failed (the sandbox goes on; the next change tries again). Default: a line on stderr. */
+  onSaveError?: (err: Error) => void;
+}
+
+/** How startSandbox hears about requests, to save what they changed. */
+export interface SandboxHooks {
+  /** A call was answered with the record's status. */
+  callDone?: (record: CallRecord) => void;
+  /** Runs before each reply leaves (awaited). */
+  beforeReply?: (req: FastifyRequest) => Promise<void>;
 }
 
 export interface SandboxBaseUrls {
@@ -67,7 +84,8 @@ export async function buildSandbox(opts: SandboxOptions) {
   const host = opts.host ?? '127.0.0.1';
   const timing = resolveTiming(opts.timing);
   const scheduler = new Scheduler(timing);
-  const log = new CallLog();
+  const log = new CallLog(opts.callLogLimit);
+  const hooks: SandboxHooks = {};
   const faults = new FaultInjector();
   let port = 0;
   const providers = new ProvidersSandbox(() => `http://${host}:${port}`);
@@ -127,6 +145,17 @@ export async function buildSandbox(opts: SandboxOptions) {
     return answerFault(fault, t, reply);
   });
 
+  app.addHook('onSend', async (req, reply, payload) => {
+    const t = req.sandbox;
+    if (t) {
+      t.record ??= recordOf(req, t);
+      t.record.status = reply.statusCode;
+      hooks.callDone?.(t.record);
+    }
+    await hooks.beforeReply?.(req);
+    return payload;
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const t = req.sandbox;
     if (!t) return;
@@ -180,6 +209,7 @@ export async function buildSandbox(opts: SandboxOptions) {
     host,
     world,
     log,
+    hooks,
     faults,
     scheduler,
     apps,

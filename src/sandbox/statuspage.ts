@@ -28,6 +28,14 @@ export class StatuspageSandbox {
 
   constructor(private readonly world: World) {}
 
+  dump(): { incidents: StatuspageIncident[] } {
+    return { incidents: this.incidents };
+  }
+
+  load(state: { incidents: StatuspageIncident[] }): void {
+    this.incidents.splice(0, this.incidents.length, ...state.incidents);
+  }
+
   /** Validates `{incident:{…}}`; returns the fields or a list of problems. */
   private validate(body: unknown, creating: boolean): Record<string, unknown> | string[] {
     if (!isRecord(body) || !isRecord(body.incident)) return ['incident is missing'];

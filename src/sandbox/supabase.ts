@@ -45,6 +45,10 @@ export interface SupabaseProject {
   functions: Map<string, SupabaseFunction>;
 }
 
+export interface SupabaseState {
+  projects: Array<Omit<SupabaseProject, 'functions'> & { functions: SupabaseFunction[] }>;
+}
+
 export type QueryHandler = (ref: string, body: { query: string; parameters?: unknown[]; read_only?: boolean }) => unknown[] | Promise<unknown[]>;
 
 const DAY = 86_400_000;
@@ -57,7 +61,22 @@ export class SupabaseSandbox {
   constructor(
     private readonly world: World,
     private readonly autoProvision: boolean,
-  ) {}
+  ) {
+    world.scheduler.define<{ ref: string; restore: number; fail: boolean }>('supabase.restore', (a) => {
+      const p = this.projects.get(a.ref);
+      const restore = p?.restores[a.restore];
+      if (p && restore?.outcome === 'pending') p.status = restore.outcome = a.fail ? 'RESTORE_FAILED' : 'ACTIVE_HEALTHY';
+    });
+  }
+
+  dump(): SupabaseState {
+    return { projects: [...this.projects.values()].map((p) => ({ ...p, functions: [...p.functions.values()] })) };
+  }
+
+  load(state: SupabaseState): void {
+    this.projects.clear();
+    for (const p of state.projects) this.projects.set(p.ref, { ...p, functions: new Map(p.functions.map((f) => [f.slug, f])) });
+  }
 
   project(ref: string): SupabaseProject | undefined {
     const p = this.projects.get(ref);
@@ -212,9 +231,7 @@ export class SupabaseSandbox {
       p.status = 'RESTORING';
       const fail = p.failNextRestore;
       p.failNextRestore = false;
-      this.world.scheduler.after(this.world.scheduler.timing.restoreStepMs, () => {
-        p.status = restore.outcome = fail ? 'RESTORE_FAILED' : 'ACTIVE_HEALTHY';
-      });
+      this.world.scheduler.schedule('supabase.restore', { ref: p.ref, restore: p.restores.length - 1, fail }, this.world.scheduler.timing.restoreStepMs);
       return reply.code(201).send();
     });
 

@@ -90,6 +90,14 @@ export interface VercelProject {
 /** Env keys a provisioned project starts with: the first runbook's critical variables. */
 export const DEFAULT_ENV_KEYS = ['NEXT_PUBLIC_SUPABASE_URL', 'NEXT_PUBLIC_SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY', 'OPENAI_API_KEY', 'CREDENTIAL_ENCRYPTION_KEY'];
 
+type BuildOutcome = 'READY' | 'ERROR' | 'CANCELED';
+
+export interface VercelState {
+  projects: VercelProject[];
+  deployments: VercelDeployment[];
+  lastCreatedAt: number;
+}
+
 const ENV_TYPES = ['system', 'encrypted', 'plain', 'sensitive', 'secret'] as const;
 const ENV_TARGETS = ['production', 'preview', 'development'];
 
@@ -101,7 +109,30 @@ export class VercelSandbox {
   constructor(
     private readonly world: World,
     private readonly autoProvision: boolean,
-  ) {}
+  ) {
+    const { scheduler } = world;
+    scheduler.define<{ deploymentId: string; outcome: BuildOutcome }>('vercel.build', (a) => this.buildStep(a.deploymentId, a.outcome));
+    scheduler.define<{ projectId: string; requestedAt: number }>('vercel.alias', (a) => this.aliasStep(a.projectId, a.requestedAt));
+    scheduler.define<{ projectId: string; release: number; stage: number }>('vercel.stage', (a) => {
+      const project = this.projects.get(a.projectId);
+      const rr = project?.rollingReleases[a.release];
+      if (project && rr?.state === 'ACTIVE' && rr.activeStageIndex === a.stage) this.enterStage(project, rr, a.stage + 1);
+    });
+  }
+
+  // ---- saved state -------------------------------------------------------------------------------
+
+  dump(): VercelState {
+    return { projects: [...this.projects.values()], deployments: [...this.deployments.values()], lastCreatedAt: this.lastCreatedAt };
+  }
+
+  load(state: VercelState): void {
+    this.projects.clear();
+    this.deployments.clear();
+    for (const p of state.projects) this.projects.set(p.id, p);
+    for (const d of state.deployments) this.deployments.set(d.id, d);
+    this.lastCreatedAt = state.lastCreatedAt;
+  }
 
   // ---- model -------------------------------------------------------------------------------------
 
@@ -193,7 +224,7 @@ export class VercelSandbox {
     return d;
   }
 
-  private finishBuild(d: VercelDeployment, outcome: 'READY' | 'ERROR' | 'CANCELED'): void {
+  private finishBuild(d: VercelDeployment, outcome: BuildOutcome): void {
     const project = this.projects.get(d.projectId)!;
     d.readyState = outcome;
     d.ready = Date.now();
@@ -250,9 +281,8 @@ export class VercelSandbox {
     }
     rr.substate = 'RUNNING';
     const minutes = stage.duration ?? 1;
-    this.world.scheduler.after(minutes * this.world.scheduler.timing.stageMinuteMs, () => {
-      if (rr.state === 'ACTIVE' && rr.activeStageIndex === index) this.enterStage(project, rr, index + 1);
-    });
+    const release = project.rollingReleases.indexOf(rr);
+    this.world.scheduler.schedule('vercel.stage', { projectId: project.id, release, stage: index }, minutes * this.world.scheduler.timing.stageMinuteMs);
   }
 
   private completeRelease(project: VercelProject, rr: RollingRelease): void {
@@ -263,7 +293,8 @@ export class VercelSandbox {
     this.setProduction(project, rr.canaryDeploymentId);
   }
 
-  private runAliasJob(project: VercelProject, toDeploymentId: string, type: 'promote' | 'rollback', onSuccess: () => void): void {
+  /** pending → in-progress → succeeded, production switching to the job's deployment on success. */
+  private runAliasJob(project: VercelProject, toDeploymentId: string, type: 'promote' | 'rollback'): void {
     const job: AliasRequest = {
       fromDeploymentId: project.productionDeploymentId,
       toDeploymentId,
@@ -272,14 +303,32 @@ export class VercelSandbox {
       type,
     };
     project.lastAliasRequest = job;
-    const step = this.world.scheduler.timing.aliasStepMs;
-    this.world.scheduler.after(step, () => {
+    this.world.scheduler.schedule('vercel.alias', { projectId: project.id, requestedAt: job.requestedAt }, this.world.scheduler.timing.aliasStepMs);
+  }
+
+  private aliasStep(projectId: string, requestedAt: number): void {
+    const project = this.projects.get(projectId);
+    const job = project?.lastAliasRequest;
+    if (!project || !job || job.requestedAt !== requestedAt) return;
+    if (job.jobStatus === 'pending') {
       job.jobStatus = 'in-progress';
-      this.world.scheduler.after(step, () => {
-        onSuccess();
-        job.jobStatus = 'succeeded';
-      });
-    });
+      this.world.scheduler.schedule('vercel.alias', { projectId, requestedAt }, this.world.scheduler.timing.aliasStepMs);
+    } else if (job.jobStatus === 'in-progress') {
+      this.setProduction(project, job.toDeploymentId);
+      job.jobStatus = 'succeeded';
+    }
+  }
+
+  /** QUEUED → BUILDING → the outcome, one build step apart. */
+  private buildStep(deploymentId: string, outcome: BuildOutcome): void {
+    const d = this.deployments.get(deploymentId);
+    if (d?.readyState === 'QUEUED') {
+      d.readyState = 'BUILDING';
+      d.buildingAt = Date.now();
+      this.world.scheduler.schedule('vercel.build', { deploymentId, outcome }, this.world.scheduler.timing.buildStepMs);
+    } else if (d?.readyState === 'BUILDING') {
+      this.finishBuild(d, outcome);
+    }
   }
 
   // ---- views -------------------------------------------------------------------------------------
@@ -513,15 +562,7 @@ export class VercelSandbox {
       (ref.startsWith('sandbox-fail') ? 'ERROR' : ref.startsWith('sandbox-cancel') ? 'CANCELED' : undefined) ??
       this.world.apps.takeBuildFailure(project.id) ??
       'READY';
-    const step = this.world.scheduler.timing.buildStepMs;
-    this.world.scheduler.after(step, () => {
-      if (d.readyState !== 'QUEUED') return;
-      d.readyState = 'BUILDING';
-      d.buildingAt = Date.now();
-      this.world.scheduler.after(step, () => {
-        if (d.readyState === 'BUILDING') this.finishBuild(d, outcome);
-      });
-    });
+    this.world.scheduler.schedule('vercel.build', { deploymentId: d.id, outcome }, this.world.scheduler.timing.buildStepMs);
     return reply.code(200).send(this.deploymentView(d));
   }
 
@@ -592,7 +633,7 @@ export class VercelSandbox {
     if (p.lastAliasRequest && ['pending', 'in-progress'].includes(p.lastAliasRequest.jobStatus)) {
       return sendError(reply, 'vercel', 409, 'Another promote or rollback is in progress for this project.', 'conflict');
     }
-    this.runAliasJob(p, d.id, 'promote', () => this.setProduction(p, d.id));
+    this.runAliasJob(p, d.id, 'promote');
     return reply.code(202).send();
   }
 
@@ -607,7 +648,7 @@ export class VercelSandbox {
       rr.updatedAt = Date.now();
       const canary = this.deployments.get(rr.canaryDeploymentId)!;
       canary.readySubstate = 'STAGED';
-      this.runAliasJob(p, d.id, 'rollback', () => this.setProduction(p, d.id));
+      this.runAliasJob(p, d.id, 'rollback');
       return reply.code(201).send();
     }
     if (d.readyState !== 'READY' || d.target !== 'production' || !d.wasProduction) {
@@ -621,7 +662,7 @@ export class VercelSandbox {
       rr.substate = 'ABORTED';
       rr.updatedAt = Date.now();
     }
-    this.runAliasJob(p, d.id, 'rollback', () => this.setProduction(p, d.id));
+    this.runAliasJob(p, d.id, 'rollback');
     return reply.code(201).send();
   }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load';
 import { sandbox } from '../../src/sandbox/component';
@@ -5,11 +8,17 @@ import type { Stack } from '../../src/stack/components';
 import { call } from './http';
 
 /** `npm start`'s sandbox component: on without platform tokens, pointing config and env at itself; off with them. */
+let dataDir: string;
 function fakeStack(file: string, env: NodeJS.ProcessEnv): Stack {
-  return { config: loadConfig(file), env, dataDir: '/tmp', log: pino({ level: 'silent' }), pids: [], fail: () => undefined };
+  return { config: loadConfig(file), env, dataDir, log: pino({ level: 'silent' }), pids: [], fail: () => undefined };
 }
 
 describe('npm start sandbox component', () => {
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'runbook-sandbox-component-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
   it('without platform tokens: starts the sandbox, says so, and points every platform URL and secret at it', async () => {
     const stack = fakeStack('config/examples/vercel-supabase.yaml', { SANDBOX_PORT: '0', SANDBOX_STEP_MS: '5', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/real' });
     const running = (await sandbox.start(stack))!;
