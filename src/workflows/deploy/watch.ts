@@ -1,5 +1,5 @@
-import { condition, setCurrentDetails } from '@temporalio/workflow';
-import { messageOf } from '../common';
+import { condition } from '@temporalio/workflow';
+import { messageOf, publish } from '../common';
 import type { AbortRequest, DeployPlan, DeployProgress, DeployStage, EndWatchRequest, WatchSample } from './contract';
 import type { DeployProxies } from './proxies';
 
@@ -125,7 +125,7 @@ export async function watch(run: WatchRun, percent: number, durationMs: number, 
     state.samplesTaken += 1;
     state.recentSamples = [...state.recentSamples, sample].slice(-RECENT_SAMPLES);
     // Shown in the Temporal UI beside the run's summary.
-    setCurrentDetails(`watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}`);
+    publish({ details: `watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}` });
     if (level === 'critical') return { kind: 'critical', reasons };
     if (level === 'warning') {
       w.warnings += 1;
