@@ -39,8 +39,6 @@ export const dbOverload: Scenario = {
       },
     });
     await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER`);
-    const dbName = (await admin.query('SELECT current_database() AS d')).rows[0].d as string;
-    await admin.query(`GRANT CONNECT ON DATABASE "${dbName}" TO ${role}`);
 
     // The runbook's rule counts every connection of the server; push it over the threshold.
     const count = async () => Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity')).rows[0].n);

@@ -40,6 +40,13 @@ export const providerOutage: Scenario = {
     // The 5-minute health check, now rather than at its next tick.
     const first = await healthRun(run, `${provider} outage`);
     run.check(first.failing.some((f) => f.key === `health:provider:${provider}`), `the health check fails health:provider:${provider}`);
+    // The outage also degrades the app's own health answer: those incidents are the drill's too.
+    const others = first.transitions.filter((t) => t.to !== 'ok' && t.key !== `health:provider:${provider}`).map((t) => t.key);
+    for (const key of others) {
+      const other = incidentWorkflowId(key);
+      run.cleanup.push({ what: `close incident ${other}`, run: async () => void (await closeIncident(world, other, opts.actor)) });
+    }
+    if (others.length) run.note(`the health check also raised ${others.join(', ')}`);
     const paged = await waitForIncident(world, incidentId, (s) => s.escalation.pages.length > 0, 'the incident to page', 60_000);
     run.firstPage.slaMs = slaMs(world, paged.severity);
     run.firstPage.sla = `${paged.severity} response`;
