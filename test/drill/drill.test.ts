@@ -31,3 +31,31 @@ describe('runbook drill scenarios', () => {
     expect(await worldProblems(t)).toEqual([]);
   });
 });
+
+describe('a drill fails when the automation does not do its part', () => {
+  let t: TestDrillWorld;
+  beforeAll(async () => {
+    t = await openDrillWorld();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('alert-storm fails when the receiver turns the deliveries away, and still cleans up', async () => {
+    const world = { ...t.world, receiver: { url: t.world.receiver!.url, token: 'not-the-token' } };
+    const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'alert-storm')!, { ...t.options, scenarioTimeoutMs: 15_000 });
+    expect(result.outcome).toBe('fail');
+    expect(result.failures.join('\n')).toMatch(/every delivery accepted with 202 \(got 401\)/);
+    expect(await worldProblems(t)).toEqual([]);
+  });
+
+  it('bad-release fails when the release never degrades (no rollback, no incident)', async () => {
+    // A sandbox that ignores the fault: the watch sees a healthy canary and the deploy succeeds.
+    const world = { ...t.world, sandbox: { ...t.world.sandbox, degrade: async () => [] } };
+    const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'bad-release')!, t.options);
+    expect(result.outcome).toBe('fail');
+    expect(result.failures.join('\n')).toMatch(/verdict rolled-back \(got succeeded/);
+    expect(result.failures.join('\n')).toMatch(/an incident opened/);
+    expect(await worldProblems(t)).toEqual([]);
+  });
+});

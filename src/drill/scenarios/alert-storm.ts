@@ -50,7 +50,7 @@ export const alertStorm: Scenario = {
     run.check(statuses.every((s) => s === 202), `every delivery accepted with 202 (got ${[...new Set(statuses)].join(', ')})`);
     const named = new Set(answers.flatMap((a) => (a.body.incidents as string[] | undefined) ?? []));
     run.check(named.size === 1 && named.has(incidentId), `every delivery names the one incident ${incidentId} (got ${[...named].join(', ') || 'none'})`);
-    run.note(`${deliveries} deliveries of 2 alerts`);
+    run.note(`${deliveries} concurrent deliveries of one group of 2 alerts (2 replicas × ${opts.stormRepeats})`);
 
     const s = await waitForIncident(world, incidentId, (x) => x.escalation.pages.length > 0, 'the first page', opts.scenarioTimeoutMs);
     run.firstPage.slaMs = slaMs(world, s.severity);
@@ -69,7 +69,7 @@ export const alertStorm: Scenario = {
       return t.length ? t : undefined;
     }, 10_000);
     run.check(triggers.length === 1, `one PagerDuty trigger (sandbox call log has ${triggers.length})`);
-    run.note(`1 incident (${settled.severity}), ${triggers.length} PagerDuty trigger, ${Object.values(settled.alerts).reduce((n, a) => n + a.deliveries, 0)} alert deliveries deduplicated`);
+    run.note(`→ 1 incident (${settled.severity}), ${triggers.length} PagerDuty trigger; ${Object.values(settled.alerts).reduce((n, a) => n + a.deliveries, 0)} alert updates reached it after the receiver merged repeats`);
 
     // The group clears: Alertmanager sends it resolved (the drill then resolves without the flap guard).
     const resolved = await postJson(url, payload('resolved'), world.receiver.token);
