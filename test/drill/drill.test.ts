@@ -46,6 +46,7 @@ describe('a drill fails when the automation does not do its part', () => {
     const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'alert-storm')!, { ...t.options, scenarioTimeoutMs: 15_000 });
     expect(result.outcome).toBe('fail');
     expect(result.failures.join('\n')).toMatch(/every delivery accepted with 202 \(got 401\)/);
+    expect(result.failures.join('\n')).toMatch(/accepted none of the 10 deliveries \(401/);
     expect(await worldProblems(t)).toEqual([]);
   });
 

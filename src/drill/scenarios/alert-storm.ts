@@ -50,6 +50,7 @@ export const alertStorm: Scenario = {
     run.check(statuses.every((s) => s === 202), `every delivery accepted with 202 (got ${[...new Set(statuses)].join(', ')})`);
     const named = new Set(answers.flatMap((a) => (a.body.incidents as string[] | undefined) ?? []));
     run.check(named.size === 1 && named.has(incidentId), `every delivery names the one incident ${incidentId} (got ${[...named].join(', ') || 'none'})`);
+    if (!statuses.includes(202)) throw new Error(`the receiver accepted none of the ${deliveries} deliveries (${answers[0]?.status}: ${JSON.stringify(answers[0]?.body).slice(0, 200)})`);
     run.note(`${deliveries} concurrent deliveries of one group of 2 alerts (2 replicas × ${opts.stormRepeats})`);
 
     const s = await waitForIncident(world, incidentId, (x) => x.escalation.pages.length > 0, 'the first page', opts.scenarioTimeoutMs);
