@@ -33,6 +33,8 @@ export interface SandboxControl {
   providers(): Promise<Record<string, { indicator: string }>>;
   /** Vercel projects as the sandbox holds them: production deployment and env vars. */
   vercelProjects(): Promise<{ id: string; name: string; productionDeploymentId?: string; envs?: { key: string; value?: string }[] }[]>;
+  /** Every Vercel deployment the sandbox holds, with its creation time (epoch ms). */
+  vercelDeployments(): Promise<{ id: string; name: string; createdAt: number; target?: string | null }[]>;
 }
 
 async function http(url: string, init: { method?: string; body?: unknown } = {}): Promise<unknown> {
@@ -50,7 +52,7 @@ async function http(url: string, init: { method?: string; body?: unknown } = {})
 export function sandboxControl(url: string): SandboxControl {
   const base = url.replace(/\/+$/, '');
   const ctl = `${base}/_sandbox`;
-  const state = () => http(`${ctl}/state`) as Promise<{ providers: Record<string, { indicator: string }>; vercel: { projects: unknown[] } }>;
+  const state = () => http(`${ctl}/state`) as Promise<{ providers: Record<string, { indicator: string }>; vercel: { projects: unknown[]; deployments: unknown[] } }>;
   return {
     url: base,
     async reachable() {
@@ -82,6 +84,9 @@ export function sandboxControl(url: string): SandboxControl {
     },
     async vercelProjects() {
       return (await state()).vercel.projects as Awaited<ReturnType<SandboxControl['vercelProjects']>>;
+    },
+    async vercelDeployments() {
+      return (await state()).vercel.deployments as Awaited<ReturnType<SandboxControl['vercelDeployments']>>;
     },
   };
 }

@@ -66,6 +66,16 @@ export const providerOutage: Scenario = {
     run.check(after.status === 'succeeded', `switch-provider succeeded (got ${after.status}${after.error ? `: ${after.error}` : ''})`);
     measureIncident(run, done);
     if (after.outcome) run.note(after.outcome);
+    const svc = world.config.services.find((x) => x.name === done.service) ?? world.config.services[0];
+    if (after.status === 'succeeded' && svc?.platform === 'vercel') {
+      // The switch only takes effect through a new production build carrying FORCE_PROVIDER.
+      const project = (await world.sandbox.vercelProjects()).find((x) => x.name === svc.projectId || x.id === svc.projectId);
+      const serving = (await world.sandbox.vercelDeployments()).find((x) => x.id === project?.productionDeploymentId);
+      run.check(
+        Boolean(serving && serving.createdAt >= run.injectedAt!),
+        `production serves a build made for the switch (serves ${project?.productionDeploymentId ?? 'nothing'}, built ${serving ? new Date(serving.createdAt).toISOString() : '?'}, before the outage began)`,
+      );
+    }
 
     // Recovery: the provider is back; the next health check resolves the alert, and the switch is undone.
     await world.sandbox.setProvider(provider, 'none');
