@@ -36,7 +36,7 @@ export function cliWorld(opts: { client: Client; target: TemporalTarget; config:
   const sb = sandboxTarget(targets.sandboxUrl);
   const config = pointAtSandbox(opts.config, sb);
   const dbKey = config.services[0]?.database ?? 'app';
-  const token = secretFromEnv(config.webhooks.bearerTokenEnv, env);
+  const token = secretFromEnv(config.webhooks.bearerTokenEnv, env) ?? targets.webhookToken;
   return {
     client,
     taskQueue: opts.taskQueue,

@@ -18,6 +18,11 @@ export interface DrillStackFields {
   opsDatabaseUrl?: string;
   /** Connection strings of the configured databases, by key (`app`). */
   databaseUrls?: Record<string, string>;
+  /**
+   * The receiver's bearer token, only when the stack made one up for sandbox mode (none was set):
+   * read by the drill when RUNBOOK_WEBHOOK_TOKEN is not in its environment. Never written for a real token.
+   */
+  sandboxWebhookToken?: string;
 }
 
 /** What the stack knows once its components started; the sandbox's origin is where its config points. */
@@ -49,6 +54,8 @@ export function readDrillStackFields(dataDir: string): DrillStackFields {
 export interface DrillTargets {
   sandboxUrl: string;
   receiverUrl: string;
+  /** From stack.json (sandbox mode only); the environment's token wins. */
+  webhookToken?: string;
   appDatabaseUrl: string;
   opsDatabaseUrl: string;
   /** Where each came from, for the report's header. */
@@ -84,6 +91,7 @@ export function resolveTargets(
       () => `postgres://postgres@127.0.0.1:${pgPort}/${dbKey}`,
     ),
     opsDatabaseUrl: pick('ops database', flags.opsDbUrl, 'OPS_DATABASE_URL', recorded.opsDatabaseUrl, () => `postgres://postgres@127.0.0.1:${pgPort}/ops`),
+    ...(recorded.sandboxWebhookToken ? { webhookToken: recorded.sandboxWebhookToken } : {}),
     sources,
   };
 }

@@ -7,7 +7,7 @@ export async function worldProblems(t: TestDrillWorld): Promise<string[]> {
   const problems: string[] = [];
   const { world, sandbox, app } = t;
   for await (const w of world.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
-    if (w.taskQueue === world.taskQueue || w.taskQueue.startsWith('drill_scaled')) problems.push(`still running: ${w.workflowId} (${w.type})`);
+    if (w.taskQueue === world.taskQueue || w.taskQueue.startsWith('drill_scaled') || w.taskQueue.startsWith(`${world.taskQueue}-drill-`)) problems.push(`still running: ${w.workflowId} (${w.type})`);
   }
   const open = Object.entries(sandbox.pagerduty.alerts()).filter(([, s]) => s !== 'resolved');
   if (open.length) problems.push(`PagerDuty alerts not resolved: ${open.map(([k, s]) => `${k}=${s}`).join(', ')}`);

@@ -55,7 +55,7 @@ export const dataLoss: Scenario = {
       run.check(backup.verified?.ok === true, `backup ${backup.backupId} verified (${backup.verified?.checks.filter((c) => !c.ok).map((c) => c.detail).join('; ') || 'no verification'})`);
       const manifest = readManifest(backup.location);
       const expected = manifest?.tables.find((t) => t.table === TABLE)?.rows ?? ROWS;
-      run.note(`verified backup ${backup.backupId} (${backup.tables} tables)`);
+      run.note(`verified backup ${backup.backupId} (${backup.tables} table${backup.tables === 1 ? '' : 's'})`);
 
       // The fault: a destructive statement deletes half of the table.
       const deleted = (await pg.query(`DELETE FROM ${TABLE} WHERE id % 2 = 0`)).rowCount ?? 0;
