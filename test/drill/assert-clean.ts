@@ -19,10 +19,12 @@ export async function worldProblems(t: TestDrillWorld): Promise<string[]> {
   if (degraded.length) problems.push(`degraded app instances: ${degraded.map((i) => i.deploymentId).join(', ')}`);
   const schema = await app.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [DRILL_SCHEMA]);
   if (schema.rowCount) problems.push(`schema ${DRILL_SCHEMA} left in the app database`);
-  const roles = await app.pool.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'runbook_drill_%'");
-  if (roles.rowCount) problems.push(`roles left: ${roles.rows.map((r) => r.rolname).join(', ')}`);
-  const sleeping = await app.pool.query("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()");
-  if (sleeping.rowCount) problems.push(`pg_sleep sessions left: ${sleeping.rowCount}`);
+  // Roles are cluster-wide and other test files share the cluster: a role left behind shows as a failed
+  // cleanup step in the result (`clean`); here, no session of a drill role may be left in this database.
+  const sessions = await app.pool.query(
+    "SELECT usename, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND (usename LIKE 'runbook_drill_%' OR query LIKE '%pg_sleep(3600)%')",
+  );
+  if (sessions.rowCount) problems.push(`drill sessions left: ${sessions.rows.map((r) => `${r.usename}: ${String(r.query).slice(0, 40)}`).join(', ')}`);
   return problems;
 }
 

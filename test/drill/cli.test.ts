@@ -70,6 +70,7 @@ describe('runbook drill (CLI)', () => {
       const report = JSON.parse(res.stdout) as { passed: number; total: number; scenarios: ScenarioResult[] };
       expect({ code: res.code, failures: report.scenarios.flatMap((s) => s.failures) }).toEqual({ code: 0, failures: [] });
       expect(report).toMatchObject({ passed: 2, total: 2 });
+      expect(report.scenarios.map((s) => s.clean)).toEqual([true, true]);
       const escalation = report.scenarios.find((s) => s.scenario === 'escalation')!;
       expect(escalation.firstPage.slaMs).toBe(4_000);
       expect(escalation.notes.join('\n')).toMatch(/P1 SLA 1h scaled to 4\.0s/);
