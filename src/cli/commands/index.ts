@@ -10,6 +10,7 @@ import * as backup from './backup';
 import * as restore from './restore';
 import * as deploy from './deploy';
 import * as incident from './incident';
+import * as drill from './drill';
 
 /**
  * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
@@ -42,6 +43,7 @@ const modules: CommandModule[] = [
   restore,
   deploy,
   incident,
+  drill,
 ];
 
 export function registerCommands(program: Command, ctx: CliContext): void {

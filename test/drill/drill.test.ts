@@ -1,0 +1,82 @@
+/**
+ * Every game day of `runbook drill` against real Temporal and PostgreSQL, a sandbox, the worker and the
+ * webhook receiver: each must pass, measure what the runbook measures, and leave the world clean.
+ */
+import { runScenario, SCENARIOS } from '../../src/drill/runner';
+import { explain, worldProblems } from './assert-clean';
+import { openDrillWorld, type TestDrillWorld } from './world';
+
+jest.setTimeout(240_000);
+
+describe('runbook drill scenarios', () => {
+  let t: TestDrillWorld;
+  beforeAll(async () => {
+    t = await openDrillWorld();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
+
+  it.each(['alert-storm', 'escalation', 'bad-release', 'data-loss', 'db-overload'])('%s passes and leaves the world clean', async (name) => {
+    const result = await runScenario(t.world, scenario(name), t.options);
+    if (result.outcome !== 'pass') throw new Error(`${name} failed:\n${explain(result)}`);
+    expect(result.clean).toBe(true);
+    expect(result.incidentId).toBeDefined();
+    expect(result.firstPage.ms).toBeDefined();
+    expect(result.firstPage.ms!).toBeLessThanOrEqual(result.firstPage.slaMs!);
+    expect(result.detection.ms).toBeDefined();
+    expect(result.resolution.ms).toBeDefined();
+    expect(await worldProblems(t)).toEqual([]);
+  });
+
+  it('provider-outage: alert, diagnosis, approved switch-provider, undo after recovery; fails on the build production never serves', async () => {
+    // As after any deploy of this service (rollingRelease 10/50/100), the project releases production builds in stages.
+    const res = await fetch(`${t.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
+      body: JSON.stringify({ enabled: true, advancementType: 'manual-approval', stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }] }),
+    });
+    expect(res.status).toBeLessThan(300);
+    const result = await runScenario(t.world, scenario('provider-outage'), t.options);
+    expect(result.clean).toBe(true);
+    expect(result.firstPage.ms).toBeDefined();
+    expect(result.mitigation.ms).toBeDefined();
+    expect(result.notes.join('\n')).toMatch(/undone after recovery: undone/);
+    // Known bug the drill found: the playbook's production build (redeployProduction in src/activities/incident.ts)
+    // is only waited for until READY; on a project with rolling releases it stays STAGED and production keeps
+    // serving the old build. When that is fixed this expectation fails: move provider-outage to the list above.
+    expect(result.failures).toEqual([expect.stringMatching(/^production serves a build made for the switch/)]);
+    expect(await worldProblems(t)).toEqual([]);
+  });
+});
+
+describe('a drill fails when the automation does not do its part', () => {
+  let t: TestDrillWorld;
+  beforeAll(async () => {
+    t = await openDrillWorld();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('alert-storm fails when the receiver turns the deliveries away, and still cleans up', async () => {
+    const world = { ...t.world, receiver: { url: t.world.receiver!.url, token: 'not-the-token' } };
+    const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'alert-storm')!, { ...t.options, scenarioTimeoutMs: 15_000 });
+    expect(result.outcome).toBe('fail');
+    expect(result.failures.join('\n')).toMatch(/every delivery accepted with 202 \(got 401\)/);
+    expect(result.failures.join('\n')).toMatch(/accepted none of the 10 deliveries \(401/);
+    expect(await worldProblems(t)).toEqual([]);
+  });
+
+  it('bad-release fails when the release never degrades (no rollback, no incident)', async () => {
+    // A sandbox that ignores the fault: the watch sees a healthy canary and the deploy succeeds.
+    const world = { ...t.world, sandbox: { ...t.world.sandbox, degrade: async () => [] } };
+    const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'bad-release')!, t.options);
+    expect(result.outcome).toBe('fail');
+    expect(result.failures.join('\n')).toMatch(/verdict rolled-back \(got succeeded/);
+    expect(result.failures.join('\n')).toMatch(/an incident opened/);
+    expect(await worldProblems(t)).toEqual([]);
+  });
+});
