@@ -6,7 +6,7 @@ import {
   incidentStateQuery,
   resolveUpdate,
   type IncidentState,
-} from '../shared/incident';
+} from '../workflows/incident/contract';
 import { incidentWorkflowId, type Alert } from '../workflows/common/alerts';
 import type { DrillWorld, ScenarioRun } from './types';
 

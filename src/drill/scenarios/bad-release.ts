@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { deployStartOptions, type DeployInput, type DeployProgress, type DeployResult } from '../../shared/deploy';
+import { deployStartOptions, type DeployInput, type DeployProgress, type DeployResult } from '../../workflows/deploy/contract';
 import type { Scenario } from '../types';
 import { closeIncident, formatMs, measureIncident, slaMs, waitFor, waitForIncident } from '../util';
 

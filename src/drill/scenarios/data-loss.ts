@@ -10,7 +10,7 @@ import {
   type BackupResult,
   type RestoreInput,
   type RestoreResult,
-} from '../../shared/backup';
+} from '../../workflows/backup/contract';
 import type { Scenario } from '../types';
 import { closeIncident, formatMs, measureIncident, sendAlert, shortId, slaMs, waitFor, waitForIncident } from '../util';
 

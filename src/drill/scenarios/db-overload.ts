@@ -1,5 +1,5 @@
 import { Client as PgClient } from 'pg';
-import { approveMitigationUpdate, requestMitigationUpdate, type Mitigation } from '../../shared/incident';
+import { approveMitigationUpdate, requestMitigationUpdate, type Mitigation } from '../../workflows/incident/contract';
 import type { Scenario } from '../types';
 import { closeIncident, measureIncident, messageOf, sendAlert, shortId, slaMs, waitFor, waitForIncident } from '../util';
 

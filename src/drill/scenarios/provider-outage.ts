@@ -1,5 +1,5 @@
-import { approveMitigationUpdate, undoMitigationUpdate, type Mitigation } from '../../shared/incident';
-import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../shared/maintenance';
+import { approveMitigationUpdate, undoMitigationUpdate, type Mitigation } from '../../workflows/incident/contract';
+import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../workflows/health/contract';
 import { incidentWorkflowId } from '../../workflows/common/alerts';
 import type { Scenario, ScenarioRun } from '../types';
 import { closeIncident, measureIncident, shortId, slaMs, waitForIncident } from '../util';
