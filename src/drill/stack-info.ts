@@ -1,20 +1,11 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunbookConfig } from '../config/schema';
-import { DEFAULT_DATA_DIR, isAlive, stackFilePath } from '../stack/state';
-import type { DrillStackFields } from './stack-fields';
+import { DEFAULT_DATA_DIR, isAlive, readStackFile, type StackFile } from '../stack/state';
 
-export type { DrillStackFields } from './stack-fields';
-
-/** The drill fields of a running stack's stack.json, when it records them and is alive. */
-export function readDrillStackFields(dataDir: string): DrillStackFields {
-  try {
-    const file = JSON.parse(readFileSync(stackFilePath(path.resolve(dataDir)), 'utf8')) as DrillStackFields & { pid?: number };
-    if (file.pid && !isAlive(file.pid)) return {};
-    return file;
-  } catch {
-    return {};
-  }
+/** What a running stack's stack.json records (nothing when the stack that wrote it is gone). */
+function runningStackFile(dataDir: string): Partial<StackFile> {
+  const file = readStackFile(path.resolve(dataDir));
+  return file && isAlive(file.pid) ? file : {};
 }
 
 export interface DrillTargets {
@@ -34,7 +25,7 @@ export function resolveTargets(
   env: NodeJS.ProcessEnv,
   flags: { sandboxUrl?: string; receiverUrl?: string; appDbUrl?: string; opsDbUrl?: string },
 ): DrillTargets {
-  const recorded = readDrillStackFields(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR);
+  const recorded = runningStackFile(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR);
   const sources: Record<string, string> = {};
   const pick = (name: string, flag: string | undefined, envName: string, fromFile: string | undefined, fallback: () => string): string => {
     if (flag) return (sources[name] = 'flag', flag);

@@ -53,6 +53,7 @@ export const sandbox: Component = {
     stack.config = { ...config, source: stack.config.source };
     // In sandbox mode nothing may leave the machine, so even a real Slack URL in the environment is replaced.
     Object.assign(stack.env, env);
+    stack.sandbox = { url: sb.url };
     stack.log.warn(
       { component: 'sandbox' },
       `SANDBOX MODE (${decision.reason}): platform calls go to the local sandbox at ${sb.url}, not to Vercel/Netlify/Supabase/Statuspage/PagerDuty/Slack/Telegram`,
@@ -60,7 +61,10 @@ export const sandbox: Component = {
     const traffic = startStackTraffic(stack, sb); // the sample app's rows follow its deployments' health
     return {
       banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls; world kept in ${dataDir}`], ...traffic.banner],
-      stop: () => traffic.stop().then(() => sb.stop()),
+      stop: () => {
+        stack.sandbox = undefined;
+        return traffic.stop().then(() => sb.stop());
+      },
     };
   },
 };

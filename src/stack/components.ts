@@ -29,6 +29,9 @@ export interface Stack {
   temporal?: { target: TemporalTarget; uiUrl?: string; embedded: boolean; sqlite?: string };
   databases?: { opsUrl: string; urls: Record<string, string>; embedded: boolean };
   worker?: { taskQueue: string; metricsUrl: string; production: boolean };
+  /** Set in sandbox mode, once the platform sandbox listens. */
+  sandbox?: { url: string };
+  receiver?: { url: string; sandboxToken?: string };
 }
 
 /** A started component: banner lines saying where it is, and how to stop it. */

@@ -13,6 +13,17 @@ export interface StackFile {
   uiUrl?: string;
   /** The ops database when its URL carries no password (the embedded one); `runbook doctor` checks it. */
   opsDatabaseUrl?: string;
+  /** Configured databases by key, those whose URL carries no password (the embedded ones). */
+  databaseUrls?: Record<string, string>;
+  /** The platform sandbox's origin, in sandbox mode. */
+  sandboxUrl?: string;
+  /** The webhook receiver's origin. */
+  receiverUrl?: string;
+  /**
+   * The receiver's bearer token when the stack made one up for sandbox mode (RUNBOOK_WEBHOOK_TOKEN unset), so
+   * `runbook drill` can deliver alerts; never written for a token from the environment.
+   */
+  sandboxWebhookToken?: string;
   pids: number[];
 }
 
@@ -24,7 +35,9 @@ export interface StackFileSource {
   dataDir: string;
   pids: number[];
   temporal?: { target: TemporalTarget; uiUrl?: string; embedded: boolean };
-  databases?: { opsUrl: string };
+  databases?: { opsUrl: string; urls: Record<string, string> };
+  sandbox?: { url: string };
+  receiver?: { url: string; sandboxToken?: string };
 }
 
 export function stackFilePath(dataDir: string): string {
@@ -55,10 +68,15 @@ export function writeStackFile(stack: StackFileSource): void {
     pids: stack.pids,
     ...(stack.temporal?.embedded ? { temporalAddress: stack.temporal.target.address, namespace: stack.temporal.target.namespace, uiUrl: stack.temporal.uiUrl } : {}),
     ...(stack.databases && !hasPassword(stack.databases.opsUrl) ? { opsDatabaseUrl: stack.databases.opsUrl } : {}),
+    ...(stack.databases ? { databaseUrls: Object.fromEntries(Object.entries(stack.databases.urls).filter(([, url]) => !hasPassword(url))) } : {}),
+    ...(stack.sandbox ? { sandboxUrl: stack.sandbox.url } : {}),
+    ...(stack.receiver ? { receiverUrl: stack.receiver.url } : {}),
+    ...(stack.receiver?.sandboxToken ? { sandboxWebhookToken: stack.receiver.sandboxToken } : {}),
   };
   // Written aside and renamed, so a reader never sees half a file.
   const target = stackFilePath(stack.dataDir);
-  writeFileSync(`${target}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+  // Owner-only: it may hold the sandbox session's webhook token.
+  writeFileSync(`${target}.tmp`, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
   renameSync(`${target}.tmp`, target);
 }
 
