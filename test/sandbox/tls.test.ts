@@ -9,6 +9,7 @@ import { readCertificate } from '../../src/activities/health/tls';
 import { parseConfig } from '../../src/config/load';
 import type { RunbookConfig } from '../../src/config/schema';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
+import { TlsSandbox } from '../../src/sandbox/tls';
 import type { CheckResult } from '../../src/workflows/health/contract';
 import { testConfig } from '../harness';
 import { call } from './http';
@@ -154,6 +155,33 @@ describe('sandbox TLS endpoint across restarts', () => {
       expect(await second.tls.certificate('expiring.example.org')).toMatchObject({ daysLeft: 20, managed: false });
       const after = await checkTls(sandboxConfigOverrides(second, testConfig()).config);
       expect(after).toMatchObject({ key: before.key, status: 'ok', value: before.value, details: before.details });
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('sandbox TLS certificates over time', () => {
+  it('renews a certificate of its own 30 days before it expires, and leaves one set through the control API as set', async () => {
+    const first = new TlsSandbox('127.0.0.1');
+    await first.start({});
+    await first.set('renew.example.org', { daysLeft: 10 });
+    await first.set('pinned.example.org', { daysLeft: 10 });
+    const saved = structuredClone(first.dump());
+    await first.stop();
+    // As if the sandbox had issued it itself 80 days ago.
+    saved.hosts['renew.example.org'].managed = true;
+
+    const second = new TlsSandbox('127.0.0.1');
+    second.load(saved);
+    await second.start({});
+    try {
+      const ca = second.caPem();
+      expect(ca).toBe(saved.ca!.cert);
+      const renewed = await servedCertificate(second.address(), 'renew.example.org', ca);
+      expect(renewed.authorized).toBe(true);
+      expect(await second.certificate('renew.example.org')).toMatchObject({ daysLeft: 90, managed: true, fingerprint256: renewed.fingerprint256 });
+      expect(await second.certificate('pinned.example.org')).toMatchObject({ daysLeft: 10, managed: false });
     } finally {
       await second.stop();
     }
