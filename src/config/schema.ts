@@ -266,6 +266,12 @@ const maintenance = z.object({
   tlsWarnDays: z.number().int().positive().default(21),
   /** Extra CA certificates (PEM file) trusted when checking tlsHosts, for hosts behind a private CA. */
   tlsCaFile: z.string().optional(),
+  /**
+   * Where to connect for a tlsHosts entry instead of the entry itself, as `host:port` (curl's --connect-to):
+   * the certificate is still asked for (SNI) and verified as the entry's host name, and the check keeps its
+   * key. For a host reached through a proxy or load balancer address; the platform sandbox sets it.
+   */
+  tlsConnectTo: z.record(z.string(), z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')).default({}),
   /** Bot webhook endpoints that must answer (second runbook: Telegram/Slack webhooks); a 5xx or no answer is down. */
   botWebhooks: z
     .array(
@@ -289,6 +295,10 @@ const maintenance = z.object({
   auditTable: z.string().default('audit_logs'),
   /** Disk size per database (key of `databases`), bytes: the health check compares the database size with it (Disk usage > 90 %). */
   diskBytes: z.record(z.string(), z.number().positive()).default({}),
+}).superRefine((m, ctx) => {
+  for (const entry of Object.keys(m.tlsConnectTo)) {
+    if (!m.tlsHosts.includes(entry)) ctx.addIssue({ code: 'custom', path: ['tlsConnectTo', entry], message: `"${entry}" is not one of tlsHosts` });
+  }
 });
 
 const schedules = z.object({

@@ -10,6 +10,7 @@ import type { SandboxState } from './snapshot';
 import type { StatuspageIncident } from './statuspage';
 import type { PitrRestore, QueryHandler, ServiceStatus, SupabaseService } from './supabase';
 import type { Timing } from './timing';
+import type { TlsCertificateChange, TlsCertificateView } from './tls';
 
 /**
  * A local stand-in for every third-party API the runbooks touch (contracts/platforms.md), on one
@@ -75,6 +76,24 @@ export interface Sandbox {
   };
   slack: { messages(hook?: string): SlackMessage[]; revoke(hook: string): void };
   telegram: { messages(chatId?: string | number): TelegramMessage[]; revokeToken(token: string): void };
+
+  /**
+   * The apps' TLS endpoint: one port answering for every host name with the certificate issued for the
+   * name asked (SNI), signed by the sandbox CA (valid 90 days, renewed 30 days before expiry).
+   */
+  tls: {
+    /** `127.0.0.1:<port>`: where a TLS check of any host connects instead of the host (maintenance.tlsConnectTo). */
+    address: string;
+    port: number;
+    /** PEM file of the sandbox CA (maintenance.tlsCaFile): `<dataDir>/ca.pem`, or in a temporary directory. */
+    caFile: string;
+    caPem(): string;
+    /** The certificate served for `host`, issued now when there is none yet. */
+    certificate(host: string): Promise<TlsCertificateView>;
+    /** A new certificate for `host`: expiring in `daysLeft` days (default 90) or untrusted (self-signed). */
+    set(host: string, change?: TlsCertificateChange): Promise<TlsCertificateView>;
+    list(): TlsCertificateView[];
+  };
 
   /** Read model of everything the sandbox holds (JSON-safe copy; also GET /_sandbox/state). */
   state: { snapshot(): SandboxState };

@@ -60,7 +60,11 @@ export const sandbox: Component = {
     );
     const traffic = startStackTraffic(stack, sb); // the sample app's rows follow its deployments' health
     return {
-      banner: [['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls; world kept in ${dataDir}`], ...traffic.banner],
+      banner: [
+        ['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls; world kept in ${dataDir}`],
+        ...(config.maintenance.tlsHosts.length ? ([['tls hosts', `${config.maintenance.tlsHosts.join(', ')} checked at the sandbox's TLS endpoint ${sb.tls.address} (CA ${sb.tls.caFile})`]] as Array<[string, string]>) : []),
+        ...traffic.banner,
+      ],
       stop: () => {
         stack.sandbox = undefined;
         return traffic.stop().then(() => sb.stop());

@@ -16,8 +16,22 @@ export function seedFromConfig(sandbox: Sandbox, config: RunbookConfig): void {
 }
 
 /**
+ * Each `maintenance.tlsHosts` entry checked against the sandbox's TLS endpoint: the check connects to
+ * it (tlsConnectTo) but still asks for and verifies the entry's host name, so the check and its key
+ * (`health:tls:<entry>`) stay those of the real host; the sandbox CA is the one trusted (tlsCaFile).
+ */
+export function pointTlsAtSandbox(config: RunbookConfig, sandbox: Pick<Sandbox, 'tls'>): RunbookConfig {
+  const m = config.maintenance;
+  if (!m.tlsHosts.length) return config;
+  return {
+    ...config,
+    maintenance: { ...m, tlsCaFile: sandbox.tls.caFile, tlsConnectTo: Object.fromEntries(m.tlsHosts.map((entry) => [entry, sandbox.tls.address])) },
+  };
+}
+
+/**
  * The configuration pointed at the sandbox (platform URLs, each service's production URL, the
- * Supabase project gateway) plus placeholder values for every secret it names; seeds the sandbox.
+ * Supabase project gateway, the TLS hosts) plus placeholder values for every secret it names; seeds the sandbox.
  */
 export function sandboxConfigOverrides(
   sandbox: Sandbox,
@@ -25,6 +39,6 @@ export function sandboxConfigOverrides(
   opts: { requestTimeoutMs?: number } = {},
 ): { config: RunbookConfig; env: Record<string, string> } {
   seedFromConfig(sandbox, config);
-  const pointed = pointAtSandbox(config, sandbox, opts);
+  const pointed = pointTlsAtSandbox(pointAtSandbox(config, sandbox, opts), sandbox);
   return { config: pointed, env: sandboxSecrets(pointed, sandbox) };
 }

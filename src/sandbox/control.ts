@@ -90,6 +90,28 @@ export function controlPlugin(sb: () => Sandbox) {
     app.get('/telegram/messages', (req) => sb().telegram.messages((req.query as { chat_id?: string }).chat_id));
     app.get('/statuspage/incidents', (req) => sb().statuspage.incidents((req.query as { page_id?: string }).page_id));
 
+    /** The TLS endpoint: `{ daysLeft: 5 }` → a certificate expiring in 5 days, `{ untrusted: true }` → self-signed, `{}` → a fresh one. */
+    app.get('/tls', () => ({ address: sb().tls.address, caFile: sb().tls.caFile, certificates: sb().tls.list() }));
+    app.get('/tls/:host', async (req, reply) => {
+      try {
+        return await sb().tls.certificate((req.params as { host: string }).host);
+      } catch (err) {
+        return fail(reply, err);
+      }
+    });
+    app.post('/tls/:host', async (req, reply) => {
+      const b = body(req.body);
+      try {
+        if (b.daysLeft !== undefined && typeof b.daysLeft !== 'number') throw new Error('daysLeft: must be a number of days');
+        return await sb().tls.set((req.params as { host: string }).host, {
+          daysLeft: b.daysLeft as number | undefined,
+          untrusted: b.untrusted as boolean | undefined,
+        });
+      } catch (err) {
+        return fail(reply, err);
+      }
+    });
+
     app.post('/providers/:name', (req, reply) => {
       const b = body(req.body);
       try {

@@ -10,6 +10,7 @@ import { buildSandbox, type SandboxBaseUrls, type SandboxOptions } from './serve
 import { snapshotOf } from './snapshot';
 import { readCallJournal, readSavedWorld, SandboxStore } from './store';
 import { SUPABASE_SERVICES } from './supabase';
+import type { TlsCertificateChange, TlsCertificateView } from './tls';
 import { dumpWorld, loadWorld, type WorldState } from './world-state';
 
 /**
@@ -18,7 +19,7 @@ import { dumpWorld, loadWorld, type WorldState } from './world-state';
  */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const built = await buildSandbox(opts);
-  const { app, log, hooks, faults, apps, vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, scheduler, world } = built;
+  const { app, log, hooks, faults, apps, vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, tls, scheduler, world } = built;
   const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
   // Read before listening, so a bad file fails the start before anything is served.
   const saved = dataDir ? readSavedWorld(dataDir) : undefined;
@@ -61,6 +62,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     hooks.callDone = (record) => s.call(record);
     hooks.beforeReply = (req) => (req.method === 'GET' || req.method === 'HEAD' ? (s.touch(), Promise.resolve()) : s.commit());
     scheduler.onTransition = () => s.touch();
+    tls.onChange = () => s.touch();
+  }
+  try {
+    // The app's TLS endpoint: its CA (made now in a new world) is written beside the world as ca.pem.
+    await tls.start({ dataDir, port: opts.tlsPort });
+  } catch (err) {
+    await app.close();
+    await store?.close();
+    throw new Error(`sandbox: cannot start the TLS endpoint: ${(err as Error).message}`);
   }
   /** In-process controls change the world too. */
   const changed = <T>(result: T): T => {
@@ -164,6 +174,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       messages: (chatId) => structuredClone(telegram.messages.filter((m) => chatId === undefined || String(m.chat_id) === String(chatId))),
       revokeToken: (token) => void changed(telegram.revokedTokens.add(token)),
     },
+    tls: {
+      address: tls.address(),
+      port: tls.port,
+      caFile: tls.caFile,
+      caPem: () => tls.caPem(),
+      certificate: (host) => tls.certificate(host),
+      set: (host, change) => tls.set(host, change),
+      list: () => tls.list(),
+    },
     state: { snapshot: () => snapshotOf(built) },
     dataDir,
     save: () => store?.commit() ?? Promise.resolve(),
@@ -172,7 +191,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       // Transitions stop but stay pending, and are saved with the world to resume on the next start.
       scheduler.stop();
       built.releaseDelays();
-      await app.close();
+      await Promise.all([app.close(), tls.stop()]);
       await store?.close();
     },
   };
@@ -181,7 +200,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
 const hostOf = (origin: string) => new URL(origin).host;
 
-export { sandboxConfigOverrides, seedFromConfig } from './config';
+export { pointTlsAtSandbox, sandboxConfigOverrides, seedFromConfig } from './config';
 export { savedPort } from './store';
 export type { Sandbox, SandboxState } from './api';
-export type { SandboxOptions, SandboxBaseUrls, CallFilter, CallRecord, FaultSpec, ActiveFault, AppDegradation, Indicator };
+export type { SandboxOptions, SandboxBaseUrls, CallFilter, CallRecord, FaultSpec, ActiveFault, AppDegradation, Indicator, TlsCertificateChange, TlsCertificateView };

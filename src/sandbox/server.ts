@@ -10,6 +10,7 @@ import { PagerdutySandbox } from './pagerduty';
 import { ProvidersSandbox } from './providers';
 import { StatuspageSandbox } from './statuspage';
 import { SupabaseSandbox } from './supabase';
+import { TlsSandbox } from './tls';
 import { VercelSandbox } from './vercel';
 import type { World } from './world';
 
@@ -30,6 +31,8 @@ export interface SandboxOptions {
    * (`npm run sandbox`, tests) everything lives in memory only.
    */
   dataDir?: string;
+  /** The TLS endpoint's port (see tls.ts); default: the one saved with the world when free, else any. */
+  tlsPort?: number;
   /** Calls the call log keeps (default 20 000; the oldest are dropped). */
   callLogLimit?: number;
   /** A save to dataDir failed (the sandbox goes on; the next change tries again). Default: a line on stderr. */
@@ -106,6 +109,7 @@ export async function buildSandbox(opts: SandboxOptions) {
   const pagerduty = new PagerdutySandbox();
   const slack = new SlackSandbox();
   const telegram = new TelegramSandbox();
+  const tls = new TlsSandbox(host);
   const delays = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 5 * 1024 * 1024 });
@@ -221,6 +225,7 @@ export async function buildSandbox(opts: SandboxOptions) {
     slack,
     telegram,
     providers,
+    tls,
     setPort(p: number) {
       port = p;
     },

@@ -2,7 +2,7 @@ import type { BuiltSandbox } from './server';
 
 /** Read model of everything the sandbox holds (JSON-safe copy; also GET /_sandbox/state). */
 export function snapshotOf(built: BuiltSandbox) {
-  const { vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, apps } = built;
+  const { vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, apps, tls } = built;
   return structuredClone({
     vercel: {
       projects: [...vercel.projects.values()].map((p) => ({
@@ -27,6 +27,7 @@ export function snapshotOf(built: BuiltSandbox) {
     telegram: { messages: telegram.messages },
     providers: providers.snapshot(),
     apps: apps.snapshot(),
+    tls: { address: tls.address(), caFile: tls.caFile, certificates: tls.list() },
   });
 }
 

@@ -4,6 +4,7 @@ import type { NetlifyState } from './netlify';
 import type { BuiltSandbox } from './server';
 import type { SupabaseState } from './supabase';
 import type { ScheduledJob } from './timing';
+import type { TlsState } from './tls';
 import type { VercelState } from './vercel';
 
 /**
@@ -22,6 +23,8 @@ export interface WorldState {
   providers: ReturnType<BuiltSandbox['providers']['dump']>;
   apps: AppsState;
   faults: FaultsState;
+  /** The CA and the certificates of the TLS endpoint; absent in a world saved before it existed. */
+  tls?: TlsState;
   jobs: ScheduledJob[];
   callSeq: number;
 }
@@ -39,6 +42,7 @@ export function dumpWorld(b: BuiltSandbox): WorldState {
     providers: b.providers.dump(),
     apps: b.apps.dump(),
     faults: b.faults.dump(),
+    tls: b.tls.dump(),
     jobs: b.scheduler.pending(),
     callSeq: b.log.lastSeq,
   };
@@ -64,5 +68,6 @@ export function loadWorld(b: BuiltSandbox, w: WorldState): void {
   b.providers.load(w.providers);
   b.apps.load(w.apps);
   b.faults.load(w.faults);
+  b.tls.load(w.tls);
   b.scheduler.resume(w.jobs);
 }

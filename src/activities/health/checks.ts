@@ -205,7 +205,7 @@ export function tlsCheck(entry: string, cert: CertificateInfo, warnDays: number)
     summary,
     value: cert.daysLeft,
     unit: 'days',
-    details: { issuer: cert.issuer, subject: cert.subject, validTo: cert.validTo.toISOString() },
+    details: { issuer: cert.issuer, subject: cert.subject, validTo: cert.validTo.toISOString(), ...(cert.connectedTo ? { connectedTo: cert.connectedTo } : {}) },
   };
 }
 

@@ -138,9 +138,11 @@ export function createHealthActivities(deps: ActivityDeps) {
       return Promise.all(
         m.tlsHosts.map(async (entry) => {
           try {
-            return tlsCheck(entry, await readCertificate(entry, { timeoutMs: cfg.platforms.requestTimeout, ca, signal: signal() }), m.tlsWarnDays);
+            const connectTo = m.tlsConnectTo[entry];
+            return tlsCheck(entry, await readCertificate(entry, { timeoutMs: cfg.platforms.requestTimeout, ca, signal: signal(), connectTo }), m.tlsWarnDays);
           } catch (err) {
-            return unknown(checkKey('tls', entry), entry, 'tls', `cannot read the certificate of ${entry}: ${messageOf(err)}`);
+            const via = m.tlsConnectTo[entry] ? ` (via ${m.tlsConnectTo[entry]})` : '';
+            return unknown(checkKey('tls', entry), entry, 'tls', `cannot read the certificate of ${entry}${via}: ${messageOf(err)}`);
           }
         }),
       );

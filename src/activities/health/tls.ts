@@ -10,6 +10,8 @@ export interface CertificateInfo {
   issuer: string;
   /** Why the chain or the name does not verify, when it does not. */
   untrusted?: string;
+  /** `host:port` connected to instead of host:port (maintenance.tlsConnectTo). */
+  connectedTo?: string;
 }
 
 /** `host` or `host:port` (443 by default). */
@@ -21,13 +23,18 @@ export function parseHostPort(entry: string): { host: string; port: number } {
 /**
  * Reads the certificate a TLS server presents (Monthly → Security Review: check SSL certificate expiration
  * dates). The handshake accepts any certificate so an expired or untrusted one is still read and reported.
+ * With `connectTo` (`host:port`) it connects there instead, still asking for and verifying `entry`'s host name.
  */
-export function readCertificate(entry: string, opts: { timeoutMs: number; ca?: string | Buffer; now?: Date; signal?: AbortSignal }): Promise<CertificateInfo> {
+export function readCertificate(
+  entry: string,
+  opts: { timeoutMs: number; ca?: string | Buffer; now?: Date; signal?: AbortSignal; connectTo?: string },
+): Promise<CertificateInfo> {
   const { host, port } = parseHostPort(entry);
+  const target = opts.connectTo ? parseHostPort(opts.connectTo) : { host, port };
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host,
-      port,
+      host: target.host,
+      port: target.port,
       ...(isIP(host) ? {} : { servername: host }),
       rejectUnauthorized: false,
       ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca.toString()] } : {}),
@@ -60,6 +67,7 @@ export function readCertificate(entry: string, opts: { timeoutMs: number; ca?: s
         subject: String(cert.subject?.CN ?? ''),
         issuer: String(cert.issuer?.CN ?? cert.issuer?.O ?? ''),
         untrusted,
+        ...(opts.connectTo ? { connectedTo: `${target.host}:${target.port}` } : {}),
       });
     });
   });
