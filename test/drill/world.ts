@@ -10,6 +10,7 @@ import { createPlatformClients } from '../../src/platforms';
 import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
 import { sandboxControl } from '../../src/drill/sandbox-client';
+import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { DEFAULT_OPTIONS, type DrillOptions, type DrillWorld } from '../../src/drill/types';
 import { scratchDatabase, startTestWorker, testConfig, testDeps, testEnv, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
 
@@ -48,6 +49,8 @@ export async function openDrillWorld(): Promise<TestDrillWorld> {
     maintenance: { ...base.maintenance, tlsHosts: [] },
   });
   const { config, env } = sandboxConfigOverrides(sandbox, raw, { requestTimeoutMs: 3_000 });
+  // The sample app's schema, as npm start gives its embedded app database (a deploy then finds nothing pending).
+  if (config.deploy.migrationsDir) await prepareAppDatabase(app.url, config.deploy.migrationsDir, { historyDays: 0 });
   const receiverEnv = { ...env, RUNBOOK_WEBHOOK_TOKEN: TOKEN };
   const makeDeps = (c: RunbookConfig): ActivityDeps => ({ ...testDeps(c, ops, { app: app.url }), env, platforms: createPlatformClients(c, env) });
 
