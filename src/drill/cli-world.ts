@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
-import { pointAtSandbox, sandboxSecrets, type SandboxTarget } from '../platforms/sandbox-target';
+import { pointAtSandbox, sandboxBaseUrls, sandboxSecrets, type SandboxTarget } from '../platforms/sandbox-target';
 import type { TemporalTarget } from '../temporal/connection';
 import { createDeps, createWorker } from '../worker';
 import { sandboxControl } from './sandbox-client';
@@ -13,17 +13,7 @@ import type { DrillWorld } from './types';
 /** The sandbox's base URLs, as startSandbox lays them out on its one port. */
 export function sandboxTarget(url: string): SandboxTarget {
   return {
-    baseUrls: {
-      vercel: `${url}/vercel`,
-      netlify: `${url}/netlify/api/v1`,
-      supabase: `${url}/supabase`,
-      supabaseProject: `${url}/supabase-project`,
-      statuspage: `${url}/statuspage/v1`,
-      pagerduty: `${url}/pagerduty/v2/enqueue`,
-      slack: `${url}/slack`,
-      telegram: `${url}/telegram`,
-      providers: { openai: `${url}/status/openai/api/v2/status.json`, anthropic: `${url}/status/anthropic/api/v2/status.json` },
-    },
+    baseUrls: sandboxBaseUrls(url),
     apps: { productionUrl: (project) => `${url}/_apps/production/${project}` },
   };
 }

@@ -1,19 +1,27 @@
 import type { RunbookConfig } from '../config/schema';
 
+/** Where each imitated vendor lives on the sandbox's one port: the layout the sandbox serves and clients use. */
+export function sandboxBaseUrls(origin: string) {
+  return {
+    vercel: `${origin}/vercel`,
+    netlify: `${origin}/netlify/api/v1`,
+    supabase: `${origin}/supabase`,
+    /** `${supabaseProject}/<ref>` stands for https://<ref>.supabase.co. */
+    supabaseProject: `${origin}/supabase-project`,
+    statuspage: `${origin}/statuspage/v1`,
+    pagerduty: `${origin}/pagerduty/v2/enqueue`,
+    slack: `${origin}/slack`,
+    telegram: `${origin}/telegram`,
+    /** Status pages by provider; any other provider's page is at the same place under its own name. */
+    providers: { openai: `${origin}/status/openai/api/v2/status.json`, anthropic: `${origin}/status/anthropic/api/v2/status.json` } as Record<string, string>,
+  };
+}
+
+export type SandboxBaseUrls = ReturnType<typeof sandboxBaseUrls>;
+
 /** What the local sandbox tells about itself (structurally `Sandbox` from src/sandbox). */
 export interface SandboxTarget {
-  baseUrls: {
-    vercel: string;
-    netlify: string;
-    supabase: string;
-    /** `${supabaseProject}/<ref>` stands for https://<ref>.supabase.co. */
-    supabaseProject: string;
-    statuspage: string;
-    pagerduty: string;
-    slack: string;
-    telegram: string;
-    providers: Record<string, string>;
-  };
+  baseUrls: SandboxBaseUrls;
   apps: { productionUrl(project: string): string };
 }
 

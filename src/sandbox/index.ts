@@ -1,3 +1,4 @@
+import { sandboxBaseUrls } from '../platforms/sandbox-target';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Sandbox } from './api';
@@ -87,17 +88,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     url,
     port,
     timing: scheduler.timing,
-    baseUrls: {
-      vercel: `${url}/vercel`,
-      netlify: `${url}/netlify/api/v1`,
-      supabase: `${url}/supabase`,
-      supabaseProject: `${url}/supabase-project`,
-      statuspage: `${url}/statuspage/v1`,
-      pagerduty: `${url}/pagerduty/v2/enqueue`,
-      slack: `${url}/slack`,
-      telegram: `${url}/telegram`,
-      providers: { openai: `${url}/status/openai/api/v2/status.json`, anthropic: `${url}/status/anthropic/api/v2/status.json` },
-    },
+    baseUrls: sandboxBaseUrls(url),
     calls: (filter) => log.list(filter),
     clearCalls: () => {
       log.clear();

@@ -47,18 +47,7 @@ export interface SandboxHooks {
   beforeReply?: (req: FastifyRequest) => Promise<void>;
 }
 
-export interface SandboxBaseUrls {
-  vercel: string;
-  netlify: string;
-  supabase: string;
-  /** Prefix of project gateways: `${supabaseProject}/<ref>` stands for https://<ref>.supabase.co. */
-  supabaseProject: string;
-  statuspage: string;
-  pagerduty: string;
-  slack: string;
-  telegram: string;
-  providers: { openai: string; anthropic: string };
-}
+export type { SandboxBaseUrls } from '../platforms/sandbox-target';
 
 interface Tracked {
   record?: CallRecord;
