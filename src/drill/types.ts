@@ -69,9 +69,8 @@ export interface Measure {
   sla?: string;
 }
 
-export interface ScenarioResult {
-  scenario: string;
-  outcome: 'pass' | 'fail';
+/** What every drill reports and measures, while it runs and in its result. */
+export interface DrillFindings {
   /** What the automation did: incident, pages, rollback, restore… */
   notes: string[];
   /** Checks that failed (empty when the outcome is pass). */
@@ -80,26 +79,24 @@ export interface ScenarioResult {
   firstPage: Measure;
   mitigation: Measure;
   resolution: Measure;
+  incidentId?: string;
+}
+
+export interface ScenarioResult extends DrillFindings {
+  scenario: string;
+  outcome: 'pass' | 'fail';
   /** Whether cleanup left the world as it was, and what it could not undo. */
   clean: boolean;
   cleanupProblems: string[];
   durationMs: number;
-  incidentId?: string;
 }
 
 /** Filled in by a scenario while it runs; the runner turns it into a ScenarioResult. */
-export interface ScenarioRun {
+export interface ScenarioRun extends DrillFindings {
   world: DrillWorld;
   opts: DrillOptions;
   /** When the fault went in: every measure counts from here. */
   injectedAt?: number;
-  notes: string[];
-  failures: string[];
-  detection: Measure;
-  firstPage: Measure;
-  mitigation: Measure;
-  resolution: Measure;
-  incidentId?: string;
   /** Undo steps, run in reverse order whatever happened. */
   cleanup: { what: string; run: () => Promise<void> }[];
   /** A failed check: recorded, the scenario goes on (use `require` to stop). */
