@@ -15,13 +15,16 @@ function workflowImportRules() {
     files: [`src/workflows/${'*/'.repeat(depth - 1)}*.ts`],
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [
-          // Any package but the allowed ones, and any relative path that climbs out of src/workflows.
-          { regex: `^(?!@temporalio/(workflow|common)(/|$)|zod$|\\.{1,2}/)`, allowTypeImports: true, message: WORKFLOW_IMPORTS },
-          { regex: `^${'\\.\\./'.repeat(depth)}`, allowTypeImports: true, message: WORKFLOW_IMPORTS },
-        ],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            // Any package but the allowed ones, and any relative path that climbs out of src/workflows.
+            { regex: `^(?!@temporalio/(workflow|common)(/|$)|zod$|\\.{1,2}/)`, allowTypeImports: true, message: WORKFLOW_IMPORTS },
+            { regex: `^${'\\.\\./'.repeat(depth)}`, allowTypeImports: true, message: WORKFLOW_IMPORTS },
+          ],
+        },
+      ],
     },
   }));
 }

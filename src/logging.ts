@@ -26,7 +26,17 @@ export function createLogger(env: NodeJS.ProcessEnv = process.env, stream: NodeJ
 }
 
 /** Metadata the SDK attaches to every entry that only repeats what the worker banner says. */
-const NOISE = new Set(['namespace', 'taskQueue', 'sdkComponent', 'runId', 'isLocal', 'attempt', 'activityId', 'workflowRunId', 'workflowNamespace']);
+const NOISE = new Set([
+  'namespace',
+  'taskQueue',
+  'sdkComponent',
+  'runId',
+  'isLocal',
+  'attempt',
+  'activityId',
+  'workflowRunId',
+  'workflowNamespace',
+]);
 
 const LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 

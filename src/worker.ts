@@ -97,7 +97,13 @@ export async function createWorker(opts: RunWorkerOptions): Promise<{ worker: Wo
 }
 
 /** Real activity dependencies: the ops pool, configured databases, platform clients, and a client for activities that start workflows. */
-export async function createDeps(config: RunbookConfig, target: TemporalTarget, env: NodeJS.ProcessEnv, opsUrl: string, fallbackDb?: (name: string) => string) {
+export async function createDeps(
+  config: RunbookConfig,
+  target: TemporalTarget,
+  env: NodeJS.ProcessEnv,
+  opsUrl: string,
+  fallbackDb?: (name: string) => string,
+) {
   const ops = createPool(opsUrl, { max: 10 });
   const connection = await Connection.connect(connectionOptions(target));
   const deps: ActivityDeps = {
@@ -122,7 +128,8 @@ export function metricsPortFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env.RUNBOOK_METRICS_PORT;
   if (raw === undefined || raw === '') return DEFAULT_METRICS_PORT;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('environment', [`RUNBOOK_METRICS_PORT: must be a port number, got "${raw}"`]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError('environment', [`RUNBOOK_METRICS_PORT: must be a port number, got "${raw}"`]);
   return port;
 }
 

@@ -73,7 +73,7 @@ function plan(o: StormOptions): Planned[] {
   }
   if (o.order === 'shuffled') {
     let seed = 42;
-    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     for (let i = out.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
       [out[i], out[j]] = [out[j], out[i]];

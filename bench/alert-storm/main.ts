@@ -61,7 +61,10 @@ interface Child {
 
 /** A TypeScript child process that reports `ready` over IPC. */
 function child(file: string, args: string[], execArgv: string[] = []): Promise<Child> {
-  const proc: ChildProcess = fork(path.join(__dirname, file), args, { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc: ChildProcess = fork(path.join(__dirname, file), args, {
+    execArgv: ['--import', 'tsx', ...execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`${file} exited with code ${code} before it was ready`)));
     proc.once('message', (m: ChildMessage) => {
@@ -119,7 +122,9 @@ async function main(): Promise<void> {
   chmodForPostgres(dir);
   const stops: (() => Promise<void>)[] = [];
   try {
-    console.log(`alert storm: ${fmt(opts.alerts)} alerts over ${opts.groups} groups, ${opts.perRequest} per request, ${opts.connections} connections, ${opts.order} order, ${opts.runs} run(s), ${os.cpus().length} CPUs`);
+    console.log(
+      `alert storm: ${fmt(opts.alerts)} alerts over ${opts.groups} groups, ${opts.perRequest} per request, ${opts.connections} connections, ${opts.order} order, ${opts.runs} run(s), ${os.cpus().length} CPUs`,
+    );
     const temporal = await startLocalTemporal({ headless: true });
     stops.push(() => temporal.stop());
     const connection = await Connection.connect({ address: temporal.address });
@@ -133,7 +138,12 @@ async function main(): Promise<void> {
       await ensureDatabase(pg.url('postgres'), 'ops');
       await ensureDatabase(pg.url('postgres'), 'app');
       await migrateOpsDatabase(urlForDatabase(pg.url('postgres'), 'ops'));
-      const worker = await child('worker-process.ts', [temporal.address, taskQueue, urlForDatabase(pg.url('postgres'), 'ops'), urlForDatabase(pg.url('postgres'), 'app')]);
+      const worker = await child('worker-process.ts', [
+        temporal.address,
+        taskQueue,
+        urlForDatabase(pg.url('postgres'), 'ops'),
+        urlForDatabase(pg.url('postgres'), 'app'),
+      ]);
       stops.push(() => worker.stop());
       console.log('worker: the real incident workflow, platform calls to an in-process sandbox');
     } else {
@@ -144,9 +154,18 @@ async function main(): Promise<void> {
     const modes: Measured['mode'][] = opts.baseline ? ['coalesced', 'baseline'] : ['coalesced'];
     for (let r = 1; r <= opts.runs; r++) {
       for (const mode of modes) {
-        const receiver = await child('receiver-process.ts', [temporal.address, taskQueue, mode], opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.profile)}`] : []);
+        const receiver = await child(
+          'receiver-process.ts',
+          [temporal.address, taskQueue, mode],
+          opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.profile)}`] : [],
+        );
         const run = `${mode[0]}${r}${randomBytes(3).toString('hex')}`;
-        const common: Omit<StormOptions, 'run' | 'alerts' | 'groups'> = { url: receiver.value, connections: opts.connections, perRequest: opts.perRequest, order: opts.order as StormOptions['order'] };
+        const common: Omit<StormOptions, 'run' | 'alerts' | 'groups'> = {
+          url: receiver.value,
+          connections: opts.connections,
+          perRequest: opts.perRequest,
+          order: opts.order as StormOptions['order'],
+        };
         await storm({ ...common, run: `warm${run}`, alerts: Math.min(2_000, opts.alerts), groups: 1 }); // JIT, connections
         const alerts = mode === 'baseline' ? Math.min(opts.alerts, opts.baselineAlerts ?? opts.alerts) : opts.alerts;
         const result = await storm({ ...common, run, alerts, groups: opts.groups });
@@ -189,10 +208,14 @@ async function main(): Promise<void> {
     });
     if (summary.length === 2) {
       const [c, b] = summary;
-      console.log(`\ncoalesced vs baseline: ${fmt(c.alertsPerSecond / b.alertsPerSecond, 2)}x alerts/s, p99 ${fmt(c.p99 / b.p99, 2)}x, ${fmt(b.signals / b.alerts / (c.signals / c.alerts), 1)}x fewer Temporal calls per alert${b.alerts !== c.alerts ? ` (baseline storm: ${fmt(b.alerts)} alerts over the same ${opts.groups} groups)` : ''}`);
+      console.log(
+        `\ncoalesced vs baseline: ${fmt(c.alertsPerSecond / b.alertsPerSecond, 2)}x alerts/s, p99 ${fmt(c.p99 / b.p99, 2)}x, ${fmt(b.signals / b.alerts / (c.signals / c.alerts), 1)}x fewer Temporal calls per alert${b.alerts !== c.alerts ? ` (baseline storm: ${fmt(b.alerts)} alerts over the same ${opts.groups} groups)` : ''}`,
+      );
     }
     const c = summary[0];
-    console.log(`target ≥ 2,000 alerts/s with p99 ≤ 50 ms: ${c.alertsPerSecond >= 2000 && c.p99 <= 50 ? 'met' : 'not met'}; exactly ${opts.groups} incidents: ${results.every((x) => x.incidents === opts.groups) ? 'yes' : 'no'}; alerts lost: ${Math.max(...results.map((x) => x.lost))}`);
+    console.log(
+      `target ≥ 2,000 alerts/s with p99 ≤ 50 ms: ${c.alertsPerSecond >= 2000 && c.p99 <= 50 ? 'met' : 'not met'}; exactly ${opts.groups} incidents: ${results.every((x) => x.incidents === opts.groups) ? 'yes' : 'no'}; alerts lost: ${Math.max(...results.map((x) => x.lost))}`,
+    );
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(`cleanup: ${(err as Error).message}`));
     rmSync(dir, { recursive: true, force: true });

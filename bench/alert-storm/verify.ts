@@ -19,7 +19,7 @@ export async function recorded(client: Client, prefix: string, expected: number)
   const query = `WorkflowType = 'incident' AND WorkflowId STARTS_WITH '${prefix}'`;
   // Visibility lags a little behind: wait until the count stops moving.
   const deadline = Date.now() + 60_000;
-  for (let last = -1, unchanged = 0; Date.now() < deadline; ) {
+  for (let last = -1, unchanged = 0; Date.now() < deadline;) {
     const { count } = await client.workflow.count(query);
     unchanged = count === last ? unchanged + 1 : 0;
     last = count;
@@ -57,7 +57,10 @@ export async function terminateAll(client: Client, workflowIds: string[]): Promi
     Array.from({ length: 16 }, async () => {
       while (i < workflowIds.length) {
         const id = workflowIds[i++];
-        await client.workflow.getHandle(id).terminate('alert-storm benchmark finished').catch(() => undefined);
+        await client.workflow
+          .getHandle(id)
+          .terminate('alert-storm benchmark finished')
+          .catch(() => undefined);
       }
     }),
   );

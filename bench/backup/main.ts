@@ -90,7 +90,9 @@ function rawPipeline(pgDump: string, url: string, out: string): Promise<number> 
   const script = `set -o pipefail; "${pgDump}" --format=custom --compress=0 --dbname="$DB_URL" | zstd ${ZSTD_COMPRESS_ARGS.join(' ')} > "$OUT"`;
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DB_URL: url, OUT: out } });
-    child.once('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e9) : reject(new Error(`raw pipeline exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e9) : reject(new Error(`raw pipeline exited with ${code}`)),
+    );
   });
 }
 
@@ -126,7 +128,10 @@ async function main(): Promise<void> {
         stops.push(() => t.stop());
         return t;
       }),
-      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => log(m), log() {} } }).then(({ code }) => {
+      bundleWorkflowCode({
+        workflowsPath: WORKFLOWS_PATH,
+        logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => log(m), log() {} },
+      }).then(({ code }) => {
         const file = path.join(dir, 'workflow-bundle.js');
         writeFileSync(file, code);
         return file;
@@ -148,7 +153,11 @@ async function main(): Promise<void> {
     const taskQueue = 'bench-backup';
     const transferTaskQueue = opts.singleWorker ? undefined : 'bench-backup-transfer';
     const config = parseConfig(
-      { ...raw, databases: { app: { urlEnv: 'BENCH_APP_URL' } }, backup: { databases: ['app'], store: { type: 'directory', path: store }, transferTaskQueue } },
+      {
+        ...raw,
+        databases: { app: { urlEnv: 'BENCH_APP_URL' } },
+        backup: { databases: ['app'], store: { type: 'directory', path: store }, transferTaskQueue },
+      },
       exampleFile,
     );
     const common = { config, databases: { app: appUrl }, opsUrl, temporalAddress: temporal.address };
@@ -199,7 +208,9 @@ async function main(): Promise<void> {
         peaks.push(peak);
         if (last) rmSync(last.location, { force: true });
         last = result;
-        log(`  run ${run + 1} backup workflow: ${s.toFixed(1)} s, ${(dbBytes / MB / s).toFixed(1)} MB/s, worker peak RSS ${(peak / MB).toFixed(0)} MB`);
+        log(
+          `  run ${run + 1} backup workflow: ${s.toFixed(1)} s, ${(dbBytes / MB / s).toFixed(1)} MB/s, worker peak RSS ${(peak / MB).toFixed(0)} MB`,
+        );
       };
       if (run % 2 === 0) {
         await doRaw();
@@ -235,7 +246,9 @@ async function main(): Promise<void> {
       `  backup workflow              ${wfMed.toFixed(1)} s   ${(dbBytes / MB / wfMed).toFixed(1)} MB/s   archive ${((last?.sizeBytes ?? 0) / MB).toFixed(0)} MB`,
       `  ratio workflow / raw         ${(rawMed / wfMed).toFixed(2)}x   (target ≥ 0.90x)`,
       `  ${transferTaskQueue ? 'backup worker' : 'worker'} peak RSS       ${(Math.max(...peaks) / MB).toFixed(0)} MB during backups, ${(idle / MB).toFixed(0)} MB idle (target ≤ 200 MB)${transferTaskQueue ? `; main worker (workflows) ${(status(main.pid, 'VmHWM') / MB).toFixed(0)} MB` : ''}`,
-      ...(verifySecs !== undefined ? [`  verification                 ${verifySecs.toFixed(1)} s   (worker peak RSS ${(verifyPeak! / MB).toFixed(0)} MB)`] : []),
+      ...(verifySecs !== undefined
+        ? [`  verification                 ${verifySecs.toFixed(1)} s   (worker peak RSS ${(verifyPeak! / MB).toFixed(0)} MB)`]
+        : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -78,7 +78,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-cleanup-'));
   chmodSync(dir, 0o755);
   // Identical settings for both methods; a larger max_wal_size keeps checkpoints from dominating either.
-  const pg = await startLocalPostgres({ dir: path.join(dir, 'pg'), settings: { max_wal_size: '8GB', shared_buffers: '256MB', max_connections: '50' } });
+  const pg = await startLocalPostgres({
+    dir: path.join(dir, 'pg'),
+    settings: { max_wal_size: '8GB', shared_buffers: '256MB', max_connections: '50' },
+  });
   const admin = pg.url('postgres');
   try {
     await ensureDatabase(admin, 'ops');
@@ -90,7 +93,9 @@ async function main(): Promise<void> {
     await ensureDatabase(admin, 'seed');
     const seed = new Client({ connectionString: pg.url('seed') });
     await seed.connect();
-    await seed.query(`CREATE TABLE ${TABLE} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, status text NOT NULL, payload text)`);
+    await seed.query(
+      `CREATE TABLE ${TABLE} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, status text NOT NULL, payload text)`,
+    );
     await seed.query(
       `INSERT INTO ${TABLE} (created_at, status, payload)
        SELECT now() - interval '31 days' - (g % 5184000) * interval '1 second', 'healthy', md5(g::text) FROM generate_series(1, $1) g`,
@@ -119,7 +124,17 @@ async function main(): Promise<void> {
     const config = parseConfig({
       ...example,
       databases: { app: { urlEnv: 'DATABASE_URL' } },
-      maintenance: { cleanup: [{ name: 'health-checks', table: TABLE, timestampColumn: 'created_at', olderThan: '30d', ...(opts.batch ? { batchSize: opts.batch } : {}) }] },
+      maintenance: {
+        cleanup: [
+          {
+            name: 'health-checks',
+            table: TABLE,
+            timestampColumn: 'created_at',
+            olderThan: '30d',
+            ...(opts.batch ? { batchSize: opts.batch } : {}),
+          },
+        ],
+      },
     });
     const batch = config.maintenance.cleanup[0].batchSize;
 
@@ -174,9 +189,15 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`medians over ${opts.runs} runs (${opts.rows} expired rows, batch ${batch}, one insert every ${opts.insertEvery} ms):`);
     console.log(`  method          rows/s      insert p99   vs idle p99 (median ${idleP99.toFixed(2)} ms)`);
-    console.log(`  batched cleanup ${String(Math.round(b.rate)).padStart(9)}   ${b.p99.toFixed(2).padStart(8)} ms   ${(b.p99 / idleP99).toFixed(2)}×`);
-    console.log(`  single DELETE   ${String(Math.round(s.rate)).padStart(9)}   ${s.p99.toFixed(2).padStart(8)} ms   ${(s.p99 / idleP99).toFixed(2)}×`);
-    console.log(`  batched / single rows/s: ${(b.rate / s.rate).toFixed(2)} (target ≥ 0.5); batched p99 / idle p99: ${(b.p99 / idleP99).toFixed(2)} (target ≤ 2)`);
+    console.log(
+      `  batched cleanup ${String(Math.round(b.rate)).padStart(9)}   ${b.p99.toFixed(2).padStart(8)} ms   ${(b.p99 / idleP99).toFixed(2)}×`,
+    );
+    console.log(
+      `  single DELETE   ${String(Math.round(s.rate)).padStart(9)}   ${s.p99.toFixed(2).padStart(8)} ms   ${(s.p99 / idleP99).toFixed(2)}×`,
+    );
+    console.log(
+      `  batched / single rows/s: ${(b.rate / s.rate).toFixed(2)} (target ≥ 0.5); batched p99 / idle p99: ${(b.p99 / idleP99).toFixed(2)} (target ≤ 2)`,
+    );
   } finally {
     await pg.stop();
     rmSync(dir, { recursive: true, force: true });

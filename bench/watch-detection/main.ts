@@ -41,7 +41,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
 
 /** Where the time between the detecting sample's due moment and the rollback request went, from the history. */
 async function breakdown(h: WorkflowHandle, rollbackAt: number) {
@@ -51,7 +52,11 @@ async function breakdown(h: WorkflowHandle, rollbackAt: number) {
   const sample = [...before].reverse().find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleHealth')!;
   const sampleDone = before.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(sample.eventId))!;
   const timer = [...before].reverse().find((e) => e.timerStartedEventAttributes && Number(e.eventId) < Number(sample.eventId))!;
-  const fired = before.find((e) => e.timerFiredEventAttributes?.startedEventId !== undefined && Number(e.timerFiredEventAttributes.startedEventId) === Number(timer.eventId));
+  const fired = before.find(
+    (e) =>
+      e.timerFiredEventAttributes?.startedEventId !== undefined &&
+      Number(e.timerFiredEventAttributes.startedEventId) === Number(timer.eventId),
+  );
   const due = ms(timer.eventTime) + ms(timer.timerStartedEventAttributes!.startToFireTimeout as never);
   return {
     timerLate: fired ? ms(fired.eventTime) - due : 0,
@@ -82,13 +87,20 @@ async function main(): Promise<void> {
       startLocalPostgres({ dir: path.join(dir, 'pg'), settings: { fsync: 'off' } }),
       startSandbox({ timing: 10 }),
     ]);
-    stops.push(() => temporal.stop(), () => pg.stop(), () => sandbox.stop());
+    stops.push(
+      () => temporal.stop(),
+      () => pg.stop(),
+      () => sandbox.stop(),
+    );
     await ensureDatabase(pg.url('postgres'), 'ops');
     const opsUrl = urlForDatabase(pg.url('postgres'), 'ops');
     await migrateOpsDatabase(opsUrl);
 
     const base = loadConfig();
-    const names = [...Array.from({ length: opts.runs }, (_, i) => `breach-${i}`), ...Array.from({ length: opts.clean }, (_, i) => `clean-${i}`)];
+    const names = [
+      ...Array.from({ length: opts.runs }, (_, i) => `breach-${i}`),
+      ...Array.from({ length: opts.clean }, (_, i) => `clean-${i}`),
+    ];
     const raw = {
       ...base,
       services: names.map((n) => ({ ...base.services[0], name: n, projectId: n, rollingRelease: undefined })),
@@ -150,7 +162,8 @@ async function main(): Promise<void> {
       sandbox.apps.degrade(`production/${service}`, { errorRate: 20 });
       const result = (await h.result()) as DeployResult;
       const rollback = sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: `/v1/projects/${service}/rollback/` })[0];
-      if (!rollback || result.verdict !== 'rolled-back') throw new Error(`${service}: no rollback (${result.verdict}: ${result.verdictReason})`);
+      if (!rollback || result.verdict !== 'rolled-back')
+        throw new Error(`${service}: no rollback (${result.verdict}: ${result.verdictReason})`);
       const nextTick = watchStart + Math.ceil((injectedAt - watchStart) / I) * I;
       return { latency: rollback.time - injectedAt, ideal: nextTick - injectedAt, steps: await breakdown(h, rollback.time) };
     });
@@ -163,7 +176,11 @@ async function main(): Promise<void> {
       sandbox.apps.degrade(`production/${service}`, { errorRate: 2, p99Ms: 4_000, p95Ms: 2_500, p50Ms: 400, noise: 0.5 });
       const result = (await h.result()) as DeployResult;
       const rollbacks = sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: `/v1/projects/${service}/rollback/` }).length;
-      return { falseRollback: result.verdict !== 'succeeded' || rollbacks > 0, warnings: result.watch?.warnings ?? 0, samples: result.watch?.samplesTaken ?? 0 };
+      return {
+        falseRollback: result.verdict !== 'succeeded' || rollbacks > 0,
+        warnings: result.watch?.warnings ?? 0,
+        samples: result.watch?.samplesTaken ?? 0,
+      };
     });
 
     const d = await Promise.all(detections);
@@ -193,7 +210,8 @@ async function main(): Promise<void> {
         falseRollbacks,
       },
     };
-    const step = (k: keyof (typeof d)[number]['steps']) => `${k} median ${Math.round(median(d.map((x) => x.steps[k])))} / max ${Math.max(...d.map((x) => x.steps[k]))}`;
+    const step = (k: keyof (typeof d)[number]['steps']) =>
+      `${k} median ${Math.round(median(d.map((x) => x.steps[k])))} / max ${Math.max(...d.map((x) => x.steps[k]))}`;
     const lines = [
       `watch detection, sample interval I = ${I} ms`,
       `  breach → rollback request over ${d.length} runs: median ${report.detection.medianMs} ms, max ${report.detection.maxMs} ms (target ≤ I + 2 s = ${I + 2_000} ms: ${report.detection.withinTarget ? 'met' : 'MISSED'})`,

@@ -27,6 +27,7 @@ export { invalidInput } from '../workflows/common/failures';
 
 /** The platform clients, or a non-retryable failure saying the worker runs without them. */
 export function requirePlatforms(deps: Pick<ActivityDeps, 'platforms'>): PlatformClients {
-  if (!deps.platforms) throw ApplicationFailure.nonRetryable('no platform clients: the worker was started without them', 'PlatformUnavailable');
+  if (!deps.platforms)
+    throw ApplicationFailure.nonRetryable('no platform clients: the worker was started without them', 'PlatformUnavailable');
   return deps.platforms;
 }

@@ -49,7 +49,9 @@ export function toCliError(err: unknown, ctx: CliContext): CliError {
   const invalid = chain.find((e): e is ApplicationFailure => e instanceof ApplicationFailure && e.type === 'InvalidInput');
   if (invalid) return new CliError(EXIT.USAGE, invalid.message, { type: 'InvalidInput', details: invalid.details });
   if (err instanceof WorkflowNotFoundError) {
-    return new CliError(EXIT.NOT_FOUND, `not found: workflow ${err.workflowId}${err.runId ? ` (run ${err.runId})` : ''}`, { workflowId: err.workflowId });
+    return new CliError(EXIT.NOT_FOUND, `not found: workflow ${err.workflowId}${err.runId ? ` (run ${err.runId})` : ''}`, {
+      workflowId: err.workflowId,
+    });
   }
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new CliError(EXIT.FAILED, `already running: workflow ${err.workflowId}`, { workflowId: err.workflowId });

@@ -44,13 +44,15 @@ export const service = z.object({
   productionUrl: url,
   healthPath: z.string().startsWith('/').default('/api/health'),
   /** Environment variables the app cannot run without (pre-deploy gate). */
-  criticalEnv: z.array(z.string().min(1)).default([
-    'NEXT_PUBLIC_SUPABASE_URL',
-    'NEXT_PUBLIC_SUPABASE_ANON_KEY',
-    'SUPABASE_SERVICE_ROLE_KEY',
-    'OPENAI_API_KEY',
-    'CREDENTIAL_ENCRYPTION_KEY',
-  ]),
+  criticalEnv: z
+    .array(z.string().min(1))
+    .default([
+      'NEXT_PUBLIC_SUPABASE_URL',
+      'NEXT_PUBLIC_SUPABASE_ANON_KEY',
+      'SUPABASE_SERVICE_ROLE_KEY',
+      'OPENAI_API_KEY',
+      'CREDENTIAL_ENCRYPTION_KEY',
+    ]),
   criticalPaths: z.array(criticalPath).default([{ path: '/', expectStatus: 200 }]),
   customerFacing: z.boolean().default(true),
   /** Staged promotion percentages, last one 100; omit for a plain promote. */
@@ -133,7 +135,10 @@ const platforms = z.object({
     .object({
       tokenEnv: envName.default('SUPABASE_ACCESS_TOKEN'),
       apiUrl: url.default('https://api.supabase.com'),
-      projectRef: z.string().regex(/^[a-z]{20}$/, 'must be the 20-letter project ref').optional(),
+      projectRef: z
+        .string()
+        .regex(/^[a-z]{20}$/, 'must be the 20-letter project ref')
+        .optional(),
       /** Base URL of the project's API gateway (https://<ref>.supabase.co). */
       projectUrl: url.optional(),
       anonKeyEnv: envName.default('SUPABASE_ANON_KEY'),
@@ -145,12 +150,10 @@ const platforms = z.object({
   statuspageApiUrl: url.default('https://api.statuspage.io/v1'),
   telegramApiUrl: url.default('https://api.telegram.org'),
   /** AI provider status pages (Statuspage format). */
-  providers: z
-    .record(z.string(), z.object({ statusUrl: url }))
-    .default({
-      openai: { statusUrl: 'https://status.openai.com/api/v2/status.json' },
-      anthropic: { statusUrl: 'https://status.anthropic.com/api/v2/status.json' },
-    }),
+  providers: z.record(z.string(), z.object({ statusUrl: url })).default({
+    openai: { statusUrl: 'https://status.openai.com/api/v2/status.json' },
+    anthropic: { statusUrl: 'https://status.anthropic.com/api/v2/status.json' },
+  }),
   /** Per-request timeout for every platform call. */
   requestTimeout: durationMs.default(10_000),
 });
@@ -252,54 +255,57 @@ const sqlAlertRule = z.object({
   summary: z.string().min(1),
 });
 
-const maintenance = z.object({
-  cleanup: z.array(cleanupPolicy).default([]),
-  sqlAlertRules: z.array(sqlAlertRule).default([]),
-  /** Tables allowed a VACUUM FULL (it takes an ACCESS EXCLUSIVE lock). */
-  vacuumFullTables: z.array(z.string()).default([]),
-  lockTimeout: durationMs.default(2_000),
-  statementTimeout: durationMs.default(30_000),
-  /** Application checkout for the monthly dependency report. */
-  appCheckout: z.string().optional(),
-  /** `host` or `host:port` (default 443) whose certificate expiry the health check watches. */
-  tlsHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')).default([]),
-  tlsWarnDays: z.number().int().positive().default(21),
-  /** Extra CA certificates (PEM file) trusted when checking tlsHosts, for hosts behind a private CA. */
-  tlsCaFile: z.string().optional(),
-  /**
-   * Where to connect for a tlsHosts entry instead of the entry itself, as `host:port` (curl's --connect-to):
-   * the certificate is still asked for (SNI) and verified as the entry's host name, and the check keeps its
-   * key. For a host reached through a proxy or load balancer address; the platform sandbox sets it.
-   */
-  tlsConnectTo: z.record(z.string(), z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')).default({}),
-  /** Bot webhook endpoints that must answer (second runbook: Telegram/Slack webhooks); a 5xx or no answer is down. */
-  botWebhooks: z
-    .array(
-      z
-        .object({
-          name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-          /** Edge Function slug under platforms.supabase.projectUrl, or a full URL. */
-          function: z.string().optional(),
-          url: url.optional(),
-          body: z.record(z.string(), z.unknown()).default({}),
-        })
-        .refine((w) => Boolean(w.function) !== Boolean(w.url), { message: 'give either function or url' }),
-    )
-    .default([]),
-  /** Performance Tuning → Identify Slow Queries: mean execution time above this is reported. */
-  slowQueryMs: z.number().positive().default(100),
-  /** Table whose `cost` column feeds the cost-per-day report (Cost Alert: $100 a day). */
-  messagesTable: z.string().default('javari_messages'),
-  dailyCostLimit: z.number().positive().default(100),
-  /** Table of the second runbook's security audit (action_type, created_at). */
-  auditTable: z.string().default('audit_logs'),
-  /** Disk size per database (key of `databases`), bytes: the health check compares the database size with it (Disk usage > 90 %). */
-  diskBytes: z.record(z.string(), z.number().positive()).default({}),
-}).superRefine((m, ctx) => {
-  for (const entry of Object.keys(m.tlsConnectTo)) {
-    if (!m.tlsHosts.includes(entry)) ctx.addIssue({ code: 'custom', path: ['tlsConnectTo', entry], message: `"${entry}" is not one of tlsHosts` });
-  }
-});
+const maintenance = z
+  .object({
+    cleanup: z.array(cleanupPolicy).default([]),
+    sqlAlertRules: z.array(sqlAlertRule).default([]),
+    /** Tables allowed a VACUUM FULL (it takes an ACCESS EXCLUSIVE lock). */
+    vacuumFullTables: z.array(z.string()).default([]),
+    lockTimeout: durationMs.default(2_000),
+    statementTimeout: durationMs.default(30_000),
+    /** Application checkout for the monthly dependency report. */
+    appCheckout: z.string().optional(),
+    /** `host` or `host:port` (default 443) whose certificate expiry the health check watches. */
+    tlsHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')).default([]),
+    tlsWarnDays: z.number().int().positive().default(21),
+    /** Extra CA certificates (PEM file) trusted when checking tlsHosts, for hosts behind a private CA. */
+    tlsCaFile: z.string().optional(),
+    /**
+     * Where to connect for a tlsHosts entry instead of the entry itself, as `host:port` (curl's --connect-to):
+     * the certificate is still asked for (SNI) and verified as the entry's host name, and the check keeps its
+     * key. For a host reached through a proxy or load balancer address; the platform sandbox sets it.
+     */
+    tlsConnectTo: z.record(z.string(), z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')).default({}),
+    /** Bot webhook endpoints that must answer (second runbook: Telegram/Slack webhooks); a 5xx or no answer is down. */
+    botWebhooks: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+            /** Edge Function slug under platforms.supabase.projectUrl, or a full URL. */
+            function: z.string().optional(),
+            url: url.optional(),
+            body: z.record(z.string(), z.unknown()).default({}),
+          })
+          .refine((w) => Boolean(w.function) !== Boolean(w.url), { message: 'give either function or url' }),
+      )
+      .default([]),
+    /** Performance Tuning → Identify Slow Queries: mean execution time above this is reported. */
+    slowQueryMs: z.number().positive().default(100),
+    /** Table whose `cost` column feeds the cost-per-day report (Cost Alert: $100 a day). */
+    messagesTable: z.string().default('javari_messages'),
+    dailyCostLimit: z.number().positive().default(100),
+    /** Table of the second runbook's security audit (action_type, created_at). */
+    auditTable: z.string().default('audit_logs'),
+    /** Disk size per database (key of `databases`), bytes: the health check compares the database size with it (Disk usage > 90 %). */
+    diskBytes: z.record(z.string(), z.number().positive()).default({}),
+  })
+  .superRefine((m, ctx) => {
+    for (const entry of Object.keys(m.tlsConnectTo)) {
+      if (!m.tlsHosts.includes(entry))
+        ctx.addIssue({ code: 'custom', path: ['tlsConnectTo', entry], message: `"${entry}" is not one of tlsHosts` });
+    }
+  });
 
 const schedules = z.object({
   healthCheck: z.object({ every: durationMs.default(300_000) }).prefault({}),
@@ -322,7 +328,11 @@ export const configSchema = z
     name: z.string().min(1),
     timezone: timeZone,
     businessHours: z
-      .object({ days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']), start: hhmm.default('09:00'), end: hhmm.default('17:00') })
+      .object({
+        days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+        start: hhmm.default('09:00'),
+        end: hhmm.default('17:00'),
+      })
       .prefault({}),
     temporal: z.object({ namespace: z.string().default('default'), taskQueue: z.string().default('durable-runbooks') }).prefault({}),
     services: z.array(service).min(1),
@@ -375,7 +385,8 @@ export const configSchema = z
       }
     });
     cfg.backup.databases.forEach((d, i) => {
-      if (!cfg.databases[d]) ctx.addIssue({ code: 'custom', path: ['backup', 'databases', i], message: `no database "${d}" under databases` });
+      if (!cfg.databases[d])
+        ctx.addIssue({ code: 'custom', path: ['backup', 'databases', i], message: `no database "${d}" under databases` });
     });
   });
 

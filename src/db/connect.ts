@@ -8,7 +8,11 @@ import { Client, Pool, type ClientConfig, type PoolConfig } from 'pg';
 const ignore = () => undefined;
 
 /** A dedicated connection to a database, named so it is recognisable in pg_stat_activity. */
-export async function connect(url: string, applicationName: string, opts: Omit<ClientConfig, 'connectionString' | 'application_name'> = {}): Promise<Client> {
+export async function connect(
+  url: string,
+  applicationName: string,
+  opts: Omit<ClientConfig, 'connectionString' | 'application_name'> = {},
+): Promise<Client> {
   const client = new Client({ connectionString: url, application_name: applicationName, ...opts });
   client.on('error', ignore);
   await client.connect();

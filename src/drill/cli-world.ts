@@ -21,7 +21,14 @@ export function sandboxTarget(url: string): SandboxTarget {
 let runtimeInstalled = false;
 
 /** The world of a running `npm start`, for `runbook drill`. */
-export function cliWorld(opts: { client: Client; target: TemporalTarget; config: RunbookConfig; taskQueue: string; env: NodeJS.ProcessEnv; targets: DrillTargets }): DrillWorld {
+export function cliWorld(opts: {
+  client: Client;
+  target: TemporalTarget;
+  config: RunbookConfig;
+  taskQueue: string;
+  env: NodeJS.ProcessEnv;
+  targets: DrillTargets;
+}): DrillWorld {
   const { client, target, env, targets } = opts;
   const sb = sandboxTarget(targets.sandboxUrl);
   const config = pointAtSandbox(opts.config, sb);
@@ -44,8 +51,15 @@ export function cliWorld(opts: { client: Client; target: TemporalTarget; config:
           // installed already
         }
       }
-      const scaled = patch({ ...config, temporal: { ...config.temporal, taskQueue: `${opts.taskQueue}-drill-${randomBytes(3).toString('hex')}` } });
-      const workerEnv: NodeJS.ProcessEnv = { ...env, ...sandboxSecrets(scaled, sb), [config.databases[dbKey]?.urlEnv ?? 'DATABASE_URL']: targets.appDatabaseUrl };
+      const scaled = patch({
+        ...config,
+        temporal: { ...config.temporal, taskQueue: `${opts.taskQueue}-drill-${randomBytes(3).toString('hex')}` },
+      });
+      const workerEnv: NodeJS.ProcessEnv = {
+        ...env,
+        ...sandboxSecrets(scaled, sb),
+        [config.databases[dbKey]?.urlEnv ?? 'DATABASE_URL']: targets.appDatabaseUrl,
+      };
       const deps = await createDeps(scaled, target, workerEnv, targets.opsDatabaseUrl);
       let worker: Awaited<ReturnType<typeof createWorker>>;
       try {

@@ -9,7 +9,16 @@ function cell(m: Measure): string {
 
 /** The game-day report: one row per scenario (measures as "took / target"), then notes and failures. */
 export function reportLines(results: ScenarioResult[]): string[] {
-  const rows = results.map((r) => [r.scenario, r.outcome.toUpperCase(), cell(r.detection), cell(r.firstPage), cell(r.mitigation), cell(r.resolution), formatMs(r.durationMs), r.clean ? 'yes' : 'NO']);
+  const rows = results.map((r) => [
+    r.scenario,
+    r.outcome.toUpperCase(),
+    cell(r.detection),
+    cell(r.firstPage),
+    cell(r.mitigation),
+    cell(r.resolution),
+    formatMs(r.durationMs),
+    r.clean ? 'yes' : 'NO',
+  ]);
   const lines = table(['SCENARIO', 'OUTCOME', 'DETECTION', 'FIRST PAGE', 'MITIGATION', 'RESOLUTION', 'TOOK', 'CLEAN'], rows);
   lines.push('', 'times from fault injection, as took / runbook target');
   for (const r of results) {

@@ -17,7 +17,12 @@ export function scenarioNames(): string[] {
 /** `all`, or one name: the scenarios to run; throws with the known names for anything else. */
 export function selectScenarios(which: string): Scenario[] {
   if (which === 'all') return SCENARIOS;
-  const found = SCENARIOS.filter((s) => which.split(',').map((x) => x.trim()).includes(s.name));
+  const found = SCENARIOS.filter((s) =>
+    which
+      .split(',')
+      .map((x) => x.trim())
+      .includes(s.name),
+  );
   if (!found.length) throw new Error(`unknown scenario "${which}": one of ${scenarioNames().join(', ')}, or all`);
   return found;
 }
@@ -67,7 +72,10 @@ export async function runScenario(world: DrillWorld, scenario: Scenario, opts: D
     await Promise.race([
       scenario.run(run),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`did not finish within ${Math.round(opts.scenarioTimeoutMs / 1000)}s`)), opts.scenarioTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`did not finish within ${Math.round(opts.scenarioTimeoutMs / 1000)}s`)),
+          opts.scenarioTimeoutMs,
+        );
       }),
     ]);
   } catch (err) {
@@ -83,8 +91,14 @@ export async function runScenario(world: DrillWorld, scenario: Scenario, opts: D
       cleanupProblems.push(`${step.what}: ${messageOf(err)}`);
     }
   }
-  for (const [name, m] of Object.entries({ detection: run.detection, firstPage: run.firstPage, mitigation: run.mitigation, resolution: run.resolution })) {
-    if (m.ms !== undefined && m.slaMs !== undefined && m.ms > m.slaMs) run.failures.push(`${name} took longer than ${m.sla ?? 'its target'}`);
+  for (const [name, m] of Object.entries({
+    detection: run.detection,
+    firstPage: run.firstPage,
+    mitigation: run.mitigation,
+    resolution: run.resolution,
+  })) {
+    if (m.ms !== undefined && m.slaMs !== undefined && m.ms > m.slaMs)
+      run.failures.push(`${name} took longer than ${m.sla ?? 'its target'}`);
   }
   const outcome = run.failures.length || cleanupProblems.length ? 'fail' : 'pass';
   opts.log(`drill ${scenario.name}: ${outcome}${run.failures.length ? ` (${run.failures.join('; ')})` : ''}`);

@@ -52,7 +52,11 @@ async function http(url: string, init: { method?: string; body?: unknown } = {})
 export function sandboxControl(url: string): SandboxControl {
   const base = url.replace(/\/+$/, '');
   const ctl = `${base}/_sandbox`;
-  const state = () => http(`${ctl}/state`) as Promise<{ providers: Record<string, { indicator: string }>; vercel: { projects: unknown[]; deployments: unknown[] } }>;
+  const state = () =>
+    http(`${ctl}/state`) as Promise<{
+      providers: Record<string, { indicator: string }>;
+      vercel: { projects: unknown[]; deployments: unknown[] };
+    }>;
   return {
     url: base,
     async reachable() {
@@ -77,7 +81,10 @@ export function sandboxControl(url: string): SandboxControl {
       return ((await http(`${ctl}/apps/restore`, { method: 'POST', body: { target } })) as { restored: string[] }).restored;
     },
     async setProvider(name, indicator, description) {
-      await http(`${ctl}/providers/${encodeURIComponent(name)}`, { method: 'POST', body: { indicator, ...(description ? { description } : {}) } });
+      await http(`${ctl}/providers/${encodeURIComponent(name)}`, {
+        method: 'POST',
+        body: { indicator, ...(description ? { description } : {}) },
+      });
     },
     async providers() {
       return (await state()).providers ?? {};

@@ -28,9 +28,9 @@ export function resolveTargets(
   const recorded = runningStackFile(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR);
   const sources: Record<string, string> = {};
   const pick = (name: string, flag: string | undefined, envName: string, fromFile: string | undefined, fallback: () => string): string => {
-    if (flag) return (sources[name] = 'flag', flag);
-    if (env[envName]) return (sources[name] = envName, env[envName]!);
-    if (fromFile) return (sources[name] = 'stack.json', fromFile);
+    if (flag) return ((sources[name] = 'flag'), flag);
+    if (env[envName]) return ((sources[name] = envName), env[envName]!);
+    if (fromFile) return ((sources[name] = 'stack.json'), fromFile);
     sources[name] = 'default';
     return fallback();
   };
@@ -38,8 +38,20 @@ export function resolveTargets(
   const pgPort = env.RUNBOOK_PG_PORT || '54329';
   const hooks = config.webhooks;
   return {
-    sandboxUrl: pick('sandbox', flags.sandboxUrl, 'RUNBOOK_DRILL_SANDBOX_URL', recorded.sandboxUrl, () => `http://127.0.0.1:${env.SANDBOX_PORT || 8790}`),
-    receiverUrl: pick('receiver', flags.receiverUrl, 'RUNBOOK_DRILL_RECEIVER_URL', recorded.receiverUrl, () => `http://${hooks.host === '0.0.0.0' ? '127.0.0.1' : hooks.host}:${env.RUNBOOK_WEBHOOK_PORT || hooks.port}`),
+    sandboxUrl: pick(
+      'sandbox',
+      flags.sandboxUrl,
+      'RUNBOOK_DRILL_SANDBOX_URL',
+      recorded.sandboxUrl,
+      () => `http://127.0.0.1:${env.SANDBOX_PORT || 8790}`,
+    ),
+    receiverUrl: pick(
+      'receiver',
+      flags.receiverUrl,
+      'RUNBOOK_DRILL_RECEIVER_URL',
+      recorded.receiverUrl,
+      () => `http://${hooks.host === '0.0.0.0' ? '127.0.0.1' : hooks.host}:${env.RUNBOOK_WEBHOOK_PORT || hooks.port}`,
+    ),
     appDatabaseUrl: pick(
       'app database',
       flags.appDbUrl,
@@ -47,7 +59,13 @@ export function resolveTargets(
       recorded.databaseUrls?.[dbKey],
       () => `postgres://postgres@127.0.0.1:${pgPort}/${dbKey}`,
     ),
-    opsDatabaseUrl: pick('ops database', flags.opsDbUrl, 'OPS_DATABASE_URL', recorded.opsDatabaseUrl, () => `postgres://postgres@127.0.0.1:${pgPort}/ops`),
+    opsDatabaseUrl: pick(
+      'ops database',
+      flags.opsDbUrl,
+      'OPS_DATABASE_URL',
+      recorded.opsDatabaseUrl,
+      () => `postgres://postgres@127.0.0.1:${pgPort}/ops`,
+    ),
     ...(recorded.sandboxWebhookToken ? { webhookToken: recorded.sandboxWebhookToken } : {}),
     sources,
   };

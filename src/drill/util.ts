@@ -23,7 +23,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${lastError ? ` (last error: ${messageOf(lastError)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${lastError ? ` (last error: ${messageOf(lastError)})` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -46,11 +49,21 @@ export async function incidentState(client: Client, id: string): Promise<Inciden
   }
 }
 
-export function waitForIncident(world: DrillWorld, id: string, ok: (s: IncidentState) => boolean, what: string, timeoutMs: number): Promise<IncidentState> {
-  return waitFor(what, async () => {
-    const s = await incidentState(world.client, id);
-    return s && ok(s) ? s : undefined;
-  }, timeoutMs);
+export function waitForIncident(
+  world: DrillWorld,
+  id: string,
+  ok: (s: IncidentState) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<IncidentState> {
+  return waitFor(
+    what,
+    async () => {
+      const s = await incidentState(world.client, id);
+      return s && ok(s) ? s : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** A generic-format alert (README "Generic JSON format"), as a monitor would send it. */
@@ -88,11 +101,16 @@ export async function postJson(url: string, body: unknown, token?: string): Prom
  * (and its token), else straight to Temporal by signal-with-start, which is what the receiver does.
  * Returns the incident workflow id.
  */
-export async function sendAlert(world: DrillWorld, alert: GenericAlert, taskQueue = world.taskQueue): Promise<{ incidentId: string; via: 'receiver' | 'signal' }> {
+export async function sendAlert(
+  world: DrillWorld,
+  alert: GenericAlert,
+  taskQueue = world.taskQueue,
+): Promise<{ incidentId: string; via: 'receiver' | 'signal' }> {
   const incidentId = incidentWorkflowId(alert.dedupKey);
   if (world.receiver?.token && taskQueue === world.taskQueue) {
     const res = await postJson(`${world.receiver.url}/webhooks/generic`, { source: 'drill', ...alert }, world.receiver.token);
-    if (res.status !== 202 && res.status !== 200) throw new Error(`the webhook receiver answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+    if (res.status !== 202 && res.status !== 200)
+      throw new Error(`the webhook receiver answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
     return { incidentId, via: 'receiver' };
   }
   const now = new Date().toISOString();
@@ -145,7 +163,13 @@ export async function closeIncident(world: DrillWorld, id: string, by: string, t
       if (now?.phase === 'response') throw err;
     }
   }
-  const resolved = await waitForIncident(world, id, (x) => x.phase !== 'response' && Boolean(x.postmortem.draftedAt), 'the post-mortem draft', timeoutMs);
+  const resolved = await waitForIncident(
+    world,
+    id,
+    (x) => x.phase !== 'response' && Boolean(x.postmortem.draftedAt),
+    'the post-mortem draft',
+    timeoutMs,
+  );
   await handle.executeUpdate(completePostmortemUpdate, { args: [{ by, rootCause: 'Game day (runbook drill): injected fault' }] });
   await waitFor('the incident workflow to close', async () => (await handle.describe()).status.name !== 'RUNNING', timeoutMs);
   return resolved;

@@ -25,7 +25,14 @@ export function createSlackClient(config: RunbookConfig, env: NodeJS.ProcessEnv)
     async post(message) {
       if (!slack || !http) throw notConfigured('slack', 'POST <webhook URL>', 'notifications.slack');
       const revoked = `the webhook URL in ${slack.webhookUrlEnv} was revoked or is wrong: create a new incoming webhook and put its URL there`;
-      await http.request({ method: 'POST', path: '', body: message, read: 'text', hints: { 404: revoked, 410: revoked }, schema: slackWebhookResult });
+      await http.request({
+        method: 'POST',
+        path: '',
+        body: message,
+        read: 'text',
+        hints: { 404: revoked, 410: revoked },
+        schema: slackWebhookResult,
+      });
     },
   };
 }

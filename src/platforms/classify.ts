@@ -48,7 +48,10 @@ function finalHint(ctx: StatusContext, said: string): { kind: PlatformErrorKind;
   const what = ctx.resource ?? 'the requested resource';
   switch (ctx.status) {
     case 401:
-      return { kind: 'auth', hint: `${cred} was rejected (missing, expired or revoked)${said}: put a valid one in ${ctx.credential?.env ?? 'the environment'}` };
+      return {
+        kind: 'auth',
+        hint: `${cred} was rejected (missing, expired or revoked)${said}: put a valid one in ${ctx.credential?.env ?? 'the environment'}`,
+      };
     case 403:
       return { kind: 'auth', hint: `${cred} lacks access to ${what}${said}: grant it access or use one that has it` };
     case 404:

@@ -1,6 +1,7 @@
 /** A failed platform call, classified once so activities can map it onto Temporal's retry policy. */
 
-export type PlatformName = 'vercel' | 'netlify' | 'supabase' | 'statuspage' | 'pagerduty' | 'slack' | 'telegram' | 'provider-status' | 'app';
+export type PlatformName =
+  'vercel' | 'netlify' | 'supabase' | 'statuspage' | 'pagerduty' | 'slack' | 'telegram' | 'provider-status' | 'app';
 
 export const PLATFORM_LABEL: Record<PlatformName, string> = {
   vercel: 'Vercel',

@@ -131,7 +131,12 @@ export class PlatformHttp {
     let responseHeaders: Record<string, string | string[] | undefined>;
     let text: string;
     try {
-      const res = await request(url, { method: req.method, headers, body: req.body === undefined ? undefined : form ? (req.body as FormData) : JSON.stringify(req.body), signal });
+      const res = await request(url, {
+        method: req.method,
+        headers,
+        body: req.body === undefined ? undefined : form ? (req.body as FormData) : JSON.stringify(req.body),
+        signal,
+      });
       status = res.statusCode;
       responseHeaders = res.headers;
       text = status < 400 && req.maxLines !== undefined ? await readLines(res.body, req.maxLines, timedOut) : await res.body.text();

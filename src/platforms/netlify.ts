@@ -25,11 +25,36 @@ export function createNetlifyClient(config: RunbookConfig, env: NodeJS.ProcessEn
       }),
     getDeploy: (deployId, siteId) =>
       siteId
-        ? http.request({ method: 'GET', path: '/sites/{siteId}/deploys/{deployId}', params: { siteId, deployId }, resource: `deploy ${deployId} of ${site(siteId)}`, schema: netlifyDeploy })
-        : http.request({ method: 'GET', path: '/deploys/{deployId}', params: { deployId }, resource: `deploy ${deployId}`, schema: netlifyDeploy }),
+        ? http.request({
+            method: 'GET',
+            path: '/sites/{siteId}/deploys/{deployId}',
+            params: { siteId, deployId },
+            resource: `deploy ${deployId} of ${site(siteId)}`,
+            schema: netlifyDeploy,
+          })
+        : http.request({
+            method: 'GET',
+            path: '/deploys/{deployId}',
+            params: { deployId },
+            resource: `deploy ${deployId}`,
+            schema: netlifyDeploy,
+          }),
     restoreDeploy: (siteId, deployId) =>
-      http.request({ method: 'POST', path: '/sites/{siteId}/deploys/{deployId}/restore', params: { siteId, deployId }, resource: `deploy ${deployId} of ${site(siteId)}`, schema: netlifyDeploy }),
+      http.request({
+        method: 'POST',
+        path: '/sites/{siteId}/deploys/{deployId}/restore',
+        params: { siteId, deployId },
+        resource: `deploy ${deployId} of ${site(siteId)}`,
+        schema: netlifyDeploy,
+      }),
     rollback: (siteId) => http.send({ method: 'PUT', path: '/sites/{siteId}/rollback', params: { siteId }, resource: site(siteId) }),
-    cancelDeploy: (deployId) => http.request({ method: 'POST', path: '/deploys/{deployId}/cancel', params: { deployId }, resource: `deploy ${deployId}`, schema: netlifyDeploy }),
+    cancelDeploy: (deployId) =>
+      http.request({
+        method: 'POST',
+        path: '/deploys/{deployId}/cancel',
+        params: { deployId },
+        resource: `deploy ${deployId}`,
+        schema: netlifyDeploy,
+      }),
   };
 }

@@ -15,11 +15,23 @@ export function createPagerdutyClient(config: RunbookConfig, env: NodeJS.Process
   const routing = (keyEnv: string | undefined) => {
     const name = keyEnv ?? defaultKeyEnv;
     if (!name) {
-      throw new PlatformError({ platform: 'pagerduty', endpoint: ENDPOINT, kind: 'rejected', retryable: false, hint: 'no routing key: set oncall.levels[].pagerdutyRoutingKeyEnv' });
+      throw new PlatformError({
+        platform: 'pagerduty',
+        endpoint: ENDPOINT,
+        kind: 'rejected',
+        retryable: false,
+        hint: 'no routing key: set oncall.levels[].pagerdutyRoutingKeyEnv',
+      });
     }
     const value = secretFromEnv(name, env);
     if (!value) {
-      throw new PlatformError({ platform: 'pagerduty', endpoint: ENDPOINT, kind: 'auth', retryable: false, hint: `${name} is not set: put the routing key in the worker's environment` });
+      throw new PlatformError({
+        platform: 'pagerduty',
+        endpoint: ENDPOINT,
+        kind: 'auth',
+        retryable: false,
+        hint: `${name} is not set: put the routing key in the worker's environment`,
+      });
     }
     return { env: name, noun: 'routing key', value };
   };

@@ -19,7 +19,11 @@ export function createAppProbe(config: RunbookConfig, env: NodeJS.ProcessEnv): A
     const { signal, timedOut, rethrowIfCancelled } = requestSignal(timeoutMs);
     const started = performance.now();
     try {
-      const res = await request(url, { method: 'GET', headers: { accept: 'application/json, text/html;q=0.9, */*;q=0.5', ...headers }, signal });
+      const res = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/json, text/html;q=0.9, */*;q=0.5', ...headers },
+        signal,
+      });
       const body = (await res.body.text()).slice(0, BODY_LIMIT);
       return { url: redactUrl(url), status: res.statusCode, latencyMs: Math.round(performance.now() - started), body };
     } catch (err) {
@@ -49,6 +53,7 @@ export function createAppProbe(config: RunbookConfig, env: NodeJS.ProcessEnv): A
       const parsed = appHealth.safeParse(json);
       return parsed.success ? { ...result, health: parsed.data } : { ...result, problem: describeIssues(parsed.error.issues).join('; ') };
     },
-    metrics: (baseUrl) => http.request({ method: 'GET', baseUrl, path: APP_METRICS_PATH, resource: `metrics of ${redactUrl(baseUrl)}`, schema: appMetrics }),
+    metrics: (baseUrl) =>
+      http.request({ method: 'GET', baseUrl, path: APP_METRICS_PATH, resource: `metrics of ${redactUrl(baseUrl)}`, schema: appMetrics }),
   };
 }

@@ -13,7 +13,10 @@ export function sandboxBaseUrls(origin: string) {
     slack: `${origin}/slack`,
     telegram: `${origin}/telegram`,
     /** Status pages by provider; any other provider's page is at the same place under its own name. */
-    providers: { openai: `${origin}/status/openai/api/v2/status.json`, anthropic: `${origin}/status/anthropic/api/v2/status.json` } as Record<string, string>,
+    providers: {
+      openai: `${origin}/status/openai/api/v2/status.json`,
+      anthropic: `${origin}/status/anthropic/api/v2/status.json`,
+    } as Record<string, string>,
   };
 }
 
@@ -45,7 +48,10 @@ export function pointAtSandbox(config: RunbookConfig, sandbox: SandboxTarget, op
       statuspageApiUrl: b.statuspage,
       telegramApiUrl: b.telegram,
       providers: Object.fromEntries(
-        Object.keys(p.providers).map((name) => [name, { statusUrl: b.providers[name] ?? `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` }]),
+        Object.keys(p.providers).map((name) => [
+          name,
+          { statusUrl: b.providers[name] ?? `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` },
+        ]),
       ),
       requestTimeout: opts.requestTimeoutMs ?? p.requestTimeout,
     },
@@ -56,7 +62,8 @@ export function pointAtSandbox(config: RunbookConfig, sandbox: SandboxTarget, op
 export function sandboxSecrets(config: RunbookConfig, sandbox: SandboxTarget): Record<string, string> {
   const env: Record<string, string> = {};
   const p = config.platforms;
-  for (const name of [p.vercel.tokenEnv, p.netlify.tokenEnv, p.supabase.tokenEnv, p.supabase.anonKeyEnv]) env[name] = `sandbox-${name.toLowerCase()}`;
+  for (const name of [p.vercel.tokenEnv, p.netlify.tokenEnv, p.supabase.tokenEnv, p.supabase.anonKeyEnv])
+    env[name] = `sandbox-${name.toLowerCase()}`;
   for (const level of config.oncall.levels) {
     if (level.pagerdutyRoutingKeyEnv) env[level.pagerdutyRoutingKeyEnv] = `sandbox-${level.pagerdutyRoutingKeyEnv.toLowerCase()}`;
   }

@@ -27,7 +27,13 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
   });
   const pageId = (endpoint: string): string => {
     if (sp) return sp.pageId;
-    throw new PlatformError({ platform: 'statuspage', endpoint, kind: 'rejected', retryable: false, hint: 'no status page configured: set notifications.statuspage' });
+    throw new PlatformError({
+      platform: 'statuspage',
+      endpoint,
+      kind: 'rejected',
+      retryable: false,
+      hint: 'no status page configured: set notifications.statuspage',
+    });
   };
   const page = (id: string) => `page ${id}`;
 
@@ -35,7 +41,14 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
     configured: sp !== undefined,
     async createIncident(fields) {
       const id = pageId('POST /pages/{pageId}/incidents');
-      return http.request({ method: 'POST', path: '/pages/{pageId}/incidents', params: { pageId: id }, body: { incident: fields }, resource: page(id), schema: statuspageIncident });
+      return http.request({
+        method: 'POST',
+        path: '/pages/{pageId}/incidents',
+        params: { pageId: id },
+        body: { incident: fields },
+        resource: page(id),
+        schema: statuspageIncident,
+      });
     },
     async updateIncident(incidentId, fields) {
       const id = pageId('PATCH /pages/{pageId}/incidents/{incidentId}');
@@ -50,7 +63,13 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
     },
     async listUnresolved() {
       const id = pageId('GET /pages/{pageId}/incidents/unresolved');
-      return http.request({ method: 'GET', path: '/pages/{pageId}/incidents/unresolved', params: { pageId: id }, resource: page(id), schema: statuspageIncidentList });
+      return http.request({
+        method: 'GET',
+        path: '/pages/{pageId}/incidents/unresolved',
+        params: { pageId: id },
+        resource: page(id),
+        schema: statuspageIncidentList,
+      });
     },
     async findOrCreateIncident({ identity, ...fields }) {
       const existing = (await client.listUnresolved()).find((i) => identityFromName(i.name) === identity);

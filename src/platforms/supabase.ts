@@ -3,7 +3,15 @@ import type { RunbookConfig } from '../config/schema';
 import { PlatformError } from './errors';
 import { PlatformHttp } from './http';
 import { createAppProbe } from './probe';
-import { supabaseAuthHealth, supabaseBackups, supabaseFunction, supabaseFunctions, supabaseHealth, supabaseProject, supabaseQueryResult } from './schemas';
+import {
+  supabaseAuthHealth,
+  supabaseBackups,
+  supabaseFunction,
+  supabaseFunctions,
+  supabaseHealth,
+  supabaseProject,
+  supabaseQueryResult,
+} from './schemas';
 import type { SupabaseClient } from './types';
 import { joinUrl } from './urls';
 
@@ -32,12 +40,24 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
   const probe = createAppProbe(config, env);
   const needProjectUrl = (endpoint: string): string => {
     if (cfg.projectUrl) return cfg.projectUrl;
-    throw new PlatformError({ platform: 'supabase', endpoint, kind: 'rejected', retryable: false, hint: 'no project URL: set platforms.supabase.projectUrl in the configuration' });
+    throw new PlatformError({
+      platform: 'supabase',
+      endpoint,
+      kind: 'rejected',
+      retryable: false,
+      hint: 'no project URL: set platforms.supabase.projectUrl in the configuration',
+    });
   };
   const refOf = (ref: string | undefined, endpoint: string): string => {
     const chosen = ref ?? cfg.projectRef;
     if (chosen) return chosen;
-    throw new PlatformError({ platform: 'supabase', endpoint, kind: 'rejected', retryable: false, hint: 'no project ref: set platforms.supabase.projectRef in the configuration' });
+    throw new PlatformError({
+      platform: 'supabase',
+      endpoint,
+      kind: 'rejected',
+      retryable: false,
+      hint: 'no project ref: set platforms.supabase.projectRef in the configuration',
+    });
   };
   const project = (ref: string) => `project ${ref}`;
 
@@ -59,7 +79,13 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
     },
     async listBackups(ref) {
       const r = refOf(ref, 'GET /v1/projects/{ref}/database/backups');
-      return http.request({ method: 'GET', path: '/v1/projects/{ref}/database/backups', params: { ref: r }, resource: project(r), schema: supabaseBackups });
+      return http.request({
+        method: 'GET',
+        path: '/v1/projects/{ref}/database/backups',
+        params: { ref: r },
+        resource: project(r),
+        schema: supabaseBackups,
+      });
     },
     async restorePitr(recoveryTimeTargetUnix, ref) {
       const r = refOf(ref, 'POST /v1/projects/{ref}/database/backups/restore-pitr');
@@ -84,12 +110,21 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
     },
     async listFunctions(ref) {
       const r = refOf(ref, 'GET /v1/projects/{ref}/functions');
-      return http.request({ method: 'GET', path: '/v1/projects/{ref}/functions', params: { ref: r }, resource: project(r), schema: supabaseFunctions });
+      return http.request({
+        method: 'GET',
+        path: '/v1/projects/{ref}/functions',
+        params: { ref: r },
+        resource: project(r),
+        schema: supabaseFunctions,
+      });
     },
     async deployFunction(slug, fn, ref) {
       const r = refOf(ref, 'POST /v1/projects/{ref}/functions/deploy');
       const form = new FormData();
-      form.append('metadata', JSON.stringify({ entrypoint_path: fn.entrypointPath, name: fn.name ?? slug, verify_jwt: fn.verifyJwt ?? true }));
+      form.append(
+        'metadata',
+        JSON.stringify({ entrypoint_path: fn.entrypointPath, name: fn.name ?? slug, verify_jwt: fn.verifyJwt ?? true }),
+      );
       for (const f of fn.files) form.append('file', new Blob([f.content]), f.name);
       return http.request({
         method: 'POST',
@@ -109,7 +144,10 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
       const base = needProjectUrl('GET /functions/v1/{slug}');
       const anonKey = gateway.secret('GET /functions/v1/{slug}');
       // A deliberately invalid JWT: the function's gateway rejecting it proves the backend answers.
-      const result = await probe.get(joinUrl(base, `/functions/v1/${encodeURIComponent(slug)}`), { apikey: anonKey!, authorization: 'Bearer invalid.jwt.probe' });
+      const result = await probe.get(joinUrl(base, `/functions/v1/${encodeURIComponent(slug)}`), {
+        apikey: anonKey!,
+        authorization: 'Bearer invalid.jwt.probe',
+      });
       const up = result.status === 401 || (result.status !== null && result.status >= 200 && result.status < 300);
       return { ...result, up };
     },

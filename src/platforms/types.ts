@@ -88,7 +88,10 @@ export interface VercelClient {
 }
 
 export interface NetlifyClient {
-  listDeploys(siteId: string, query?: { state?: string; production?: boolean; branch?: string; page?: number; perPage?: number }): Promise<NetlifyDeploy[]>;
+  listDeploys(
+    siteId: string,
+    query?: { state?: string; production?: boolean; branch?: string; page?: number; perPage?: number },
+  ): Promise<NetlifyDeploy[]>;
   getDeploy(deployId: string, siteId?: string): Promise<NetlifyDeploy>;
   /** Publishes an older deploy (rollback to it). */
   restoreDeploy(siteId: string, deployId: string): Promise<NetlifyDeploy>;

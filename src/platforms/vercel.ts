@@ -52,10 +52,23 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
       }),
 
     getDeployment: (idOrUrl) =>
-      http.request({ method: 'GET', path: '/v13/deployments/{id}', params: { id: idOrUrl }, query: team, resource: `deployment ${idOrUrl}`, schema: vercelDeployment }),
+      http.request({
+        method: 'GET',
+        path: '/v13/deployments/{id}',
+        params: { id: idOrUrl },
+        query: team,
+        resource: `deployment ${idOrUrl}`,
+        schema: vercelDeployment,
+      }),
 
     listDeployments: (q = {}) =>
-      http.request({ method: 'GET', path: '/v7/deployments', query: { ...team, ...listQuery(q) }, resource: q.projectId && project(q.projectId), schema: vercelDeploymentList }),
+      http.request({
+        method: 'GET',
+        path: '/v7/deployments',
+        query: { ...team, ...listQuery(q) },
+        resource: q.projectId && project(q.projectId),
+        schema: vercelDeploymentList,
+      }),
 
     async listAllDeployments(q = {}, max = 1000) {
       const items: VercelDeploymentListItem[] = [];
@@ -72,7 +85,11 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
       const existing = await client.listDeployments({ projectId, meta: { [RUNBOOK_META_KEY]: identity }, limit: 1 });
       const found = existing.deployments.find((d) => d.meta[RUNBOOK_META_KEY] === identity);
       if (found) return { deployment: await client.getDeployment(found.uid), created: false };
-      const deployment = await client.createDeployment({ ...body, project: body.project ?? projectId, meta: { ...meta, [RUNBOOK_META_KEY]: identity } });
+      const deployment = await client.createDeployment({
+        ...body,
+        project: body.project ?? projectId,
+        meta: { ...meta, [RUNBOOK_META_KEY]: identity },
+      });
       return { deployment, created: true };
     },
 
@@ -104,7 +121,14 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
       }),
 
     getProject: (idOrName) =>
-      http.request({ method: 'GET', path: '/v9/projects/{idOrName}', params: { idOrName }, query: team, resource: project(idOrName), schema: vercelProject }),
+      http.request({
+        method: 'GET',
+        path: '/v9/projects/{idOrName}',
+        params: { idOrName },
+        query: team,
+        resource: project(idOrName),
+        schema: vercelProject,
+      }),
 
     waitForAliasJob: (projectId, deploymentId, o) =>
       pollUntil(
@@ -126,10 +150,18 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
       }),
 
     configureRollingRelease: (idOrName, config) =>
-      http.send({ method: 'PATCH', path: '/v1/projects/{idOrName}/rolling-release/config', params: { idOrName }, query: team, body: config, resource: project(idOrName) }),
+      http.send({
+        method: 'PATCH',
+        path: '/v1/projects/{idOrName}/rolling-release/config',
+        params: { idOrName },
+        query: team,
+        body: config,
+        resource: project(idOrName),
+      }),
 
     startRollingRelease: (idOrName, canaryDeploymentId) => rolling(idOrName, 'start', { canaryDeploymentId }),
-    approveRollingStage: (idOrName, canaryDeploymentId, nextStageIndex) => rolling(idOrName, 'approve-stage', { nextStageIndex, canaryDeploymentId }),
+    approveRollingStage: (idOrName, canaryDeploymentId, nextStageIndex) =>
+      rolling(idOrName, 'approve-stage', { nextStageIndex, canaryDeploymentId }),
     completeRollingRelease: (idOrName, canaryDeploymentId) => rolling(idOrName, 'complete', { canaryDeploymentId }),
 
     async listEnv(idOrName, o = {}) {

@@ -15,13 +15,15 @@ export const receiver: Component = {
     if (!stack.temporal) throw new StartError('the webhook receiver starts after Temporal');
     const hooks = config.webhooks;
     const port = stack.env.RUNBOOK_WEBHOOK_PORT ? Number(stack.env.RUNBOOK_WEBHOOK_PORT) : hooks.port;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartError(`RUNBOOK_WEBHOOK_PORT: must be a port number, got "${stack.env.RUNBOOK_WEBHOOK_PORT}"`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new StartError(`RUNBOOK_WEBHOOK_PORT: must be a port number, got "${stack.env.RUNBOOK_WEBHOOK_PORT}"`);
     if (port !== 0 && !(await isPortFree(port, hooks.host))) {
       throw new StartError(`port ${port} (webhook receiver) is in use: set webhooks.port in the config or RUNBOOK_WEBHOOK_PORT`);
     }
     // In sandbox mode a session token stands in for an unset bearer token, so the local alert routes (and
     // `runbook drill`) work out of the box; stack.json (owner-only) records it for the CLI.
-    const sandboxToken = stack.sandbox && !secretFromEnv(hooks.bearerTokenEnv, stack.env) ? randomBytes(24).toString('base64url') : undefined;
+    const sandboxToken =
+      stack.sandbox && !secretFromEnv(hooks.bearerTokenEnv, stack.env) ? randomBytes(24).toString('base64url') : undefined;
     const env = sandboxToken ? { ...stack.env, [hooks.bearerTokenEnv]: sandboxToken } : stack.env;
     const connection = await Connection.connect(connectionOptions(stack.temporal.target));
     const client = new Client({ connection, namespace: stack.temporal.target.namespace });
@@ -37,11 +39,18 @@ export const receiver: Component = {
       deliveryJournal: hooks.deliveryJournal ?? path.join(stack.dataDir, 'webhooks', 'vercel-deliveries.log'),
     });
     stack.receiver = { url: started.url, ...(sandboxToken ? { sandboxToken } : {}) };
-    if (sandboxToken) log.info({ component: 'receiver' }, `sandbox mode: ${hooks.bearerTokenEnv} is unset, so this session's bearer token is in ${path.join(stack.dataDir, 'stack.json')}`);
+    if (sandboxToken)
+      log.info(
+        { component: 'receiver' },
+        `sandbox mode: ${hooks.bearerTokenEnv} is unset, so this session's bearer token is in ${path.join(stack.dataDir, 'stack.json')}`,
+      );
     const unset = [hooks.bearerTokenEnv, hooks.sentrySecretEnv, hooks.vercelSecretEnv].filter((name) => !secretFromEnv(name, env));
-    if (unset.length) log.warn({ component: 'receiver' }, `not set: ${unset.join(', ')}; the routes that need them answer 503 until they are`);
+    if (unset.length)
+      log.warn({ component: 'receiver' }, `not set: ${unset.join(', ')}; the routes that need them answer 503 until they are`);
     return {
-      banner: [['webhooks', `${started.url}/webhooks/{alertmanager,grafana,sentry,vercel,generic}, ${started.url}/{healthz,readyz,metrics}`]],
+      banner: [
+        ['webhooks', `${started.url}/webhooks/{alertmanager,grafana,sentry,vercel,generic}, ${started.url}/{healthz,readyz,metrics}`],
+      ],
       async stop() {
         stack.receiver = undefined;
         await started.stop();

@@ -163,7 +163,13 @@ export class AlertIngestor {
         this.queued -= count;
         if (taken.length > 1) this.opts.observer?.coalesced?.(count - taken[0].alerts.length);
         try {
-          const result = await this.send(key, dedupe(taken.flatMap((w) => w.alerts), this.opts.observer));
+          const result = await this.send(
+            key,
+            dedupe(
+              taken.flatMap((w) => w.alerts),
+              this.opts.observer,
+            ),
+          );
           for (const w of taken) w.resolve(result);
         } catch (err) {
           for (const w of taken) w.reject(err);
@@ -186,7 +192,8 @@ export class AlertIngestor {
 
   private release(): void {
     const next = this.slotWaiters.shift();
-    if (next) next(); // the slot passes straight on
+    if (next)
+      next(); // the slot passes straight on
     else this.inFlight--;
   }
 

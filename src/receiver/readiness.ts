@@ -28,7 +28,12 @@ export function temporalReadiness(client: Client, opts: ReadinessOptions = {}): 
       return { ready: true };
     } catch (err) {
       // gRPC DEADLINE_EXCEEDED (4): nothing answered in time, the usual way a dead server shows.
-      const message = (err as { code?: unknown }).code === 4 ? `no answer within ${timeoutMs} ms` : err instanceof Error ? err.message.split('\n')[0] : String(err);
+      const message =
+        (err as { code?: unknown }).code === 4
+          ? `no answer within ${timeoutMs} ms`
+          : err instanceof Error
+            ? err.message.split('\n')[0]
+            : String(err);
       return { ready: false, reason: `Temporal unreachable${where}: ${message}` };
     }
   }

@@ -84,7 +84,8 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     severityPolicy: config.incidents,
     observer: {
       ...metrics.observer,
-      error: (err, workflowId) => app.log.warn({ workflowId, reason: err instanceof Error ? err.message : String(err) }, 'Temporal did not accept alerts'),
+      error: (err, workflowId) =>
+        app.log.warn({ workflowId, reason: err instanceof Error ? err.message : String(err) }, 'Temporal did not accept alerts'),
     },
   });
   metrics.watch(ingestor);
@@ -96,11 +97,14 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: hooks.bodyLimitBytes }, (req, body, done) => {
     const raw = body as Buffer;
     if (raw.length === 0) return done(null, new Delivery(raw, undefined, '(body): the body is empty; send a JSON object'));
-    void parseJson(req, raw.toString('utf8'), (err, json) => done(null, err ? new Delivery(raw, undefined, '(body): not valid JSON') : new Delivery(raw, json)));
+    void parseJson(req, raw.toString('utf8'), (err, json) =>
+      done(null, err ? new Delivery(raw, undefined, '(body): not valid JSON') : new Delivery(raw, json)),
+    );
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: `the body is larger than ${hooks.bodyLimitBytes} bytes` });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send({ error: `the body is larger than ${hooks.bodyLimitBytes} bytes` });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: 'Content-Type must be application/json' });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
     req.log.error({ err }, 'webhook request failed');
@@ -181,7 +185,10 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
       send(reply, async () => {
         const d = delivery(req);
         if (!(d instanceof Delivery)) return d;
-        return record(source, safely(() => normalize(d.json, context())));
+        return record(
+          source,
+          safely(() => normalize(d.json, context())),
+        );
       }),
     );
   }
@@ -198,20 +205,33 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
         const secret = secretFromEnv(sig.secretEnv, env);
         if (!secret) return notConfigured(source, sig.secretEnv);
         const raw = req.body instanceof Delivery ? req.body.raw : undefined;
-        if (!raw || !verifyHmac(sig.algorithm, secret, raw, header(req, sig.header))) return [401, { error: `missing or wrong ${sig.header}` }];
+        if (!raw || !verifyHmac(sig.algorithm, secret, raw, header(req, sig.header)))
+          return [401, { error: `missing or wrong ${sig.header}` }];
         const d = delivery(req);
         return d instanceof Delivery ? handle(req, d.json) : d;
       }),
     );
   }
 
-  signed('/webhooks/sentry', 'sentry', { algorithm: 'sha256', header: 'Sentry-Hook-Signature', secretEnv: hooks.sentrySecretEnv }, (req, json) =>
-    record('sentry', safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), json, context()))),
+  signed(
+    '/webhooks/sentry',
+    'sentry',
+    { algorithm: 'sha256', header: 'Sentry-Hook-Signature', secretEnv: hooks.sentrySecretEnv },
+    (req, json) =>
+      record(
+        'sentry',
+        safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), json, context())),
+      ),
   );
-  signed('/webhooks/vercel', 'vercel', { algorithm: 'sha1', header: 'x-vercel-signature', secretEnv: hooks.vercelSecretEnv }, (_req, json) => {
-    const normalized = safely(() => normalizeVercel(json, context()));
-    return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
-  });
+  signed(
+    '/webhooks/vercel',
+    'vercel',
+    { algorithm: 'sha1', header: 'x-vercel-signature', secretEnv: hooks.vercelSecretEnv },
+    (_req, json) => {
+      const normalized = safely(() => normalizeVercel(json, context()));
+      return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
+    },
+  );
 
   // Liveness: the process answers. Readiness: Temporal takes alerts now (a load balancer or probe routes on it).
   app.get('/healthz', async () => ({ status: 'ok', ...ingestor.stats() }));

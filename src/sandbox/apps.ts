@@ -90,7 +90,9 @@ export class Apps {
 
   dump(): AppsState {
     return {
-      instances: [...this.instances.values()].map((i) => (i.logs.length > Apps.SAVED_LOG_LINES ? { ...i, logs: i.logs.slice(-Apps.SAVED_LOG_LINES) } : i)),
+      instances: [...this.instances.values()].map((i) =>
+        i.logs.length > Apps.SAVED_LOG_LINES ? { ...i, logs: i.logs.slice(-Apps.SAVED_LOG_LINES) } : i,
+      ),
       routes: [...this.routes.values()],
       projectKeys: Object.fromEntries(this.projectKeys),
       buildFailures: Object.fromEntries(this.buildFailures),
@@ -239,7 +241,9 @@ export class Apps {
     } else {
       reply
         .type('text/html; charset=utf-8')
-        .send(`<!doctype html><html><head><title>${inst.projectId}</title></head><body><h1>${inst.projectId}</h1><p>version ${inst.version}</p></body></html>`);
+        .send(
+          `<!doctype html><html><head><title>${inst.projectId}</title></head><body><h1>${inst.projectId}</h1><p>version ${inst.version}</p></body></html>`,
+        );
     }
     inst.logs.push({
       level: status >= 500 ? 'error' : 'info',

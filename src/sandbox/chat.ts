@@ -34,7 +34,11 @@ export class SlackSandbox {
       if (this.revoked.has(hook)) return text('no_service', 404);
       let body: unknown = req.body;
       // Slack also takes form posts with the JSON in `payload`.
-      if (isRecord(body) && typeof body.payload === 'string' && req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
+      if (
+        isRecord(body) &&
+        typeof body.payload === 'string' &&
+        req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
+      ) {
         try {
           body = JSON.parse(body.payload);
         } catch {
@@ -46,7 +50,13 @@ export class SlackSandbox {
       const hasBlocks = Array.isArray(body.blocks) && body.blocks.length > 0;
       if (body.blocks !== undefined && !Array.isArray(body.blocks)) return text('invalid_blocks');
       if (!hasText && !hasBlocks) return text('no_text');
-      this.messages.push({ hook, text: hasText ? (body.text as string) : undefined, blocks: hasBlocks ? (body.blocks as unknown[]) : undefined, body, time: Date.now() });
+      this.messages.push({
+        hook,
+        text: hasText ? (body.text as string) : undefined,
+        blocks: hasBlocks ? (body.blocks as unknown[]) : undefined,
+        body,
+        time: Date.now(),
+      });
       return text('ok', 200);
     });
   };
@@ -88,7 +98,8 @@ export class TelegramSandbox {
   }
 
   plugin = async (app: FastifyInstance): Promise<void> => {
-    const fail = (reply: import('fastify').FastifyReply, code: number, description: string) => reply.code(code).send({ ok: false, error_code: code, description });
+    const fail = (reply: import('fastify').FastifyReply, code: number, description: string) =>
+      reply.code(code).send({ ok: false, error_code: code, description });
     const checkToken = (req: FastifyRequest) => {
       const token = params(req).token;
       if (!TOKEN.test(token)) return 404;
@@ -113,15 +124,28 @@ export class TelegramSandbox {
       if (typeof b.text !== 'string' || b.text.trim() === '') return fail(reply, 400, 'Bad Request: message text is empty');
       if (b.text.length > 4096) return fail(reply, 400, 'Bad Request: message is too long');
       const mode = b.parse_mode;
-      if (mode !== undefined && !['HTML', 'Markdown', 'MarkdownV2'].includes(mode as string)) return fail(reply, 400, 'Bad Request: unsupported parse_mode');
+      if (mode !== undefined && !['HTML', 'Markdown', 'MarkdownV2'].includes(mode as string))
+        return fail(reply, 400, 'Bad Request: unsupported parse_mode');
       if (mode === 'MarkdownV2') {
         const c = markdownV2Problem(b.text);
-        if (c) return fail(reply, 400, `Bad Request: can't parse entities: Character '${c}' is reserved and must be escaped with the preceding '\\'`);
+        if (c)
+          return fail(
+            reply,
+            400,
+            `Bad Request: can't parse entities: Character '${c}' is reserved and must be escaped with the preceding '\\'`,
+          );
       }
       const message_id = ++this.nextId;
       const numericChat = typeof chatId === 'number' ? chatId : /^-?\d+$/.test(chatId) ? Number(chatId) : -1_000_000_000_000 - this.nextId;
       const date = Math.floor(Date.now() / 1000);
-      this.messages.push({ message_id, chat_id: chatId, text: b.text, parse_mode: mode as string | undefined, body: structuredClone(b), time: Date.now() });
+      this.messages.push({
+        message_id,
+        chat_id: chatId,
+        text: b.text,
+        parse_mode: mode as string | undefined,
+        body: structuredClone(b),
+        time: Date.now(),
+      });
       const botId = Number(TOKEN.exec(params(req).token)![1]);
       return reply.send({
         ok: true,

@@ -9,7 +9,8 @@ import { sandboxConfigOverrides, savedPort, startSandbox } from './index';
 /** The hosting-platform tokens the configured services need: Vercel or Netlify, and Supabase when a project is named. */
 export function platformTokenEnvs(config: RunbookConfig): string[] {
   const names = new Set<string>();
-  for (const s of config.services) names.add(s.platform === 'vercel' ? config.platforms.vercel.tokenEnv : config.platforms.netlify.tokenEnv);
+  for (const s of config.services)
+    names.add(s.platform === 'vercel' ? config.platforms.vercel.tokenEnv : config.platforms.netlify.tokenEnv);
   if (config.platforms.supabase.projectRef) names.add(config.platforms.supabase.tokenEnv);
   return [...names];
 }
@@ -40,9 +41,11 @@ export const sandbox: Component = {
     // The world lives in <data dir>/sandbox across restarts, on the port it had (URLs it handed out stay valid).
     const dataDir = path.join(stack.dataDir, 'sandbox');
     const preferred = stack.env.SANDBOX_PORT ? Number(stack.env.SANDBOX_PORT) : (savedPort(dataDir) ?? 8790);
-    if (!Number.isInteger(preferred) || preferred < 0 || preferred > 65535) throw new StartError(`SANDBOX_PORT: must be a port number, got "${stack.env.SANDBOX_PORT}"`);
+    if (!Number.isInteger(preferred) || preferred < 0 || preferred > 65535)
+      throw new StartError(`SANDBOX_PORT: must be a port number, got "${stack.env.SANDBOX_PORT}"`);
     const step = stack.env.SANDBOX_STEP_MS ? Number(stack.env.SANDBOX_STEP_MS) : undefined;
-    if (step !== undefined && !(step >= 0)) throw new StartError(`SANDBOX_STEP_MS: must be a number of milliseconds, got "${stack.env.SANDBOX_STEP_MS}"`);
+    if (step !== undefined && !(step >= 0))
+      throw new StartError(`SANDBOX_STEP_MS: must be a number of milliseconds, got "${stack.env.SANDBOX_STEP_MS}"`);
     const sb = await startSandbox({
       port: await freePort(preferred),
       timing: step,
@@ -62,7 +65,14 @@ export const sandbox: Component = {
     return {
       banner: [
         ['platforms', `LOCAL SANDBOX at ${sb.url} (${decision.reason}); call log ${sb.url}/_sandbox/calls; world kept in ${dataDir}`],
-        ...(config.maintenance.tlsHosts.length ? ([['tls hosts', `${config.maintenance.tlsHosts.join(', ')} checked at the sandbox's TLS endpoint ${sb.tls.address} (CA ${sb.tls.caFile})`]] as Array<[string, string]>) : []),
+        ...(config.maintenance.tlsHosts.length
+          ? ([
+              [
+                'tls hosts',
+                `${config.maintenance.tlsHosts.join(', ')} checked at the sandbox's TLS endpoint ${sb.tls.address} (CA ${sb.tls.caFile})`,
+              ],
+            ] as Array<[string, string]>)
+          : []),
         ...traffic.banner,
       ],
       stop: () => {

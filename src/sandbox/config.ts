@@ -25,7 +25,11 @@ export function pointTlsAtSandbox(config: RunbookConfig, sandbox: Pick<Sandbox, 
   if (!m.tlsHosts.length) return config;
   return {
     ...config,
-    maintenance: { ...m, tlsCaFile: sandbox.tls.caFile, tlsConnectTo: Object.fromEntries(m.tlsHosts.map((entry) => [entry, sandbox.tls.address])) },
+    maintenance: {
+      ...m,
+      tlsCaFile: sandbox.tls.caFile,
+      tlsConnectTo: Object.fromEntries(m.tlsHosts.map((entry) => [entry, sandbox.tls.address])),
+    },
   };
 }
 

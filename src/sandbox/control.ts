@@ -79,7 +79,12 @@ export function controlPlugin(sb: () => Sandbox) {
       const b = body(req.body);
       const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : undefined);
       try {
-        const d = sb().netlify.createDeploy((req.params as { site: string }).site, { branch: str('branch'), commitRef: str('commitRef'), title: str('title'), fail: b.fail === true });
+        const d = sb().netlify.createDeploy((req.params as { site: string }).site, {
+          branch: str('branch'),
+          commitRef: str('commitRef'),
+          title: str('title'),
+          fail: b.fail === true,
+        });
         return reply.code(201).send(d);
       } catch (err) {
         return fail(reply, err);

@@ -109,13 +109,22 @@ export class FaultInjector {
   dump(): FaultsState {
     return {
       nextId: this.nextId,
-      faults: this.faults.map(({ re, remaining, ...f }) => ({ ...f, remaining: Number.isFinite(remaining) ? remaining : null, pattern: re.source, flags: re.flags })),
+      faults: this.faults.map(({ re, remaining, ...f }) => ({
+        ...f,
+        remaining: Number.isFinite(remaining) ? remaining : null,
+        pattern: re.source,
+        flags: re.flags,
+      })),
     };
   }
 
   load(state: FaultsState): void {
     this.nextId = state.nextId;
-    this.faults = state.faults.map(({ pattern, flags, remaining, ...f }) => ({ ...f, remaining: remaining ?? Infinity, re: new RegExp(pattern, flags) }));
+    this.faults = state.faults.map(({ pattern, flags, remaining, ...f }) => ({
+      ...f,
+      remaining: remaining ?? Infinity,
+      re: new RegExp(pattern, flags),
+    }));
   }
 
   private view(f: ActiveFault & { re: RegExp }): ActiveFault {

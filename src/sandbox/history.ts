@@ -69,7 +69,10 @@ export async function writeBatch(db: Db, batch: Batch): Promise<Record<string, n
 
 /** Every table the app writes exists in the database (its migrations ran). */
 export async function hasTables(db: Db, app: SampleApp): Promise<boolean> {
-  const { rows } = await db.query<{ missing: number }>('SELECT count(*) FILTER (WHERE to_regclass(t) IS NULL)::int AS missing FROM unnest($1::text[]) AS t', [app.tables]);
+  const { rows } = await db.query<{ missing: number }>(
+    'SELECT count(*) FILTER (WHERE to_regclass(t) IS NULL)::int AS missing FROM unnest($1::text[]) AS t',
+    [app.tables],
+  );
   return rows[0].missing === 0;
 }
 
@@ -114,7 +117,8 @@ export function* historyBatches(app: SampleApp, opts: Required<HistoryOptions>, 
     times.sort((a, b) => a - b);
     for (const t of times) if (t >= start && t < now) app.request(rng, new Date(t), historyServing(t, now), world, batch);
     if (app.healthCheck) {
-      for (let t = hour; t < hour + HOUR; t += 5 * 60_000) if (t >= start && t < now) app.healthCheck(rng, new Date(t), historyServing(t, now), batch);
+      for (let t = hour; t < hour + HOUR; t += 5 * 60_000)
+        if (t >= start && t < now) app.healthCheck(rng, new Date(t), historyServing(t, now), batch);
     }
     if (batch.count() >= flushAt) {
       yield batch;
@@ -131,7 +135,11 @@ export function* historyBatches(app: SampleApp, opts: Required<HistoryOptions>, 
  * history was written before.
  */
 export async function seedHistory(db: Db, app: SampleApp, opts: HistoryOptions = {}): Promise<Record<string, number> | undefined> {
-  const o: Required<HistoryOptions> = { now: opts.now ?? new Date(), days: opts.days ?? DEFAULT_HISTORY_DAYS, seed: opts.seed ?? DEFAULT_SEED };
+  const o: Required<HistoryOptions> = {
+    now: opts.now ?? new Date(),
+    days: opts.days ?? DEFAULT_HISTORY_DAYS,
+    seed: opts.seed ?? DEFAULT_SEED,
+  };
   await db.query(MARKER);
   await db.query('BEGIN');
   try {

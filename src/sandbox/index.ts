@@ -20,11 +20,31 @@ import { dumpWorld, loadWorld, type WorldState } from './world-state';
  */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const built = await buildSandbox(opts);
-  const { app, log, hooks, faults, apps, vercel, netlify, supabase, statuspage, pagerduty, slack, telegram, providers, tls, scheduler, world } = built;
+  const {
+    app,
+    log,
+    hooks,
+    faults,
+    apps,
+    vercel,
+    netlify,
+    supabase,
+    statuspage,
+    pagerduty,
+    slack,
+    telegram,
+    providers,
+    tls,
+    scheduler,
+    world,
+  } = built;
   const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
   // Read before listening, so a bad file fails the start before anything is served.
   const saved = dataDir ? readSavedWorld(dataDir) : undefined;
-  await app.register(controlPlugin(() => sandbox), { prefix: '/_sandbox' });
+  await app.register(
+    controlPlugin(() => sandbox),
+    { prefix: '/_sandbox' },
+  );
   await app.listen({ port: opts.port ?? 0, host: built.host });
   const port = (app.server.address() as AddressInfo).port;
   built.setPort(port);
@@ -43,7 +63,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         log.load(journal, w.callSeq);
       } catch (err) {
         await app.close();
-        throw new Error(`sandbox: cannot load the world saved in ${saved.file}: ${(err as Error).message}; move ${dataDir} away (or delete it) to start with a fresh one`);
+        throw new Error(
+          `sandbox: cannot load the world saved in ${saved.file}: ${(err as Error).message}; move ${dataDir} away (or delete it) to start with a fresh one`,
+        );
       }
     } else {
       log.load(journal);
@@ -124,8 +146,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         store?.touch();
       },
       setServiceHealth: (ref, service, status) => {
-        if (!(SUPABASE_SERVICES as readonly string[]).includes(service)) throw new Error(`service: must be one of ${SUPABASE_SERVICES.join(', ')}`);
-        if (!['COMING_UP', 'ACTIVE_HEALTHY', 'UNHEALTHY'].includes(status)) throw new Error('status: must be COMING_UP, ACTIVE_HEALTHY or UNHEALTHY');
+        if (!(SUPABASE_SERVICES as readonly string[]).includes(service))
+          throw new Error(`service: must be one of ${SUPABASE_SERVICES.join(', ')}`);
+        if (!['COMING_UP', 'ACTIVE_HEALTHY', 'UNHEALTHY'].includes(status))
+          throw new Error('status: must be COMING_UP, ACTIVE_HEALTHY or UNHEALTHY');
         sbProject(ref).services[service] = status;
         store?.touch();
       },
@@ -194,4 +218,15 @@ const hostOf = (origin: string) => new URL(origin).host;
 export { pointTlsAtSandbox, sandboxConfigOverrides, seedFromConfig } from './config';
 export { savedPort } from './store';
 export type { Sandbox, SandboxState } from './api';
-export type { SandboxOptions, SandboxBaseUrls, CallFilter, CallRecord, FaultSpec, ActiveFault, AppDegradation, Indicator, TlsCertificateChange, TlsCertificateView };
+export type {
+  SandboxOptions,
+  SandboxBaseUrls,
+  CallFilter,
+  CallRecord,
+  FaultSpec,
+  ActiveFault,
+  AppDegradation,
+  Indicator,
+  TlsCertificateChange,
+  TlsCertificateView,
+};

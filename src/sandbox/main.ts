@@ -8,11 +8,14 @@ import { savedPort, startSandbox } from './index';
 async function main(): Promise<void> {
   const dataDir = process.env.SANDBOX_DATA_DIR || undefined;
   const port = process.env.SANDBOX_PORT ? Number(process.env.SANDBOX_PORT) : ((dataDir ? savedPort(dataDir) : undefined) ?? 8790);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SANDBOX_PORT: "${process.env.SANDBOX_PORT}" is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`SANDBOX_PORT: "${process.env.SANDBOX_PORT}" is not a port number`);
   const step = process.env.SANDBOX_STEP_MS ? Number(process.env.SANDBOX_STEP_MS) : undefined;
-  if (step !== undefined && !(step >= 0)) throw new Error(`SANDBOX_STEP_MS: "${process.env.SANDBOX_STEP_MS}" is not a number of milliseconds`);
+  if (step !== undefined && !(step >= 0))
+    throw new Error(`SANDBOX_STEP_MS: "${process.env.SANDBOX_STEP_MS}" is not a number of milliseconds`);
   const tlsPort = process.env.SANDBOX_TLS_PORT ? Number(process.env.SANDBOX_TLS_PORT) : undefined;
-  if (tlsPort !== undefined && !(Number.isInteger(tlsPort) && tlsPort >= 0 && tlsPort <= 65535)) throw new Error(`SANDBOX_TLS_PORT: "${process.env.SANDBOX_TLS_PORT}" is not a port number`);
+  if (tlsPort !== undefined && !(Number.isInteger(tlsPort) && tlsPort >= 0 && tlsPort <= 65535))
+    throw new Error(`SANDBOX_TLS_PORT: "${process.env.SANDBOX_TLS_PORT}" is not a port number`);
   const sandbox = await startSandbox({ port, host: process.env.SANDBOX_HOST ?? '127.0.0.1', timing: step, dataDir, tlsPort });
   const b = sandbox.baseUrls;
   const lines = [

@@ -114,7 +114,13 @@ export class NetlifySandbox {
       published_at: null,
     };
     this.deploys.set(id, d);
-    this.world.apps.register({ deploymentId: id, platform: 'netlify', projectId: site.id, version: opts.commitRef?.slice(0, 7) ?? id, phase: 'building' });
+    this.world.apps.register({
+      deploymentId: id,
+      platform: 'netlify',
+      projectId: site.id,
+      version: opts.commitRef?.slice(0, 7) ?? id,
+      phase: 'building',
+    });
     return d;
   }
 
@@ -195,7 +201,15 @@ export class NetlifySandbox {
   siteView(s: NetlifySite) {
     const url = `${this.world.origin()}/_apps/production/${s.id}`;
     const published = s.publishedDeployId ? this.deploys.get(s.publishedDeployId) : undefined;
-    return { id: s.id, site_id: s.id, name: s.name, state: 'current', url, ssl_url: url, published_deploy: published ? this.deployView(published) : null };
+    return {
+      id: s.id,
+      site_id: s.id,
+      name: s.name,
+      state: 'current',
+      url,
+      ssl_url: url,
+      published_deploy: published ? this.deployView(published) : null,
+    };
   }
 
   plugin = async (app: FastifyInstance): Promise<void> => {
@@ -228,7 +242,8 @@ export class NetlifySandbox {
       const s = this.site(params(req).site_id);
       const d = this.deploys.get(params(req).deploy_id);
       if (!s || !d || d.site_id !== s.id) return notFound(reply);
-      if (d.state !== 'ready') return sendError(reply, 'netlify', 422, `Deploy ${d.id} is ${d.state}; only a ready deploy can be published`);
+      if (d.state !== 'ready')
+        return sendError(reply, 'netlify', 422, `Deploy ${d.id} is ${d.state}; only a ready deploy can be published`);
       this.publish(s, d);
       return reply.code(201).send(this.deployView(d));
     });
@@ -261,7 +276,8 @@ export class NetlifySandbox {
     const page = Number(firstQuery(req, 'page') ?? 1);
     const perPage = Number(firstQuery(req, 'per_page') ?? 100);
     if (!Number.isInteger(page) || page < 1) return sendError(reply, 'netlify', 422, 'page must be a positive integer');
-    if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100) return sendError(reply, 'netlify', 422, 'per_page must be between 1 and 100');
+    if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100)
+      return sendError(reply, 'netlify', 422, 'per_page must be between 1 and 100');
     const state = firstQuery(req, 'state');
     const production = firstQuery(req, 'production');
     const branch = firstQuery(req, 'branch');
@@ -281,7 +297,12 @@ export class NetlifySandbox {
       u.searchParams.set('per_page', String(perPage));
       return `<${u.toString()}>; rel="${rel}"`;
     };
-    const links = [page < last ? link(page + 1, 'next') : '', page > 1 ? link(page - 1, 'prev') : '', link(1, 'first'), link(last, 'last')].filter(Boolean);
+    const links = [
+      page < last ? link(page + 1, 'next') : '',
+      page > 1 ? link(page - 1, 'prev') : '',
+      link(1, 'first'),
+      link(last, 'last'),
+    ].filter(Boolean);
     reply.header('link', links.join(', '));
     return reply.send(all.slice((page - 1) * perPage, page * perPage).map((d) => this.deployView(d)));
   }

@@ -42,7 +42,8 @@ export class PagerdutySandbox {
     const blank = (v: unknown) => typeof v !== 'string' || v.trim() === '';
     if (blank(b.routing_key)) errors.push("'routing_key' is missing or blank");
     if (!ACTIONS.includes(b.event_action as string)) errors.push(`'event_action' is invalid (must be one of ${ACTIONS.join(', ')})`);
-    if (b.dedup_key !== undefined && (typeof b.dedup_key !== 'string' || b.dedup_key.length > 255)) errors.push("'dedup_key' must be a string of at most 255 characters");
+    if (b.dedup_key !== undefined && (typeof b.dedup_key !== 'string' || b.dedup_key.length > 255))
+      errors.push("'dedup_key' must be a string of at most 255 characters");
     if (b.event_action === 'trigger') {
       const p = b.payload;
       if (!isRecord(p)) errors.push("'payload' is missing or not an object");
@@ -50,7 +51,8 @@ export class PagerdutySandbox {
         if (blank(p.summary)) errors.push("'payload.summary' is missing or blank");
         else if ((p.summary as string).length > 1024) errors.push("'payload.summary' is longer than 1024 characters");
         if (blank(p.source)) errors.push("'payload.source' is missing or blank");
-        if (!SEVERITIES.includes(p.severity as string)) errors.push(`'payload.severity' is invalid (must be one of ${SEVERITIES.join(', ')})`);
+        if (!SEVERITIES.includes(p.severity as string))
+          errors.push(`'payload.severity' is invalid (must be one of ${SEVERITIES.join(', ')})`);
         if (p.custom_details !== undefined && !isRecord(p.custom_details)) errors.push("'payload.custom_details' must be an object");
       }
     } else if (ACTIONS.includes(b.event_action as string) && blank(b.dedup_key)) {
@@ -63,9 +65,15 @@ export class PagerdutySandbox {
   plugin = async (app: FastifyInstance): Promise<void> => {
     app.post('/v2/enqueue', (req, reply) => {
       const size = Number(req.headers['content-length'] ?? 0);
-      if (size > 512 * 1024) return reply.code(400).send({ status: 'invalid event', message: 'Event object is invalid', errors: ['Event object is larger than 512 KB'] });
+      if (size > 512 * 1024)
+        return reply
+          .code(400)
+          .send({ status: 'invalid event', message: 'Event object is invalid', errors: ['Event object is larger than 512 KB'] });
       const b = req.body;
-      if (!isRecord(b)) return reply.code(400).send({ status: 'invalid event', message: 'Event object is invalid', errors: ['Body must be a JSON object'] });
+      if (!isRecord(b))
+        return reply
+          .code(400)
+          .send({ status: 'invalid event', message: 'Event object is invalid', errors: ['Body must be a JSON object'] });
       const errors = this.problems(b);
       if (errors.length) return reply.code(400).send({ status: 'invalid event', message: 'Event object is invalid', errors });
       const dedup = typeof b.dedup_key === 'string' && b.dedup_key ? b.dedup_key : randomId(32, '0123456789abcdef');

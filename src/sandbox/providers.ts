@@ -51,7 +51,9 @@ export class ProvidersSandbox {
   }
 
   get(name: string): ProviderState {
-    return this.states.get(name) ?? { indicator: 'none', description: DESCRIPTIONS.none, incidents: [], updatedAt: new Date().toISOString() };
+    return (
+      this.states.get(name) ?? { indicator: 'none', description: DESCRIPTIONS.none, incidents: [], updatedAt: new Date().toISOString() }
+    );
   }
 
   indicator(name: string): Indicator {
@@ -64,11 +66,19 @@ export class ProvidersSandbox {
    */
   set(name: string, s: { indicator: Indicator; description?: string; incidents?: ProviderIncident[] }): void {
     if (!(s.indicator in DESCRIPTIONS)) throw new Error('indicator: must be one of none, minor, major, critical');
-    const incidents = (s.incidents ?? (s.indicator === 'none' ? [] : [{ name: 'Elevated error rates', status: 'investigating' as const, impact: s.indicator }])).map((i) => ({
+    const incidents = (
+      s.incidents ??
+      (s.indicator === 'none' ? [] : [{ name: 'Elevated error rates', status: 'investigating' as const, impact: s.indicator }])
+    ).map((i) => ({
       ...i,
       id: randomId(12, 'abcdefghijklmnopqrstuvwxyz0123456789'),
     }));
-    this.states.set(name, { indicator: s.indicator, description: s.description ?? DESCRIPTIONS[s.indicator], incidents, updatedAt: new Date().toISOString() });
+    this.states.set(name, {
+      indicator: s.indicator,
+      description: s.description ?? DESCRIPTIONS[s.indicator],
+      incidents,
+      updatedAt: new Date().toISOString(),
+    });
   }
 
   snapshot(): Record<string, ProviderState> {
@@ -77,7 +87,13 @@ export class ProvidersSandbox {
 
   private page(name: string, updatedAt: string) {
     if (!this.pageIds.has(name)) this.pageIds.set(name, randomId(12, 'abcdefghijklmnopqrstuvwxyz0123456789'));
-    return { id: this.pageIds.get(name)!, name: NAMES[name] ?? name, url: `${this.origin()}/status/${name}`, time_zone: 'Etc/UTC', updated_at: updatedAt };
+    return {
+      id: this.pageIds.get(name)!,
+      name: NAMES[name] ?? name,
+      url: `${this.origin()}/status/${name}`,
+      time_zone: 'Etc/UTC',
+      updated_at: updatedAt,
+    };
   }
 
   plugin = async (app: FastifyInstance): Promise<void> => {

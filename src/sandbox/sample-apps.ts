@@ -86,14 +86,33 @@ function chooseModel<T extends readonly [string, ...unknown[]]>(rng: Rng, s: Ser
 }
 
 /** The history's deployment: a little worse than the sandbox's healthy profile, as real history is. */
-export const HISTORY_SERVING: Serving = { deploymentId: 'dpl_history', errorRate: 0.15, p50Ms: 95, p99Ms: 520, delayMs: 0, healthy: true, status500: false };
+export const HISTORY_SERVING: Serving = {
+  deploymentId: 'dpl_history',
+  errorRate: 0.15,
+  p50Ms: 95,
+  p99Ms: 520,
+  delayMs: 0,
+  healthy: true,
+  status500: false,
+};
 
 /** Status and latency of one request served by `s`: latency log-normal through p50 and p99. */
 export function requestOutcome(rng: Rng, s: Serving): { status: number; latency: number; failed: boolean } {
   const sigma = Math.max(0.05, Math.log(Math.max(s.p99Ms, s.p50Ms + 1) / Math.max(s.p50Ms, 1)) / 2.326);
   const latency = Math.max(3, Math.round(Math.exp(Math.log(Math.max(s.p50Ms, 1)) + sigma * normal(rng)) + s.delayMs));
   if (s.status500 || rng() * 100 < s.errorRate) {
-    return { status: s.status500 ? 500 : weighted(rng, [[500, 5], [502, 2], [503, 2], [504, 1]] as const), latency, failed: true };
+    return {
+      status: s.status500
+        ? 500
+        : weighted(rng, [
+            [500, 5],
+            [502, 2],
+            [503, 2],
+            [504, 1],
+          ] as const),
+      latency,
+      failed: true,
+    };
   }
   return { status: 200, latency, failed: false };
 }
@@ -165,7 +184,33 @@ export interface SampleApp {
   usersQuery: string;
 }
 
-const FIRST = ['ava', 'ben', 'chloe', 'dan', 'emma', 'finn', 'grace', 'hugo', 'isla', 'jack', 'kai', 'lena', 'maya', 'noah', 'olive', 'priya', 'quinn', 'ruby', 'sam', 'tara', 'uma', 'viktor', 'wen', 'yusuf', 'zoe'];
+const FIRST = [
+  'ava',
+  'ben',
+  'chloe',
+  'dan',
+  'emma',
+  'finn',
+  'grace',
+  'hugo',
+  'isla',
+  'jack',
+  'kai',
+  'lena',
+  'maya',
+  'noah',
+  'olive',
+  'priya',
+  'quinn',
+  'ruby',
+  'sam',
+  'tara',
+  'uma',
+  'viktor',
+  'wen',
+  'yusuf',
+  'zoe',
+];
 const DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'studio.example.io'];
 
 function makeUsers(rng: Rng, now: Date, days: number, count: number): AppUser[] {
@@ -225,12 +270,38 @@ const JAVARI_ENDPOINTS = [
 ] as const;
 
 const TASK_TYPES = ['summarize_conversation', 'generate_embeddings', 'export_chat', 'send_digest_email'];
-const TASK_ERRORS = ['OpenAI API error: 429 Too Many Requests', 'timeout after 60000 ms', 'embedding dimension mismatch', 'SMTP 421 service not available'];
-const CHAT_TOPICS = ['a cover letter', 'a SQL query', 'a birthday poem', 'a marketing email', 'a bug in my React app', 'a travel plan', 'a product description', 'a lesson plan'];
+const TASK_ERRORS = [
+  'OpenAI API error: 429 Too Many Requests',
+  'timeout after 60000 ms',
+  'embedding dimension mismatch',
+  'SMTP 421 service not available',
+];
+const CHAT_TOPICS = [
+  'a cover letter',
+  'a SQL query',
+  'a birthday poem',
+  'a marketing email',
+  'a bug in my React app',
+  'a travel plan',
+  'a product description',
+  'a lesson plan',
+];
 
 const API_LOG = ['method', 'endpoint', 'status', 'latency', 'user_id', 'deployment_id', 'error', 'created_at'];
 const JAVARI_LOG = ['user_id', 'level', 'action', 'duration', 'metadata', 'created_at'];
-const MESSAGE = ['conversation_id', 'user_id', 'role', 'content', 'provider', 'model', 'tokens', 'cost', 'latency_ms', 'error', 'created_at'];
+const MESSAGE = [
+  'conversation_id',
+  'user_id',
+  'role',
+  'content',
+  'provider',
+  'model',
+  'tokens',
+  'cost',
+  'latency_ms',
+  'error',
+  'created_at',
+];
 const CONVERSATION = ['id', 'user_id', 'title', 'model', 'message_count', 'created_at', 'updated_at'];
 
 const secondsBefore = (at: Date, s: number) => new Date(at.getTime() - s * 1000);
@@ -238,7 +309,18 @@ const secondsBefore = (at: Date, s: number) => new Date(at.getTime() - s * 1000)
 export const javariAi: SampleApp = {
   name: 'javari-ai',
   migrationsDir: path.join('examples', 'javari-ai', 'migrations'),
-  tables: ['auth.users', 'users', 'javari_conversations', 'javari_conversation_summaries', 'javari_messages', 'javari_health_checks', 'javari_task_queue', 'api_logs', 'javari_logs', 'auth.audit_log_entries'],
+  tables: [
+    'auth.users',
+    'users',
+    'javari_conversations',
+    'javari_conversation_summaries',
+    'javari_messages',
+    'javari_health_checks',
+    'javari_task_queue',
+    'api_logs',
+    'javari_logs',
+    'auth.audit_log_entries',
+  ],
   historyFixups: [
     `UPDATE javari_conversations c SET message_count = m.n, updated_at = m.last, model = m.model
        FROM (SELECT conversation_id, count(*)::int AS n, max(created_at) AS last, max(model) AS model FROM javari_messages GROUP BY 1) m
@@ -253,18 +335,26 @@ export const javariAi: SampleApp = {
   users(rng, now, days, batch) {
     const users = makeUsers(rng, now, days, 150);
     for (const u of users) {
-      const plan = weighted(rng, [['free', 80], ['pro', 17], ['team', 3]] as const);
+      const plan = weighted(rng, [
+        ['free', 80],
+        ['pro', 17],
+        ['team', 3],
+      ] as const);
       batch.add('auth.users', AUTH_USER_COLUMNS, [u.id, u.email, u.createdAt, u.createdAt]);
-      batch.add('users', ['id', 'email', 'full_name', 'plan', 'credits', 'rate_limit', 'created_at', 'updated_at'], [
-        u.id,
-        u.email,
-        u.email.split('.')[0].replace(/^./, (c) => c.toUpperCase()),
-        plan,
-        plan === 'free' ? between(rng, 0, 100) : between(rng, 500, 5000),
-        plan === 'free' ? 60 : 300,
-        u.createdAt,
-        u.createdAt,
-      ]);
+      batch.add(
+        'users',
+        ['id', 'email', 'full_name', 'plan', 'credits', 'rate_limit', 'created_at', 'updated_at'],
+        [
+          u.id,
+          u.email,
+          u.email.split('.')[0].replace(/^./, (c) => c.toUpperCase()),
+          plan,
+          plan === 'free' ? between(rng, 0, 100) : between(rng, 500, 5000),
+          plan === 'free' ? 60 : 300,
+          u.createdAt,
+          u.createdAt,
+        ],
+      );
     }
     return users;
   },
@@ -272,7 +362,10 @@ export const javariAi: SampleApp = {
   request(rng, at, serving, world, batch) {
     const user = userAt(rng, world, at);
     if (!user) return;
-    const [method, endpoint] = weighted(rng, JAVARI_ENDPOINTS.map(([m, e, w]) => [[m, e] as const, w] as const));
+    const [method, endpoint] = weighted(
+      rng,
+      JAVARI_ENDPOINTS.map(([m, e, w]) => [[m, e] as const, w] as const),
+    );
     if (method === 'SIGN-IN') {
       // Supabase Auth, not the app's API: the auth audit log and the app's log.
       const limited = rng() < 0.02;
@@ -285,13 +378,22 @@ export const javariAi: SampleApp = {
       ]);
       if (!limited) {
         batch.add('javari_logs', JAVARI_LOG, [user.id, 'info', 'auth.sign_in', null, JSON.stringify({ provider: 'email' }), at]);
-        batch.updates.push({ sql: 'UPDATE users SET last_sign_in_at = GREATEST(last_sign_in_at, $2) WHERE id = $1', params: [user.id, at] });
+        batch.updates.push({
+          sql: 'UPDATE users SET last_sign_in_at = GREATEST(last_sign_in_at, $2) WHERE id = $1',
+          params: [user.id, at],
+        });
       }
       return;
     }
     const out = requestOutcome(rng, serving);
-    const [provider, model, per1k] = chooseModel(rng, serving, JAVARI_MODELS.map(([p, m, c, w]) => [[p, m, c] as const, w] as const));
-    let error: string | null = out.failed ? pick(rng, ['FUNCTION_INVOCATION_FAILED', 'upstream connect error', 'Internal Server Error']) : null;
+    const [provider, model, per1k] = chooseModel(
+      rng,
+      serving,
+      JAVARI_MODELS.map(([p, m, c, w]) => [[p, m, c] as const, w] as const),
+    );
+    let error: string | null = out.failed
+      ? pick(rng, ['FUNCTION_INVOCATION_FAILED', 'upstream connect error', 'Internal Server Error'])
+      : null;
     if (endpoint === '/api/chat' && !out.failed && !user.blocked) {
       const ai = providerOutcome(rng, serving, provider);
       out.latency *= ai.slowdown;
@@ -308,19 +410,30 @@ export const javariAi: SampleApp = {
       status = pick(rng, [401, 404, 429]);
     }
     batch.add('api_logs', API_LOG, [method, endpoint, status, out.latency, user.id, serving.deploymentId, error, at]);
-    batch.add('javari_logs', JAVARI_LOG, [user.id, status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', `${method} ${endpoint}`, out.latency, JSON.stringify({ status }), at]);
+    batch.add('javari_logs', JAVARI_LOG, [
+      user.id,
+      status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
+      `${method} ${endpoint}`,
+      out.latency,
+      JSON.stringify({ status }),
+      at,
+    ]);
 
     if (endpoint === '/api/chat' && status !== 403 && status !== 401) {
       let conv = world.conversations.get(user.id);
       if (!conv || conv.messages >= 12 || rng() < 0.2) {
         if (conv && conv.messages >= 2) {
-          batch.add('javari_conversation_summaries', ['conversation_id', 'summary', 'message_count', 'tokens', 'created_at'], [
-            conv.id,
-            `The user asked for help with ${pick(rng, CHAT_TOPICS)}; ${conv.messages} messages.`,
-            conv.messages,
-            between(rng, 80, 400),
-            at,
-          ]);
+          batch.add(
+            'javari_conversation_summaries',
+            ['conversation_id', 'summary', 'message_count', 'tokens', 'created_at'],
+            [
+              conv.id,
+              `The user asked for help with ${pick(rng, CHAT_TOPICS)}; ${conv.messages} messages.`,
+              conv.messages,
+              between(rng, 80, 400),
+              at,
+            ],
+          );
         }
         conv = { id: seededUuid(rng), messages: 0, createdAt: at };
         world.conversations.set(user.id, conv);
@@ -328,7 +441,19 @@ export const javariAi: SampleApp = {
       }
       const asked = secondsBefore(at, out.latency / 1000);
       const promptTokens = between(rng, 12, 220);
-      batch.add('javari_messages', MESSAGE, [conv.id, user.id, 'user', `Can you help me with ${pick(rng, CHAT_TOPICS)}?`, null, null, promptTokens, 0, null, null, asked]);
+      batch.add('javari_messages', MESSAGE, [
+        conv.id,
+        user.id,
+        'user',
+        `Can you help me with ${pick(rng, CHAT_TOPICS)}?`,
+        null,
+        null,
+        promptTokens,
+        0,
+        null,
+        null,
+        asked,
+      ]);
       const answerTokens = out.failed ? 0 : between(rng, 60, 900);
       const cost = out.failed ? 0 : Math.round(((promptTokens + answerTokens) / 1000) * per1k * 1e6) / 1e6;
       batch.add('javari_messages', MESSAGE, [
@@ -341,46 +466,63 @@ export const javariAi: SampleApp = {
         promptTokens + answerTokens,
         cost,
         out.latency,
-        out.failed ? (error?.startsWith(`${provider}:`) ? error : serving.healthy ? `${provider}: ${error}` : `${provider}: Connection timeout`) : null,
+        out.failed
+          ? error?.startsWith(`${provider}:`)
+            ? error
+            : serving.healthy
+              ? `${provider}: ${error}`
+              : `${provider}: Connection timeout`
+          : null,
         at,
       ]);
       conv.messages += 2;
-      batch.updates.push({ sql: 'UPDATE javari_conversations SET message_count = message_count + 2, model = $2, updated_at = $3 WHERE id = $1', params: [conv.id, model, at] });
+      batch.updates.push({
+        sql: 'UPDATE javari_conversations SET message_count = message_count + 2, model = $2, updated_at = $3 WHERE id = $1',
+        params: [conv.id, model, at],
+      });
     }
     if (endpoint === '/api/tasks' && status < 400) {
       const failed = rng() < 0.08;
       const took = between(rng, 2, 300);
-      batch.add('javari_task_queue', ['user_id', 'task_type', 'status', 'payload', 'attempts', 'error', 'created_at', 'started_at', 'completed_at'], [
-        user.id,
-        pick(rng, TASK_TYPES),
-        failed ? 'failed' : 'completed',
-        JSON.stringify({ requestedBy: user.id }),
-        failed ? 3 : 1,
-        failed ? pick(rng, TASK_ERRORS) : null,
-        secondsBefore(at, took + 1),
-        secondsBefore(at, took),
-        at,
-      ]);
+      batch.add(
+        'javari_task_queue',
+        ['user_id', 'task_type', 'status', 'payload', 'attempts', 'error', 'created_at', 'started_at', 'completed_at'],
+        [
+          user.id,
+          pick(rng, TASK_TYPES),
+          failed ? 'failed' : 'completed',
+          JSON.stringify({ requestedBy: user.id }),
+          failed ? 3 : 1,
+          failed ? pick(rng, TASK_ERRORS) : null,
+          secondsBefore(at, took + 1),
+          secondsBefore(at, took),
+          at,
+        ],
+      );
     }
   },
 
   healthCheck(rng, at, serving, batch) {
     const status = serving.status500 ? 'unhealthy' : serving.healthy ? 'healthy' : 'degraded';
     const dbLatency = between(rng, 30, 70);
-    batch.add('javari_health_checks', ['status', 'checks', 'latency_ms', 'version', 'deployment_id', 'created_at'], [
-      status,
-      JSON.stringify({
-        database: { status: 'healthy', latency: dbLatency },
-        ai_providers: serving.healthy
-          ? { status: 'healthy', openai: 'operational', anthropic: 'operational' }
-          : { status: 'degraded', openai: 'operational', anthropic: 'error', error: 'Connection timeout' },
-        storage: { status: 'healthy', latency: between(rng, 90, 160) },
-      }),
-      dbLatency + between(rng, 20, 120),
-      serving.version ?? '1.0.0',
-      serving.deploymentId,
-      at,
-    ]);
+    batch.add(
+      'javari_health_checks',
+      ['status', 'checks', 'latency_ms', 'version', 'deployment_id', 'created_at'],
+      [
+        status,
+        JSON.stringify({
+          database: { status: 'healthy', latency: dbLatency },
+          ai_providers: serving.healthy
+            ? { status: 'healthy', openai: 'operational', anthropic: 'operational' }
+            : { status: 'degraded', openai: 'operational', anthropic: 'error', error: 'Connection timeout' },
+          storage: { status: 'healthy', latency: between(rng, 90, 160) },
+        }),
+        dbLatency + between(rng, 20, 120),
+        serving.version ?? '1.0.0',
+        serving.deploymentId,
+        at,
+      ],
+    );
   },
 };
 
@@ -402,9 +544,32 @@ const HUB_KINDS = [
   ['security', 'web', 2],
 ] as const;
 
-const QUERY_LOG = ['user_id', 'conversation_id', 'function_name', 'channel', 'provider', 'model', 'model_tier', 'status', 'latency_ms', 'prompt_tokens', 'completion_tokens', 'tokens', 'cost', 'deployment_id', 'error', 'created_at'];
+const QUERY_LOG = [
+  'user_id',
+  'conversation_id',
+  'function_name',
+  'channel',
+  'provider',
+  'model',
+  'model_tier',
+  'status',
+  'latency_ms',
+  'prompt_tokens',
+  'completion_tokens',
+  'tokens',
+  'cost',
+  'deployment_id',
+  'error',
+  'created_at',
+];
 const AUDIT = ['user_id', 'action_type', 'resource', 'ip_address', 'user_agent', 'details', 'created_at'];
-const HUB_QUESTIONS = ['What changed in the Q3 report?', 'Summarise my meeting notes', 'Which documents mention the budget?', 'Draft a reply to the supplier', 'What is on my calendar tomorrow?'];
+const HUB_QUESTIONS = [
+  'What changed in the Q3 report?',
+  'Summarise my meeting notes',
+  'Which documents mention the budget?',
+  'Draft a reply to the supplier',
+  'What is on my calendar tomorrow?',
+];
 
 export const aiQueryHub: SampleApp = {
   name: 'ai-query-hub',
@@ -423,16 +588,20 @@ export const aiQueryHub: SampleApp = {
     const users = makeUsers(rng, now, days, 90);
     for (const u of users) {
       batch.add('auth.users', AUTH_USER_COLUMNS, [u.id, u.email, u.createdAt, u.createdAt]);
-      batch.add('profiles', ['id', 'email', 'display_name', 'role', 'telegram_chat_id', 'slack_user_id', 'created_at', 'updated_at'], [
-        u.id,
-        u.email,
-        u.email.split('.')[0],
-        rng() < 0.03 ? 'admin' : 'user',
-        rng() < 0.4 ? String(between(rng, 100000000, 999999999)) : null,
-        rng() < 0.3 ? `U${between(rng, 10000000, 99999999)}` : null,
-        u.createdAt,
-        u.createdAt,
-      ]);
+      batch.add(
+        'profiles',
+        ['id', 'email', 'display_name', 'role', 'telegram_chat_id', 'slack_user_id', 'created_at', 'updated_at'],
+        [
+          u.id,
+          u.email,
+          u.email.split('.')[0],
+          rng() < 0.03 ? 'admin' : 'user',
+          rng() < 0.4 ? String(between(rng, 100000000, 999999999)) : null,
+          rng() < 0.3 ? `U${between(rng, 10000000, 99999999)}` : null,
+          u.createdAt,
+          u.createdAt,
+        ],
+      );
     }
     return users;
   },
@@ -440,20 +609,43 @@ export const aiQueryHub: SampleApp = {
   request(rng, at, serving, world, batch) {
     const user = userAt(rng, world, at);
     if (!user) return;
-    const [kind, channel] = weighted(rng, HUB_KINDS.map(([k, c, w]) => [[k, c] as const, w] as const));
+    const [kind, channel] = weighted(
+      rng,
+      HUB_KINDS.map(([k, c, w]) => [[k, c] as const, w] as const),
+    );
     if (kind === 'sign-in' || kind === 'security') {
       const action =
         kind === 'sign-in'
           ? rng() < 0.07
             ? 'auth_failure'
             : 'sign_in'
-          : weighted(rng, [['suspicious_activity', 5], ['security_violation', 2], ['rls_violation', 3]] as const);
-      batch.add('audit_logs', AUDIT, [user.id, action, action === 'rls_violation' ? 'public.messages' : 'auth', ipOf(rng), 'Mozilla/5.0', JSON.stringify({ channel }), at]);
-      if (action === 'sign_in') batch.updates.push({ sql: 'UPDATE profiles SET last_sign_in_at = GREATEST(last_sign_in_at, $2) WHERE id = $1', params: [user.id, at] });
+          : weighted(rng, [
+              ['suspicious_activity', 5],
+              ['security_violation', 2],
+              ['rls_violation', 3],
+            ] as const);
+      batch.add('audit_logs', AUDIT, [
+        user.id,
+        action,
+        action === 'rls_violation' ? 'public.messages' : 'auth',
+        ipOf(rng),
+        'Mozilla/5.0',
+        JSON.stringify({ channel }),
+        at,
+      ]);
+      if (action === 'sign_in')
+        batch.updates.push({
+          sql: 'UPDATE profiles SET last_sign_in_at = GREATEST(last_sign_in_at, $2) WHERE id = $1',
+          params: [user.id, at],
+        });
       return;
     }
     const out = requestOutcome(rng, serving);
-    const [provider, model, tier, per1k] = chooseModel(rng, serving, HUB_MODELS.map(([p, m, t, c, w]) => [[p, m, t, c] as const, w] as const));
+    const [provider, model, tier, per1k] = chooseModel(
+      rng,
+      serving,
+      HUB_MODELS.map(([p, m, t, c, w]) => [[p, m, t, c] as const, w] as const),
+    );
     let error: string | null = out.failed ? pick(rng, ['BOOT_ERROR', 'WORKER_LIMIT', 'upstream request timeout']) : null;
     if (!out.failed && !user.blocked) {
       const ai = providerOutcome(rng, serving, provider);
@@ -478,7 +670,11 @@ export const aiQueryHub: SampleApp = {
     if (ok && (!conv || conv.messages >= 10 || rng() < 0.25)) {
       conv = { id: seededUuid(rng), messages: 0, createdAt: at };
       world.conversations.set(`${user.id}:${channel}`, conv);
-      batch.add('conversations', ['id', 'user_id', 'channel', 'title', 'created_at', 'updated_at'], [conv.id, user.id, channel, pick(rng, HUB_QUESTIONS), at, at]);
+      batch.add(
+        'conversations',
+        ['id', 'user_id', 'channel', 'title', 'created_at', 'updated_at'],
+        [conv.id, user.id, channel, pick(rng, HUB_QUESTIONS), at, at],
+      );
     }
     batch.add('ai_query_logs', QUERY_LOG, [
       user.id,
@@ -499,8 +695,16 @@ export const aiQueryHub: SampleApp = {
       at,
     ]);
     if (ok) {
-      batch.add('messages', ['conversation_id', 'user_id', 'role', 'content', 'created_at'], [conv!.id, user.id, 'user', pick(rng, HUB_QUESTIONS), secondsBefore(at, out.latency / 1000)]);
-      batch.add('messages', ['conversation_id', 'user_id', 'role', 'content', 'created_at'], [conv!.id, user.id, 'assistant', 'Here is what I found.', at]);
+      batch.add(
+        'messages',
+        ['conversation_id', 'user_id', 'role', 'content', 'created_at'],
+        [conv!.id, user.id, 'user', pick(rng, HUB_QUESTIONS), secondsBefore(at, out.latency / 1000)],
+      );
+      batch.add(
+        'messages',
+        ['conversation_id', 'user_id', 'role', 'content', 'created_at'],
+        [conv!.id, user.id, 'assistant', 'Here is what I found.', at],
+      );
       conv!.messages += 2;
       batch.updates.push({ sql: 'UPDATE conversations SET updated_at = $2 WHERE id = $1', params: [conv!.id, at] });
     }

@@ -184,7 +184,9 @@ export async function buildSandbox(opts: SandboxOptions) {
     const message = status === 500 ? 'An unexpected internal error occurred' : err.message;
     return sendError(reply, vendor, status, message, vendor === 'slack' && status === 400 ? 'invalid_payload' : undefined);
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, req.sandbox?.vendor ?? 'app', 404, `No route for ${req.method} ${req.sandbox?.path ?? req.url}`, 'not_found'));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, req.sandbox?.vendor ?? 'app', 404, `No route for ${req.method} ${req.sandbox?.path ?? req.url}`, 'not_found'),
+  );
 
   await app.register(vercel.plugin, { prefix: '/vercel' });
   await app.register(netlify.plugin, { prefix: '/netlify/api/v1' });

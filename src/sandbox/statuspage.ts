@@ -20,7 +20,15 @@ export interface StatuspageIncident {
   monitoring_at: string | null;
   resolved_at: string | null;
   components: Array<{ id: string; status: string }>;
-  incident_updates: Array<{ id: string; incident_id: string; status: string; body: string; created_at: string; display_at: string; deliver_notifications: boolean }>;
+  incident_updates: Array<{
+    id: string;
+    incident_id: string;
+    status: string;
+    body: string;
+    created_at: string;
+    display_at: string;
+    deliver_notifications: boolean;
+  }>;
 }
 
 export class StatuspageSandbox {
@@ -44,16 +52,21 @@ export class StatuspageSandbox {
     if (creating && (typeof i.name !== 'string' || !i.name.trim())) errors.push("Name can't be blank");
     if (!creating && i.name !== undefined && (typeof i.name !== 'string' || !i.name.trim())) errors.push("Name can't be blank");
     if (i.status !== undefined && !STATUSES.includes(i.status as string)) errors.push(`Status must be one of ${STATUSES.join(', ')}`);
-    if (i.impact_override !== undefined && !IMPACTS.includes(i.impact_override as string)) errors.push(`Impact override must be one of ${IMPACTS.join(', ')}`);
+    if (i.impact_override !== undefined && !IMPACTS.includes(i.impact_override as string))
+      errors.push(`Impact override must be one of ${IMPACTS.join(', ')}`);
     if (i.body !== undefined && typeof i.body !== 'string') errors.push('Body must be a string');
     if (i.component_ids !== undefined && !(Array.isArray(i.component_ids) && i.component_ids.every((c) => typeof c === 'string'))) {
       errors.push('Component ids must be a list of component ids');
     }
     if (i.components !== undefined) {
       if (!isRecord(i.components)) errors.push('Components must map component ids to statuses');
-      else for (const [id, s] of Object.entries(i.components)) if (!COMPONENT_STATUSES.includes(s as string)) errors.push(`Component ${id} status must be one of ${COMPONENT_STATUSES.join(', ')}`);
+      else
+        for (const [id, s] of Object.entries(i.components))
+          if (!COMPONENT_STATUSES.includes(s as string))
+            errors.push(`Component ${id} status must be one of ${COMPONENT_STATUSES.join(', ')}`);
     }
-    if (i.deliver_notifications !== undefined && typeof i.deliver_notifications !== 'boolean') errors.push('Deliver notifications must be true or false');
+    if (i.deliver_notifications !== undefined && typeof i.deliver_notifications !== 'boolean')
+      errors.push('Deliver notifications must be true or false');
     return errors.length ? errors : i;
   }
 
@@ -69,7 +82,8 @@ export class StatuspageSandbox {
       }
     }
     if (Array.isArray(f.component_ids)) {
-      for (const id of f.component_ids as string[]) if (!inc.components.some((c) => c.id === id)) inc.components.push({ id, status: 'operational' });
+      for (const id of f.component_ids as string[])
+        if (!inc.components.some((c) => c.id === id)) inc.components.push({ id, status: 'operational' });
     }
     const statusChanged = typeof f.status === 'string' && f.status !== inc.status;
     if (typeof f.status === 'string') inc.status = f.status;

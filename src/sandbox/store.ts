@@ -171,10 +171,12 @@ export class SandboxStore {
   /** Saves now (after the write in progress, batched with every commit waiting for it). */
   commit(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.queued ??= this.writing.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.write();
-    });
+    this.queued ??= this.writing
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.write();
+      });
     this.writing = this.queued;
     return this.queued;
   }

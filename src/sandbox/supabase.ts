@@ -49,7 +49,10 @@ export interface SupabaseState {
   projects: Array<Omit<SupabaseProject, 'functions'> & { functions: SupabaseFunction[] }>;
 }
 
-export type QueryHandler = (ref: string, body: { query: string; parameters?: unknown[]; read_only?: boolean }) => unknown[] | Promise<unknown[]>;
+export type QueryHandler = (
+  ref: string,
+  body: { query: string; parameters?: unknown[]; read_only?: boolean },
+) => unknown[] | Promise<unknown[]>;
 
 const DAY = 86_400_000;
 
@@ -114,12 +117,39 @@ export class SupabaseSandbox {
     return p;
   }
 
-  private deployFunction(p: SupabaseProject, slug: string, entrypoint: string, name?: string, verifyJwt = true, source: Record<string, string> = {}): SupabaseFunction {
+  private deployFunction(
+    p: SupabaseProject,
+    slug: string,
+    entrypoint: string,
+    name?: string,
+    verifyJwt = true,
+    source: Record<string, string> = {},
+  ): SupabaseFunction {
     const now = Date.now();
     const existing = p.functions.get(slug);
     const fn: SupabaseFunction = existing
-      ? { ...existing, version: existing.version + 1, updated_at: now, entrypoint_path: entrypoint, name: name ?? existing.name, verify_jwt: verifyJwt, source }
-      : { id: crypto.randomUUID(), slug, name: name ?? slug, status: 'ACTIVE', version: 1, created_at: now, updated_at: now, verify_jwt: verifyJwt, entrypoint_path: entrypoint, down: false, source };
+      ? {
+          ...existing,
+          version: existing.version + 1,
+          updated_at: now,
+          entrypoint_path: entrypoint,
+          name: name ?? existing.name,
+          verify_jwt: verifyJwt,
+          source,
+        }
+      : {
+          id: crypto.randomUUID(),
+          slug,
+          name: name ?? slug,
+          status: 'ACTIVE',
+          version: 1,
+          created_at: now,
+          updated_at: now,
+          verify_jwt: verifyJwt,
+          entrypoint_path: entrypoint,
+          down: false,
+          source,
+        };
     p.functions.set(slug, fn);
     return fn;
   }
@@ -171,14 +201,18 @@ export class SupabaseSandbox {
       const p = withProject(req, reply);
       if (!p) return reply;
       const raw = query(req).services;
-      const names = (Array.isArray(raw) ? raw : raw ? [raw] : []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+      const names = (Array.isArray(raw) ? raw : raw ? [raw] : [])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (!names.length) return sendError(reply, 'supabase', 400, `services: required; one or more of ${SUPABASE_SERVICES.join(', ')}`);
       const bad = names.find((n) => !(SUPABASE_SERVICES as readonly string[]).includes(n));
       if (bad) return sendError(reply, 'supabase', 400, `services: "${bad}" is not one of ${SUPABASE_SERVICES.join(', ')}`);
       const timeout = query(req).timeout_ms;
       if (timeout !== undefined) {
         const t = Number(Array.isArray(timeout) ? timeout[0] : timeout);
-        if (!Number.isInteger(t) || t < 0 || t > 10_000) return sendError(reply, 'supabase', 400, 'timeout_ms: must be an integer from 0 to 10000');
+        if (!Number.isInteger(t) || t < 0 || t > 10_000)
+          return sendError(reply, 'supabase', 400, 'timeout_ms: must be an integer from 0 to 10000');
       }
       return reply.send(
         [...new Set(names)].map((name) => {
@@ -187,7 +221,11 @@ export class SupabaseSandbox {
             name === 'auth'
               ? { name: 'GoTrue', version: 'v2.170.0', description: 'GoTrue is a user registration and authentication API' }
               : name === 'db'
-                ? { healthy: status === 'ACTIVE_HEALTHY', db_connected: status === 'ACTIVE_HEALTHY', connected_cluster: status === 'ACTIVE_HEALTHY' ? 1 : 0 }
+                ? {
+                    healthy: status === 'ACTIVE_HEALTHY',
+                    db_connected: status === 'ACTIVE_HEALTHY',
+                    connected_cluster: status === 'ACTIVE_HEALTHY' ? 1 : 0,
+                  }
                 : undefined;
           return {
             name,
@@ -209,7 +247,9 @@ export class SupabaseSandbox {
         walg_enabled: true,
         pitr_enabled: p.pitrEnabled,
         backups: p.backups,
-        physical_backup_data: p.pitrEnabled ? { earliest_physical_backup_date_unix: w.earliest, latest_physical_backup_date_unix: w.latest } : {},
+        physical_backup_data: p.pitrEnabled
+          ? { earliest_physical_backup_date_unix: w.earliest, latest_physical_backup_date_unix: w.latest }
+          : {},
       });
     });
 
@@ -217,7 +257,8 @@ export class SupabaseSandbox {
       const p = withProject(req, reply);
       if (!p) return reply;
       const t = isRecord(req.body) ? req.body.recovery_time_target_unix : undefined;
-      if (typeof t !== 'number' || !Number.isInteger(t)) return sendError(reply, 'supabase', 400, 'recovery_time_target_unix: must be an integer (unix seconds)');
+      if (typeof t !== 'number' || !Number.isInteger(t))
+        return sendError(reply, 'supabase', 400, 'recovery_time_target_unix: must be an integer (unix seconds)');
       if (!p.pitrEnabled) return sendError(reply, 'supabase', 400, 'Point-in-time recovery is not enabled for this project');
       const w = this.pitrWindow(p);
       if (t < w.earliest || t > w.latest) {
@@ -231,7 +272,11 @@ export class SupabaseSandbox {
       p.status = 'RESTORING';
       const fail = p.failNextRestore;
       p.failNextRestore = false;
-      this.world.scheduler.schedule('supabase.restore', { ref: p.ref, restore: p.restores.length - 1, fail }, this.world.scheduler.timing.restoreStepMs);
+      this.world.scheduler.schedule(
+        'supabase.restore',
+        { ref: p.ref, restore: p.restores.length - 1, fail },
+        this.world.scheduler.timing.restoreStepMs,
+      );
       return reply.code(201).send();
     });
 
@@ -239,11 +284,18 @@ export class SupabaseSandbox {
       const p = withProject(req, reply);
       if (!p) return reply;
       const b = req.body;
-      if (!isRecord(b) || typeof b.query !== 'string' || !b.query.trim()) return sendError(reply, 'supabase', 400, 'query: required, a SQL string');
-      if (b.parameters !== undefined && !Array.isArray(b.parameters)) return sendError(reply, 'supabase', 400, 'parameters: must be an array');
-      if (b.read_only !== undefined && typeof b.read_only !== 'boolean') return sendError(reply, 'supabase', 400, 'read_only: must be a boolean');
+      if (!isRecord(b) || typeof b.query !== 'string' || !b.query.trim())
+        return sendError(reply, 'supabase', 400, 'query: required, a SQL string');
+      if (b.parameters !== undefined && !Array.isArray(b.parameters))
+        return sendError(reply, 'supabase', 400, 'parameters: must be an array');
+      if (b.read_only !== undefined && typeof b.read_only !== 'boolean')
+        return sendError(reply, 'supabase', 400, 'read_only: must be a boolean');
       try {
-        const rows = await this.queryHandler(p.ref, { query: b.query, parameters: b.parameters as unknown[] | undefined, read_only: b.read_only as boolean | undefined });
+        const rows = await this.queryHandler(p.ref, {
+          query: b.query,
+          parameters: b.parameters as unknown[] | undefined,
+          read_only: b.read_only as boolean | undefined,
+        });
         return reply.code(201).send(rows);
       } catch (err) {
         return sendError(reply, 'supabase', 400, `Failed to run sql query: ${err instanceof Error ? err.message : String(err)}`);
@@ -259,7 +311,8 @@ export class SupabaseSandbox {
       const p = withProject(req, reply);
       if (!p) return reply;
       const slug = query(req).slug;
-      if (typeof slug !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(slug)) return sendError(reply, 'supabase', 400, 'slug: required query parameter (letters, digits, - and _)');
+      if (typeof slug !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(slug))
+        return sendError(reply, 'supabase', 400, 'slug: required query parameter (letters, digits, - and _)');
       const ct = req.headers['content-type'] ?? '';
       if (!Buffer.isBuffer(req.body) || !ct.startsWith('multipart/form-data')) {
         return sendError(reply, 'supabase', 400, 'body: must be multipart/form-data with a metadata part and file parts');
@@ -277,12 +330,21 @@ export class SupabaseSandbox {
       } catch {
         meta = undefined;
       }
-      if (!isRecord(meta) || typeof meta.entrypoint_path !== 'string') return sendError(reply, 'supabase', 400, 'metadata: required JSON with entrypoint_path');
+      if (!isRecord(meta) || typeof meta.entrypoint_path !== 'string')
+        return sendError(reply, 'supabase', 400, 'metadata: required JSON with entrypoint_path');
       const files = form.getAll('file').filter((f): f is File => typeof f !== 'string');
       if (files.length === 0) return sendError(reply, 'supabase', 400, 'file: at least one file part is required');
       const source = Object.fromEntries(await Promise.all(files.map(async (f) => [f.name, await f.text()] as const)));
-      if (!(meta.entrypoint_path in source)) return sendError(reply, 'supabase', 400, `metadata.entrypoint_path: ${meta.entrypoint_path} is not among the uploaded files`);
-      const fn = this.deployFunction(p, slug, meta.entrypoint_path, typeof meta.name === 'string' ? meta.name : undefined, meta.verify_jwt !== false, source);
+      if (!(meta.entrypoint_path in source))
+        return sendError(reply, 'supabase', 400, `metadata.entrypoint_path: ${meta.entrypoint_path} is not among the uploaded files`);
+      const fn = this.deployFunction(
+        p,
+        slug,
+        meta.entrypoint_path,
+        typeof meta.name === 'string' ? meta.name : undefined,
+        meta.verify_jwt !== false,
+        source,
+      );
       return reply.code(201).send(this.functionView(fn));
     });
   };
@@ -293,7 +355,8 @@ export class SupabaseSandbox {
     app.get('/:ref/auth/v1/health', (req, reply) => {
       const p = this.project(params(req).ref);
       if (!p) return sendError(reply, 'supabase-project', 404, 'Not Found');
-      if (!req.headers.apikey) return reply.code(401).send({ message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
+      if (!req.headers.apikey)
+        return reply.code(401).send({ message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
       if (this.serviceStatus(p, 'auth') !== 'ACTIVE_HEALTHY') return unavailable(reply);
       return reply.send({ version: 'v2.170.0', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' });
     });

@@ -75,7 +75,9 @@ async function issue(host: string, ca: Pem | undefined, change: TlsCertificateCh
   const daysLeft = change.daysLeft ?? TLS_VALID_DAYS;
   const notAfter = new Date(now + daysLeft * DAY_MS + DAY_MS / 2);
   const notBefore = new Date(Math.min(now - 3_600_000, notAfter.getTime() - TLS_VALID_DAYS * DAY_MS));
-  const altNames: Array<{ type: 2; value: string } | { type: 7; ip: string }> = isIpv4(host) ? [{ type: 7, ip: host }] : [{ type: 2, value: host }];
+  const altNames: Array<{ type: 2; value: string } | { type: 7; ip: string }> = isIpv4(host)
+    ? [{ type: 7, ip: host }]
+    : [{ type: 2, value: host }];
   if (host === DEFAULT_HOST) altNames.push({ type: 7, ip: '127.0.0.1' });
   const pems = await generate([{ name: 'commonName', value: host }], {
     keyType: 'ec',
@@ -94,16 +96,22 @@ async function issue(host: string, ca: Pem | undefined, change: TlsCertificateCh
 }
 
 async function issueCa(now = Date.now()): Promise<Pem> {
-  const pems = await generate([{ name: 'commonName', value: 'Durable Runbooks Sandbox CA' }, { name: 'organizationName', value: 'Durable Runbooks sandbox' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - DAY_MS),
-    notAfterDate: new Date(now + CA_VALID_DAYS * DAY_MS),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: 'Durable Runbooks Sandbox CA' },
+      { name: 'organizationName', value: 'Durable Runbooks sandbox' },
     ],
-  });
+    {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now - DAY_MS),
+      notAfterDate: new Date(now + CA_VALID_DAYS * DAY_MS),
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      ],
+    },
+  );
   return { key: pems.private, cert: pems.cert };
 }
 
@@ -115,7 +123,11 @@ export function certificateView(host: string, c: IssuedCertificate, now = Date.n
     validFrom: new Date(x.validFrom).toISOString(),
     validTo: validTo.toISOString(),
     daysLeft: Math.floor((validTo.getTime() - now) / DAY_MS),
-    issuer: x.issuer.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? x.issuer,
+    issuer:
+      x.issuer
+        .split('\n')
+        .find((l) => l.startsWith('CN='))
+        ?.slice(3) ?? x.issuer,
     trusted: !c.untrusted,
     managed: c.managed,
     fingerprint256: x.fingerprint256,
@@ -306,7 +318,9 @@ export class TlsSandbox {
       if (!head.includes('\r\n\r\n')) return;
       const name = (socket as tls.TLSSocket & { servername?: string | false }).servername || DEFAULT_HOST;
       const body = `Durable Runbooks sandbox: TLS endpoint standing in for ${name}\n`;
-      socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     });
   }
 }

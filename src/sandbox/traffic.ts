@@ -21,7 +21,8 @@ export function trafficRateFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env[TRAFFIC_RPS_ENV];
   if (raw === undefined || raw === '') return DEFAULT_TRAFFIC_RPS;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 1000) throw new Error(`${TRAFFIC_RPS_ENV}: must be a number of requests per second from 0 to 1000, got "${raw}"`);
+  if (!Number.isFinite(n) || n < 0 || n > 1000)
+    throw new Error(`${TRAFFIC_RPS_ENV}: must be a number of requests per second from 0 to 1000, got "${raw}"`);
   return n;
 }
 
@@ -81,7 +82,16 @@ export function servingNow(rng: Rng, sandbox: ServingSource, projectId: string):
   const inst = sandbox.instance(id);
   if (!inst || inst.phase !== 'ready') return undefined;
   const p = inst.profile;
-  return { deploymentId: id, errorRate: p.errorRate, p50Ms: p.p50Ms, p99Ms: p.p99Ms, delayMs: p.delayMs, healthy: p.healthy, status500: p.status500, version: inst.version };
+  return {
+    deploymentId: id,
+    errorRate: p.errorRate,
+    p50Ms: p.p50Ms,
+    p99Ms: p.p99Ms,
+    delayMs: p.delayMs,
+    healthy: p.healthy,
+    status500: p.status500,
+    version: inst.version,
+  };
 }
 
 export function startTraffic(opts: TrafficOptions, { timer = true } = {}): Traffic {

@@ -88,7 +88,13 @@ export interface VercelProject {
 }
 
 /** Env keys a provisioned project starts with: the first runbook's critical variables. */
-export const DEFAULT_ENV_KEYS = ['NEXT_PUBLIC_SUPABASE_URL', 'NEXT_PUBLIC_SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY', 'OPENAI_API_KEY', 'CREDENTIAL_ENCRYPTION_KEY'];
+export const DEFAULT_ENV_KEYS = [
+  'NEXT_PUBLIC_SUPABASE_URL',
+  'NEXT_PUBLIC_SUPABASE_ANON_KEY',
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'OPENAI_API_KEY',
+  'CREDENTIAL_ENCRYPTION_KEY',
+];
 
 type BuildOutcome = 'READY' | 'ERROR' | 'CANCELED';
 
@@ -158,7 +164,11 @@ export class VercelSandbox {
       [2, 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678'],
       [1, 'b2c3d4e5f60718293a4b5c6d7e8f901234567890'],
     ] as const) {
-      const d = this.newDeployment(project, { target: 'production', meta: { githubCommitSha: sha }, gitSource: { type: 'github', ref: 'main', sha } }, now - age * 86_400_000);
+      const d = this.newDeployment(
+        project,
+        { target: 'production', meta: { githubCommitSha: sha }, gitSource: { type: 'github', ref: 'main', sha } },
+        now - age * 86_400_000,
+      );
       this.finishBuild(d, 'READY');
       this.setProduction(project, d.id);
     }
@@ -167,7 +177,15 @@ export class VercelSandbox {
 
   private seedEnv(key: string): VercelEnv {
     const at = Date.now() - 3 * 86_400_000;
-    return { id: randomId(16), key, value: `sandbox-${key.toLowerCase()}`, type: 'encrypted', target: ['production', 'preview'], createdAt: at, updatedAt: at };
+    return {
+      id: randomId(16),
+      key,
+      value: `sandbox-${key.toLowerCase()}`,
+      type: 'encrypted',
+      target: ['production', 'preview'],
+      createdAt: at,
+      updatedAt: at,
+    };
   }
 
   private createProject(id: string, name: string, autoAssignCustomDomains: boolean): VercelProject {
@@ -282,7 +300,11 @@ export class VercelSandbox {
     rr.substate = 'RUNNING';
     const minutes = stage.duration ?? 1;
     const release = project.rollingReleases.indexOf(rr);
-    this.world.scheduler.schedule('vercel.stage', { projectId: project.id, release, stage: index }, minutes * this.world.scheduler.timing.stageMinuteMs);
+    this.world.scheduler.schedule(
+      'vercel.stage',
+      { projectId: project.id, release, stage: index },
+      minutes * this.world.scheduler.timing.stageMinuteMs,
+    );
   }
 
   private completeRelease(project: VercelProject, rr: RollingRelease): void {
@@ -303,7 +325,11 @@ export class VercelSandbox {
       type,
     };
     project.lastAliasRequest = job;
-    this.world.scheduler.schedule('vercel.alias', { projectId: project.id, requestedAt: job.requestedAt }, this.world.scheduler.timing.aliasStepMs);
+    this.world.scheduler.schedule(
+      'vercel.alias',
+      { projectId: project.id, requestedAt: job.requestedAt },
+      this.world.scheduler.timing.aliasStepMs,
+    );
   }
 
   private aliasStep(projectId: string, requestedAt: number): void {
@@ -583,7 +609,9 @@ export class VercelSandbox {
       if (!p) return reply.send({ deployments: [], pagination: { count: 0, next: null, prev: null } });
       projectId = p.id;
     }
-    const states = one('state')?.split(',').map((s) => s.trim().toUpperCase());
+    const states = one('state')
+      ?.split(',')
+      .map((s) => s.trim().toUpperCase());
     const target = one('target');
     const sha = one('sha');
     const branch = one('branch');
@@ -626,9 +654,15 @@ export class VercelSandbox {
   private promote(req: FastifyRequest, reply: FastifyReply) {
     const { p, d, error } = this.projectAndDeployment(req, reply);
     if (error) return error;
-    if (d.readyState !== 'READY') return sendError(reply, 'vercel', 400, `Deployment ${d.id} is ${d.readyState}; only READY deployments can be promoted.`);
+    if (d.readyState !== 'READY')
+      return sendError(reply, 'vercel', 400, `Deployment ${d.id} is ${d.readyState}; only READY deployments can be promoted.`);
     if (d.target !== 'production') {
-      return sendError(reply, 'vercel', 400, `Deployment ${d.id} is a preview deployment; create a production deployment instead of promoting it.`);
+      return sendError(
+        reply,
+        'vercel',
+        400,
+        `Deployment ${d.id} is a preview deployment; create a production deployment instead of promoting it.`,
+      );
     }
     if (p.lastAliasRequest && ['pending', 'in-progress'].includes(p.lastAliasRequest.jobStatus)) {
       return sendError(reply, 'vercel', 409, 'Another promote or rollback is in progress for this project.', 'conflict');
@@ -691,7 +725,8 @@ export class VercelSandbox {
       if (!last && advancementType === 'automatic' && (typeof s.duration !== 'number' || s.duration < 1)) {
         return bad(`\`stages[${i}].duration\` (minutes) is required for automatic advancement.`);
       }
-      if (s.requireApproval !== undefined && typeof s.requireApproval !== 'boolean') return bad(`\`stages[${i}].requireApproval\` should be boolean.`);
+      if (s.requireApproval !== undefined && typeof s.requireApproval !== 'boolean')
+        return bad(`\`stages[${i}].requireApproval\` should be boolean.`);
       prev = s.targetPercentage;
     }
     if (prev !== 100) return bad('the last stage must have `targetPercentage` 100.');
@@ -703,14 +738,16 @@ export class VercelSandbox {
     const p = this.project(params(req).idOrName);
     if (!p) return { error: sendError(reply, 'vercel', 404, 'Project not found', 'not_found') };
     const body = isRecord(req.body) ? req.body : {};
-    if (typeof body.canaryDeploymentId !== 'string') return { error: sendError(reply, 'vercel', 400, 'Invalid request: missing required property `canaryDeploymentId`.') };
+    if (typeof body.canaryDeploymentId !== 'string')
+      return { error: sendError(reply, 'vercel', 400, 'Invalid request: missing required property `canaryDeploymentId`.') };
     return { p, body, canaryId: body.canaryDeploymentId };
   }
 
   private startRelease(req: FastifyRequest, reply: FastifyReply) {
     const { p, canaryId, error } = this.releaseRequest(req, reply);
     if (error) return error;
-    if (!p.rollingConfig?.enabled) return sendError(reply, 'vercel', 400, 'Rolling releases are not enabled for this project; configure them first.');
+    if (!p.rollingConfig?.enabled)
+      return sendError(reply, 'vercel', 400, 'Rolling releases are not enabled for this project; configure them first.');
     if (this.activeRelease(p)) return sendError(reply, 'vercel', 409, 'A rolling release is already active for this project.', 'conflict');
     const canary = this.deployments.get(canaryId);
     if (!canary || canary.projectId !== p.id) return sendError(reply, 'vercel', 404, 'The deployment could not be found.', 'not_found');
@@ -750,7 +787,8 @@ export class VercelSandbox {
     if (error) return error;
     const rr = this.activeRelease(p);
     if (!rr) return sendError(reply, 'vercel', 400, 'No active rolling release for this project.');
-    if (rr.canaryDeploymentId !== canaryId) return sendError(reply, 'vercel', 400, `\`canaryDeploymentId\` ${canaryId} is not the active canary (${rr.canaryDeploymentId}).`);
+    if (rr.canaryDeploymentId !== canaryId)
+      return sendError(reply, 'vercel', 400, `\`canaryDeploymentId\` ${canaryId} is not the active canary (${rr.canaryDeploymentId}).`);
     if (body.nextStageIndex !== rr.activeStageIndex + 1) {
       return sendError(reply, 'vercel', 400, `\`nextStageIndex\` must be ${rr.activeStageIndex + 1} (the stage after the active one).`);
     }
@@ -763,7 +801,8 @@ export class VercelSandbox {
     if (error) return error;
     const rr = this.activeRelease(p);
     if (!rr) return sendError(reply, 'vercel', 400, 'No active rolling release for this project.');
-    if (rr.canaryDeploymentId !== canaryId) return sendError(reply, 'vercel', 400, `\`canaryDeploymentId\` ${canaryId} is not the active canary (${rr.canaryDeploymentId}).`);
+    if (rr.canaryDeploymentId !== canaryId)
+      return sendError(reply, 'vercel', 400, `\`canaryDeploymentId\` ${canaryId} is not the active canary (${rr.canaryDeploymentId}).`);
     this.completeRelease(p, rr);
     return reply.send({ rollingRelease: this.releaseView(rr) });
   }
@@ -829,7 +868,12 @@ export class VercelSandbox {
         Object.assign(clash, v, { updatedAt: now });
         created.push(clash);
       } else {
-        const env: VercelEnv = { id: randomId(16), createdAt: now, updatedAt: now, ...(v as Omit<VercelEnv, 'id' | 'createdAt' | 'updatedAt'>) };
+        const env: VercelEnv = {
+          id: randomId(16),
+          createdAt: now,
+          updatedAt: now,
+          ...(v as Omit<VercelEnv, 'id' | 'createdAt' | 'updatedAt'>),
+        };
         p.envs.push(env);
         created.push(env);
       }

@@ -48,7 +48,19 @@ export function dumpWorld(b: BuiltSandbox): WorldState {
   };
 }
 
-const PARTS: Array<keyof WorldState> = ['vercel', 'netlify', 'supabase', 'statuspage', 'pagerduty', 'slack', 'telegram', 'providers', 'apps', 'faults', 'jobs'];
+const PARTS: Array<keyof WorldState> = [
+  'vercel',
+  'netlify',
+  'supabase',
+  'statuspage',
+  'pagerduty',
+  'slack',
+  'telegram',
+  'providers',
+  'apps',
+  'faults',
+  'jobs',
+];
 
 /**
  * Puts a saved world in place, then resumes its pending transitions (overdue ones at once). A part

@@ -21,7 +21,10 @@ export const schedules: Component = {
       const outcomes = await applySchedules(new Client({ connection, namespace: stack.temporal.target.namespace }), stack.config);
       const changed = outcomes.filter((o) => o.action !== 'unchanged');
       for (const o of changed) log.info(`${o.scheduleId}: ${o.action}`);
-      return { banner: [['schedules', `${outcomes.length} applied, ${changed.length} changed (runbook schedules list)`]], stop: async () => undefined };
+      return {
+        banner: [['schedules', `${outcomes.length} applied, ${changed.length} changed (runbook schedules list)`]],
+        stop: async () => undefined,
+      };
     } finally {
       await connection.close();
     }

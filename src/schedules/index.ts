@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { RunbookConfig } from '../config/schema';
 import type { BackupInput } from '../workflows/backup/contract';
 import type { HealthCheckInput } from '../workflows/health/contract';
@@ -34,71 +40,83 @@ export function desiredSchedules(config: RunbookConfig): DesiredSchedule[] {
   const timezone = config.timezone;
   // Explicit policies: never two runs of one schedule at once; after an outage, catch up within the window.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow, pauseOnFailure: false };
-  const common = { memo: { managedBy: MANAGED_BY }, state: { paused: s.paused, note: s.paused ? 'paused by configuration (schedules.paused)' : undefined } };
+  const common = {
+    memo: { managedBy: MANAGED_BY },
+    state: { paused: s.paused, note: s.paused ? 'paused by configuration (schedules.paused)' : undefined },
+  };
   const out: DesiredSchedule[] = [];
 
   const health: HealthCheckInput = { requestedBy: 'schedule' };
   out.push(
-    withHash({
-      ...common,
-      scheduleId: SCHEDULE_IDS.health,
-      spec: { intervals: [{ every: s.healthCheck.every }], timezone },
-      action: {
-        type: 'startWorkflow',
-        workflowType: 'healthCheck',
-        workflowId: 'health-check',
-        taskQueue,
-        args: [health],
-        typedSearchAttributes: [{ key: RunbookKind, value: 'healthCheck' }],
-        staticSummary: 'Scheduled health check (System Status, Monitoring & Alerts)',
+    withHash(
+      {
+        ...common,
+        scheduleId: SCHEDULE_IDS.health,
+        spec: { intervals: [{ every: s.healthCheck.every }], timezone },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'healthCheck',
+          workflowId: 'health-check',
+          taskQueue,
+          args: [health],
+          typedSearchAttributes: [{ key: RunbookKind, value: 'healthCheck' }],
+          staticSummary: 'Scheduled health check (System Status, Monitoring & Alerts)',
+        },
+        // A missed health check is superseded by the next one: catch up at most one interval.
+        policies: { ...policies, catchupWindow: Math.max(60_000, Math.min(s.catchupWindow, s.healthCheck.every)) },
       },
-      // A missed health check is superseded by the next one: catch up at most one interval.
-      policies: { ...policies, catchupWindow: Math.max(60_000, Math.min(s.catchupWindow, s.healthCheck.every)) },
-    }, `every ${formatMs(s.healthCheck.every)}`),
+      `every ${formatMs(s.healthCheck.every)}`,
+    ),
   );
 
   for (const kind of MAINTENANCE_KINDS) {
     const input: MaintenanceInput = { kind, requestedBy: 'schedule' };
     out.push(
-      withHash({
-        ...common,
-        scheduleId: SCHEDULE_IDS.maintenance(kind),
-        spec: { cronExpressions: [s.maintenance[kind]], timezone },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'maintenance',
-          workflowId: `maintenance-${kind}`,
-          taskQueue,
-          args: [input],
-          typedSearchAttributes: [{ key: RunbookKind, value: 'maintenance' }],
-          staticSummary: `Scheduled ${kind} maintenance (Maintenance Tasks)`,
+      withHash(
+        {
+          ...common,
+          scheduleId: SCHEDULE_IDS.maintenance(kind),
+          spec: { cronExpressions: [s.maintenance[kind]], timezone },
+          action: {
+            type: 'startWorkflow',
+            workflowType: 'maintenance',
+            workflowId: `maintenance-${kind}`,
+            taskQueue,
+            args: [input],
+            typedSearchAttributes: [{ key: RunbookKind, value: 'maintenance' }],
+            staticSummary: `Scheduled ${kind} maintenance (Maintenance Tasks)`,
+          },
+          policies,
         },
-        policies,
-      }, `cron "${s.maintenance[kind]}"`),
+        `cron "${s.maintenance[kind]}"`,
+      ),
     );
   }
 
   for (const database of config.backup.databases) {
     const input: BackupInput = { database, requestedBy: 'schedule', trigger: 'schedule' };
     out.push(
-      withHash({
-        ...common,
-        scheduleId: SCHEDULE_IDS.backup(database),
-        spec: { cronExpressions: [s.backup.cron], timezone },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'backup',
-          workflowId: `backup-${database}`,
-          taskQueue,
-          args: [input],
-          typedSearchAttributes: [
-            { key: RunbookKind, value: 'backup' },
-            { key: RunbookService, value: database },
-          ],
-          staticSummary: `Scheduled daily backup of ${database} (Backup & Recovery)`,
+      withHash(
+        {
+          ...common,
+          scheduleId: SCHEDULE_IDS.backup(database),
+          spec: { cronExpressions: [s.backup.cron], timezone },
+          action: {
+            type: 'startWorkflow',
+            workflowType: 'backup',
+            workflowId: `backup-${database}`,
+            taskQueue,
+            args: [input],
+            typedSearchAttributes: [
+              { key: RunbookKind, value: 'backup' },
+              { key: RunbookService, value: database },
+            ],
+            staticSummary: `Scheduled daily backup of ${database} (Backup & Recovery)`,
+          },
+          policies,
         },
-        policies,
-      }, `cron "${s.backup.cron}"`),
+        `cron "${s.backup.cron}"`,
+      ),
     );
   }
   return out;
@@ -148,7 +166,10 @@ export async function applySchedules(client: Client, config: RunbookConfig): Pro
       spec: d.options.spec,
       action: d.options.action,
       policies: d.options.policies,
-      state: { paused: config.schedules.paused || prev.state.paused, note: config.schedules.paused ? 'paused by configuration (schedules.paused)' : prev.state.note },
+      state: {
+        paused: config.schedules.paused || prev.state.paused,
+        note: config.schedules.paused ? 'paused by configuration (schedules.paused)' : prev.state.note,
+      },
     }));
     outcomes.push({ scheduleId: id, action: 'updated' });
   }
@@ -208,7 +229,17 @@ export async function listSchedules(client: Client, config: RunbookConfig): Prom
   for (const id of ids) {
     const d = await describeOrUndefined(client, id);
     if (!d) {
-      rows.push({ scheduleId: id, workflowType: '-', when: 'not created: run `runbook schedules apply`', paused: false, overlap: '-', catchupWindowMs: 0, nextRuns: [], running: 0, inConfig: true });
+      rows.push({
+        scheduleId: id,
+        workflowType: '-',
+        when: 'not created: run `runbook schedules apply`',
+        paused: false,
+        overlap: '-',
+        catchupWindowMs: 0,
+        nextRuns: [],
+        running: 0,
+        inConfig: true,
+      });
       continue;
     }
     const last = d.info.recentActions.at(-1);

@@ -37,7 +37,8 @@ export function historyDaysFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env.RUNBOOK_HISTORY_DAYS;
   if (raw === undefined || raw === '') return DEFAULT_HISTORY_DAYS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 3650) throw new StartError(`RUNBOOK_HISTORY_DAYS: must be a whole number of days from 0 to 3650, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 3650)
+    throw new StartError(`RUNBOOK_HISTORY_DAYS: must be a whole number of days from 0 to 3650, got "${raw}"`);
   return n;
 }
 
@@ -66,7 +67,11 @@ export interface PrepareResult {
  * The Supabase stand-in (auth schema), the migrations in `migrationsDir`, and the sample app's history
  * once. Used by `npm start` on embedded databases and by the tests on scratch ones.
  */
-export async function prepareAppDatabase(url: string, migrationsDir: string, opts: { historyDays?: number; now?: Date; seed?: number } = {}): Promise<PrepareResult> {
+export async function prepareAppDatabase(
+  url: string,
+  migrationsDir: string,
+  opts: { historyDays?: number; now?: Date; seed?: number } = {},
+): Promise<PrepareResult> {
   const client = await connect(url, 'runbook-app-databases');
   try {
     await client.query(SUPABASE_PLATFORM_SQL);
@@ -74,7 +79,11 @@ export async function prepareAppDatabase(url: string, migrationsDir: string, opt
     await client.end();
   }
   const found = discoverMigrations(migrationsDir);
-  const run = await applyMigrations(url, found.migrations, { lockTimeoutMs: 5_000, statementTimeoutMs: 120_000, appliedBy: `npm start ${new Date().toISOString()}` });
+  const run = await applyMigrations(url, found.migrations, {
+    lockTimeoutMs: 5_000,
+    statementTimeoutMs: 120_000,
+    appliedBy: `npm start ${new Date().toISOString()}`,
+  });
   const result: PrepareResult = {
     applied: run.applied,
     skipped: run.skipped,
@@ -110,11 +119,25 @@ export const appDatabases: Component = {
       const r = await prepareAppDatabase(url, path.resolve(dir), { historyDays: days });
       for (const p of r.problems) log.warn({ component: 'app-databases' }, `${database}: ${p}`);
       if (r.applied.length) say(`applied ${r.applied.join(', ')} from ${dir}`);
-      if (r.failed) log.error({ component: 'app-databases' }, `${database}: migration ${r.failed}; the app database stays as it was, fix the file and start again`);
-      if (r.history) say(`first start: wrote ${Object.values(r.history).reduce((a, b) => a + b, 0)} rows of ${days}-day history (${Object.entries(r.history).map(([t, n]) => `${t} ${n}`).join(', ')})`);
+      if (r.failed)
+        log.error(
+          { component: 'app-databases' },
+          `${database}: migration ${r.failed}; the app database stays as it was, fix the file and start again`,
+        );
+      if (r.history)
+        say(
+          `first start: wrote ${Object.values(r.history).reduce((a, b) => a + b, 0)} rows of ${days}-day history (${Object.entries(
+            r.history,
+          )
+            .map(([t, n]) => `${t} ${n}`)
+            .join(', ')})`,
+        );
       list.push({ database, url, app: r.app, projectId: service.projectId });
       const total = r.applied.length + r.skipped.length;
-      banner.push([`${database} schema`, `${total} migrations from ${dir}${r.failed ? ' (one FAILED, see the log)' : ''}${r.app ? `, sample app ${r.app.name}` : ''}`]);
+      banner.push([
+        `${database} schema`,
+        `${total} migrations from ${dir}${r.failed ? ' (one FAILED, see the log)' : ''}${r.app ? `, sample app ${r.app.name}` : ''}`,
+      ]);
     }
     prepared.set(stack, list);
     return { banner, stop: async () => undefined };
@@ -122,7 +145,10 @@ export const appDatabases: Component = {
 };
 
 /** The sample apps' live traffic for the sandbox of this stack (none without an embedded sample-app database). */
-export function startStackTraffic(stack: Stack, sandbox: Pick<Sandbox, 'apps' | 'state'>): { banner: [string, string][]; stop(): Promise<void> } {
+export function startStackTraffic(
+  stack: Stack,
+  sandbox: Pick<Sandbox, 'apps' | 'state'>,
+): { banner: [string, string][]; stop(): Promise<void> } {
   const rps = trafficRateFromEnv(stack.env);
   const running: Traffic[] = [];
   const banner: [string, string][] = [];

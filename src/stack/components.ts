@@ -115,18 +115,26 @@ export const temporal: Component = {
         const connection = await Connection.connect({ ...connectionOptions(target), connectTimeout: 10_000 });
         await connection.close();
       } catch {
-        throw new StartError(`Temporal is not reachable at TEMPORAL_ADDRESS=${target.address}: check the address and TLS/API key settings, or unset it to run the embedded server`);
+        throw new StartError(
+          `Temporal is not reachable at TEMPORAL_ADDRESS=${target.address}: check the address and TLS/API key settings, or unset it to run the embedded server`,
+        );
       }
       stack.temporal = { target, embedded: false };
-      return { banner: [['Temporal', `${target.address} (namespace ${target.namespace}, from TEMPORAL_ADDRESS)`]], stop: async () => undefined };
+      return {
+        banner: [['Temporal', `${target.address} (namespace ${target.namespace}, from TEMPORAL_ADDRESS)`]],
+        stop: async () => undefined,
+      };
     }
     const uiPort = portFromEnv(env, 'RUNBOOK_UI_PORT', 8233);
     if (!(await isPortFree(uiPort))) {
-      throw new StartError(`port ${uiPort} (Temporal Web UI) is in use: is another stack running? Stop it, or set RUNBOOK_UI_PORT to another port`);
+      throw new StartError(
+        `port ${uiPort} (Temporal Web UI) is in use: is another stack running? Stop it, or set RUNBOOK_UI_PORT to another port`,
+      );
     }
     restartPolicy(env); // a bad setting stops the start here, not at the first restart
     const dir = path.join(stack.dataDir, 'temporal');
-    const launch = (port: number, exactPort: boolean) => startLocalTemporal({ dir, port, uiPort, namespace: config.temporal.namespace, detached: true, exactPort });
+    const launch = (port: number, exactPort: boolean) =>
+      startLocalTemporal({ dir, port, uiPort, namespace: config.temporal.namespace, detached: true, exactPort });
     const server = await launch(portFromEnv(env, 'RUNBOOK_TEMPORAL_PORT', 7233), false);
     stack.pids.push(server.pid);
     const port = Number(server.address.split(':').pop());
@@ -222,7 +230,10 @@ export const worker: Component = {
     stack.worker = { taskQueue: config.temporal.taskQueue, metricsUrl, production };
     return {
       banner: [
-        ['worker', `task queue "${config.temporal.taskQueue}", ${production ? 'prebuilt workflow bundle' : 'workflows bundled from source'}`],
+        [
+          'worker',
+          `task queue "${config.temporal.taskQueue}", ${production ? 'prebuilt workflow bundle' : 'workflows bundled from source'}`,
+        ],
         ['metrics', metricsUrl],
       ],
       async stop() {
@@ -253,7 +264,9 @@ export async function claimDataDir(dataDir: string, log: Pino): Promise<void> {
   const previous = readStackFile(dataDir);
   if (!previous) return;
   if (previous.pid !== process.pid && isAlive(previous.pid)) {
-    throw new StartError(`a stack is already running from ${dataDir} (pid ${previous.pid}); stop it first, or set RUNBOOK_DATA_DIR to another directory`);
+    throw new StartError(
+      `a stack is already running from ${dataDir} (pid ${previous.pid}); stop it first, or set RUNBOOK_DATA_DIR to another directory`,
+    );
   }
   for (const pid of previous.pids ?? []) {
     if (!isAlive(pid) || !commandLine(pid).includes(dataDir)) continue;

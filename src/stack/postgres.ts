@@ -78,7 +78,8 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
 
   const portFile = path.resolve(opts.dir, 'port');
   const previous = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8')) : undefined;
-  if (opts.exactPort && opts.preferredPort && !(await isPortFree(opts.preferredPort))) throw new Error(`port ${opts.preferredPort} is in use`);
+  if (opts.exactPort && opts.preferredPort && !(await isPortFree(opts.preferredPort)))
+    throw new Error(`port ${opts.preferredPort} is in use`);
   const port = await freePort(opts.preferredPort ?? previous);
   writeFileSync(portFile, String(port));
 
@@ -178,4 +179,3 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
     await client.end();
   }
 }
-

@@ -66,9 +66,13 @@ export function writeStackFile(stack: StackFileSource): void {
   const file: StackFile = {
     pid: process.pid,
     pids: stack.pids,
-    ...(stack.temporal?.embedded ? { temporalAddress: stack.temporal.target.address, namespace: stack.temporal.target.namespace, uiUrl: stack.temporal.uiUrl } : {}),
+    ...(stack.temporal?.embedded
+      ? { temporalAddress: stack.temporal.target.address, namespace: stack.temporal.target.namespace, uiUrl: stack.temporal.uiUrl }
+      : {}),
     ...(stack.databases && !hasPassword(stack.databases.opsUrl) ? { opsDatabaseUrl: stack.databases.opsUrl } : {}),
-    ...(stack.databases ? { databaseUrls: Object.fromEntries(Object.entries(stack.databases.urls).filter(([, url]) => !hasPassword(url))) } : {}),
+    ...(stack.databases
+      ? { databaseUrls: Object.fromEntries(Object.entries(stack.databases.urls).filter(([, url]) => !hasPassword(url))) }
+      : {}),
     ...(stack.sandbox ? { sandboxUrl: stack.sandbox.url } : {}),
     ...(stack.receiver ? { receiverUrl: stack.receiver.url } : {}),
     ...(stack.receiver?.sandboxToken ? { sandboxWebhookToken: stack.receiver.sandboxToken } : {}),

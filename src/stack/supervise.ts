@@ -164,7 +164,9 @@ export function supervise<S extends SupervisedServer>(opts: SuperviseOptions<S>)
         return;
       }
       const delay = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failures.length - 1));
-      log.warn(`restarting ${what} in ${delay} ms (failure ${failures.length} of at most ${policy.limit} within ${Math.round(policy.windowMs / 1000)} s)`);
+      log.warn(
+        `restarting ${what} in ${delay} ms (failure ${failures.length} of at most ${policy.limit} within ${Math.round(policy.windowMs / 1000)} s)`,
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         wakeSleep = () => {

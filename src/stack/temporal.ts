@@ -73,7 +73,12 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
   const exited = exitOf(child);
   const address = `127.0.0.1:${port}`;
   try {
-    await waitForTemporal(address, namespace, exited.then((e) => e.code), logFile);
+    await waitForTemporal(
+      address,
+      namespace,
+      exited.then((e) => e.code),
+      logFile,
+    );
   } catch (err) {
     child.kill('SIGKILL'); // never leave a half-started server behind
     throw err;
@@ -106,7 +111,9 @@ async function waitForTemporal(address: string, namespace: string, exited: Promi
   for (;;) {
     if (exitCode !== undefined) {
       const log = logFile ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n') : '';
-      throw new Error(`temporal server start-dev exited with code ${exitCode} during start-up${logFile ? `; see ${logFile}:\n${log}` : ''}`);
+      throw new Error(
+        `temporal server start-dev exited with code ${exitCode} during start-up${logFile ? `; see ${logFile}:\n${log}` : ''}`,
+      );
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });

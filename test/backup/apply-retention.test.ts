@@ -18,7 +18,10 @@ describe('applyBackupRetention on real backups', () => {
   });
 
   it('keeps the last verified backup and deletes older ones from the store, logging each in the catalogue', async () => {
-    const config = backupConfig(['app'], { store: { type: 'directory', path: storeDir('retention') }, retention: { daily: 1, weekly: 0, monthly: 0 } });
+    const config = backupConfig(['app'], {
+      store: { type: 'directory', path: storeDir('retention') },
+      retention: { daily: 1, weekly: 0, monthly: 0 },
+    });
     const activities = createBackupActivities(testDeps(config, ops, { app: source.url }));
     const env = new MockActivityEnvironment();
     const ids = [uniqueName('b-old'), uniqueName('b-verified'), uniqueName('b-new')];

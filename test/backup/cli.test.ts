@@ -13,7 +13,11 @@ describe('runbook backup / restore on the command line', () => {
   let source: ScratchDatabase;
   let target: ScratchDatabase;
   beforeAll(async () => {
-    [ops, source, target] = await Promise.all([scratchDatabase('bkc_ops', { ops: true }), fixtureDatabase('bkc_src'), scratchDatabase('bkc_dst')]);
+    [ops, source, target] = await Promise.all([
+      scratchDatabase('bkc_ops', { ops: true }),
+      fixtureDatabase('bkc_src'),
+      scratchDatabase('bkc_dst'),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([ops?.drop(), source?.drop(), target?.drop()]);
@@ -33,7 +37,10 @@ describe('runbook backup / restore on the command line', () => {
       }),
     );
     const config = parseConfig(parseYaml(readFileSync(file, 'utf8')), file);
-    const worker = await startTestWorker({ deps: testDeps(config, ops, { app: source.url, copy: target.url }), taskQueue: config.temporal.taskQueue });
+    const worker = await startTestWorker({
+      deps: testDeps(config, ops, { app: source.url, copy: target.url }),
+      taskQueue: config.temporal.taskQueue,
+    });
     const cli = (...args: string[]) => runCli(['--config', file, ...args], { TEMPORAL_ADDRESS: testEnv.temporalAddress });
     try {
       await worker.run(async () => {

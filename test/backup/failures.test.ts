@@ -36,11 +36,15 @@ describe('backup failures', () => {
 
   it('a pg_dump older than the server fails at once, naming both versions and the setting', async () => {
     const pgBinDir = fakeBinDir('old-pg', '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
-    const deps: ActivityDeps = testDeps(backupConfig(['app'], { store: { type: 'directory', path: storeDir('old') }, pgBinDir }), ops, { app: source.url });
+    const deps: ActivityDeps = testDeps(backupConfig(['app'], { store: { type: 'directory', path: storeDir('old') }, pgBinDir }), ops, {
+      app: source.url,
+    });
     const worker = await startTestWorker({ deps });
     const workflowId = uniqueName('backup-old');
     try {
-      const run = worker.run(() => worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId, args: [{ database: 'app' }] }));
+      const run = worker.run(() =>
+        worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId, args: [{ database: 'app' }] }),
+      );
       await expect(run).rejects.toThrow(WorkflowFailedError);
       const err = (await run.catch((e: WorkflowFailedError) => e)) as WorkflowFailedError;
       const cause = err.cause?.cause as { type?: string; message: string; nonRetryable?: boolean };
@@ -57,12 +61,17 @@ describe('backup failures', () => {
 
   it('a pg_dump that fails after writing part of its output leaves nothing in a directory store', async () => {
     const real = pgTools(undefined).pgDump;
-    const pgBinDir = fakeBinDir('dying-pg', `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${real} --version; fi\nhead -c 3000000 /dev/urandom\necho "pg_dump: error: connection lost" >&2\nexit 1\n`);
+    const pgBinDir = fakeBinDir(
+      'dying-pg',
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${real} --version; fi\nhead -c 3000000 /dev/urandom\necho "pg_dump: error: connection lost" >&2\nexit 1\n`,
+    );
     const dir = storeDir('dying');
     const deps = testDeps(backupConfig(['app'], { store: { type: 'directory', path: dir }, pgBinDir }), ops, { app: source.url });
     const id = uniqueName('backup-dying');
     const req: DumpRequest = { backupId: id, database: 'app', workflowId: id, trigger: 'manual', requestedBy: 'jest' };
-    await expect(new MockActivityEnvironment().run(createBackupActivities(deps).dumpBackup, req)).rejects.toThrow(/pg_dump exited with code 1: pg_dump: error: connection lost/);
+    await expect(new MockActivityEnvironment().run(createBackupActivities(deps).dumpBackup, req)).rejects.toThrow(
+      /pg_dump exited with code 1: pg_dump: error: connection lost/,
+    );
     expect(existsSync(path.join(dir, 'app')) ? readdirSync(path.join(dir, 'app')) : []).toEqual([]);
     expect((await ops.pool.query('SELECT status FROM backups WHERE id = $1', [id])).rows).toEqual([{ status: 'failed' }]);
   });
@@ -90,7 +99,11 @@ describe('backup failures', () => {
     const second = await startTestWorker({ deps, taskQueue });
     const workflowId = uniqueName('backup-kill');
     try {
-      const handle = await second.client.workflow.start(backup, { taskQueue, workflowId, args: [{ database: 'app', heartbeatTimeout: '2s' }] });
+      const handle = await second.client.workflow.start(backup, {
+        taskQueue,
+        workflowId,
+        args: [{ database: 'app', heartbeatTimeout: '2s' }],
+      });
 
       // Wait until the first worker is writing the archive, then kill it.
       const partial = () => readdirSync(path.join(dir, 'app'), { withFileTypes: true }).some((f) => f.name.endsWith('.partial'));

@@ -14,7 +14,8 @@ export interface LocalS3 {
 
 /** moto's standalone S3-compatible server on a free loopback port (installed by `npm run setup`). */
 export async function startLocalS3(bucket: string): Promise<LocalS3> {
-  const binary = which('moto_server') ?? (existsSync(path.join(TOOLS_BIN, 'moto_server')) ? path.join(TOOLS_BIN, 'moto_server') : undefined);
+  const binary =
+    which('moto_server') ?? (existsSync(path.join(TOOLS_BIN, 'moto_server')) ? path.join(TOOLS_BIN, 'moto_server') : undefined);
   if (!binary) throw new Error('moto_server not found: run `npm run setup` (pip install "moto[server]")');
   const port = await freePort();
   const child: ChildProcess = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });

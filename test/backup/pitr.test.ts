@@ -3,7 +3,16 @@ import type { ActivityDeps } from '../../src/activities';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { confirmRestoreUpdate, restoreStatusQuery, type PitrRestoreInput, type RestoreResult } from '../../src/workflows/backup/contract';
 import { pitrRestore } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase, type TestWorker } from '../harness';
+import {
+  scratchDatabase,
+  startTestWorker,
+  testConfig,
+  testDeps,
+  uniqueName,
+  withSandboxPlatforms,
+  type ScratchDatabase,
+  type TestWorker,
+} from '../harness';
 
 jest.setTimeout(120_000);
 
@@ -27,11 +36,18 @@ describe('Supabase point-in-time restore through the Management API (sandbox)', 
 
   const restoreCalls = () => sandbox.calls({ vendor: 'supabase', method: 'POST' }).filter((c) => c.path.endsWith('/restore-pitr'));
 
-  async function run(input: PitrRestoreInput, drive: (w: TestWorker, handle: Awaited<ReturnType<TestWorker['client']['workflow']['start']>>) => Promise<void>): Promise<RestoreResult> {
+  async function run(
+    input: PitrRestoreInput,
+    drive: (w: TestWorker, handle: Awaited<ReturnType<TestWorker['client']['workflow']['start']>>) => Promise<void>,
+  ): Promise<RestoreResult> {
     const worker = await startTestWorker({ deps });
     try {
       return await worker.run(async () => {
-        const handle = await worker.client.workflow.start(pitrRestore, { taskQueue: worker.taskQueue, workflowId: uniqueName('restore-pitr'), args: [input] });
+        const handle = await worker.client.workflow.start(pitrRestore, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('restore-pitr'),
+          args: [input],
+        });
         await drive(worker, handle);
         return handle.result();
       });
@@ -41,7 +57,8 @@ describe('Supabase point-in-time restore through the Management API (sandbox)', 
   }
 
   async function awaitingConfirmation(handle: { query: (q: typeof restoreStatusQuery) => Promise<{ stage: string }> }) {
-    for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
+      await new Promise((r) => setTimeout(r, 100));
   }
 
   it('restores to the chosen moment once the project ref is typed, waits for ACTIVE_HEALTHY, and tells chat', async () => {
@@ -50,18 +67,31 @@ describe('Supabase point-in-time restore through the Management API (sandbox)', 
     const result = await run({ to: to.toISOString(), pollInterval: '200ms' }, async (_w, handle) => {
       await awaitingConfirmation(handle);
       expect(restoreCalls()).toEqual([]);
-      await expect(handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: 'aaaaaaaaaaaaaaaaaaaa' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: 'aaaaaaaaaaaaaaaaaaaa' }] })).rejects.toThrow(
+        WorkflowUpdateFailedError,
+      );
       expect(restoreCalls()).toEqual([]);
       await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: REF, by: 'jest' }] });
     });
-    expect(result).toMatchObject({ stage: 'completed', confirmedBy: 'jest', plan: { target: REF, confirmName: REF, pitr: { to: to.toISOString() } } });
+    expect(result).toMatchObject({
+      stage: 'completed',
+      confirmedBy: 'jest',
+      plan: { target: REF, confirmName: REF, pitr: { to: to.toISOString() } },
+    });
 
     // One restore request, for exactly that second; the project is healthy again.
     expect(restoreCalls().map((c) => c.body)).toEqual([{ recovery_time_target_unix: to.getTime() / 1000 }]);
-    expect(sandbox.supabase.restores(REF).at(-1)).toMatchObject({ recovery_time_target_unix: to.getTime() / 1000, outcome: 'ACTIVE_HEALTHY' });
+    expect(sandbox.supabase.restores(REF).at(-1)).toMatchObject({
+      recovery_time_target_unix: to.getTime() / 1000,
+      outcome: 'ACTIVE_HEALTHY',
+    });
     // Polled while RESTORING.
-    expect(sandbox.calls({ vendor: 'supabase', method: 'GET' }).filter((c) => c.path === `/v1/projects/${REF}`).length).toBeGreaterThanOrEqual(2);
-    expect(sandbox.slack.messages().map((m) => JSON.stringify(m))).toEqual(expect.arrayContaining([expect.stringContaining(`project ${REF} restored to ${to.toISOString()}`)]));
+    expect(
+      sandbox.calls({ vendor: 'supabase', method: 'GET' }).filter((c) => c.path === `/v1/projects/${REF}`).length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(sandbox.slack.messages().map((m) => JSON.stringify(m))).toEqual(
+      expect.arrayContaining([expect.stringContaining(`project ${REF} restored to ${to.toISOString()}`)]),
+    );
     const { rows } = await ops.pool.query('SELECT kind, target, status, confirmed_by FROM restores WHERE id = $1', [result.restoreId]);
     expect(rows).toEqual([{ kind: 'pitr', target: REF, status: 'completed', confirmed_by: 'jest' }]);
   });
@@ -86,7 +116,9 @@ describe('Supabase point-in-time restore through the Management API (sandbox)', 
     await expect(outcome).rejects.toMatchObject({ cause: { type: 'RestoreFailed', message: expect.stringContaining('RESTORE_FAILED') } });
     expect(restoreCalls()).toHaveLength(1);
     expect((await ops.pool.query('SELECT status FROM restores WHERE id = $1', [restoreId])).rows).toEqual([{ status: 'failed' }]);
-    expect(sandbox.slack.messages().map((m) => JSON.stringify(m))).toEqual(expect.arrayContaining([expect.stringContaining('Point-in-time restore')]));
+    expect(sandbox.slack.messages().map((m) => JSON.stringify(m))).toEqual(
+      expect.arrayContaining([expect.stringContaining('Point-in-time restore')]),
+    );
     sandbox.supabase.setStatus(REF, 'ACTIVE_HEALTHY');
   });
 

@@ -36,9 +36,16 @@ const record = process.env.RECORD_BACKUP_HISTORIES === '1';
   let deps: ActivityDeps;
 
   beforeAll(async () => {
-    [ops, source, target] = await Promise.all([scratchDatabase('bk_ops', { ops: true }), fixtureDatabase('bk_src'), scratchDatabase('bk_dst')]);
+    [ops, source, target] = await Promise.all([
+      scratchDatabase('bk_ops', { ops: true }),
+      fixtureDatabase('bk_src'),
+      scratchDatabase('bk_dst'),
+    ]);
     await target.pool.query("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('before restore')");
-    deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir('store') } }), ops, { app: source.url, copy: target.url });
+    deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir('store') } }), ops, {
+      app: source.url,
+      copy: target.url,
+    });
   });
   afterAll(async () => {
     await Promise.all([ops?.drop(), source?.drop(), target?.drop()]);
@@ -126,10 +133,16 @@ const record = process.env.RECORD_BACKUP_HISTORIES === '1';
 
   it('reports a history that does not match the code', async () => {
     // The backup's history claimed by verifyBackup must fail: proof that replay compares commands.
-    const { workflowId, history } = load('backup-verified.json') as { workflowId: string; history: { events: { workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }[] } };
+    const { workflowId, history } = load('backup-verified.json') as {
+      workflowId: string;
+      history: { events: { workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }[] };
+    };
     history.events[0].workflowExecutionStartedEventAttributes!.workflowType.name = 'verifyBackup';
     const results = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle } }, [{ workflowId, history: historyFromJSON(history) }])) results.push(r);
+    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundle } }, [
+      { workflowId, history: historyFromJSON(history) },
+    ]))
+      results.push(r);
     expect(results[0].error).toBeDefined();
   });
 });

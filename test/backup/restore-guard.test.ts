@@ -14,9 +14,16 @@ describe('restore is guarded by a typed confirmation', () => {
   let deps: ActivityDeps;
 
   beforeAll(async () => {
-    [ops, source, target] = await Promise.all([scratchDatabase('bkg_ops', { ops: true }), fixtureDatabase('bkg_src'), scratchDatabase('bkg_dst')]);
+    [ops, source, target] = await Promise.all([
+      scratchDatabase('bkg_ops', { ops: true }),
+      fixtureDatabase('bkg_src'),
+      scratchDatabase('bkg_dst'),
+    ]);
     await target.pool.query("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('precious')");
-    deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir('guard') } }), ops, { app: source.url, copy: target.url });
+    deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir('guard') } }), ops, {
+      app: source.url,
+      copy: target.url,
+    });
   });
   afterAll(async () => {
     await Promise.all([ops?.drop(), source?.drop(), target?.drop()]);
@@ -27,13 +34,18 @@ describe('restore is guarded by a typed confirmation', () => {
     const restoreId = uniqueName('restore-guard');
     try {
       const outcome = await worker.run(async () => {
-        const b = await worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: uniqueName('backup-guard'), args: [{ database: 'app' }] });
+        const b = await worker.client.workflow.execute(backup, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('backup-guard'),
+          args: [{ database: 'app' }],
+        });
         const handle = await worker.client.workflow.start(restore, {
           taskQueue: worker.taskQueue,
           workflowId: restoreId,
           args: [{ into: 'copy', backupId: b.backupId, confirmTimeout: '4s' } satisfies RestoreInput],
         });
-        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
+          await new Promise((r) => setTimeout(r, 100));
         const status = await handle.query(restoreStatusQuery);
         expect(status.plan).toMatchObject({ confirmName: target.name, target: 'copy', backupId: b.backupId });
 
@@ -57,19 +69,33 @@ describe('restore is guarded by a typed confirmation', () => {
     expect((await target.pool.query('SELECT note FROM marker')).rows).toEqual([{ note: 'precious' }]);
     expect((await target.pool.query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'app'")).rows[0].n).toBe(0);
     expect((await ops.pool.query("SELECT count(*)::int AS n FROM backups WHERE database = 'copy'")).rows[0].n).toBe(0);
-    expect((await ops.pool.query('SELECT status, confirmed_by FROM restores WHERE id = $1', [restoreId])).rows).toEqual([{ status: 'not-confirmed', confirmed_by: null }]);
+    expect((await ops.pool.query('SELECT status, confirmed_by FROM restores WHERE id = $1', [restoreId])).rows).toEqual([
+      { status: 'not-confirmed', confirmed_by: null },
+    ]);
   });
 
   it('picks the latest verified backup taken before the given time', async () => {
     const worker = await startTestWorker({ deps });
     try {
       await worker.run(async () => {
-        const older = await worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: uniqueName('backup-older'), args: [{ database: 'app', trigger: 'manual', verify: true }] });
+        const older = await worker.client.workflow.execute(backup, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('backup-older'),
+          args: [{ database: 'app', trigger: 'manual', verify: true }],
+        });
         const between = new Date().toISOString();
         await new Promise((r) => setTimeout(r, 50));
-        await worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: uniqueName('backup-newer'), args: [{ database: 'app', trigger: 'manual', verify: true }] });
+        await worker.client.workflow.execute(backup, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('backup-newer'),
+          args: [{ database: 'app', trigger: 'manual', verify: true }],
+        });
         // An unverified backup is never picked, even when newest.
-        await worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: uniqueName('backup-unverified'), args: [{ database: 'app' }] });
+        await worker.client.workflow.execute(backup, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('backup-unverified'),
+          args: [{ database: 'app' }],
+        });
 
         const handle = await worker.client.workflow.start(restore, {
           taskQueue: worker.taskQueue,

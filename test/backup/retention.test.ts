@@ -8,7 +8,12 @@ const daily = (days: number, verified: (i: number) => boolean): RetentionCandida
 
 describe('retention rules', () => {
   it('deletes nothing while no backup is verified', () => {
-    expect(decideRetention(daily(60, () => false), policy).remove).toEqual([]);
+    expect(
+      decideRetention(
+        daily(60, () => false),
+        policy,
+      ).remove,
+    ).toEqual([]);
   });
 
   it('keeps 7 daily, 4 weekly and 12 monthly, and everything newer than the newest verified backup', () => {

@@ -32,7 +32,11 @@ describe('backup → verify → restore on real PostgreSQL', () => {
   }
 
   beforeAll(async () => {
-    [ops, source, target] = await Promise.all([scratchDatabase('bk_ops', { ops: true }), fixtureDatabase('bk_src'), scratchDatabase('bk_dst')]);
+    [ops, source, target] = await Promise.all([
+      scratchDatabase('bk_ops', { ops: true }),
+      fixtureDatabase('bk_src'),
+      scratchDatabase('bk_dst'),
+    ]);
     await target.pool.query("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('before restore')");
     dir = storeDir('store');
     const config = backupConfig(['app', 'copy'], { store: { type: 'directory', path: dir } });
@@ -66,8 +70,13 @@ describe('backup → verify → restore on real PostgreSQL', () => {
     expect(result.verified?.checks.map((c) => c.name)).toEqual(['sha256', 'archive', 'restore', 'row-counts', 'md5', 'amcheck']);
     expect(await scratchExists(`verify-${backupWf}`)).toBe(false);
 
-    const { rows: catalogued } = await ops.pool.query('SELECT status, verification_status, size_bytes, trigger FROM backups WHERE id = $1', [backupWf]);
-    expect(catalogued).toEqual([{ status: 'completed', verification_status: 'passed', size_bytes: String(result.sizeBytes), trigger: 'manual' }]);
+    const { rows: catalogued } = await ops.pool.query(
+      'SELECT status, verification_status, size_bytes, trigger FROM backups WHERE id = $1',
+      [backupWf],
+    );
+    expect(catalogued).toEqual([
+      { status: 'completed', verification_status: 'passed', size_bytes: String(result.sizeBytes), trigger: 'manual' },
+    ]);
 
     // Restore into the second database, confirmed with its real name.
     const restoreWf = uniqueName('restore-copy');
@@ -99,22 +108,39 @@ describe('backup → verify → restore on real PostgreSQL', () => {
     const expected = await source.pool.query(`
       SELECT (SELECT last_value FROM app.invoice_number) AS invoice_seq,
              (SELECT sum(messages)::int FROM app.conversation_sizes) AS view_sum`);
-    expect(checks.rows[0]).toMatchObject({ invoice_seq: expected.rows[0].invoice_seq, rls: true, policies: 1, view_sum: expected.rows[0].view_sum, large_row: 1_280_000 });
+    expect(checks.rows[0]).toMatchObject({
+      invoice_seq: expected.rows[0].invoice_seq,
+      rls: true,
+      policies: 1,
+      view_sum: expected.rows[0].view_sum,
+      large_row: 1_280_000,
+    });
     await target.pool.query("INSERT INTO app.users (email) VALUES ('new@example.com')"); // the owned sequence continues
-    const trig = await target.pool.query("INSERT INTO app.conversations (id, user_id, messages) VALUES (gen_random_uuid(), 1, '[]') RETURNING title");
+    const trig = await target.pool.query(
+      "INSERT INTO app.conversations (id, user_id, messages) VALUES (gen_random_uuid(), 1, '[]') RETURNING title",
+    );
     expect(trig.rows[0].title).toBe('untitled');
 
     // The target's previous state was backed up first, and is listed beside the restore.
-    const { rows: restores } = await ops.pool.query('SELECT status, backup_id, pre_restore_backup_id, confirmed_by FROM restores WHERE id = $1', [restoreWf]);
+    const { rows: restores } = await ops.pool.query(
+      'SELECT status, backup_id, pre_restore_backup_id, confirmed_by FROM restores WHERE id = $1',
+      [restoreWf],
+    );
     expect(restores[0]).toMatchObject({ status: 'completed', backup_id: result.backupId, confirmed_by: 'jest' });
-    const pre = await ops.pool.query('SELECT status, trigger, database, manifest FROM backups WHERE id = $1', [restores[0].pre_restore_backup_id]);
+    const pre = await ops.pool.query('SELECT status, trigger, database, manifest FROM backups WHERE id = $1', [
+      restores[0].pre_restore_backup_id,
+    ]);
     expect(pre.rows[0]).toMatchObject({ status: 'completed', trigger: 'pre-restore', database: 'copy' });
     expect((pre.rows[0].manifest as BackupManifest).tables).toEqual([{ table: 'public.marker', rows: 1 }]);
   });
 
   it('fails fast, naming the field, on bad input', async () => {
     const run = withWorker((worker) =>
-      worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: uniqueName('bad'), args: [{ database: 'no such db!' }] }),
+      worker.client.workflow.execute(backup, {
+        taskQueue: worker.taskQueue,
+        workflowId: uniqueName('bad'),
+        args: [{ database: 'no such db!' }],
+      }),
     );
     await expect(run).rejects.toThrow(WorkflowFailedError);
     await expect(run).rejects.toMatchObject({ cause: { message: expect.stringContaining('database') } });
@@ -124,7 +150,11 @@ describe('backup → verify → restore on real PostgreSQL', () => {
     for (const damage of ['truncate', 'flip'] as const) {
       const backupWf = uniqueName(`backup-${damage}`);
       const result = await withWorker((worker) =>
-        worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: backupWf, args: [{ database: 'app', requestedBy: 'jest' }] }),
+        worker.client.workflow.execute(backup, {
+          taskQueue: worker.taskQueue,
+          workflowId: backupWf,
+          args: [{ database: 'app', requestedBy: 'jest' }],
+        }),
       );
       const { readFileSync: read, writeFileSync: write } = await import('node:fs');
       const bytes = read(result.location);
@@ -136,7 +166,11 @@ describe('backup → verify → restore on real PostgreSQL', () => {
       const verifyWf = uniqueName(`verify-${damage}`);
       const run = withWorker(
         (worker) =>
-          worker.client.workflow.execute(verifyBackup, { taskQueue: worker.taskQueue, workflowId: verifyWf, args: [{ backupId: result.backupId, retention: false }] }),
+          worker.client.workflow.execute(verifyBackup, {
+            taskQueue: worker.taskQueue,
+            workflowId: verifyWf,
+            args: [{ backupId: result.backupId, retention: false }],
+          }),
         { alerts: true },
       );
       await expect(run).rejects.toMatchObject({ cause: { type: 'BackupVerificationFailed' } });

@@ -38,7 +38,15 @@ describe('S3-compatible backup store (moto server)', () => {
 
   function s3Config(pgBinDir?: string) {
     return backupConfig(['app', 'copy'], {
-      store: { type: 's3', bucket, prefix: 'db/', endpoint: s3.endpoint, forcePathStyle: true, accessKeyIdEnv: 'BK_S3_KEY', secretAccessKeyEnv: 'BK_S3_SECRET' },
+      store: {
+        type: 's3',
+        bucket,
+        prefix: 'db/',
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        accessKeyIdEnv: 'BK_S3_KEY',
+        secretAccessKeyEnv: 'BK_S3_SECRET',
+      },
       ...(pgBinDir ? { pgBinDir } : {}),
     });
   }
@@ -55,9 +63,18 @@ describe('S3-compatible backup store (moto server)', () => {
     const backupWf = uniqueName('backup-s3');
     try {
       const result = await worker.run(async () => {
-        const r = await worker.client.workflow.execute(backup, { taskQueue: worker.taskQueue, workflowId: backupWf, args: [{ database: 'app', verify: true }] });
-        const handle = await worker.client.workflow.start(restore, { taskQueue: worker.taskQueue, workflowId: uniqueName('restore-s3'), args: [{ into: 'copy', backupId: r.backupId }] });
-        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++) await new Promise((res) => setTimeout(res, 100));
+        const r = await worker.client.workflow.execute(backup, {
+          taskQueue: worker.taskQueue,
+          workflowId: backupWf,
+          args: [{ database: 'app', verify: true }],
+        });
+        const handle = await worker.client.workflow.start(restore, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('restore-s3'),
+          args: [{ into: 'copy', backupId: r.backupId }],
+        });
+        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
+          await new Promise((res) => setTimeout(res, 100));
         await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: target.name }] });
         const restored = await handle.result();
         return { ...r, restored };
@@ -75,7 +92,11 @@ describe('S3-compatible backup store (moto server)', () => {
       const { Contents } = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `db/app/${backupWf}.dump` }));
       expect(Contents?.[0].ETag).toMatch(/-[2-9]"?$/);
       const manifest = JSON.parse(
-        await (await s3.client.send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: bucket, Key: `db/app/${backupWf}.manifest.json` }))).Body!.transformToString(),
+        await (
+          await s3.client.send(
+            new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: bucket, Key: `db/app/${backupWf}.manifest.json` }),
+          )
+        ).Body!.transformToString(),
       ) as BackupManifest;
       expect(manifest.sha256).toBe(result.sha256);
       // Above backup.md5MaxRows (100 000) a table gets its count only.

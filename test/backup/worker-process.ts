@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   // Loaded on demand, so a transfer worker's memory holds only what it runs.
   const worker =
     process.env.BACKUP_WORKER_MODE === 'transfer'
-      ? await Worker.create({ connection, taskQueue: env('BACKUP_WORKER_TASK_QUEUE'), activities: (await import('../../src/activities/backup')).createBackupActivities(deps) })
+      ? await Worker.create({
+          connection,
+          taskQueue: env('BACKUP_WORKER_TASK_QUEUE'),
+          activities: (await import('../../src/activities/backup')).createBackupActivities(deps),
+        })
       : await Worker.create({
           connection,
           taskQueue: env('BACKUP_WORKER_TASK_QUEUE'),

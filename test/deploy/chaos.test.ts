@@ -75,10 +75,25 @@ describe('deploy chaos: the worker is SIGKILLed at random points across 20 concu
           service: p,
           ref: 'main',
           requestedBy: 'chaos',
-          durations: { watch: 4_000, stageWatch: 2_000, sampleInterval: 1_000, pollInterval: 100, activityTimeout: 3_000, buildTimeout: 120_000 },
+          durations: {
+            watch: 4_000,
+            stageWatch: 2_000,
+            sampleInterval: 1_000,
+            pollInterval: 100,
+            activityTimeout: 3_000,
+            buildTimeout: 120_000,
+          },
         };
         const o = deployStartOptions(input);
-        handles.push(await client.workflow.start(deploy, { ...o, workflowId: `${o.workflowId}-${uniqueName('c')}`, taskQueue, args: [input], workflowTaskTimeout: '5s' }));
+        handles.push(
+          await client.workflow.start(deploy, {
+            ...o,
+            workflowId: `${o.workflowId}-${uniqueName('c')}`,
+            taskQueue,
+            args: [input],
+            workflowTaskTimeout: '5s',
+          }),
+        );
       }
       let finished = false;
       const results = Promise.allSettled(handles.map((h) => h.result())).finally(() => (finished = true));
@@ -112,7 +127,9 @@ describe('deploy chaos: the worker is SIGKILLed at random points across 20 concu
       await breacher;
 
       const settled = await results;
-      const outcomes = settled.map((s, i) => (s.status === 'fulfilled' ? s.value.verdict : `error: ${(s.reason as Error).message}`) + ` (${projects[i]})`);
+      const outcomes = settled.map(
+        (s, i) => (s.status === 'fulfilled' ? s.value.verdict : `error: ${(s.reason as Error).message}`) + ` (${projects[i]})`,
+      );
       process.stdout.write(`chaos: ${kills} SIGKILLs across ${DEPLOYMENTS} deployments\n`);
       expect(kills).toBeGreaterThanOrEqual(5);
       expect(outcomes.filter((o) => o.startsWith('error'))).toEqual([]);
@@ -123,7 +140,10 @@ describe('deploy chaos: the worker is SIGKILLed at random points across 20 concu
         const promotes = calls.filter((c) => c.path.startsWith(`/v10/projects/${p}/promote/`));
         const rollbacks = calls.filter((c) => c.path.startsWith(`/v1/projects/${p}/rollback/`));
         expect({ p, previews: creates.filter((c) => !(c.body as { target?: string }).target).length }).toEqual({ p, previews: 1 });
-        expect({ p, productionBuilds: creates.filter((c) => (c.body as { target?: string }).target === 'production').length }).toEqual({ p, productionBuilds: 1 });
+        expect({ p, productionBuilds: creates.filter((c) => (c.body as { target?: string }).target === 'production').length }).toEqual({
+          p,
+          productionBuilds: 1,
+        });
         expect({ p, promotions: promotes.length }).toEqual({ p, promotions: 1 });
         expect({ p, rollbacks: rollbacks.length }).toEqual({ p, rollbacks: BREACHING.has(i) ? 1 : 0 });
         const result = settled[i].status === 'fulfilled' ? (settled[i] as PromiseFulfilledResult<DeployResult>).value : undefined;

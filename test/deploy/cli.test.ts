@@ -16,7 +16,10 @@ describe('runbook deploy … (the CLI, as a user runs it, against the sandbox an
     stage = await openStage({ service: { rollingRelease: undefined } });
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'deploy-cli-')), 'runbook.yaml');
     // The sandbox-pointed configuration, on the test worker's task queue.
-    writeFileSync(file, toYaml(JSON.parse(JSON.stringify({ ...stage.config, temporal: { ...stage.config.temporal, taskQueue: stage.worker.taskQueue } }))));
+    writeFileSync(
+      file,
+      toYaml(JSON.parse(JSON.stringify({ ...stage.config, temporal: { ...stage.config.temporal, taskQueue: stage.worker.taskQueue } }))),
+    );
     env = { TEMPORAL_ADDRESS: testEnv.temporalAddress, RUNBOOK_CONFIG: file };
   });
   afterAll(async () => {
@@ -38,9 +41,31 @@ describe('runbook deploy … (the CLI, as a user runs it, against the sandbox an
 
   it('start --follow shows the live watch and ends with the verdict; status --json, abort too late, rollback', async () => {
     await stage.worker.run(async () => {
-      const started = await runCli(['deploy', 'start', '--service', 'javari-web', '--ref', 'main', '--sha', SHA, '--watch', '3s', '--sample-interval', '1s', '--by', 'roy', '--follow'], env, 120_000);
+      const started = await runCli(
+        [
+          'deploy',
+          'start',
+          '--service',
+          'javari-web',
+          '--ref',
+          'main',
+          '--sha',
+          SHA,
+          '--watch',
+          '3s',
+          '--sample-interval',
+          '1s',
+          '--by',
+          'roy',
+          '--follow',
+        ],
+        env,
+        120_000,
+      );
       expect(started.code).toBe(0);
-      expect(started.stderr).toMatch(/deploy-javari-web-111111111111: watching · samples \d\/3 · error rate 0\.02% · p99 480 ms · health ok · \d+s left/);
+      expect(started.stderr).toMatch(
+        /deploy-javari-web-111111111111: watching · samples \d\/3 · error rate 0\.02% · p99 480 ms · health ok · \d+s left/,
+      );
       expect(started.stdout).toMatch(/verdict: succeeded — watched 3s: no critical breach/);
       expect(started.stdout).toMatch(/critical-env\s+pass/);
 
@@ -56,9 +81,17 @@ describe('runbook deploy … (the CLI, as a user runs it, against the sandbox an
       const missing = await runCli(['deploy', 'status', 'deploy-javari-web-nothing'], env);
       expect(missing.code).toBe(4);
 
-      const rolled = await runCli(['deploy', 'rollback', '--service', 'javari-web', '--reason', 'test the way back', '--json'], env, 120_000);
+      const rolled = await runCli(
+        ['deploy', 'rollback', '--service', 'javari-web', '--reason', 'test the way back', '--json'],
+        env,
+        120_000,
+      );
       expect(rolled.code).toBe(0);
-      expect(JSON.parse(rolled.stdout)).toMatchObject({ from: { id: progress.production!.id }, to: { id: progress.previousProduction!.id }, verified: true });
+      expect(JSON.parse(rolled.stdout)).toMatchObject({
+        from: { id: progress.production!.id },
+        to: { id: progress.previousProduction!.id },
+        verified: true,
+      });
     });
     expect(stage.sandbox.apps.production('crav-javari')!.current).not.toBe(undefined);
     expect(stage.sideEffects().filter((e) => e.includes('/rollback/'))).toHaveLength(1);

@@ -5,7 +5,7 @@ import { FAST, openStages, waitForProgress, type Stage, type Stages } from './st
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const plain = { rollingRelease: undefined };
 
-describe('deploy: the runbook\'s standard deployment against the sandbox and a real Temporal server', () => {
+describe("deploy: the runbook's standard deployment against the sandbox and a real Temporal server", () => {
   let stages: Stages;
   let stage: Stage;
   beforeAll(async () => {
@@ -44,41 +44,72 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
     ]);
     const [preview, production] = stage.calls().filter((c) => c.method === 'POST' && c.path === '/v13/deployments');
     expect(preview.body).not.toHaveProperty('target');
-    expect(production.body).toMatchObject({ target: 'production', gitSource: { ref: 'main', sha: SHA }, meta: { runbookId: expect.stringContaining(handle.workflowId) } });
+    expect(production.body).toMatchObject({
+      target: 'production',
+      gitSource: { ref: 'main', sha: SHA },
+      meta: { runbookId: expect.stringContaining(handle.workflowId) },
+    });
     // The previous production deployment was read before the promote was asked for.
     const calls = stage.calls();
     const promoteSeq = calls.find((c) => c.path.includes('/promote/'))!.seq;
-    expect(calls.some((c) => c.method === 'GET' && c.path === '/v7/deployments' && c.seq < promoteSeq && c.query.target === 'production')).toBe(true);
+    expect(
+      calls.some((c) => c.method === 'GET' && c.path === '/v7/deployments' && c.seq < promoteSeq && c.query.target === 'production'),
+    ).toBe(true);
     // The preview URL was smoke tested (health + critical paths) before production was built.
     const appCalls = stage.calls('app').map((c) => c.path);
     expect(appCalls).toEqual(expect.arrayContaining([`/${result.preview!.id}/api/health`, `/${result.preview!.id}/`]));
 
-    const { rows } = await stage.ops.pool.query('SELECT kind, service, sha, requested_by, verdict, production_deployment_id, previous_deployment_id, gates FROM deployments');
+    const { rows } = await stage.ops.pool.query(
+      'SELECT kind, service, sha, requested_by, verdict, production_deployment_id, previous_deployment_id, gates FROM deployments',
+    );
     expect(rows).toEqual([
-      expect.objectContaining({ kind: 'deploy', service: 'javari-web', sha: SHA, requested_by: 'roy', verdict: 'succeeded', production_deployment_id: result.production!.id, previous_deployment_id: before }),
+      expect.objectContaining({
+        kind: 'deploy',
+        service: 'javari-web',
+        sha: SHA,
+        requested_by: 'roy',
+        verdict: 'succeeded',
+        production_deployment_id: result.production!.id,
+        previous_deployment_id: before,
+      }),
     ]);
     expect(rows[0].gates).toHaveLength(4);
     const chat = stage.calls('slack').map((c) => (c.body as { text: string }).text);
     expect(chat).toEqual([expect.stringMatching(/^✅ javari-web: main@0123456 is live/)]);
   });
 
-  it('a preview build ERROR fails the deployment with the platform\'s message and promotes nothing', async () => {
+  it("a preview build ERROR fails the deployment with the platform's message and promotes nothing", async () => {
     stage = await stages.forTest({ service: plain });
     stage.sandbox.apps.failNextBuild('crav-javari', 'ERROR');
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     const run = stage.worker.run(() => handle.result());
     await expect(run).rejects.toThrow(WorkflowFailedError);
-    await expect(run).rejects.toMatchObject({ cause: { type: 'DeployFailed', message: expect.stringContaining('preview build ERROR: BUILD_UTILS_SPAWN_1: Command "npm run build" exited with 1') } });
+    await expect(run).rejects.toMatchObject({
+      cause: {
+        type: 'DeployFailed',
+        message: expect.stringContaining('preview build ERROR: BUILD_UTILS_SPAWN_1: Command "npm run build" exited with 1'),
+      },
+    });
     expect(stage.sideEffects()).toEqual(['POST /v13/deployments']);
     const { rows } = await stage.ops.pool.query('SELECT verdict, verdict_reason FROM deployments');
     expect(rows).toEqual([{ verdict: 'failed', verdict_reason: expect.stringContaining('preview build ERROR') }]);
   });
 
   it('a failing smoke test stops before any production deployment', async () => {
-    stage = await stages.forTest({ service: { ...plain, criticalPaths: [{ path: '/', expectStatus: 200 }, { path: '/api/health', expectStatus: 200, expectBody: 'no-such-text' }] } });
+    stage = await stages.forTest({
+      service: {
+        ...plain,
+        criticalPaths: [
+          { path: '/', expectStatus: 200 },
+          { path: '/api/health', expectStatus: 200, expectBody: 'no-such-text' },
+        ],
+      },
+    });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: FAST });
     const progress = await stage.worker.run(async () => {
-      await expect(handle.result()).rejects.toMatchObject({ cause: { message: expect.stringContaining('preview smoke tests failed: /api/health body does not contain "no-such-text"') } });
+      await expect(handle.result()).rejects.toMatchObject({
+        cause: { message: expect.stringContaining('preview smoke tests failed: /api/health body does not contain "no-such-text"') },
+      });
       return handle.query<DeployResult>('progress');
     });
     expect(stage.sideEffects()).toEqual(['POST /v13/deployments']);
@@ -87,7 +118,14 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
 
   it('hotfix: skips the preview and its smoke tests, never production verification or the watch', async () => {
     stage = await stages.forTest({ service: plain });
-    const handle = await stage.start({ service: 'javari-web', ref: 'hotfix/login', sha: SHA, requestedBy: 'roy', hotfix: { reason: 'login broken for all users' }, durations: FAST });
+    const handle = await stage.start({
+      service: 'javari-web',
+      ref: 'hotfix/login',
+      sha: SHA,
+      requestedBy: 'roy',
+      hotfix: { reason: 'login broken for all users' },
+      durations: FAST,
+    });
     const result = await stage.worker.run(() => handle.result());
     expect(result.verdict).toBe('succeeded');
     expect(result.preview).toBeUndefined();
@@ -103,7 +141,9 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   it('a hotfix without a reason is refused before anything starts, naming the field', async () => {
     stage = await stages.forTest({ service: plain });
     const handle = await stage.start({ service: 'javari-web', ref: 'main', requestedBy: 'roy', hotfix: { reason: '' }, durations: FAST });
-    await expect(stage.worker.run(() => handle.result())).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('hotfix.reason') } });
+    await expect(stage.worker.run(() => handle.result())).rejects.toMatchObject({
+      cause: { type: 'InvalidInput', message: expect.stringContaining('hotfix.reason') },
+    });
     expect(stage.sideEffects()).toEqual([]);
   });
 
@@ -146,7 +186,13 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
 
   it('a warning-only breach notifies once and carries on: no rollback', async () => {
     stage = await stages.forTest({ service: plain });
-    const handle = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: { ...FAST, watch: 5_000 } });
+    const handle = await stage.start({
+      service: 'javari-web',
+      ref: 'main',
+      sha: SHA,
+      requestedBy: 'roy',
+      durations: { ...FAST, watch: 5_000 },
+    });
     const result = await stage.worker.run(async () => {
       const p = await waitForProgress(handle, (x) => x.stage === 'watching' && (x.watch?.samplesTaken ?? 0) >= 1);
       stage.sandbox.apps.degrade(p.production!.id, { errorRate: 2.5, p99Ms: 6_000 });
@@ -163,11 +209,19 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
   it('abort during the watch rolls back; endWatch ends a watch early with the reason', async () => {
     stage = await stages.forTest({ service: plain });
     const before = stage.sandbox.apps.production('crav-javari')!.current!;
-    const aborted = await stage.start({ service: 'javari-web', ref: 'main', sha: SHA, requestedBy: 'roy', durations: { ...FAST, watch: 60_000 } });
+    const aborted = await stage.start({
+      service: 'javari-web',
+      ref: 'main',
+      sha: SHA,
+      requestedBy: 'roy',
+      durations: { ...FAST, watch: 60_000 },
+    });
     await stage.worker.run(async () => {
       await waitForProgress(aborted, (x) => x.stage === 'watching');
       // A bad abort is refused by the validator, naming the field.
-      await expect(aborted.executeUpdate('abort', { args: [{ by: 'roy', reason: '' }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/reason: must give a reason/) } });
+      await expect(aborted.executeUpdate('abort', { args: [{ by: 'roy', reason: '' }] })).rejects.toMatchObject({
+        cause: { message: expect.stringMatching(/reason: must give a reason/) },
+      });
       const answer = await aborted.executeUpdate('abort', { args: [{ by: 'roy', reason: 'customers report slowness' }] });
       expect(answer).toMatchObject({ outcome: `production will be rolled back to ${before}` });
       const r1 = await aborted.result();
@@ -175,7 +229,12 @@ describe('deploy: the runbook\'s standard deployment against the sandbox and a r
       expect(r1.verdictReason).toBe('aborted by roy: customers report slowness');
       expect(stage.sandbox.apps.production('crav-javari')!.current).toBe(before);
 
-      const ended = await stage.start({ service: 'javari-web', ref: 'release-2', requestedBy: 'ana', durations: { ...FAST, watch: 60_000 } });
+      const ended = await stage.start({
+        service: 'javari-web',
+        ref: 'release-2',
+        requestedBy: 'ana',
+        durations: { ...FAST, watch: 60_000 },
+      });
       const p = await waitForProgress(ended, (x) => x.stage === 'watching' && (x.watch?.samplesTaken ?? 0) >= 2);
       expect(p.watch!.timeLeftMs).toBeGreaterThan(50_000);
       await ended.executeUpdate('endWatch', { args: [{ by: 'ana', reason: 'metrics look fine, freeing the channel' }] });

@@ -12,7 +12,10 @@ function functionsFolder(slugs: string[]): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'functions-'));
   for (const slug of slugs) {
     mkdirSync(path.join(dir, slug));
-    writeFileSync(path.join(dir, slug, 'index.ts'), `import { cors } from '../_shared/cors.ts';\nDeno.serve(() => new Response('${slug}', { headers: cors }));\n`);
+    writeFileSync(
+      path.join(dir, slug, 'index.ts'),
+      `import { cors } from '../_shared/cors.ts';\nDeno.serve(() => new Response('${slug}', { headers: cors }));\n`,
+    );
   }
   mkdirSync(path.join(dir, '_shared'));
   writeFileSync(path.join(dir, '_shared', 'cors.ts'), "export const cors = { 'access-control-allow-origin': '*' };\n");
@@ -35,7 +38,13 @@ describe('deploy: Supabase Edge Functions (the second runbook: supabase function
     stage = await openStage({ example: 'netlify-supabase', deploy: { functionsDir: dir } });
     const s = stage;
     const before = await s.deps.platforms!.supabase.listFunctions();
-    const handle = await s.start({ service: 'aiqueryhub-web', ref: 'main', sha: SHA, requestedBy: 'ops', durations: { ...FAST, watch: 1_000 } });
+    const handle = await s.start({
+      service: 'aiqueryhub-web',
+      ref: 'main',
+      sha: SHA,
+      requestedBy: 'ops',
+      durations: { ...FAST, watch: 1_000 },
+    });
     const result = await s.worker.run(async () => {
       await waitForProgress(handle, (p) => p.stage === 'preview');
       expect(deployCalls(s)).toHaveLength(0); // nothing deployed while the preview is still being checked
@@ -43,7 +52,10 @@ describe('deploy: Supabase Edge Functions (the second runbook: supabase function
       return handle.result();
     });
     expect(result.verdict).toBe('succeeded');
-    expect(result.gates.find((g) => g.name === 'edge-functions')).toMatchObject({ status: 'pass', reason: expect.stringContaining('3 to deploy') });
+    expect(result.gates.find((g) => g.name === 'edge-functions')).toMatchObject({
+      status: 'pass',
+      reason: expect.stringContaining('3 to deploy'),
+    });
 
     const calls = deployCalls(s);
     expect(calls.map((c) => c.query.slug)).toEqual(SLUGS);
@@ -68,7 +80,11 @@ describe('deploy: Supabase Edge Functions (the second runbook: supabase function
     const s = stage;
     const handle = await s.start({ service: 'aiqueryhub-web', ref: 'main', sha: SHA, requestedBy: 'ops', durations: FAST });
     const missing = path.join(dir, 'telegram-webhook', 'index.ts');
-    await s.worker.run(() => expect(handle.result()).rejects.toMatchObject({ cause: { type: 'DeployFailed', message: expect.stringContaining(`edge-functions: telegram-webhook: no ${missing}`) } }));
+    await s.worker.run(() =>
+      expect(handle.result()).rejects.toMatchObject({
+        cause: { type: 'DeployFailed', message: expect.stringContaining(`edge-functions: telegram-webhook: no ${missing}`) },
+      }),
+    );
     expect(deployCalls(s)).toHaveLength(0);
     expect(s.sideEffects('netlify')).toEqual([]);
   });
@@ -82,7 +98,9 @@ describe('deploy: Supabase Edge Functions (the second runbook: supabase function
     await s.worker.run(async () => {
       await waitForProgress(handle, (p) => p.stage === 'preview');
       s.sandbox.netlify.createDeploy(SITE, { branch: 'main', commitRef: SHA, context: 'production' });
-      await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'DeployFailed', message: expect.stringMatching(/^Edge Function ai-query did not deploy: .*SUPABASE_ACCESS_TOKEN/) } });
+      await expect(handle.result()).rejects.toMatchObject({
+        cause: { type: 'DeployFailed', message: expect.stringMatching(/^Edge Function ai-query did not deploy: .*SUPABASE_ACCESS_TOKEN/) },
+      });
     });
     expect(deployCalls(s).map((c) => c.query.slug)).toEqual(['ai-query']);
     expect(s.sideEffects('netlify')).toEqual([]);

@@ -85,7 +85,9 @@ describe('application migrations: both conventions, transactions, rollback files
     const result = await applyMigrations(db.url, files, opts);
     expect(result.applied).toEqual(['2025-11-08-a']);
     expect(result.failed).toMatchObject({ name: '2025-11-09-b', rollback: 'ran', error: expect.stringContaining('nowhere') });
-    const tables = (await db.pool.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).rows.map((r) => r.t);
+    const tables = (
+      await db.pool.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+    ).rows.map((r) => r.t);
     expect(tables).toEqual(['a', 'rollback_ran_b']);
     expect((await trackingRows(db.url)).map((r) => [r.name, r.status, r.rollback])).toEqual([
       ['2025-11-08-a', 'applied', null],
@@ -110,7 +112,11 @@ describe('application migrations: both conventions, transactions, rollback files
       });
       const started = Date.now();
       const result = await applyMigrations(db.url, discoverMigrations(dir).migrations, opts);
-      expect(result.failed).toMatchObject({ name: '2025-11-08-alter-busy', error: expect.stringMatching(/lock timeout/i), rollback: 'ran' });
+      expect(result.failed).toMatchObject({
+        name: '2025-11-08-alter-busy',
+        error: expect.stringMatching(/lock timeout/i),
+        rollback: 'ran',
+      });
       expect(Date.now() - started).toBeLessThan(4_000);
     } finally {
       await holder.query('ROLLBACK');

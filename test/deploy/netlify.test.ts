@@ -12,7 +12,13 @@ describe('deploy on Netlify (the second runbook: the frontend deploys on git pus
     stage = await openStage({ example: 'netlify-supabase' });
     const site = 'aiqueryhub-site';
     const before = stage.sandbox.apps.production(site)!.current!;
-    const handle = await stage.start({ service: 'aiqueryhub-web', ref: 'main', sha: SHA, requestedBy: 'ops', durations: { ...FAST, watch: 10_000 } });
+    const handle = await stage.start({
+      service: 'aiqueryhub-web',
+      ref: 'main',
+      sha: SHA,
+      requestedBy: 'ops',
+      durations: { ...FAST, watch: 10_000 },
+    });
     const result = await stage.worker.run(async () => {
       await waitForProgress(handle, (p) => p.stage === 'preview');
       // `git push origin main`: Netlify builds the commit and, publishing automatically, puts it live.

@@ -24,7 +24,11 @@ describe('deploy: staged promotion (rolling releases) and the rollback workflow'
       'POST /v1/projects/crav-javari/rolling-release/complete',
     ]);
     const config = stage.calls().find((c) => c.method === 'PATCH')!.body;
-    expect(config).toEqual({ enabled: true, advancementType: 'manual-approval', stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }] });
+    expect(config).toEqual({
+      enabled: true,
+      advancementType: 'manual-approval',
+      stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
+    });
     expect(stage.sandbox.apps.production('crav-javari')).toMatchObject({ current: canary, canary: undefined });
     // Each stage watched the canary itself; the final watch, production.
     const percents = result.recentSamples.map((s) => s.percent);
@@ -63,17 +67,31 @@ describe('deploy: staged promotion (rolling releases) and the rollback workflow'
     const [current, older] = list.deployments.map((d) => d.uid);
     expect(stage.sandbox.apps.production('crav-javari')!.current).toBe(current);
     await stage.worker.run(async () => {
-      const first = await stage.startRollback({ service: 'javari-web', reason: 'checkout errors after the last release', requestedBy: 'roy', incidentId: 'incident-checkout-1', durations: FAST });
+      const first = await stage.startRollback({
+        service: 'javari-web',
+        reason: 'checkout errors after the last release',
+        requestedBy: 'roy',
+        incidentId: 'incident-checkout-1',
+        durations: FAST,
+      });
       expect(first.workflowId).toBe('rollback-javari-web-incident-checkout-1');
       const r1 = await first.result();
       expect(r1).toMatchObject({ from: { id: current }, to: { id: older }, verified: true, alreadyCurrent: false, stage: 'done' });
-      const second = await stage.startRollback({ service: 'javari-web', toDeploymentId: older, reason: 'make sure', requestedBy: 'ana', durations: FAST });
+      const second = await stage.startRollback({
+        service: 'javari-web',
+        toDeploymentId: older,
+        reason: 'make sure',
+        requestedBy: 'ana',
+        durations: FAST,
+      });
       const r2 = await second.result();
       expect(r2).toMatchObject({ to: { id: older }, alreadyCurrent: true, verified: true });
     });
-    expect(stage.sideEffects()).toEqual([`POST /v1/projects/crav-javari/rollback/${older}`, ]);
+    expect(stage.sideEffects()).toEqual([`POST /v1/projects/crav-javari/rollback/${older}`]);
     expect(stage.sandbox.apps.production('crav-javari')!.current).toBe(older);
-    const { rows } = await stage.ops.pool.query(`SELECT kind, incident_id, production_deployment_id, verdict FROM deployments ORDER BY finished_at`);
+    const { rows } = await stage.ops.pool.query(
+      `SELECT kind, incident_id, production_deployment_id, verdict FROM deployments ORDER BY finished_at`,
+    );
     expect(rows).toEqual([
       { kind: 'rollback', incident_id: 'incident-checkout-1', production_deployment_id: older, verdict: 'rolled-back' },
       { kind: 'rollback', incident_id: null, production_deployment_id: older, verdict: 'rolled-back' },

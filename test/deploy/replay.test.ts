@@ -19,7 +19,13 @@ const record = process.env.RECORD_DEPLOY_HISTORIES === '1';
     mkdirSync(DIR, { recursive: true });
     const staged = await openStage();
     try {
-      const h = await staged.start({ service: 'javari-web', ref: 'main', sha: '3333333333333333333333333333333333333333', requestedBy: 'roy', durations: FAST });
+      const h = await staged.start({
+        service: 'javari-web',
+        ref: 'main',
+        sha: '3333333333333333333333333333333333333333',
+        requestedBy: 'roy',
+        durations: FAST,
+      });
       await staged.worker.run(async () => {
         const p = await waitForProgress(h, (x) => x.stage === 'watching' && x.watch?.percent === 50);
         staged.sandbox.apps.degrade(p.production!.id, { errorRate: 30 });
@@ -31,7 +37,13 @@ const record = process.env.RECORD_DEPLOY_HISTORIES === '1';
     }
     const plain = await openStage({ service: { rollingRelease: undefined } });
     try {
-      const h = await plain.start({ service: 'javari-web', ref: 'main', requestedBy: 'roy', requireApproval: true, durations: { ...FAST, watch: 60_000 } });
+      const h = await plain.start({
+        service: 'javari-web',
+        ref: 'main',
+        requestedBy: 'roy',
+        requireApproval: true,
+        durations: { ...FAST, watch: 60_000 },
+      });
       await plain.worker.run(async () => {
         await waitForProgress(h, (x) => x.stage === 'awaiting-approval');
         await h.executeUpdate('approve', { args: [{ by: 'ana' }] });
@@ -54,13 +66,31 @@ const record = process.env.RECORD_DEPLOY_HISTORIES === '1';
       const list = await stage.deps.platforms!.vercel.listDeployments({ projectId: 'crav-javari', target: 'production' });
       const older = list.deployments[1].uid;
       await stage.worker.run(async () => {
-        const first = await stage.startRollback({ service: 'javari-web', reason: 'checkout errors after the last release', requestedBy: 'roy', incidentId: 'incident-checkout-1', durations: FAST });
+        const first = await stage.startRollback({
+          service: 'javari-web',
+          reason: 'checkout errors after the last release',
+          requestedBy: 'roy',
+          incidentId: 'incident-checkout-1',
+          durations: FAST,
+        });
         await first.result();
         writeFileSync(path.join(DIR, 'rollback-to-previous.json'), historyToJSON(await first.fetchHistory()));
-        const second = await stage.startRollback({ service: 'javari-web', toDeploymentId: older, reason: 'make sure', requestedBy: 'ana', durations: FAST });
+        const second = await stage.startRollback({
+          service: 'javari-web',
+          toDeploymentId: older,
+          reason: 'make sure',
+          requestedBy: 'ana',
+          durations: FAST,
+        });
         await second.result();
         writeFileSync(path.join(DIR, 'rollback-already-current.json'), historyToJSON(await second.fetchHistory()));
-        const third = await stage.startRollback({ service: 'javari-web', toDeploymentId: 'dpl_nosuchdeployment', reason: 'wrong id', requestedBy: 'ana', durations: FAST });
+        const third = await stage.startRollback({
+          service: 'javari-web',
+          toDeploymentId: 'dpl_nosuchdeployment',
+          reason: 'wrong id',
+          requestedBy: 'ana',
+          durations: FAST,
+        });
         await expect(third.result()).rejects.toThrow();
         writeFileSync(path.join(DIR, 'rollback-unknown-target.json'), historyToJSON(await third.fetchHistory()));
       });

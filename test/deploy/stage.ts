@@ -11,9 +11,25 @@ import { createPlatformClients } from '../../src/platforms';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
 import type { CallRecord } from '../../src/sandbox';
 import type { RunbookConfig } from '../../src/config/schema';
-import { deployStartOptions, rollbackStartOptions, type DeployInput, type DeployProgress, type RollbackInput } from '../../src/workflows/deploy/contract';
+import {
+  deployStartOptions,
+  rollbackStartOptions,
+  type DeployInput,
+  type DeployProgress,
+  type RollbackInput,
+} from '../../src/workflows/deploy/contract';
 import { deploy, rollback } from '../../src/workflows';
-import { scratchDatabase, testClient, testConfig, testDeps, testEnv, timeSkippingEnv, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
+import {
+  scratchDatabase,
+  testClient,
+  testConfig,
+  testDeps,
+  testEnv,
+  timeSkippingEnv,
+  uniqueName,
+  type ScratchDatabase,
+  type TestWorker,
+} from '../harness';
 import { createActivities, type Activities, type ActivityDeps } from '../../src/activities';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/workflows/common/search-attributes';
 
@@ -119,7 +135,12 @@ export async function openStages(): Promise<Stages> {
       async start(input) {
         const o = deployStartOptions(input);
         // A suffix keeps runs of different tests (and files) on the one Temporal server apart.
-        return worker!.client.workflow.start(deploy, { taskQueue: worker!.taskQueue, ...o, workflowId: `${o.workflowId}-${uniqueName('t')}`, args: [input] });
+        return worker!.client.workflow.start(deploy, {
+          taskQueue: worker!.taskQueue,
+          ...o,
+          workflowId: `${o.workflowId}-${uniqueName('t')}`,
+          args: [input],
+        });
       },
       async startRollback(input) {
         const o = rollbackStartOptions(input, new Date());
@@ -181,10 +202,17 @@ async function timeSkippingWorker(activities: object): Promise<TestWorker> {
   // The test server starts without this service's custom search attributes.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
   const taskQueue = uniqueName('ts');
-  const w = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: testEnv.workflowBundle }, activities });
+  const w = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+    activities,
+  });
   return {
     taskQueue,
     client: env.client,
@@ -197,7 +225,11 @@ async function timeSkippingWorker(activities: object): Promise<TestWorker> {
 }
 
 /** Polls the progress query until `pred` holds (the workflow keeps running meanwhile). */
-export async function waitForProgress(handle: WorkflowHandle<typeof deploy>, pred: (p: DeployProgress) => boolean, timeoutMs = 30_000): Promise<DeployProgress> {
+export async function waitForProgress(
+  handle: WorkflowHandle<typeof deploy>,
+  pred: (p: DeployProgress) => boolean,
+  timeoutMs = 30_000,
+): Promise<DeployProgress> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const p = await handle.query<DeployProgress>('progress');

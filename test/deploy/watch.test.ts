@@ -9,14 +9,20 @@ describe('watch sample rules (Monitoring & Alerts → Alert Thresholds)', () => 
     expect(classifySample({ ...ok, errorRate: 5 }, 0, t).level).toBe('warning'); // "> 5 %", not ≥
     expect(classifySample({ ...ok, errorRate: 5.01 }, 0, t)).toEqual({ level: 'critical', reasons: ['error rate 5.01% > 5%'] });
     expect(classifySample({ ...ok, p99Ms: 6_000 }, 0, t)).toEqual({ level: 'warning', reasons: ['p99 6000 ms > 5000 ms'] });
-    expect(classifySample({ ...ok, errorRate: 2, p99Ms: 12_000 }, 0, t)).toEqual({ level: 'critical', reasons: ['p99 12000 ms > 10000 ms'] });
+    expect(classifySample({ ...ok, errorRate: 2, p99Ms: 12_000 }, 0, t)).toEqual({
+      level: 'critical',
+      reasons: ['p99 12000 ms > 10000 ms'],
+    });
   });
 
   it('unhealthy is a warning until it happens N times in a row; a missing sample says nothing about the app', () => {
     const down = { ...ok, healthy: false, detail: 'health: 503 degraded' };
     expect(classifySample(down, 2, t).level).toBe('warning');
     expect(classifySample(down, 3, t)).toEqual({ level: 'critical', reasons: ['unhealthy 3× in a row (health: 503 degraded)'] });
-    expect(classifySample({ ...down, missing: true, errorRate: null, p99Ms: null, detail: 'activity timed out' }, 3, t)).toEqual({ level: 'warning', reasons: ['no sample (activity timed out)'] });
+    expect(classifySample({ ...down, missing: true, errorRate: null, p99Ms: null, detail: 'activity timed out' }, 3, t)).toEqual({
+      level: 'warning',
+      reasons: ['no sample (activity timed out)'],
+    });
     expect(classifySample({ ...ok, errorRate: null, p99Ms: null, detail: 'metrics unavailable' }, 0, t).level).toBe('warning');
   });
 });

@@ -21,7 +21,17 @@ const plan: DeployPlan = {
   migrationsConfigured: false,
   unhealthySamplesForRollback: 3,
   thresholds: { errorRate: { warning: 1, critical: 5 }, p99Ms: { warning: 5_000, critical: 10_000 } },
-  durations: { watch: 3_000, stageWatch: 1_000, sampleInterval: 1_000, pollInterval: 50, approvalTimeout: 60_000, ciTimeout: 0, buildTimeout: 60_000, activityTimeout: 2_000, probeTimeout: 1_000 },
+  durations: {
+    watch: 3_000,
+    stageWatch: 1_000,
+    sampleInterval: 1_000,
+    pollInterval: 50,
+    approvalTimeout: 60_000,
+    ciTimeout: 0,
+    buildTimeout: 60_000,
+    activityTimeout: 2_000,
+    probeTimeout: 1_000,
+  },
 };
 
 type Fakes = Partial<Activities>;
@@ -36,8 +46,18 @@ function fakes(calls: string[], over: Fakes = {}): Fakes {
   const base: Fakes = {
     deployPlan: log('deployPlan', async () => plan),
     checkCriticalEnv: log('checkCriticalEnv', async () => ({ status: 'pass' as const, reason: 'all set' })),
-    createTaggedDeployment: log('createTaggedDeployment', async (i) => ({ id: `dpl_${i.kind}`, url: `https://${i.kind}.test`, state: 'QUEUED', created: true })),
-    waitForBuild: log('waitForBuild', async (i) => ({ ready: true, id: i.deploymentId, url: `https://${i.deploymentId}.test`, state: 'READY' })),
+    createTaggedDeployment: log('createTaggedDeployment', async (i) => ({
+      id: `dpl_${i.kind}`,
+      url: `https://${i.kind}.test`,
+      state: 'QUEUED',
+      created: true,
+    })),
+    waitForBuild: log('waitForBuild', async (i) => ({
+      ready: true,
+      id: i.deploymentId,
+      url: `https://${i.deploymentId}.test`,
+      state: 'READY',
+    })),
     smokeTest: log('smokeTest', async () => ({ passed: true, checks: [] })),
     currentProduction: log('currentProduction', async () => ({ id: 'dpl_previous', url: 'https://previous.test' })),
     promoteDeployment: log('promoteDeployment', async () => ({ requested: true, ok: true, status: 'succeeded' })),
@@ -51,9 +71,18 @@ function fakes(calls: string[], over: Fakes = {}): Fakes {
   return { ...base, ...over };
 }
 
-async function run(worker: TestWorker, input: DeployInput, during?: (h: Awaited<ReturnType<TestWorker['client']['workflow']['start']>>) => Promise<void>) {
+async function run(
+  worker: TestWorker,
+  input: DeployInput,
+  during?: (h: Awaited<ReturnType<TestWorker['client']['workflow']['start']>>) => Promise<void>,
+) {
   return worker.run(async () => {
-    const h = await worker.client.workflow.start(deploy, { taskQueue: worker.taskQueue, ...deployStartOptions(input), workflowId: `${deployStartOptions(input).workflowId}-${Date.now()}`, args: [input] });
+    const h = await worker.client.workflow.start(deploy, {
+      taskQueue: worker.taskQueue,
+      ...deployStartOptions(input),
+      workflowId: `${deployStartOptions(input).workflowId}-${Date.now()}`,
+      args: [input],
+    });
     await during?.(h);
     return h.result().then(
       (r) => r,
@@ -104,7 +133,12 @@ describe('deploy workflow decisions (typed fake activities, real Temporal server
   it('a promote job that fails rolls back to the recorded previous deployment and opens an incident', async () => {
     const calls: string[] = [];
     const worker = await startTestWorker({
-      activities: fakes(calls, { promoteDeployment: async () => (calls.push('promoteDeployment'), { requested: true, ok: false, status: 'failed', message: 'alias job failed' }) }),
+      activities: fakes(calls, {
+        promoteDeployment: async () => (
+          calls.push('promoteDeployment'),
+          { requested: true, ok: false, status: 'failed', message: 'alias job failed' }
+        ),
+      }),
     });
     try {
       const result = (await run(worker, input)) as DeployResult;
@@ -125,7 +159,10 @@ describe('deploy workflow decisions (typed fake activities, real Temporal server
     const worker = await startTestWorker({
       activities: fakes(calls, {
         currentProduction: async () => (calls.push('currentProduction'), null),
-        sampleHealth: async () => (calls.push('sampleHealth'), { healthy: true, status: 200, errorRate: ++n >= 2 ? 9 : 0.1, p99Ms: 300, detail: 'ok' }),
+        sampleHealth: async () => (
+          calls.push('sampleHealth'),
+          { healthy: true, status: 200, errorRate: ++n >= 2 ? 9 : 0.1, p99Ms: 300, detail: 'ok' }
+        ),
         raiseAlerts: async () => {
           calls.push('raiseAlerts');
           throw ApplicationFailure.nonRetryable('raiseAlerts needs a Temporal client in the activity dependencies', 'NotConfigured');
@@ -135,7 +172,9 @@ describe('deploy workflow decisions (typed fake activities, real Temporal server
     try {
       const outcome = (await run(worker, input)) as { error: unknown; progress: DeployResult };
       expect(outcome.progress.verdict).toBe('failed');
-      expect(outcome.progress.verdictReason).toMatch(/^critical breach during the watch: error rate 9% > 5%; rollback failed: there is no previous production deployment to roll back to/);
+      expect(outcome.progress.verdictReason).toMatch(
+        /^critical breach during the watch: error rate 9% > 5%; rollback failed: there is no previous production deployment to roll back to/,
+      );
       expect(calls).not.toContain('rollbackProduction');
       // The alert path failed, so chat was told instead.
       expect(outcome.progress.incident).toMatchObject({ channels: ['slack'], error: expect.stringContaining('needs a Temporal client') });

@@ -7,7 +7,8 @@ export async function worldProblems(t: TestDrillWorld): Promise<string[]> {
   const problems: string[] = [];
   const { world, sandbox, app } = t;
   for await (const w of world.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
-    if (w.taskQueue === world.taskQueue || w.taskQueue.startsWith('drill_scaled') || w.taskQueue.startsWith(`${world.taskQueue}-drill-`)) problems.push(`still running: ${w.workflowId} (${w.type})`);
+    if (w.taskQueue === world.taskQueue || w.taskQueue.startsWith('drill_scaled') || w.taskQueue.startsWith(`${world.taskQueue}-drill-`))
+      problems.push(`still running: ${w.workflowId} (${w.type})`);
   }
   const open = Object.entries(sandbox.pagerduty.alerts()).filter(([, s]) => s !== 'resolved');
   if (open.length) problems.push(`PagerDuty alerts not resolved: ${open.map(([k, s]) => `${k}=${s}`).join(', ')}`);
@@ -24,7 +25,8 @@ export async function worldProblems(t: TestDrillWorld): Promise<string[]> {
   const sessions = await app.pool.query(
     "SELECT usename, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND (usename LIKE 'runbook_drill_%' OR query LIKE '%pg_sleep(3600)%')",
   );
-  if (sessions.rowCount) problems.push(`drill sessions left: ${sessions.rows.map((r) => `${r.usename}: ${String(r.query).slice(0, 40)}`).join(', ')}`);
+  if (sessions.rowCount)
+    problems.push(`drill sessions left: ${sessions.rows.map((r) => `${r.usename}: ${String(r.query).slice(0, 40)}`).join(', ')}`);
   return problems;
 }
 

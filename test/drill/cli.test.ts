@@ -35,7 +35,9 @@ describe('runbook drill (CLI)', () => {
 
     const unknown = await runCli(['drill', 'fire-drill']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown scenario "fire-drill": one of alert-storm, escalation, bad-release, data-loss, provider-outage, db-overload, or all');
+    expect(unknown.stderr).toContain(
+      'unknown scenario "fire-drill": one of alert-storm, escalation, bad-release, data-loss, provider-outage, db-overload, or all',
+    );
   });
 
   describe('against a running world', () => {

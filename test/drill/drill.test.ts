@@ -19,24 +19,31 @@ describe('runbook drill scenarios', () => {
 
   const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
 
-  it.each(['alert-storm', 'escalation', 'bad-release', 'data-loss', 'db-overload'])('%s passes and leaves the world clean', async (name) => {
-    const result = await runScenario(t.world, scenario(name), t.options);
-    if (result.outcome !== 'pass') throw new Error(`${name} failed:\n${explain(result)}`);
-    expect(result.clean).toBe(true);
-    expect(result.incidentId).toBeDefined();
-    expect(result.firstPage.ms).toBeDefined();
-    expect(result.firstPage.ms!).toBeLessThanOrEqual(result.firstPage.slaMs!);
-    expect(result.detection.ms).toBeDefined();
-    expect(result.resolution.ms).toBeDefined();
-    expect(await worldProblems(t)).toEqual([]);
-  });
+  it.each(['alert-storm', 'escalation', 'bad-release', 'data-loss', 'db-overload'])(
+    '%s passes and leaves the world clean',
+    async (name) => {
+      const result = await runScenario(t.world, scenario(name), t.options);
+      if (result.outcome !== 'pass') throw new Error(`${name} failed:\n${explain(result)}`);
+      expect(result.clean).toBe(true);
+      expect(result.incidentId).toBeDefined();
+      expect(result.firstPage.ms).toBeDefined();
+      expect(result.firstPage.ms!).toBeLessThanOrEqual(result.firstPage.slaMs!);
+      expect(result.detection.ms).toBeDefined();
+      expect(result.resolution.ms).toBeDefined();
+      expect(await worldProblems(t)).toEqual([]);
+    },
+  );
 
   it('provider-outage: alert, diagnosis, approved switch-provider, undo after recovery; fails on the build production never serves', async () => {
     // As after any deploy of this service (rollingRelease 10/50/100), the project releases production builds in stages.
     const res = await fetch(`${t.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
-      body: JSON.stringify({ enabled: true, advancementType: 'manual-approval', stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }] }),
+      body: JSON.stringify({
+        enabled: true,
+        advancementType: 'manual-approval',
+        stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
+      }),
     });
     expect(res.status).toBeLessThan(300);
     const result = await runScenario(t.world, scenario('provider-outage'), t.options);
@@ -63,7 +70,11 @@ describe('a drill fails when the automation does not do its part', () => {
 
   it('alert-storm fails when the receiver turns the deliveries away, and still cleans up', async () => {
     const world = { ...t.world, receiver: { url: t.world.receiver!.url, token: 'not-the-token' } };
-    const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'alert-storm')!, { ...t.options, scenarioTimeoutMs: 15_000 });
+    const result = await runScenario(
+      world,
+      SCENARIOS.find((s) => s.name === 'alert-storm')!,
+      { ...t.options, scenarioTimeoutMs: 15_000 },
+    );
     expect(result.outcome).toBe('fail');
     expect(result.failures.join('\n')).toMatch(/every delivery accepted with 202 \(got 401\)/);
     expect(result.failures.join('\n')).toMatch(/accepted none of the 10 deliveries \(401/);
@@ -73,7 +84,11 @@ describe('a drill fails when the automation does not do its part', () => {
   it('bad-release fails when the release never degrades (no rollback, no incident)', async () => {
     // A sandbox that ignores the fault: the watch sees a healthy canary and the deploy succeeds.
     const world = { ...t.world, sandbox: { ...t.world.sandbox, degrade: async () => [] } };
-    const result = await runScenario(world, SCENARIOS.find((s) => s.name === 'bad-release')!, t.options);
+    const result = await runScenario(
+      world,
+      SCENARIOS.find((s) => s.name === 'bad-release')!,
+      t.options,
+    );
     expect(result.outcome).toBe('fail');
     expect(result.failures.join('\n')).toMatch(/verdict rolled-back \(got succeeded/);
     expect(result.failures.join('\n')).toMatch(/an incident opened/);

@@ -16,7 +16,11 @@ describe('drill targets', () => {
       pids: [],
       databases: {
         opsUrl: 'postgres://postgres@127.0.0.1:15432/ops',
-        urls: { ops: 'postgres://postgres@127.0.0.1:15432/ops', app: 'postgres://postgres@127.0.0.1:15432/app', secret: 'postgres://u:pw@db.example/x' },
+        urls: {
+          ops: 'postgres://postgres@127.0.0.1:15432/ops',
+          app: 'postgres://postgres@127.0.0.1:15432/app',
+          secret: 'postgres://u:pw@db.example/x',
+        },
       },
       sandbox: { url: 'http://127.0.0.1:18790' },
       receiver: { url: 'http://127.0.0.1:18787', sandboxToken: 'session-token' },
@@ -31,10 +35,19 @@ describe('drill targets', () => {
       appDatabaseUrl: 'postgres://postgres@127.0.0.1:15432/app',
       webhookToken: 'session-token',
     });
-    expect(t.sources).toEqual({ sandbox: 'stack.json', receiver: 'stack.json', 'app database': 'stack.json', 'ops database': 'stack.json' });
+    expect(t.sources).toEqual({
+      sandbox: 'stack.json',
+      receiver: 'stack.json',
+      'app database': 'stack.json',
+      'ops database': 'stack.json',
+    });
 
     // Flags and variables win; a real Vercel API URL is never taken for a sandbox.
-    const over = resolveTargets(config, { RUNBOOK_DATA_DIR: dir, RUNBOOK_DRILL_RECEIVER_URL: 'http://127.0.0.1:1' }, { sandboxUrl: 'http://127.0.0.1:2' });
+    const over = resolveTargets(
+      config,
+      { RUNBOOK_DATA_DIR: dir, RUNBOOK_DRILL_RECEIVER_URL: 'http://127.0.0.1:1' },
+      { sandboxUrl: 'http://127.0.0.1:2' },
+    );
     expect(over).toMatchObject({ sandboxUrl: 'http://127.0.0.1:2', receiverUrl: 'http://127.0.0.1:1' });
   });
 

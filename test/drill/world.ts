@@ -12,7 +12,16 @@ import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sa
 import { sandboxControl } from '../../src/drill/sandbox-client';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { DEFAULT_OPTIONS, type DrillOptions, type DrillWorld } from '../../src/drill/types';
-import { scratchDatabase, startTestWorker, testConfig, testDeps, testEnv, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
+import {
+  scratchDatabase,
+  startTestWorker,
+  testConfig,
+  testDeps,
+  testEnv,
+  uniqueName,
+  type ScratchDatabase,
+  type TestWorker,
+} from '../harness';
 
 export const TOKEN = 'drill-test-webhook-token';
 
@@ -39,7 +48,11 @@ async function background(worker: TestWorker): Promise<() => Promise<void>> {
 }
 
 export async function openDrillWorld(): Promise<TestDrillWorld> {
-  const [ops, app, sandbox] = await Promise.all([scratchDatabase('drill_ops', { ops: true }), scratchDatabase('drill_app'), startSandbox({ timing: 10 })]);
+  const [ops, app, sandbox] = await Promise.all([
+    scratchDatabase('drill_ops', { ops: true }),
+    scratchDatabase('drill_app'),
+    startSandbox({ timing: 10 }),
+  ]);
   for (const db of [ops, app]) db.pool.on('error', () => undefined);
   const base = testConfig();
   const raw = testConfig({
@@ -52,13 +65,24 @@ export async function openDrillWorld(): Promise<TestDrillWorld> {
   // The sample app's schema, as npm start gives its embedded app database (a deploy then finds nothing pending).
   if (config.deploy.migrationsDir) await prepareAppDatabase(app.url, config.deploy.migrationsDir, { historyDays: 0 });
   const receiverEnv = { ...env, RUNBOOK_WEBHOOK_TOKEN: TOKEN };
-  const makeDeps = (c: RunbookConfig): ActivityDeps => ({ ...testDeps(c, ops, { app: app.url }), env, platforms: createPlatformClients(c, env) });
+  const makeDeps = (c: RunbookConfig): ActivityDeps => ({
+    ...testDeps(c, ops, { app: app.url }),
+    env,
+    platforms: createPlatformClients(c, env),
+  });
 
   const deps = makeDeps(config);
   const worker = await startTestWorker({ deps, taskQueue: config.temporal.taskQueue });
   deps.temporal = { client: worker.client, taskQueue: worker.taskQueue };
   const stopWorker = await background(worker);
-  const receiver: StartedReceiver = await startReceiver({ config, client: worker.client, env: receiverEnv, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  const receiver: StartedReceiver = await startReceiver({
+    config,
+    client: worker.client,
+    env: receiverEnv,
+    port: 0,
+    host: '127.0.0.1',
+    deliveryJournal: null,
+  });
 
   const scaled: (() => Promise<void>)[] = [];
   const world: DrillWorld = {

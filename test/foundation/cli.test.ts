@@ -52,7 +52,12 @@ describe('runbook CLI against a real Temporal server', () => {
             { key: RunbookStage, value: 'waiting' },
           ],
         }),
-        await client.workflow.start('selfCheck', { taskQueue: uniqueName('elsewhere'), workflowId: theirs, args: [{}], typedSearchAttributes: [{ key: RunbookKind, value: 'selfCheck' }] }),
+        await client.workflow.start('selfCheck', {
+          taskQueue: uniqueName('elsewhere'),
+          workflowId: theirs,
+          args: [{}],
+          typedSearchAttributes: [{ key: RunbookKind, value: 'selfCheck' }],
+        }),
       );
 
       let report: StatusReport | undefined;
@@ -66,7 +71,15 @@ describe('runbook CLI against a real Temporal server', () => {
       expect(report).toMatchObject({ taskQueue, total: 1 });
       expect(Object.keys(report!.kinds)).toEqual(['selfCheck']);
       expect(report!.kinds.selfCheck).toEqual([
-        expect.objectContaining({ workflowId: ours, kind: 'selfCheck', type: 'selfCheck', executionStatus: 'RUNNING', status: 'probing', severity: 'P2', stage: 'waiting' }),
+        expect.objectContaining({
+          workflowId: ours,
+          kind: 'selfCheck',
+          type: 'selfCheck',
+          executionStatus: 'RUNNING',
+          status: 'probing',
+          severity: 'P2',
+          stage: 'waiting',
+        }),
       ]);
 
       const human = await runCli(['status'], cliEnv(config));
@@ -104,7 +117,9 @@ describe('runbook CLI against a real Temporal server', () => {
         ]);
         expect(report.selfCheck).toMatchObject({ database: ops.name });
         const { rows } = await ops.pool.query('SELECT id, requested_by, workflow_id FROM self_checks');
-        expect(rows).toEqual([{ id: String(report.selfCheck!.checkId), requested_by: 'runbook doctor', workflow_id: report.selfCheck!.workflowId }]);
+        expect(rows).toEqual([
+          { id: String(report.selfCheck!.checkId), requested_by: 'runbook doctor', workflow_id: report.selfCheck!.workflowId },
+        ]);
       } finally {
         await worker.close();
       }
@@ -123,7 +138,9 @@ describe('runbook CLI against a real Temporal server', () => {
     const res = await runCli(['status'], { TEMPORAL_ADDRESS: address });
     expect(res.code).toBe(3);
     expect(res.stdout).toBe('');
-    expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^runbook: Temporal is not reachable at ${address} .*\`npm start\``))]);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^runbook: Temporal is not reachable at ${address} .*\`npm start\``)),
+    ]);
 
     const json = await runCli(['status', '--json'], { TEMPORAL_ADDRESS: address });
     expect(json.code).toBe(3);

@@ -18,7 +18,11 @@ function lintProbes(files: Record<string, string>): Record<string, string[]> {
       mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       writeFileSync(path.join(dir, rel), code);
     }
-    const res = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', 'src'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    const res = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'eslint'), ['--format', 'json', 'src'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (res.status !== 0 && res.status !== 1) throw new Error(`eslint exited ${res.status}: ${res.stderr}`);
     const report = JSON.parse(res.stdout) as { filePath: string; messages: { ruleId: string | null; message: string }[] }[];
     return Object.fromEntries(report.map((r) => [path.relative(dir, r.filePath), r.messages.map((m) => `${m.ruleId}: ${m.message}`)]));
@@ -58,21 +62,28 @@ describe('lint keeps workflows deterministic', () => {
         '',
       ].join('\n'),
       'src/activities/index.ts': 'export const createActivities = () => ({});\n',
-      'src/activities/io.ts': "import { readFileSync } from 'node:fs';\nimport { Pool } from 'pg';\nexport const f = () => [readFileSync('x'), new Pool()];\n",
+      'src/activities/io.ts':
+        "import { readFileSync } from 'node:fs';\nimport { Pool } from 'pg';\nexport const f = () => [readFileSync('x'), new Pool()];\n",
       'src/activities/floating.ts': 'async function f(): Promise<void> {}\nexport function g(): void {\n  f();\n}\n',
     });
   }, 150_000);
 
   it.each(['fs', 'node-fs', 'pg', 'undici'])('fails on a workflow file importing %s', (name) => {
-    expect(results[`src/workflows/imports-${name}.ts`]).toEqual([expect.stringMatching(/^@typescript-eslint\/no-restricted-imports: .*Workflows must be deterministic/)]);
+    expect(results[`src/workflows/imports-${name}.ts`]).toEqual([
+      expect.stringMatching(/^@typescript-eslint\/no-restricted-imports: .*Workflows must be deterministic/),
+    ]);
   });
 
   it('fails on a workflow importing activities as values', () => {
-    expect(results['src/workflows/activity-value.ts']).toEqual([expect.stringMatching(/'\.\.\/activities' import is restricted.*import type/)]);
+    expect(results['src/workflows/activity-value.ts']).toEqual([
+      expect.stringMatching(/'\.\.\/activities' import is restricted.*import type/),
+    ]);
   });
 
   it('fails on a capability workflow importing a value from outside src/workflows', () => {
-    expect(results['src/workflows/deploy/config-value.ts']).toEqual([expect.stringMatching(/'\.\.\/\.\.\/config\/schema' import is restricted/)]);
+    expect(results['src/workflows/deploy/config-value.ts']).toEqual([
+      expect.stringMatching(/'\.\.\/\.\.\/config\/schema' import is restricted/),
+    ]);
   });
 
   it('passes values from src/workflows and types from anywhere', () => {

@@ -95,7 +95,9 @@ describe('npm start: the whole stack in the foreground', () => {
     // 1. First start: banner says where everything is.
     running = await startStack(env);
     const banner = running.output();
-    expect(banner).toContain(`Temporal      ${address} (namespace default), history in ${path.join(dataDir, 'temporal', 'temporal.sqlite')}`);
+    expect(banner).toContain(
+      `Temporal      ${address} (namespace default), history in ${path.join(dataDir, 'temporal', 'temporal.sqlite')}`,
+    );
     expect(banner).toContain(`Temporal UI   http://localhost:${ports.ui}`);
     expect(banner).toContain(`ops database  postgres://postgres@127.0.0.1:${ports.pg}/ops (embedded)`);
     expect(banner).toContain(`app database  postgres://postgres@127.0.0.1:${ports.pg}/app (embedded)`);
@@ -104,7 +106,9 @@ describe('npm start: the whole stack in the foreground', () => {
     // 2. The Web UI answers, and `temporal task-queue describe` shows our worker polling.
     const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
     expect(ui.status).toBe(200);
-    const describe = execFileSync(temporalCli(), ['task-queue', 'describe', '--task-queue', 'durable-runbooks', '--address', address], { encoding: 'utf8' });
+    const describe = execFileSync(temporalCli(), ['task-queue', 'describe', '--task-queue', 'durable-runbooks', '--address', address], {
+      encoding: 'utf8',
+    });
     const pollers = describe.slice(describe.indexOf('Pollers:'));
     expect(pollers).toMatch(/workflow\s+\d+@\S+\s+(now|\d+ seconds? ago)/);
     expect(pollers).toMatch(/activity\s+\d+@\S+\s+(now|\d+ seconds? ago)/);

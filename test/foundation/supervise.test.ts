@@ -87,7 +87,9 @@ test('failed restart attempts count too; one failure more than the limit within 
   expect(attempts).toBe(2);
   expect(gaveUp).toBeInstanceOf(SupervisionError);
   expect(gaveUp!.component).toBe('postgres');
-  expect(gaveUp!.message).toBe('postgres: giving up after 3 failures within 60 s (restart limit 2); last: restarting PostgreSQL failed: port 54329 is in use');
+  expect(gaveUp!.message).toBe(
+    'postgres: giving up after 3 failures within 60 s (restart limit 2); last: restarting PostgreSQL failed: port 54329 is in use',
+  );
 });
 
 test('failures older than the window are forgotten', async () => {
@@ -130,7 +132,9 @@ test('RUNBOOK_RESTART_LIMIT=0: the first death ends the stack', async () => {
   });
   first.kill('SIGSEGV');
   await until('give up', () => gaveUp !== undefined);
-  expect(gaveUp!.message).toBe(`temporal: the Temporal dev server (pid ${first.pid}) killed by SIGSEGV; restarts are off (RUNBOOK_RESTART_LIMIT=0), stopping the stack`);
+  expect(gaveUp!.message).toBe(
+    `temporal: the Temporal dev server (pid ${first.pid}) killed by SIGSEGV; restarts are off (RUNBOOK_RESTART_LIMIT=0), stopping the stack`,
+  );
 });
 
 test('a stop during the backoff cancels the restart', async () => {
@@ -159,11 +163,15 @@ test('a stop during the backoff cancels the restart', async () => {
 
 test('restart settings from the environment', () => {
   expect(restartPolicyFromEnv({})).toEqual({ limit: 5, windowMs: 600_000, backoffMs: 1_000, maxBackoffMs: 30_000 });
-  expect(restartPolicyFromEnv({ RUNBOOK_RESTART_LIMIT: '2', RUNBOOK_RESTART_WINDOW_MS: '5000', RUNBOOK_RESTART_BACKOFF_MS: '100' })).toEqual({
+  expect(
+    restartPolicyFromEnv({ RUNBOOK_RESTART_LIMIT: '2', RUNBOOK_RESTART_WINDOW_MS: '5000', RUNBOOK_RESTART_BACKOFF_MS: '100' }),
+  ).toEqual({
     limit: 2,
     windowMs: 5_000,
     backoffMs: 100,
     maxBackoffMs: 30_000,
   });
-  expect(() => restartPolicyFromEnv({ RUNBOOK_RESTART_LIMIT: 'many' })).toThrow('RUNBOOK_RESTART_LIMIT: must be a whole number ≥ 0, got "many"');
+  expect(() => restartPolicyFromEnv({ RUNBOOK_RESTART_LIMIT: 'many' })).toThrow(
+    'RUNBOOK_RESTART_LIMIT: must be a whole number ≥ 0, got "many"',
+  );
 });

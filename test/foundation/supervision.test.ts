@@ -101,7 +101,9 @@ describe('npm start supervises its embedded servers', () => {
       process.kill(pid, 'SIGKILL');
       const doctor = await runCli(['doctor'], { RUNBOOK_DATA_DIR: dataDir });
       expect(doctor.code).toBe(1);
-      expect(doctor.stdout).toMatch(new RegExp(`FAIL\\s+postgres\\s+PostgreSQL ops database unreachable at 127\\.0\\.0\\.1:${ports.pg}/ops`));
+      expect(doctor.stdout).toMatch(
+        new RegExp(`FAIL\\s+postgres\\s+PostgreSQL ops database unreachable at 127\\.0\\.0\\.1:${ports.pg}/ops`),
+      );
       expect(doctor.stdout).toMatch(/ok\s+temporal/);
 
       await expect(inFlight.result()).resolves.toMatchObject({ database: 'ops' });
@@ -119,7 +121,10 @@ describe('npm start supervises its embedded servers', () => {
 
   it('runbook doctor with nothing running: one FAIL line for Temporal and one for the ops database, exit 1', async () => {
     const [temporalPort, pgPort] = [await freePort(), await freePort()];
-    const res = await runCli(['doctor'], { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, OPS_DATABASE_URL: `postgres://u:secret@127.0.0.1:${pgPort}/ops` });
+    const res = await runCli(['doctor'], {
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      OPS_DATABASE_URL: `postgres://u:secret@127.0.0.1:${pgPort}/ops`,
+    });
     expect(res.code).toBe(1);
     const fails = res.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
     expect(fails).toEqual([
@@ -130,7 +135,11 @@ describe('npm start supervises its embedded servers', () => {
   });
 
   it('repeated failures: the stack exits non-zero naming the component and the reason, leaving no server behind', async () => {
-    const { dataDir, env } = await stackEnv({ RUNBOOK_RESTART_LIMIT: '1', RUNBOOK_RESTART_WINDOW_MS: '120000', RUNBOOK_RESTART_BACKOFF_MS: '200' });
+    const { dataDir, env } = await stackEnv({
+      RUNBOOK_RESTART_LIMIT: '1',
+      RUNBOOK_RESTART_WINDOW_MS: '120000',
+      RUNBOOK_RESTART_BACKOFF_MS: '200',
+    });
     let running: StartedStack | undefined;
     try {
       running = await startStack(env);
@@ -143,7 +152,9 @@ describe('npm start supervises its embedded servers', () => {
       expect(await running.exited).toBe(1);
       const out = running.output();
       expect(out).toMatch(
-        new RegExp(`ERROR: \\[stack\\] temporal: giving up after 2 failures within 120 s \\(restart limit 1\\); last: the Temporal dev server \\(pid ${second}\\) killed by SIGKILL`),
+        new RegExp(
+          `ERROR: \\[stack\\] temporal: giving up after 2 failures within 120 s \\(restart limit 1\\); last: the Temporal dev server \\(pid ${second}\\) killed by SIGKILL`,
+        ),
       );
       expect(out).toMatch(/stopping worker[\s\S]*stopping postgres[\s\S]*stopping temporal/);
       expect(processesOf(dataDir)).toEqual([]);

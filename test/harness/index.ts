@@ -86,7 +86,10 @@ export async function scratchDatabase(prefix: string, opts: { ops?: boolean } = 
 }
 
 /** Example config (vercel-supabase by default) with top-level sections replaced by `overrides`. */
-export function testConfig(overrides: Record<string, unknown> = {}, example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase'): RunbookConfig {
+export function testConfig(
+  overrides: Record<string, unknown> = {},
+  example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase',
+): RunbookConfig {
   const file = path.join(__dirname, '..', '..', 'config', 'examples', `${example}.yaml`);
   const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
   return parseConfig({ ...raw, ...overrides }, file);

@@ -43,10 +43,18 @@ export async function startStack(env: Record<string, string>): Promise<StartedSt
 }
 
 /** A data dir and free ports for one stack, so tests can run next to another stack. */
-export async function stackEnv(extra: Record<string, string> = {}): Promise<{ dataDir: string; env: Record<string, string>; ports: Record<'temporal' | 'ui' | 'pg' | 'webhooks' | 'sandbox', number> }> {
+export async function stackEnv(
+  extra: Record<string, string> = {},
+): Promise<{ dataDir: string; env: Record<string, string>; ports: Record<'temporal' | 'ui' | 'pg' | 'webhooks' | 'sandbox', number> }> {
   const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'runbook-stack-')), 'data');
   chmodSync(path.dirname(dataDir), 0o755); // PostgreSQL runs as the postgres account when we are root
-  const ports = { temporal: await freePort(), ui: await freePort(), pg: await freePort(), webhooks: await freePort(), sandbox: await freePort() };
+  const ports = {
+    temporal: await freePort(),
+    ui: await freePort(),
+    pg: await freePort(),
+    webhooks: await freePort(),
+    sandbox: await freePort(),
+  };
   const env = {
     RUNBOOK_DATA_DIR: dataDir,
     RUNBOOK_TEMPORAL_PORT: String(ports.temporal),

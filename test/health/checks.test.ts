@@ -5,7 +5,13 @@ import { testConfig } from '../harness';
 /** How the runbooks' checks read what they observe. */
 const config = testConfig();
 const service = config.services[0];
-const probe = (status: number | null, body = '', error?: string) => ({ url: 'https://javariai.com/api/health', status, latencyMs: 12, body, error });
+const probe = (status: number | null, body = '', error?: string) => ({
+  url: 'https://javariai.com/api/health',
+  status,
+  latencyMs: 12,
+  body,
+  error,
+});
 
 describe('check semantics', () => {
   it("reads the first runbook's unhealthy example as a warning naming the degraded provider", () => {
@@ -24,7 +30,10 @@ describe('check semantics', () => {
   });
 
   it('treats no answer or a 500 as an outage, and a healthy answer with degraded storage as a storage warning', () => {
-    expect(appHealthChecks(service, probe(null, '', 'ECONNREFUSED'))[0]).toMatchObject({ status: 'critical', summary: expect.stringContaining('ECONNREFUSED') });
+    expect(appHealthChecks(service, probe(null, '', 'ECONNREFUSED'))[0]).toMatchObject({
+      status: 'critical',
+      summary: expect.stringContaining('ECONNREFUSED'),
+    });
     expect(appHealthChecks(service, probe(500, '{"error":"x"}'))[0]).toMatchObject({ status: 'critical' });
     const body = { status: 'healthy', checks: { storage: { status: 'degraded', latency: 900 } } };
     const results = appHealthChecks(service, { ...probe(200), health: appHealth.parse(body) });
@@ -35,7 +44,8 @@ describe('check semantics', () => {
   });
 
   it('applies the alert thresholds: error rate 0.1 / 1 / 5 %, p99 5 / 10 s', () => {
-    const at = (errorRate: number, p99Ms: number) => metricChecks(service, { errorRate, p50Ms: 1, p95Ms: 1, p99Ms, requests: 1 }, config.thresholds).map((r) => r.status);
+    const at = (errorRate: number, p99Ms: number) =>
+      metricChecks(service, { errorRate, p50Ms: 1, p95Ms: 1, p99Ms, requests: 1 }, config.thresholds).map((r) => r.status);
     expect(at(0.05, 100)).toEqual(['ok', 'ok']);
     expect(at(0.5, 6_000)).toEqual(['info', 'warning']);
     expect(at(2, 12_000)).toEqual(['warning', 'critical']);
@@ -51,11 +61,22 @@ describe('check semantics', () => {
   });
 
   it('warns about certificates within the warning window and pages for expired or untrusted ones', () => {
-    const cert = (daysLeft: number, untrusted?: string) => ({ host: 'h', port: 443, validTo: new Date(Date.now() + daysLeft * 86_400_000), daysLeft, subject: 'h', issuer: 'ca', untrusted });
+    const cert = (daysLeft: number, untrusted?: string) => ({
+      host: 'h',
+      port: 443,
+      validTo: new Date(Date.now() + daysLeft * 86_400_000),
+      daysLeft,
+      subject: 'h',
+      issuer: 'ca',
+      untrusted,
+    });
     expect(tlsCheck('h', cert(60), 21).status).toBe('ok');
     expect(tlsCheck('h', cert(20), 21).status).toBe('warning');
     expect(tlsCheck('h', cert(5), 21).status).toBe('critical');
     expect(tlsCheck('h', cert(-1), 21).summary).toMatch(/expired/);
-    expect(tlsCheck('h', cert(60, 'SELF_SIGNED_CERT_IN_CHAIN'), 21)).toMatchObject({ status: 'critical', summary: expect.stringContaining('not trusted') });
+    expect(tlsCheck('h', cert(60, 'SELF_SIGNED_CERT_IN_CHAIN'), 21)).toMatchObject({
+      status: 'critical',
+      summary: expect.stringContaining('not trusted'),
+    });
   });
 });

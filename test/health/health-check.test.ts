@@ -11,7 +11,17 @@ import { incidentStateQuery, type IncidentState } from '../../src/workflows/inci
 import type { HealthCheckResult } from '../../src/workflows/health/contract';
 import { healthCheck } from '../../src/workflows';
 import type { ActivityDeps } from '../../src/activities';
-import { scratchDatabase, startTestWorker, testClient, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase, type TestWorker } from '../harness';
+import {
+  scratchDatabase,
+  startTestWorker,
+  testClient,
+  testConfig,
+  testDeps,
+  uniqueName,
+  withSandboxPlatforms,
+  type ScratchDatabase,
+  type TestWorker,
+} from '../harness';
 import { waitForState } from '../incident/helpers';
 
 /**
@@ -24,10 +34,29 @@ import { waitForState } from '../incident/helpers';
 function selfSigned(dir: string, name: string, days: number): { key: string; cert: string } {
   const keyFile = path.join(dir, `${name}.key`);
   const certFile = path.join(dir, `${name}.crt`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', String(days), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      String(days),
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'pipe' },
+  );
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
 }
 
@@ -54,7 +83,11 @@ describe('healthCheck', () => {
     await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
     tlsHost = `127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
 
-    [ops, app, sandbox] = await Promise.all([scratchDatabase('health_ops', { ops: true }), scratchDatabase('health_app'), startSandbox({ timing: 20 })]);
+    [ops, app, sandbox] = await Promise.all([
+      scratchDatabase('health_ops', { ops: true }),
+      scratchDatabase('health_app'),
+      startSandbox({ timing: 20 }),
+    ]);
     await app.pool.query('CREATE TABLE stuck_jobs (id serial PRIMARY KEY, since timestamptz NOT NULL DEFAULT now())');
     const base = testConfig();
     const config = testConfig({
@@ -65,13 +98,23 @@ describe('healthCheck', () => {
         tlsHosts: [tlsHost],
         tlsCaFile: caFile,
         botWebhooks: [{ name: 'telegram-webhook', function: 'telegram-webhook', body: { message: { text: 'test' } } }],
-        sqlAlertRules: [{ name: 'stuck-jobs', severity: 'P2', summary: 'Jobs stuck', query: 'SELECT count(*) AS stuck FROM stuck_jobs HAVING count(*) > 0' }],
+        sqlAlertRules: [
+          {
+            name: 'stuck-jobs',
+            severity: 'P2',
+            summary: 'Jobs stuck',
+            query: 'SELECT count(*) AS stuck FROM stuck_jobs HAVING count(*) > 0',
+          },
+        ],
       },
     });
     seedFromConfig(sandbox, config);
     ({ client, connection } = await testClient());
     const taskQueue = uniqueName('health');
-    deps = { ...withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 }), temporal: { client, taskQueue } };
+    deps = {
+      ...withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 }),
+      temporal: { client, taskQueue },
+    };
     worker = await startTestWorker({ deps, taskQueue });
   });
 
@@ -83,112 +126,136 @@ describe('healthCheck', () => {
     await Promise.all([ops?.drop(), app?.drop()]);
   });
 
-  const run = () => client.workflow.execute(healthCheck, { taskQueue: worker.taskQueue, workflowId: uniqueName('health-check'), args: [{ requestedBy: 'jest' }] });
+  const run = () =>
+    client.workflow.execute(healthCheck, {
+      taskQueue: worker.taskQueue,
+      workflowId: uniqueName('health-check'),
+      args: [{ requestedBy: 'jest' }],
+    });
 
   const incidentRuns = async (): Promise<string[]> => {
     const ids: string[] = [];
-    for await (const w of client.workflow.list({ query: `WorkflowType = 'incident' AND TaskQueue = '${worker.taskQueue}'` })) ids.push(w.workflowId);
+    for await (const w of client.workflow.list({ query: `WorkflowType = 'incident' AND TaskQueue = '${worker.taskQueue}'` }))
+      ids.push(w.workflowId);
     return ids.sort();
   };
 
-  it('opens one incident per failing check, sends nothing while the failure is steady, and resolves each one on recovery', () =>
-    // One worker for the whole story: it runs the health checks and the incidents they open.
-    worker.run(async () => {
-      const production = 'production/crav-javari';
-      const tlsKey = `health:tls:${tlsHost}`;
+  it(
+    'opens one incident per failing check, sends nothing while the failure is steady, and resolves each one on recovery',
+    () =>
+      // One worker for the whole story: it runs the health checks and the incidents they open.
+      worker.run(async () => {
+        const production = 'production/crav-javari';
+        const tlsKey = `health:tls:${tlsHost}`;
 
-      // All healthy: every check recorded, nothing raised.
-      const healthy = await run();
-      expect(healthy.failing).toEqual([]);
-      expect(healthy.transitions).toEqual([]);
-      const { rows: checked } = await ops.pool.query<{ check_key: string; status: string }>('SELECT check_key, status FROM health_results ORDER BY check_key');
-      expect(checked.map((r) => r.check_key)).toEqual(
-        [
-          'health:app:connections',
-          'health:app:database',
-          'health:app:rule-stuck-jobs',
-          'health:javari-web:app',
-          'health:javari-web:error-rate',
-          'health:javari-web:frontend',
-          'health:javari-web:p99',
-          'health:javari-web:storage',
-          'health:provider:anthropic',
-          'health:provider:openai',
-          'health:supabase:function-ai-query',
-          'health:supabase:project',
-          'health:webhook:telegram-webhook',
-          tlsKey,
-        ].sort(),
-      );
-      expect(checked.every((r) => r.status === 'ok')).toBe(true);
+        // All healthy: every check recorded, nothing raised.
+        const healthy = await run();
+        expect(healthy.failing).toEqual([]);
+        expect(healthy.transitions).toEqual([]);
+        const { rows: checked } = await ops.pool.query<{ check_key: string; status: string }>(
+          'SELECT check_key, status FROM health_results ORDER BY check_key',
+        );
+        expect(checked.map((r) => r.check_key)).toEqual(
+          [
+            'health:app:connections',
+            'health:app:database',
+            'health:app:rule-stuck-jobs',
+            'health:javari-web:app',
+            'health:javari-web:error-rate',
+            'health:javari-web:frontend',
+            'health:javari-web:p99',
+            'health:javari-web:storage',
+            'health:provider:anthropic',
+            'health:provider:openai',
+            'health:supabase:function-ai-query',
+            'health:supabase:project',
+            'health:webhook:telegram-webhook',
+            tlsKey,
+          ].sort(),
+        );
+        expect(checked.every((r) => r.status === 'ok')).toBe(true);
 
-      // Break things: error rate above 5 %, OpenAI down, an Edge Function failing to boot, a certificate about
-      // to expire, and a SQL alert rule that returns a row.
-      sandbox.apps.degrade(production, { errorRate: 7.5 });
-      sandbox.providers.set('openai', { indicator: 'major' });
-      sandbox.supabase.setFunctionDown(deps.config.platforms.supabase.projectRef!, 'ai-query', true);
-      tlsServer.setSecureContext({ key: expiring.key, cert: expiring.cert });
-      await app.pool.query('INSERT INTO stuck_jobs DEFAULT VALUES');
+        // Break things: error rate above 5 %, OpenAI down, an Edge Function failing to boot, a certificate about
+        // to expire, and a SQL alert rule that returns a row.
+        sandbox.apps.degrade(production, { errorRate: 7.5 });
+        sandbox.providers.set('openai', { indicator: 'major' });
+        sandbox.supabase.setFunctionDown(deps.config.platforms.supabase.projectRef!, 'ai-query', true);
+        tlsServer.setSecureContext({ key: expiring.key, cert: expiring.cert });
+        await app.pool.query('INSERT INTO stuck_jobs DEFAULT VALUES');
 
-      const failing = await run();
-      const opened = Object.fromEntries(failing.transitions.map((t) => [t.key, [t.to, t.severity]]));
-      expect(opened).toEqual({
-        'health:javari-web:error-rate': ['critical', 'P0'],
-        // The app's own health answer reports the provider outage as "degraded".
-        'health:javari-web:app': ['warning', 'P1'],
-        'health:provider:openai': ['critical', 'P0'],
-        'health:supabase:function-ai-query': ['critical', 'P0'],
-        [tlsKey]: ['critical', 'P0'],
-        'health:app:rule-stuck-jobs': ['warning', 'P2'],
-      });
-      expect(failing.failing.find((f) => f.key === tlsKey)?.summary).toMatch(/expires in [23] days/);
+        const failing = await run();
+        const opened = Object.fromEntries(failing.transitions.map((t) => [t.key, [t.to, t.severity]]));
+        expect(opened).toEqual({
+          'health:javari-web:error-rate': ['critical', 'P0'],
+          // The app's own health answer reports the provider outage as "degraded".
+          'health:javari-web:app': ['warning', 'P1'],
+          'health:provider:openai': ['critical', 'P0'],
+          'health:supabase:function-ai-query': ['critical', 'P0'],
+          [tlsKey]: ['critical', 'P0'],
+          'health:app:rule-stuck-jobs': ['warning', 'P2'],
+        });
+        expect(failing.failing.find((f) => f.key === tlsKey)?.summary).toMatch(/expires in [23] days/);
 
-      // One incident per check, keyed by the check.
-      const keys = Object.keys(opened);
-      const expectedIds = keys.map(incidentWorkflowId).sort();
-      for (const key of keys) {
-        const s = await waitForState(client.workflow.getHandle(incidentWorkflowId(key)), (x) => Boolean(x.detectedAt), `incident for ${key}`);
-        expect(s.dedupKey).toBe(key);
-        expect(Object.values(s.alerts)).toEqual([expect.objectContaining({ status: 'firing', deliveries: 1, source: 'health-check' })]);
-      }
-      expect(await incidentRuns()).toEqual(expectedIds);
-      const severities = Object.fromEntries(
-        await Promise.all(keys.map(async (k) => [k, (await client.workflow.getHandle(incidentWorkflowId(k)).query(incidentStateQuery)).severity] as const)),
-      );
-      expect(severities['health:app:rule-stuck-jobs']).toBe('P2');
-      expect(severities['health:provider:openai']).toBe('P0');
+        // One incident per check, keyed by the check.
+        const keys = Object.keys(opened);
+        const expectedIds = keys.map(incidentWorkflowId).sort();
+        for (const key of keys) {
+          const s = await waitForState(
+            client.workflow.getHandle(incidentWorkflowId(key)),
+            (x) => Boolean(x.detectedAt),
+            `incident for ${key}`,
+          );
+          expect(s.dedupKey).toBe(key);
+          expect(Object.values(s.alerts)).toEqual([expect.objectContaining({ status: 'firing', deliveries: 1, source: 'health-check' })]);
+        }
+        expect(await incidentRuns()).toEqual(expectedIds);
+        const severities = Object.fromEntries(
+          await Promise.all(
+            keys.map(
+              async (k) => [k, (await client.workflow.getHandle(incidentWorkflowId(k)).query(incidentStateQuery)).severity] as const,
+            ),
+          ),
+        );
+        expect(severities['health:app:rule-stuck-jobs']).toBe('P2');
+        expect(severities['health:provider:openai']).toBe('P0');
 
-      // The same failures five minutes later: nothing new is sent, no incident is added, nobody is paged again.
-      const steady = await run();
-      expect(steady.transitions).toEqual([]);
-      expect(steady.failing.map((f) => f.key).sort()).toEqual(keys.sort());
-      expect(await incidentRuns()).toEqual(expectedIds);
-      for (const key of keys) {
-        const s = await client.workflow.getHandle(incidentWorkflowId(key)).query(incidentStateQuery);
-        expect(Object.values(s.alerts)[0].deliveries).toBe(1);
-      }
-      expect(sandbox.pagerduty.events().filter((e) => e.event_action === 'trigger')).toHaveLength(
-        keys.filter((k) => ['P0', 'P1'].includes(String(severities[k]))).length,
-      );
+        // The same failures five minutes later: nothing new is sent, no incident is added, nobody is paged again.
+        const steady = await run();
+        expect(steady.transitions).toEqual([]);
+        expect(steady.failing.map((f) => f.key).sort()).toEqual(keys.sort());
+        expect(await incidentRuns()).toEqual(expectedIds);
+        for (const key of keys) {
+          const s = await client.workflow.getHandle(incidentWorkflowId(key)).query(incidentStateQuery);
+          expect(Object.values(s.alerts)[0].deliveries).toBe(1);
+        }
+        expect(sandbox.pagerduty.events().filter((e) => e.event_action === 'trigger')).toHaveLength(
+          keys.filter((k) => ['P0', 'P1'].includes(String(severities[k]))).length,
+        );
 
-      // Recovery: every check resolves its alert, and every incident resolves after the flap guard.
-      sandbox.apps.restore(production);
-      sandbox.providers.set('openai', { indicator: 'none' });
-      sandbox.supabase.setFunctionDown(deps.config.platforms.supabase.projectRef!, 'ai-query', false);
-      tlsServer.setSecureContext({ key: good.key, cert: good.cert });
-      await app.pool.query('DELETE FROM stuck_jobs');
+        // Recovery: every check resolves its alert, and every incident resolves after the flap guard.
+        sandbox.apps.restore(production);
+        sandbox.providers.set('openai', { indicator: 'none' });
+        sandbox.supabase.setFunctionDown(deps.config.platforms.supabase.projectRef!, 'ai-query', false);
+        tlsServer.setSecureContext({ key: good.key, cert: good.cert });
+        await app.pool.query('DELETE FROM stuck_jobs');
 
-      const recovered: HealthCheckResult = await run();
-      expect(recovered.failing).toEqual([]);
-      expect(Object.fromEntries(recovered.transitions.map((t) => [t.key, t.to]))).toEqual(Object.fromEntries(keys.map((k) => [k, 'ok'])));
-      for (const key of keys) {
-        const s: IncidentState = await waitForState(client.workflow.getHandle(incidentWorkflowId(key)), (x) => Boolean(x.resolvedAt), `resolution of ${key}`);
-        expect(Object.values(s.alerts)[0].status).toBe('resolved');
-      }
-      expect(await incidentRuns()).toEqual(expectedIds);
-      const { rows: state } = await ops.pool.query<{ status: string }>('SELECT DISTINCT status FROM health_alert_state');
-      expect(state).toEqual([{ status: 'ok' }]);
-    }), 180_000);
+        const recovered: HealthCheckResult = await run();
+        expect(recovered.failing).toEqual([]);
+        expect(Object.fromEntries(recovered.transitions.map((t) => [t.key, t.to]))).toEqual(Object.fromEntries(keys.map((k) => [k, 'ok'])));
+        for (const key of keys) {
+          const s: IncidentState = await waitForState(
+            client.workflow.getHandle(incidentWorkflowId(key)),
+            (x) => Boolean(x.resolvedAt),
+            `resolution of ${key}`,
+          );
+          expect(Object.values(s.alerts)[0].status).toBe('resolved');
+        }
+        expect(await incidentRuns()).toEqual(expectedIds);
+        const { rows: state } = await ops.pool.query<{ status: string }>('SELECT DISTINCT status FROM health_alert_state');
+        expect(state).toEqual([{ status: 'ok' }]);
+      }),
+    180_000,
+  );
 
   it("reads the second runbook's checks: frontend 200, Edge Function 401 = up, project status, bot webhooks", async () => {
     const netlify = testConfig({ databases: { app: { urlEnv: 'DATABASE_URL', poolSize: 60 } } }, 'netlify-supabase');
@@ -196,10 +263,14 @@ describe('healthCheck', () => {
     try {
       seedFromConfig(box, netlify);
       const taskQueue = uniqueName('hub');
-      const hubDeps = { ...withSandboxPlatforms(testDeps(netlify, ops, { app: app.url }), box, { requestTimeoutMs: 3_000 }), temporal: { client, taskQueue } };
+      const hubDeps = {
+        ...withSandboxPlatforms(testDeps(netlify, ops, { app: app.url }), box, { requestTimeoutMs: 3_000 }),
+        temporal: { client, taskQueue },
+      };
       const hub = await startTestWorker({ deps: hubDeps, taskQueue });
       await hub.run(async () => {
-        const check = (workflowId = uniqueName('hub')) => client.workflow.execute(healthCheck, { taskQueue: hub.taskQueue, workflowId, args: [{}] });
+        const check = (workflowId = uniqueName('hub')) =>
+          client.workflow.execute(healthCheck, { taskQueue: hub.taskQueue, workflowId, args: [{}] });
         const first = uniqueName('hub');
         const healthy = await check(first);
         expect(healthy.failing).toEqual([]);
@@ -217,7 +288,9 @@ describe('healthCheck', () => {
             'health:webhook:telegram-webhook',
           ]),
         );
-        expect(rows.find((r) => r.check_key === 'health:supabase:function-ai-query')?.summary).toBe('Edge Function ai-query is up (401 to an invalid JWT)');
+        expect(rows.find((r) => r.check_key === 'health:supabase:function-ai-query')?.summary).toBe(
+          'Edge Function ai-query is up (401 to an invalid JWT)',
+        );
         // The webhook functions are not given an invalid JWT: they are POSTed the runbook's test payloads.
         const posts = box.calls({ vendor: 'supabase-project', method: 'POST' }).map((c) => [c.path, c.body]);
         expect(posts).toEqual(

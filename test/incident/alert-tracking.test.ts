@@ -5,7 +5,7 @@ import { alert, incidentConfig } from './helpers';
 describe('severity from config', () => {
   const policy = planFrom(incidentConfig());
 
-  it('maps alert labels to severities, the alert\'s own severity first, else the default', () => {
+  it("maps alert labels to severities, the alert's own severity first, else the default", () => {
     expect(severityOfAlert({ labels: { severity: 'critical' } }, policy)).toBe('P0');
     expect(severityOfAlert({ labels: { severity: 'warning' } }, policy)).toBe('P2');
     expect(severityOfAlert({ labels: { severity: 'warning' }, severity: 'P1' }, policy)).toBe('P1');
@@ -28,7 +28,11 @@ describe('alert tracking by fingerprint', () => {
     const refire = trackAlerts(s, [{ ...a, startsAt: '2026-11-18T10:05:00Z' }], 3_000);
     expect(refire.fired).toEqual(['fp']);
     expect(s.alerts.fp.refires).toBe(1);
-    expect(s.timeline.map((e) => e.text)).toEqual(['Firing (P0): API error rate above 5%', 'Resolved: API error rate above 5%', 'Fired again (P0): API error rate above 5%']);
+    expect(s.timeline.map((e) => e.text)).toEqual([
+      'Firing (P0): API error rate above 5%',
+      'Resolved: API error rate above 5%',
+      'Fired again (P0): API error rate above 5%',
+    ]);
   });
 
   it('ignores a late firing copy of an episode already resolved (an HA peer), so it cannot reopen anything', () => {

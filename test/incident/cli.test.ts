@@ -19,7 +19,12 @@ describe('runbook incident (the CLI)', () => {
     worker = await startTestWorker({ deps: stack.deps });
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'incident-cli-')), 'runbook.yaml');
     // The sandbox-pointed configuration, on the test worker's task queue.
-    writeFileSync(file, toYaml(JSON.parse(JSON.stringify({ ...stack.deps.config, temporal: { ...stack.deps.config.temporal, taskQueue: worker.taskQueue } }))));
+    writeFileSync(
+      file,
+      toYaml(
+        JSON.parse(JSON.stringify({ ...stack.deps.config, temporal: { ...stack.deps.config.temporal, taskQueue: worker.taskQueue } })),
+      ),
+    );
     env = { TEMPORAL_ADDRESS: testEnv.temporalAddress, RUNBOOK_CONFIG: file, USER: 'tester' };
   });
   afterAll(async () => {
@@ -40,7 +45,10 @@ describe('runbook incident (the CLI)', () => {
     const bad = await runCli(['incident', 'declare', '--title', 'Checkout down', '--severity', 'P9'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Invalid option: expected one of "P0"\|"P1"\|"P2"\|"P3"|P0.*P1.*P2.*P3/);
-    const service = await runCli(['incident', 'declare', '--title', 'Checkout down', '--severity', 'P1', '--service', 'nope', '--json'], env);
+    const service = await runCli(
+      ['incident', 'declare', '--title', 'Checkout down', '--severity', 'P1', '--service', 'nope', '--json'],
+      env,
+    );
     expect(service.code).toBe(2);
     expect(JSON.parse(service.stdout).error.message).toMatch(/--service: no service "nope"/);
     const mitigate = await runCli(['incident', 'mitigate', 'incident-x', '--playbook', 'reboot'], env);
@@ -53,13 +61,18 @@ describe('runbook incident (the CLI)', () => {
 
   it('declare, list, ack, note, severity, mitigate (propose + approve), show, resolve, postmortem, close', async () => {
     await worker.run(async () => {
-      const declared = await runCli(['incident', 'declare', '--title', 'Users cannot sign in', '--severity', 'P1', '--customer-facing', '--by', 'roy', '--json'], env);
+      const declared = await runCli(
+        ['incident', 'declare', '--title', 'Users cannot sign in', '--severity', 'P1', '--customer-facing', '--by', 'roy', '--json'],
+        env,
+      );
       expect(declared.code).toBe(0);
       const { incidentId, state } = JSON.parse(declared.stdout) as { incidentId: string; state: IncidentState };
       expect(incidentId).toMatch(/^incident-declared-users-cannot-sign-in-/);
       expect(state).toMatchObject({ severity: 'P1', declaredBy: 'roy', title: 'Users cannot sign in' });
 
-      expect(await listed(['incident', 'list', '--json'], 1)).toEqual([expect.objectContaining({ incidentId, severity: 'P1', service: 'javari-web' })]);
+      expect(await listed(['incident', 'list', '--json'], 1)).toEqual([
+        expect.objectContaining({ incidentId, severity: 'P1', service: 'javari-web' }),
+      ]);
 
       const ack = await runCli(['incident', 'ack', incidentId, '--note', 'on it'], env);
       expect(ack.code).toBe(0);
@@ -73,7 +86,10 @@ describe('runbook incident (the CLI)', () => {
       const sev = await runCli(['incident', 'severity', incidentId, 'P0', '--reason', 'every login fails'], env);
       expect(sev.stdout).toMatch(/P0 acknowledged/);
 
-      const proposed = await runCli(['incident', 'mitigate', incidentId, '--playbook', 'read-only', '--reason', 'stop writes while auth is down'], env);
+      const proposed = await runCli(
+        ['incident', 'mitigate', incidentId, '--playbook', 'read-only', '--reason', 'stop writes while auth is down'],
+        env,
+      );
       expect(proposed.code).toBe(0);
       expect(proposed.stdout).toMatch(/m1: awaiting-approval .*approve with: runbook incident mitigate .* --approve m1/);
       const approved = await runCli(['incident', 'mitigate', incidentId, '--approve', 'm1', '--json'], env);
@@ -96,7 +112,10 @@ describe('runbook incident (the CLI)', () => {
       expect(draft.stdout).toMatch(/^# Post-mortem: Users cannot sign in/m);
       expect(draft.stdout).toMatch(/Undo m1 \(put javari-web in read-only mode/);
 
-      const done = await runCli(['incident', 'postmortem', incidentId, '--done', '--link', 'https://wiki/pm/7', '--action-item', 'Alert on auth 5xx'], env);
+      const done = await runCli(
+        ['incident', 'postmortem', incidentId, '--done', '--link', 'https://wiki/pm/7', '--action-item', 'Alert on auth 5xx'],
+        env,
+      );
       expect(done.code).toBe(0);
       expect(done.stdout).toMatch(/closed: post-mortem done by cli:tester/);
 

@@ -58,7 +58,9 @@ describe('worker killed during the escalation wait', () => {
       const first = startWorker();
       child = first.process;
       await first.ready;
-      const handle = await raise(client, taskQueue, [alert({ dedupKey: key('crash'), severity: 'P0', summary: 'Complete service outage' })]);
+      const handle = await raise(client, taskQueue, [
+        alert({ dedupKey: key('crash'), severity: 'P0', summary: 'Complete service outage' }),
+      ]);
       const incidentId = handle.workflowId;
       const s = await waitForState(handle, (x) => x.escalation.pages.length === 1 && x.chatOpened, 'the initial page');
       const dueMs = Date.parse(s.escalation.dueAt!);

@@ -45,19 +45,30 @@ describe('from an Alertmanager POST to a post-mortem draft', () => {
       expect(pdTriggers(sandbox, id)).toHaveLength(1);
 
       await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'roy' }] });
-      const m = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'rollback' }, by: 'roy', reason: 'error rate since the last deploy' }] });
-      expect((await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by: 'dana' }] })).status).toBe('succeeded');
+      const m = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'rollback' }, by: 'roy', reason: 'error rate since the last deploy' }],
+      });
+      expect((await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by: 'dana' }] })).status).toBe(
+        'succeeded',
+      );
       expect(sandbox.calls({ vendor: 'vercel', method: 'POST' }).filter((c) => /\/rollback\//.test(c.path))).toHaveLength(1);
 
       // Alertmanager reports the whole group resolved.
-      const resolved = { ...firing, status: 'resolved', alerts: firing.alerts.map((a) => ({ ...a, status: 'resolved', endsAt: new Date().toISOString() })) };
+      const resolved = {
+        ...firing,
+        status: 'resolved',
+        alerts: firing.alerts.map((a) => ({ ...a, status: 'resolved', endsAt: new Date().toISOString() })),
+      };
       expect(await post(url, resolved, bearer())).toMatchObject({ status: 202, body: { incidents: [id] } });
       s = await waitForState(handle, (x) => x.status === 'postmortem', 'resolution and the post-mortem draft', 20_000);
       expect(s.resolvedBy).toBe('runbook');
       expect(sandbox.pagerduty.alerts()[id]).toBe('resolved');
       expect(sandbox.statuspage.incidents().find((i) => i.name.includes(id))?.status).toBe('resolved');
 
-      const { rows } = await ops.pool.query('SELECT p.markdown FROM incident_postmortems p JOIN incidents i ON i.id = p.incident_id WHERE i.workflow_id = $1', [id]);
+      const { rows } = await ops.pool.query(
+        'SELECT p.markdown FROM incident_postmortems p JOIN incidents i ON i.id = p.incident_id WHERE i.workflow_id = $1',
+        [id],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0].markdown).toMatch(/Time to acknowledge: \d+s \(by roy\)/);
       expect(rows[0].markdown).toContain('| Alerts | 2 (4 deliveries) |');

@@ -50,16 +50,29 @@ describe('incident diagnosis', () => {
 
     try {
       await worker.run(async () => {
-        const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey: key('outage'), severity: 'P0', summary: 'javariai.com is down' })]);
-        let s = await waitForState(handle, (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 5, 'the diagnosis');
+        const handle = await raise(worker.client, worker.taskQueue, [
+          alert({ dedupKey: key('outage'), severity: 'P0', summary: 'javariai.com is down' }),
+        ]);
+        let s = await waitForState(
+          handle,
+          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 5,
+          'the diagnosis',
+        );
         const findings = Object.fromEntries(
           s.timeline.filter((e) => e.kind === 'evidence').map((e) => [e.data!.check as Finding['check'], e]),
         );
         expect(findings['health-endpoint']).toMatchObject({ data: { ok: false } });
-        expect(findings['recent-deployments'].data).toMatchObject({ ok: true, recentCount: 1, deployments: [expect.objectContaining({ id: release.id })] });
+        expect(findings['recent-deployments'].data).toMatchObject({
+          ok: true,
+          recentCount: 1,
+          deployments: [expect.objectContaining({ id: release.id })],
+        });
         expect(findings['provider-status'].text).toMatch(/openai major \(Elevated error rates on the API\), anthropic none/);
         expect(findings['provider-status'].data).toMatchObject({ ok: false, down: ['openai'] });
-        expect(findings['long-running-queries'].data).toMatchObject({ ok: false, queries: [expect.objectContaining({ pid: slowPid, usename: role })] });
+        expect(findings['long-running-queries'].data).toMatchObject({
+          ok: false,
+          queries: [expect.objectContaining({ pid: slowPid, usename: role })],
+        });
         expect(findings['db-connections'].data).toMatchObject({ check: 'db-connections' });
 
         // Playbook 1 proposed for a person; the provider switch allowed by config ran on its own.
@@ -67,7 +80,11 @@ describe('incident diagnosis', () => {
         const [rollback, switched] = s.mitigations;
         expect(rollback).toMatchObject({ status: 'awaiting-approval', requestedBy: 'runbook', playbook: { kind: 'rollback' } });
         expect(rollback.reason).toMatch(/health endpoint failing and production was deployed recently/);
-        expect(switched).toMatchObject({ requestedBy: 'runbook', approvedBy: 'config incidents.autoMitigate.P0', result: { key: 'FORCE_PROVIDER', value: 'anthropic' } });
+        expect(switched).toMatchObject({
+          requestedBy: 'runbook',
+          approvedBy: 'config incidents.autoMitigate.P0',
+          result: { key: 'FORCE_PROVIDER', value: 'anthropic' },
+        });
 
         // OpenAI recovers (the sample app's health reports its providers), then the rollback is approved.
         sandbox.providers.set('openai', { indicator: 'none' });

@@ -6,13 +6,22 @@ import type { ActivityDeps } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/workflows/common/alerts';
-import { alertsSignal, incidentStartOptions, incidentStateQuery, type IncidentInput, type IncidentState } from '../../src/workflows/incident/contract';
+import {
+  alertsSignal,
+  incidentStartOptions,
+  incidentStateQuery,
+  type IncidentInput,
+  type IncidentState,
+} from '../../src/workflows/incident/contract';
 import type { incident } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';
 import { scratchDatabase, testConfig, testDeps, testEnv, uniqueName, withSandboxPlatforms, type ScratchDatabase } from '../harness';
 
 /** The first runbook's example config with the incidents section changed by `incidents`. */
-export function incidentConfig(incidents: Partial<RunbookConfig['incidents']> = {}, example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase'): RunbookConfig {
+export function incidentConfig(
+  incidents: Partial<RunbookConfig['incidents']> = {},
+  example: 'vercel-supabase' | 'netlify-supabase' = 'vercel-supabase',
+): RunbookConfig {
   const base = testConfig({}, example);
   return testConfig({ incidents: { ...base.incidents, ...incidents } }, example);
 }
@@ -27,7 +36,11 @@ export interface IncidentStack {
 
 /** Ops and app databases, a sandbox seeded from the config, and activity deps whose platform calls all go to it. */
 export async function incidentStack(config: RunbookConfig): Promise<IncidentStack> {
-  const [ops, app, sandbox] = await Promise.all([scratchDatabase('incident_ops', { ops: true }), scratchDatabase('incident_app'), startSandbox({ timing: 20 })]);
+  const [ops, app, sandbox] = await Promise.all([
+    scratchDatabase('incident_ops', { ops: true }),
+    scratchDatabase('incident_app'),
+    startSandbox({ timing: 20 }),
+  ]);
   // An idle pooled connection ended by the server is discarded by the pool; without a listener it would crash the test.
   for (const db of [ops, app]) db.pool.on('error', () => undefined);
   seedFromConfig(sandbox, config);
@@ -79,7 +92,12 @@ export async function raise(
 }
 
 /** Polls the state query until `ok` holds (real time; the workflow is driven by its worker meanwhile). */
-export async function waitForState(handle: WorkflowHandle, ok: (s: IncidentState) => boolean, what: string, timeoutMs = 20_000): Promise<IncidentState> {
+export async function waitForState(
+  handle: WorkflowHandle,
+  ok: (s: IncidentState) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<IncidentState> {
   const deadline = Date.now() + timeoutMs;
   let last: IncidentState | undefined;
   for (;;) {
@@ -90,7 +108,9 @@ export async function waitForState(handle: WorkflowHandle, ok: (s: IncidentState
       // not started yet, or still opening
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last && { status: last.status, timeline: last.timeline.map((e) => `${e.kind}: ${e.text}`) }, null, 2)}`);
+      throw new Error(
+        `timed out waiting for ${what}; last state: ${JSON.stringify(last && { status: last.status, timeline: last.timeline.map((e) => `${e.kind}: ${e.text}`) }, null, 2)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -98,7 +118,8 @@ export async function waitForState(handle: WorkflowHandle, ok: (s: IncidentState
 
 export const key = (prefix: string) => uniqueName(prefix).replace(/_/g, '-');
 
-export const pdTriggers = (sandbox: Sandbox, dedupKey: string) => sandbox.pagerduty.events(dedupKey).filter((e) => e.event_action === 'trigger');
+export const pdTriggers = (sandbox: Sandbox, dedupKey: string) =>
+  sandbox.pagerduty.events(dedupKey).filter((e) => e.event_action === 'trigger');
 
 /** The reason an update was rejected (the validator's message travels as the failure's cause). */
 export async function rejection(p: Promise<unknown>): Promise<string> {
@@ -121,9 +142,13 @@ export const HISTORIES_DIR = path.join(__dirname, 'histories');
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (!process.env.RECORD_INCIDENT_HISTORIES) return;
   const { runId } = await handle.describe();
-  const json = execFileSync(temporalCli(), ['workflow', 'show', '--address', testEnv.temporalAddress, '--workflow-id', handle.workflowId, '--run-id', runId, '--output', 'json'], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const json = execFileSync(
+    temporalCli(),
+    ['workflow', 'show', '--address', testEnv.temporalAddress, '--workflow-id', handle.workflowId, '--run-id', runId, '--output', 'json'],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   mkdirSync(HISTORIES_DIR, { recursive: true });
   // The workflow id is not in the events; replay needs it (the incident id derives from it).
   const history = { workflowId: handle.workflowId, ...(JSON.parse(json.toString()) as Record<string, unknown>) };

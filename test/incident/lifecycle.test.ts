@@ -11,7 +11,18 @@ import {
 } from '../../src/workflows/incident/contract';
 import type { incident } from '../../src/workflows';
 import { startTestWorker, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';
+import {
+  alert,
+  incidentConfig,
+  incidentStack,
+  key,
+  pdTriggers,
+  raise,
+  recordHistory,
+  rejection,
+  waitForState,
+  type IncidentStack,
+} from './helpers';
 
 /**
  * The whole incident against the sandbox and a real Temporal server: paged once, acknowledged, mitigated by a
@@ -41,7 +52,11 @@ describe('incident lifecycle against the sandbox', () => {
       const incidentId = handle.workflowId;
 
       // Detection and initial response: P0 from the severity label, paged, chat, status page.
-      let s = await waitForState(handle, (x) => x.escalation.pages.length === 1 && Boolean(x.statuspage) && x.chatOpened, 'the initial response');
+      let s = await waitForState(
+        handle,
+        (x) => x.escalation.pages.length === 1 && Boolean(x.statuspage) && x.chatOpened,
+        'the initial response',
+      );
       expect(s.severity).toBe('P0');
       expect(s.service).toBe('javari-web');
 
@@ -70,7 +85,9 @@ describe('incident lifecycle against the sandbox', () => {
       expect(sandbox.pagerduty.alerts()[incidentId]).toBe('acknowledged');
 
       // Mitigation: a person asks for the rollback playbook, another approves it; the update answers when it is done.
-      const proposed = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'rollback' }, by: 'roy', reason: 'bad deploy' }] });
+      const proposed = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'rollback' }, by: 'roy', reason: 'bad deploy' }],
+      });
       expect(proposed.status).toBe('awaiting-approval');
       expect(sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v1/projects/' })).toHaveLength(0);
       const done = await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: proposed.id, by: 'dana' }] });
@@ -95,7 +112,15 @@ describe('incident lifecycle against the sandbox', () => {
       const { rows: drafts } = await ops.pool.query('SELECT markdown, action_items FROM incident_postmortems');
       expect(drafts).toHaveLength(1);
       const md: string = drafts[0].markdown;
-      for (const section of ['## Summary', '## Impact window', '## Timeline', '## Mitigations', 'Time to acknowledge', 'Time to resolve', '## Open action items']) {
+      for (const section of [
+        '## Summary',
+        '## Impact window',
+        '## Timeline',
+        '## Mitigations',
+        'Time to acknowledge',
+        'Time to resolve',
+        '## Open action items',
+      ]) {
         expect(md).toContain(section);
       }
       expect(md).toContain('roll back javari-web');
@@ -103,23 +128,44 @@ describe('incident lifecycle against the sandbox', () => {
       expect(md).toMatch(/Time to acknowledge: \d+s \(by roy\)/);
 
       // Post-mortem done: the workflow ends and the record says closed.
-      await handle.executeUpdate(completePostmortemUpdate, { args: [{ by: 'dana', link: 'https://wiki/pm/1', actionItems: ['Add a smoke test for /api/health'] }] });
+      await handle.executeUpdate(completePostmortemUpdate, {
+        args: [{ by: 'dana', link: 'https://wiki/pm/1', actionItems: ['Add a smoke test for /api/health'] }],
+      });
       const final = await handle.result();
       expect(final.status).toBe('closed');
       await recordHistory(handle, 'lifecycle');
 
       const kinds = final.timeline.map((e) => e.kind);
       expect(kinds[0]).toBe('detected');
-      const order: TimelineKind[] = ['detected', 'page', 'statuspage', 'acknowledged', 'commander', 'note', 'mitigation', 'resolution', 'postmortem', 'closed'];
+      const order: TimelineKind[] = [
+        'detected',
+        'page',
+        'statuspage',
+        'acknowledged',
+        'commander',
+        'note',
+        'mitigation',
+        'resolution',
+        'postmortem',
+        'closed',
+      ];
       let at = -1;
       for (const kind of order) {
         const next = kinds.indexOf(kind, at + 1);
         expect({ kind, found: next > at }).toEqual({ kind, found: true });
         at = next;
       }
-      const { rows: incidents } = await ops.pool.query('SELECT workflow_id, status, severity, acknowledged_by, resolved_at, closed_at, statuspage_id FROM incidents');
+      const { rows: incidents } = await ops.pool.query(
+        'SELECT workflow_id, status, severity, acknowledged_by, resolved_at, closed_at, statuspage_id FROM incidents',
+      );
       expect(incidents).toEqual([
-        expect.objectContaining({ workflow_id: incidentId, status: 'closed', severity: 'P0', acknowledged_by: 'roy', statuspage_id: s.statuspage!.id }),
+        expect.objectContaining({
+          workflow_id: incidentId,
+          status: 'closed',
+          severity: 'P0',
+          acknowledged_by: 'roy',
+          statuspage_id: s.statuspage!.id,
+        }),
       ]);
       const { rows: events } = await ops.pool.query('SELECT seq, kind FROM incident_events ORDER BY seq');
       expect(events.map((e) => e.kind)).toEqual(kinds);

@@ -1,5 +1,10 @@
 import { Client as PgClient } from 'pg';
-import { approveMitigationUpdate, requestMitigationUpdate, undoMitigationUpdate, type Mitigation } from '../../src/workflows/incident/contract';
+import {
+  approveMitigationUpdate,
+  requestMitigationUpdate,
+  undoMitigationUpdate,
+  type Mitigation,
+} from '../../src/workflows/incident/contract';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
 import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState, type IncidentStack } from './helpers';
 
@@ -31,7 +36,8 @@ describe('mitigation playbooks', () => {
     const project = stack.sandbox.state.snapshot().vercel.projects.find((p) => p.name === 'crav-javari')!;
     return project.envs.find((e) => e.key === key && e.target.includes('production'))?.value;
   };
-  const productionBuilds = () => stack.sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v13/deployments' }).filter((c) => c.status === 200);
+  const productionBuilds = () =>
+    stack.sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v13/deployments' }).filter((c) => c.status === 200);
 
   async function approve(handle: Awaited<ReturnType<typeof raise>>, m: Mitigation, by = 'dana'): Promise<Mitigation> {
     return handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by }] });
@@ -39,12 +45,16 @@ describe('mitigation playbooks', () => {
 
   it('switches the AI provider (FORCE_PROVIDER + one production build), read-only mode runs without approval for P1, and both undo', async () => {
     await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey: key('provider'), severity: 'P1', summary: 'OpenAI completely down' })]);
+      const handle = await raise(worker.client, worker.taskQueue, [
+        alert({ dedupKey: key('provider'), severity: 'P1', summary: 'OpenAI completely down' }),
+      ]);
       await waitForState(handle, (s) => s.escalation.pages.length === 1, 'the page');
       expect(envOf('FORCE_PROVIDER')).toBeUndefined();
       const builds = productionBuilds().length;
 
-      const asked = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'switch-provider' }, by: 'roy', reason: 'OpenAI outage' }] });
+      const asked = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'switch-provider' }, by: 'roy', reason: 'OpenAI outage' }],
+      });
       expect(asked.status).toBe('awaiting-approval');
       const switched = await approve(handle, asked);
       expect(switched).toMatchObject({ status: 'succeeded', result: { key: 'FORCE_PROVIDER', value: 'anthropic', previous: null } });
@@ -55,7 +65,9 @@ describe('mitigation playbooks', () => {
       expect(Object.values(build.meta)).toContain(`${handle.workflowId}/${asked.id}`);
 
       // P1 and config allows read-only without approval: it runs as soon as it is asked for.
-      const ro = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'read-only' }, by: 'roy', reason: 'database overloaded' }] });
+      const ro = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'read-only' }, by: 'roy', reason: 'database overloaded' }],
+      });
       expect(ro).toMatchObject({ status: 'running', approvedBy: 'config incidents.autoMitigate.P1' });
       const s = await waitForState(handle, (x) => x.mitigations.find((m) => m.id === ro.id)?.status === 'succeeded', 'read-only mode');
       expect(s.status).toBe('mitigating');
@@ -69,7 +81,9 @@ describe('mitigation playbooks', () => {
       await handle.executeUpdate(undoMitigationUpdate, { args: [{ mitigationId: ro.id, by: 'roy' }] });
       expect(envOf('READ_ONLY_MODE')).toBe('');
       expect(productionBuilds()).toHaveLength(builds + 4);
-      expect(await rejection(handle.executeUpdate(undoMitigationUpdate, { args: [{ mitigationId: ro.id, by: 'roy' }] }))).toMatch(/is undone; only a succeeded one/);
+      expect(await rejection(handle.executeUpdate(undoMitigationUpdate, { args: [{ mitigationId: ro.id, by: 'roy' }] }))).toMatch(
+        /is undone; only a succeeded one/,
+      );
       await handle.terminate('test over');
     });
   });
@@ -95,22 +109,34 @@ describe('mitigation playbooks', () => {
     const adminBusy = admin.query('SELECT pg_sleep(600)').catch((err: Error) => err.message);
     try {
       await worker.run(async () => {
-        const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey: key('db'), severity: 'P1', summary: 'Database connections above 90%' })]);
+        const handle = await raise(worker.client, worker.taskQueue, [
+          alert({ dedupKey: key('db'), severity: 'P1', summary: 'Database connections above 90%' }),
+        ]);
         await waitForState(handle, (s) => s.escalation.pages.length === 1, 'the page');
 
-        expect(await rejection(handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'terminate-query', pid: -4 }, by: 'roy', reason: 'x' }] }))).toMatch(
-          /playbook\.pid: must be a backend pid/,
-        );
+        expect(
+          await rejection(
+            handle.executeUpdate(requestMitigationUpdate, {
+              args: [{ playbook: { kind: 'terminate-query', pid: -4 }, by: 'roy', reason: 'x' }],
+            }),
+          ),
+        ).toMatch(/playbook\.pid: must be a backend pid/);
 
-        const su = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'terminate-query', pid: adminPid }, by: 'roy', reason: 'slow' }] });
+        const su = await handle.executeUpdate(requestMitigationUpdate, {
+          args: [{ playbook: { kind: 'terminate-query', pid: adminPid }, by: 'roy', reason: 'slow' }],
+        });
         const refused = await approve(handle, su);
         expect(refused.status).toBe('failed');
         expect(refused.error).toMatch(/superuser/);
 
-        const ghost = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'terminate-query', pid: 999_999 }, by: 'roy', reason: 'slow' }] });
+        const ghost = await handle.executeUpdate(requestMitigationUpdate, {
+          args: [{ playbook: { kind: 'terminate-query', pid: 999_999 }, by: 'roy', reason: 'slow' }],
+        });
         expect((await approve(handle, ghost)).error).toMatch(/no backend 999999/);
 
-        const asked = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'terminate-query', pid }, by: 'roy', reason: 'pg_sleep hogging a connection' }] });
+        const asked = await handle.executeUpdate(requestMitigationUpdate, {
+          args: [{ playbook: { kind: 'terminate-query', pid }, by: 'roy', reason: 'pg_sleep hogging a connection' }],
+        });
         const done = await approve(handle, asked);
         expect(done.status).toBe('succeeded');
         expect(done.outcome).toContain(`terminated backend ${pid} (${role}`);
@@ -119,7 +145,12 @@ describe('mitigation playbooks', () => {
         const alive = await stack.app.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [adminPid]);
         expect(alive.rows[0].n).toBe(1);
         const s = await waitForState(handle, () => true, 'state');
-        expect(s.timeline.filter((e) => e.kind === 'mitigation').map((e) => e.text).join('\n')).toMatch(/failed: .*superuser/);
+        expect(
+          s.timeline
+            .filter((e) => e.kind === 'mitigation')
+            .map((e) => e.text)
+            .join('\n'),
+        ).toMatch(/failed: .*superuser/);
         await handle.terminate('test over');
       });
     } finally {
@@ -131,22 +162,34 @@ describe('mitigation playbooks', () => {
   });
 
   it('rate-limits and blocks users by SQL, and restores them on undo', async () => {
-    const user = async (id: string) => (await stack.app.pool.query('SELECT rate_limit, blocked, blocked_reason FROM users WHERE id = $1', [id])).rows[0];
+    const user = async (id: string) =>
+      (await stack.app.pool.query('SELECT rate_limit, blocked, blocked_reason FROM users WHERE id = $1', [id])).rows[0];
     await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey: key('abuse'), severity: 'P2', summary: 'AI cost above $100 today' })]);
+      const handle = await raise(worker.client, worker.taskQueue, [
+        alert({ dedupKey: key('abuse'), severity: 'P2', summary: 'AI cost above $100 today' }),
+      ]);
       await waitForState(handle, (s) => s.chatOpened, 'the initial response');
 
-      const limit = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'limit-user', userId: 'u-heavy' }, by: 'roy', reason: '1000+ messages a day' }] });
+      const limit = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'limit-user', userId: 'u-heavy' }, by: 'roy', reason: '1000+ messages a day' }],
+      });
       expect((await approve(handle, limit)).status).toBe('succeeded');
       expect(await user('u-heavy')).toEqual({ rate_limit: 10, blocked: false, blocked_reason: null });
 
       const block = await handle.executeUpdate(requestMitigationUpdate, {
-        args: [{ playbook: { kind: 'limit-user', userId: 'u-bot', action: 'block' }, by: 'roy', reason: 'Excessive usage - possible abuse' }],
+        args: [
+          { playbook: { kind: 'limit-user', userId: 'u-bot', action: 'block' }, by: 'roy', reason: 'Excessive usage - possible abuse' },
+        ],
       });
       expect((await approve(handle, block)).status).toBe('succeeded');
-      expect(await user('u-bot')).toMatchObject({ blocked: true, blocked_reason: expect.stringContaining('Excessive usage - possible abuse') });
+      expect(await user('u-bot')).toMatchObject({
+        blocked: true,
+        blocked_reason: expect.stringContaining('Excessive usage - possible abuse'),
+      });
 
-      const missing = await handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'limit-user', userId: 'nobody' }, by: 'roy', reason: 'x' }] });
+      const missing = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'limit-user', userId: 'nobody' }, by: 'roy', reason: 'x' }],
+      });
       expect((await approve(handle, missing)).error).toMatch(/no user "nobody"/);
 
       await handle.executeUpdate(undoMitigationUpdate, { args: [{ mitigationId: limit.id, by: 'roy' }] });
@@ -155,10 +198,18 @@ describe('mitigation playbooks', () => {
       expect(await user('u-bot')).toEqual({ rate_limit: null, blocked: false, blocked_reason: null });
 
       // Rejected before anything runs: an unknown playbook, a bad service.
-      expect(await rejection(handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'reboot' } as never, by: 'roy', reason: 'x' }] }))).toMatch(/playbook\.kind/);
-      expect(await rejection(handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'read-only', service: 'nope' }, by: 'roy', reason: 'x' }] }))).toMatch(
-        /playbook\.service: no service "nope"/,
-      );
+      expect(
+        await rejection(
+          handle.executeUpdate(requestMitigationUpdate, { args: [{ playbook: { kind: 'reboot' } as never, by: 'roy', reason: 'x' }] }),
+        ),
+      ).toMatch(/playbook\.kind/);
+      expect(
+        await rejection(
+          handle.executeUpdate(requestMitigationUpdate, {
+            args: [{ playbook: { kind: 'read-only', service: 'nope' }, by: 'roy', reason: 'x' }],
+          }),
+        ),
+      ).toMatch(/playbook\.service: no service "nope"/);
       await handle.terminate('test over');
     });
   });

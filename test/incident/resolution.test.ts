@@ -1,6 +1,17 @@
 import { alertsSignal, completePostmortemUpdate, noteSignal, resolveUpdate } from '../../src/workflows/incident/contract';
 import { startTestWorker, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState, type IncidentStack } from './helpers';
+import {
+  alert,
+  incidentConfig,
+  incidentStack,
+  key,
+  pdTriggers,
+  raise,
+  recordHistory,
+  rejection,
+  waitForState,
+  type IncidentStack,
+} from './helpers';
 
 const FLAP_GUARD = 2_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +36,14 @@ describe('incident resolution', () => {
 
   it('a flapping alert inside the flap guard keeps one incident open; it resolves once the alert stays resolved', async () => {
     const dedupKey = key('flap');
-    const episode = (n: number) => alert({ dedupKey, fingerprint: 'disk', severity: 'P1', summary: 'Disk usage above 90%', startsAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString() });
+    const episode = (n: number) =>
+      alert({
+        dedupKey,
+        fingerprint: 'disk',
+        severity: 'P1',
+        summary: 'Disk usage above 90%',
+        startsAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+      });
     await worker.run(async () => {
       const handle = await raise(worker.client, worker.taskQueue, [episode(0)]);
       await waitForState(handle, (s) => s.escalation.pages.length === 1, 'the page');
@@ -77,12 +95,18 @@ describe('incident resolution', () => {
       await handle.signal(alertsSignal, [first]);
       await sleep(500);
       expect((await waitForState(handle, () => true, 'state')).status).toBe('postmortem');
-      expect(await rejection(handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] }))).toMatch(/cannot resolve the incident: it is postmortem/);
+      expect(await rejection(handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] }))).toMatch(
+        /cannot resolve the incident: it is postmortem/,
+      );
 
       // The alert resolves, then fires again (a new episode): reopened, paged again, status page investigating.
       await handle.signal(alertsSignal, [{ ...first, status: 'resolved' }]);
       await handle.signal(alertsSignal, [{ ...first, startsAt: '2026-01-01T01:00:00Z' }]);
-      s = await waitForState(handle, (x) => x.reopened === 1 && x.escalation.pages.length === 2 && x.statuspage?.status === 'investigating', 'the reopened incident');
+      s = await waitForState(
+        handle,
+        (x) => x.reopened === 1 && x.escalation.pages.length === 2 && x.statuspage?.status === 'investigating',
+        'the reopened incident',
+      );
       expect(s.status).toBe('open');
       expect(s.escalation.pages[1].reason).toBe('reopened');
       expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(2);
@@ -98,7 +122,9 @@ describe('incident resolution', () => {
       const again = await raise(worker.client, worker.taskQueue, [{ ...first, startsAt: '2026-01-02T00:00:00Z' }]);
       s = await waitForState(again, (x) => x.escalation.pages.length === 1, 'the new incident');
       expect(s.reopened).toBe(0);
-      const { rows } = await stack.ops.pool.query('SELECT status FROM incidents WHERE workflow_id = $1 ORDER BY opened_at', [handle.workflowId]);
+      const { rows } = await stack.ops.pool.query('SELECT status FROM incidents WHERE workflow_id = $1 ORDER BY opened_at', [
+        handle.workflowId,
+      ]);
       expect(rows.map((r) => r.status)).toEqual(['closed', 'open']);
       await again.terminate('test over');
     });

@@ -10,7 +10,12 @@ describe('next business day', () => {
   it.each([
     ['Friday evening in New York → Monday at close', '2026-11-20T20:00:00-05:00', 'America/New_York', '2026-11-23T22:00:00.000Z'],
     ['Wednesday morning → Thursday at close', '2026-11-18T10:00:00-05:00', 'America/New_York', '2026-11-19T22:00:00.000Z'],
-    ['Saturday before the spring DST change → Monday 17:00 EDT', '2026-03-07T12:00:00-05:00', 'America/New_York', '2026-03-09T21:00:00.000Z'],
+    [
+      'Saturday before the spring DST change → Monday 17:00 EDT',
+      '2026-03-07T12:00:00-05:00',
+      'America/New_York',
+      '2026-03-09T21:00:00.000Z',
+    ],
     ['late Friday UTC is already Saturday in Brisbane → Monday', '2026-11-20T15:00:00Z', 'Australia/Brisbane', '2026-11-23T07:00:00.000Z'],
     ['Sunday just after midnight in London (GMT) → Monday', '2026-11-22T00:30:00Z', 'Europe/London', '2026-11-23T17:00:00.000Z'],
   ])('%s', (_what, now, tz, due) => {
@@ -20,9 +25,11 @@ describe('next business day', () => {
   it('follows configured business days and hours', () => {
     const sunToThu = { days: ['sun', 'mon', 'tue', 'wed', 'thu'] as const, start: '08:00', end: '16:30' };
     // Thursday 18:00 in Jerusalem → Sunday 16:30 (UTC+2 in November).
-    expect(new Date(nextBusinessDayDeadline(Date.parse('2026-11-19T18:00:00+02:00'), 'Asia/Jerusalem', { ...sunToThu, days: [...sunToThu.days] })).toISOString()).toBe(
-      '2026-11-22T14:30:00.000Z',
-    );
+    expect(
+      new Date(
+        nextBusinessDayDeadline(Date.parse('2026-11-19T18:00:00+02:00'), 'Asia/Jerusalem', { ...sunToThu, days: [...sunToThu.days] }),
+      ).toISOString(),
+    ).toBe('2026-11-22T14:30:00.000Z');
   });
 });
 
@@ -94,6 +101,11 @@ describe('SLA clock', () => {
     const { s, clock } = fresh('P1');
     s.escalation = { level: 2, pages: [{ level: 0, name: 'primary', at: new Date(t).toISOString(), reason: 'initial' }], exhausted: true };
     clock.restart(t);
-    expect(s.escalation).toEqual({ level: -1, pages: [expect.objectContaining({ name: 'primary' })], exhausted: false, dueAt: '2026-11-18T16:00:00.000Z' });
+    expect(s.escalation).toEqual({
+      level: -1,
+      pages: [expect.objectContaining({ name: 'primary' })],
+      exhausted: false,
+      dueAt: '2026-11-18T16:00:00.000Z',
+    });
   });
 });

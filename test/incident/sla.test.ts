@@ -3,7 +3,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import type { RunbookConfig, Severity } from '../../src/config/schema';
-import { acknowledgeUpdate, completePostmortemUpdate, resolveUpdate, setSeverityUpdate, type IncidentState } from '../../src/workflows/incident/contract';
+import {
+  acknowledgeUpdate,
+  completePostmortemUpdate,
+  resolveUpdate,
+  setSeverityUpdate,
+  type IncidentState,
+} from '../../src/workflows/incident/contract';
 import { testEnv, timeSkippingEnv, uniqueName } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
 
@@ -15,7 +21,12 @@ import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForSt
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-const cases: { example: 'vercel-supabase' | 'netlify-supabase'; severity: Severity; sla: number | 'next-business-day'; pagedAtOnce: boolean }[] = [
+const cases: {
+  example: 'vercel-supabase' | 'netlify-supabase';
+  severity: Severity;
+  sla: number | 'next-business-day';
+  pagedAtOnce: boolean;
+}[] = [
   { example: 'vercel-supabase', severity: 'P0', sla: 15 * MINUTE, pagedAtOnce: true },
   { example: 'vercel-supabase', severity: 'P1', sla: HOUR, pagedAtOnce: true },
   { example: 'vercel-supabase', severity: 'P2', sla: 4 * HOUR, pagedAtOnce: false },
@@ -32,7 +43,8 @@ describe('SLA escalation with time skipped', () => {
 
   beforeAll(async () => {
     env = await timeSkippingEnv();
-    for (const example of ['vercel-supabase', 'netlify-supabase'] as const) stacks.set(example, await incidentStack(incidentConfig({}, example)));
+    for (const example of ['vercel-supabase', 'netlify-supabase'] as const)
+      stacks.set(example, await incidentStack(incidentConfig({}, example)));
   });
   afterAll(async () => {
     await env?.teardown();
@@ -61,72 +73,88 @@ describe('SLA escalation with time skipped', () => {
 
   /** Wall-clock parts of an instant in the config's zone. */
   function local(ms: number, config: RunbookConfig) {
-    const parts = new Intl.DateTimeFormat('en-US', { timeZone: config.timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', day: 'numeric' }).formatToParts(new Date(ms));
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: config.timezone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      day: 'numeric',
+    }).formatToParts(new Date(ms));
     const get = (t: string) => parts.find((p) => p.type === t)!.value;
     return { weekday: get('weekday'), time: `${get('hour')}:${get('minute')}`, day: Number(get('day')) };
   }
 
-  it.each(cases)('$example $severity: unacknowledged after $sla → next level paged, then the one after', async ({ example, severity, sla, pagedAtOnce }) => {
-    const stack = stacks.get(example)!;
-    const config = stack.deps.config;
-    const levels = config.oncall.levels;
-    await withWorker(stack, async (taskQueue, started) => {
-      const dedupKey = key(`sla-${example}-${severity}`);
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey, severity, summary: `${severity} incident` })], { searchAttributes: false });
-      started.push(handle);
-      const incidentId = handle.workflowId;
-      let s = await waitForState(handle, (x) => Boolean(x.detectedAt) && x.chatOpened, 'the initial response');
-      expect(s.severity).toBe(severity);
-      expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(pagedAtOnce ? 1 : 0);
+  it.each(cases)(
+    '$example $severity: unacknowledged after $sla → next level paged, then the one after',
+    async ({ example, severity, sla, pagedAtOnce }) => {
+      const stack = stacks.get(example)!;
+      const config = stack.deps.config;
+      const levels = config.oncall.levels;
+      await withWorker(stack, async (taskQueue, started) => {
+        const dedupKey = key(`sla-${example}-${severity}`);
+        const handle = await raise(env.client, taskQueue, [alert({ dedupKey, severity, summary: `${severity} incident` })], {
+          searchAttributes: false,
+        });
+        started.push(handle);
+        const incidentId = handle.workflowId;
+        let s = await waitForState(handle, (x) => Boolean(x.detectedAt) && x.chatOpened, 'the initial response');
+        expect(s.severity).toBe(severity);
+        expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(pagedAtOnce ? 1 : 0);
 
-      // The clock starts at the initial page (or at detection, when this severity does not page at once).
-      const startMs = Date.parse(pagedAtOnce ? s.escalation.pages[0].at : s.detectedAt!);
-      const dueMs = Date.parse(s.escalation.dueAt!);
-      if (sla === 'next-business-day') {
-        const due = local(dueMs, config);
-        expect(due.time).toBe(config.businessHours.end);
-        expect(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).toContain(due.weekday);
-        expect(due.day).not.toBe(local(startMs, config).day);
-        expect(dueMs - startMs).toBeGreaterThan(0);
-        expect(dueMs - startMs).toBeLessThanOrEqual(4 * 24 * HOUR);
-      } else {
-        expect(dueMs - startMs).toBe(sla);
-      }
-      const slaMs = dueMs - startMs;
+        // The clock starts at the initial page (or at detection, when this severity does not page at once).
+        const startMs = Date.parse(pagedAtOnce ? s.escalation.pages[0].at : s.detectedAt!);
+        const dueMs = Date.parse(s.escalation.dueAt!);
+        if (sla === 'next-business-day') {
+          const due = local(dueMs, config);
+          expect(due.time).toBe(config.businessHours.end);
+          expect(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).toContain(due.weekday);
+          expect(due.day).not.toBe(local(startMs, config).day);
+          expect(dueMs - startMs).toBeGreaterThan(0);
+          expect(dueMs - startMs).toBeLessThanOrEqual(4 * 24 * HOUR);
+        } else {
+          expect(dueMs - startMs).toBe(sla);
+        }
+        const slaMs = dueMs - startMs;
 
-      // One minute before the SLA runs out nothing has happened yet.
-      await env.sleep(slaMs - MINUTE);
-      s = await waitForState(handle, (x) => x.escalation.level === (pagedAtOnce ? 0 : -1), 'no escalation yet');
-      expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(pagedAtOnce ? 1 : 0);
+        // One minute before the SLA runs out nothing has happened yet.
+        await env.sleep(slaMs - MINUTE);
+        s = await waitForState(handle, (x) => x.escalation.level === (pagedAtOnce ? 0 : -1), 'no escalation yet');
+        expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(pagedAtOnce ? 1 : 0);
 
-      // The SLA runs out: the next level is paged.
-      await env.sleep(2 * MINUTE);
-      const firstEscalation = pagedAtOnce ? 1 : 0;
-      s = await waitForState(handle, (x) => x.escalation.pages.length === firstEscalation + 1, 'the first escalation');
-      const page = s.escalation.pages[firstEscalation];
-      expect(page).toMatchObject({ level: firstEscalation, reason: 'escalation', name: levels[firstEscalation].name });
-      const escalatedAfter = Date.parse(page.at) - startMs;
-      expect(escalatedAfter).toBeGreaterThanOrEqual(slaMs);
-      expect(escalatedAfter).toBeLessThan(slaMs + 2 * MINUTE);
-      const triggers = pdTriggers(stack.sandbox, incidentId);
-      expect(triggers).toHaveLength(firstEscalation + 1);
-      expect(triggers.at(-1)!.routing_key).toBe(`sandbox-${levels[firstEscalation].pagerdutyRoutingKeyEnv!.toLowerCase()}`);
+        // The SLA runs out: the next level is paged.
+        await env.sleep(2 * MINUTE);
+        const firstEscalation = pagedAtOnce ? 1 : 0;
+        s = await waitForState(handle, (x) => x.escalation.pages.length === firstEscalation + 1, 'the first escalation');
+        const page = s.escalation.pages[firstEscalation];
+        expect(page).toMatchObject({ level: firstEscalation, reason: 'escalation', name: levels[firstEscalation].name });
+        const escalatedAfter = Date.parse(page.at) - startMs;
+        expect(escalatedAfter).toBeGreaterThanOrEqual(slaMs);
+        expect(escalatedAfter).toBeLessThan(slaMs + 2 * MINUTE);
+        const triggers = pdTriggers(stack.sandbox, incidentId);
+        expect(triggers).toHaveLength(firstEscalation + 1);
+        expect(triggers.at(-1)!.routing_key).toBe(`sandbox-${levels[firstEscalation].pagerdutyRoutingKeyEnv!.toLowerCase()}`);
 
-      // Another SLA later: the level after that, or — when none is left — the escalation is exhausted.
-      const restartMs = Date.parse(page.at);
-      const nextDue = Date.parse(s.escalation.dueAt!);
-      await env.sleep(nextDue - restartMs + MINUTE);
-      s = await waitForState(handle, (x) => x.escalation.pages.length === firstEscalation + 2 || x.escalation.exhausted, 'the second escalation');
-      if (firstEscalation + 1 < levels.length) {
-        expect(s.escalation.pages[firstEscalation + 1]).toMatchObject({ level: firstEscalation + 1, reason: 'escalation' });
-        expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(firstEscalation + 2);
-      } else {
-        expect(s.escalation.exhausted).toBe(true);
-        expect(s.timeline.at(-1)?.text ?? '').toMatch(/no further on-call level|Posted to/);
-        expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(firstEscalation + 1);
-      }
-    });
-  });
+        // Another SLA later: the level after that, or — when none is left — the escalation is exhausted.
+        const restartMs = Date.parse(page.at);
+        const nextDue = Date.parse(s.escalation.dueAt!);
+        await env.sleep(nextDue - restartMs + MINUTE);
+        s = await waitForState(
+          handle,
+          (x) => x.escalation.pages.length === firstEscalation + 2 || x.escalation.exhausted,
+          'the second escalation',
+        );
+        if (firstEscalation + 1 < levels.length) {
+          expect(s.escalation.pages[firstEscalation + 1]).toMatchObject({ level: firstEscalation + 1, reason: 'escalation' });
+          expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(firstEscalation + 2);
+        } else {
+          expect(s.escalation.exhausted).toBe(true);
+          expect(s.timeline.at(-1)?.text ?? '').toMatch(/no further on-call level|Posted to/);
+          expect(pdTriggers(stack.sandbox, incidentId)).toHaveLength(firstEscalation + 1);
+        }
+      });
+    },
+  );
 
   it('an acknowledgement inside the SLA stops the escalation', async () => {
     const stack = stacks.get('vercel-supabase')!;
@@ -145,10 +173,12 @@ describe('SLA escalation with time skipped', () => {
     });
   });
 
-  it('raising the severity pages at once and re-arms the SLA with the new severity\'s time', async () => {
+  it("raising the severity pages at once and re-arms the SLA with the new severity's time", async () => {
     const stack = stacks.get('vercel-supabase')!;
     await withWorker(stack, async (taskQueue, started) => {
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('sla-raise'), severity: 'P2' })], { searchAttributes: false });
+      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('sla-raise'), severity: 'P2' })], {
+        searchAttributes: false,
+      });
       started.push(handle);
       let s = await waitForState(handle, (x) => x.chatOpened, 'the initial response');
       expect(s.escalation.pages).toHaveLength(0);
@@ -187,8 +217,15 @@ describe('SLA escalation with time skipped', () => {
       await env.sleep(24 * HOUR);
       s = await waitForState(handle, (x) => x.postmortem.overdue === true, 'overdue');
       const texts = s.timeline.filter((e) => e.kind === 'postmortem').map((e) => e.text);
-      expect(texts).toEqual([expect.stringMatching(/^Post-mortem draft stored/), expect.stringMatching(/^Reminder: /), expect.stringMatching(/overdue/)]);
-      const slack = stack.sandbox.slack.messages().map((m) => String(m.text ?? '')).filter((t) => t.includes(handle.workflowId));
+      expect(texts).toEqual([
+        expect.stringMatching(/^Post-mortem draft stored/),
+        expect.stringMatching(/^Reminder: /),
+        expect.stringMatching(/overdue/),
+      ]);
+      const slack = stack.sandbox.slack
+        .messages()
+        .map((m) => String(m.text ?? ''))
+        .filter((t) => t.includes(handle.workflowId));
       expect(slack.filter((t) => /post-mortem due by/.test(t))).toHaveLength(1);
       expect(slack.filter((t) => /post-mortem is overdue/.test(t))).toHaveLength(1);
 

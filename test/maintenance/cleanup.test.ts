@@ -23,8 +23,21 @@ function cleanupConfig(batchSize: number) {
     maintenance: {
       cleanup: [
         { name: 'health-checks', table: 'javari_health_checks', timestampColumn: 'created_at', olderThan: '30d', batchSize },
-        { name: 'failed-tasks', table: 'javari_task_queue', timestampColumn: 'completed_at', olderThan: '7d', where: "status = 'failed'", batchSize },
-        { name: 'conversation-summaries', table: 'javari_conversation_summaries', timestampColumn: 'created_at', olderThan: '90d', batchSize },
+        {
+          name: 'failed-tasks',
+          table: 'javari_task_queue',
+          timestampColumn: 'completed_at',
+          olderThan: '7d',
+          where: "status = 'failed'",
+          batchSize,
+        },
+        {
+          name: 'conversation-summaries',
+          table: 'javari_conversation_summaries',
+          timestampColumn: 'created_at',
+          olderThan: '90d',
+          batchSize,
+        },
       ],
       lockTimeout: LOCK_TIMEOUT_MS,
       statementTimeout: '30s',
@@ -155,7 +168,9 @@ describe('maintenance: batched cleanup on real PostgreSQL', () => {
     expect(samples).toBeGreaterThan(20);
     expect(lockWaitSamples).toBe(0);
     expect(maxInsertMs).toBeLessThan(LOCK_TIMEOUT_MS / 2);
-    console.log(`seed ${seedMs} ms; cleanup run ${Date.now() - cleanupStarted} ms: ${EXPIRED} rows, ${inserted} concurrent inserts, longest insert ${maxInsertMs.toFixed(1)} ms, lock waits sampled ${lockWaitSamples}/${samples}`);
+    console.log(
+      `seed ${seedMs} ms; cleanup run ${Date.now() - cleanupStarted} ms: ${EXPIRED} rows, ${inserted} concurrent inserts, longest insert ${maxInsertMs.toFixed(1)} ms, lock waits sampled ${lockWaitSamples}/${samples}`,
+    );
 
     // The policy with an extra condition removed exactly the old failed tasks; a missing table is skipped, not failed.
     const tasks = report[0].steps.find((s) => s.name === 'cleanup failed-tasks')!.data!;
@@ -207,7 +222,9 @@ describe('maintenance: batched cleanup on real PostgreSQL', () => {
       second = await spawnWorker();
       const result = await handle.result();
       expect(cleanupStep(result, 'health-checks')).toMatchObject({ status: 'ok', summary: expect.stringContaining('resumed') });
-      const { rows: report } = await ops.pool.query<{ steps: { name: string; data?: CleanupResult }[] }>('SELECT steps FROM maintenance_reports');
+      const { rows: report } = await ops.pool.query<{ steps: { name: string; data?: CleanupResult }[] }>(
+        'SELECT steps FROM maintenance_reports',
+      );
       const data = report[0].steps.find((s) => s.name === 'cleanup health-checks')!.data!;
       expect(data.deleted).toBe(EXPIRED);
       expect(data.resumed).toBe(true);
@@ -240,9 +257,19 @@ describe('maintenance: batched cleanup on real PostgreSQL', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM javari_health_checks WHERE id IN (7000, 15001) FOR UPDATE');
       const policy = cleanupConfig(1_000).maintenance.cleanup[0];
-      const result = await runCleanup({ target, database: 'app', ops: ops.pool, policy, runKey: uniqueName('locked'), lockTimeoutMs: 200, statementTimeoutMs: 10_000 });
+      const result = await runCleanup({
+        target,
+        database: 'app',
+        ops: ops.pool,
+        policy,
+        runKey: uniqueName('locked'),
+        lockTimeoutMs: 200,
+        statementTimeoutMs: 10_000,
+      });
       expect(result.deleted).toBe(20_000 - 2);
-      const { rows } = await app.pool.query<{ id: string }>(`SELECT id FROM javari_health_checks WHERE created_at < now() - interval '30 days' ORDER BY id`);
+      const { rows } = await app.pool.query<{ id: string }>(
+        `SELECT id FROM javari_health_checks WHERE created_at < now() - interval '30 days' ORDER BY id`,
+      );
       expect(rows.map((r) => Number(r.id))).toEqual([7000, 15001]);
       await holder.query('ROLLBACK');
     } finally {
@@ -260,20 +287,29 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise
   }
 }
 
-async function startWorkerProcess(opts: { taskQueue: string; config: unknown; opsUrl: string; databases: Record<string, string> }): Promise<ChildProcess> {
+async function startWorkerProcess(opts: {
+  taskQueue: string;
+  config: unknown;
+  opsUrl: string;
+  databases: Record<string, string>;
+}): Promise<ChildProcess> {
   // tsx as a loader, not its CLI: the CLI forks a second process that a SIGKILL of the first would orphan.
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, 'worker-process.ts')], {
-    env: {
-      ...process.env,
-      RUNBOOK_TEST_TEMPORAL_ADDRESS: testEnv.temporalAddress,
-      RUNBOOK_TEST_WORKFLOW_BUNDLE: testEnv.workflowBundle,
-      WORKER_TASK_QUEUE: opts.taskQueue,
-      WORKER_CONFIG: JSON.stringify(opts.config),
-      WORKER_DATABASES: JSON.stringify(opts.databases),
-      WORKER_OPS_URL: opts.opsUrl,
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, 'worker-process.ts')],
+    {
+      env: {
+        ...process.env,
+        RUNBOOK_TEST_TEMPORAL_ADDRESS: testEnv.temporalAddress,
+        RUNBOOK_TEST_WORKFLOW_BUNDLE: testEnv.workflowBundle,
+        WORKER_TASK_QUEUE: opts.taskQueue,
+        WORKER_CONFIG: JSON.stringify(opts.config),
+        WORKER_DATABASES: JSON.stringify(opts.databases),
+        WORKER_OPS_URL: opts.opsUrl,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   await new Promise<void>((resolve, reject) => {

@@ -23,7 +23,13 @@ describe('healthCheck and maintenance history replay', () => {
   });
 
   it('has histories with alert transitions, a heartbeating cleanup and a child verifyBackup', () => {
-    expect(histories.sort()).toEqual(['health-firing.json', 'health-resolved.json', 'maintenance-daily.json', 'maintenance-monthly.json', 'maintenance-weekly.json']);
+    expect(histories.sort()).toEqual([
+      'health-firing.json',
+      'health-resolved.json',
+      'maintenance-daily.json',
+      'maintenance-monthly.json',
+      'maintenance-weekly.json',
+    ]);
     const types = (f: string) => new Set(load(f).events.map((e) => e.eventType));
     expect(types('maintenance-monthly.json')).toContain('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED');
     for (const f of histories) expect(types(f)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');

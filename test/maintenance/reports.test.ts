@@ -5,7 +5,16 @@ import { Client } from 'pg';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import type { MaintenanceResult, MaintenanceStep } from '../../src/workflows/maintenance/contract';
 import { maintenance } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testConfig, testDeps, uniqueName, withSandboxPlatforms, type ScratchDatabase, type TestWorker } from '../harness';
+import {
+  scratchDatabase,
+  startTestWorker,
+  testConfig,
+  testDeps,
+  uniqueName,
+  withSandboxPlatforms,
+  type ScratchDatabase,
+  type TestWorker,
+} from '../harness';
 
 /**
  * Weekly, monthly and quarterly maintenance on a real PostgreSQL without pg_stat_statements: statistics,
@@ -19,7 +28,11 @@ describe('maintenance reports', () => {
   let worker: TestWorker;
 
   beforeAll(async () => {
-    [ops, app, sandbox] = await Promise.all([scratchDatabase('rep_ops', { ops: true }), scratchDatabase('rep_app'), startSandbox({ timing: 20 })]);
+    [ops, app, sandbox] = await Promise.all([
+      scratchDatabase('rep_ops', { ops: true }),
+      scratchDatabase('rep_app'),
+      startSandbox({ timing: 20 }),
+    ]);
     await app.pool.query(`
       CREATE TABLE javari_messages (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cost numeric(10, 4) NOT NULL);
       INSERT INTO javari_messages (created_at, cost) SELECT current_date + interval '1 hour', 0.5 FROM generate_series(1, 300);
@@ -40,10 +53,15 @@ describe('maintenance reports', () => {
     for (let i = 0; i < 120; i++) await scanner.query('SELECT count(*) FROM lookups WHERE label = $1', [`l${i}`]);
     await scanner.end();
     // Last month's size, for the growth report.
-    await ops.pool.query(`INSERT INTO database_size_history (database, measured_on, size_bytes) VALUES ('app', current_date - 35, 1000000)`);
+    await ops.pool.query(
+      `INSERT INTO database_size_history (database, measured_on, size_bytes) VALUES ('app', current_date - 35, 1000000)`,
+    );
 
     const checkout = mkdtempSync(path.join(os.tmpdir(), 'app-checkout-'));
-    writeFileSync(path.join(checkout, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1.3.0' } }));
+    writeFileSync(
+      path.join(checkout, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1.3.0' } }),
+    );
     const config = testConfig({
       databases: { app: { urlEnv: 'DATABASE_URL', poolSize: 60 } },
       backup: { databases: [] },
@@ -52,7 +70,12 @@ describe('maintenance reports', () => {
     seedFromConfig(sandbox, config);
     // No internet: the registry address refuses connections, as it would offline.
     const deps = withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, {
-      env: { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0', npm_config_fetch_timeout: '3000', npm_config_audit: 'true' },
+      env: {
+        npm_config_registry: 'http://127.0.0.1:9/',
+        npm_config_fetch_retries: '0',
+        npm_config_fetch_timeout: '3000',
+        npm_config_audit: 'true',
+      },
     });
     worker = await startTestWorker({ deps });
   });
@@ -71,66 +94,89 @@ describe('maintenance reports', () => {
     return { ...rows[0], step: (name: string) => rows[0].steps.find((s) => s.name === name)! };
   };
 
-  it('runs weekly, monthly and quarterly maintenance and reports every step', () =>
-    worker.run(async () => {
-      const run = (kind: 'weekly' | 'monthly' | 'quarterly'): Promise<MaintenanceResult> =>
-        worker.client.workflow.execute(maintenance, {
-          taskQueue: worker.taskQueue,
-          workflowId: uniqueName(`maintenance-${kind}`),
-          args: [{ kind, requestedBy: 'jest', stepAttempts: 2, retryInterval: '100ms' }],
+  it(
+    'runs weekly, monthly and quarterly maintenance and reports every step',
+    () =>
+      worker.run(async () => {
+        const run = (kind: 'weekly' | 'monthly' | 'quarterly'): Promise<MaintenanceResult> =>
+          worker.client.workflow.execute(maintenance, {
+            taskQueue: worker.taskQueue,
+            workflowId: uniqueName(`maintenance-${kind}`),
+            args: [{ kind, requestedBy: 'jest', stepAttempts: 2, retryInterval: '100ms' }],
+          });
+
+        // Weekly: ANALYZE, then the performance check and the security audit.
+        const weekly = await run('weekly');
+        expect(weekly.failed).toBe(0);
+        const w = await stepsOf(weekly.reportId);
+        expect(w.step('app: ANALYZE')).toMatchObject({ status: 'ok', summary: expect.stringContaining('ANALYZE (SKIP_LOCKED) of "app"') });
+        expect(w.step('app: slow queries')).toMatchObject({
+          status: 'skipped',
+          summary: 'pg_stat_statements is not installed in database "app": no slow-query report',
         });
+        expect(w.markdown).toContain('CREATE EXTENSION pg_stat_statements');
+        expect(w.step('app: security audit').data).toMatchObject({
+          total: 4,
+          byAction: { auth_failure: 2, rls_violation: 1, suspicious_activity: 1, security_violation: 0 },
+          rlsViolations24h: 1,
+        });
+        expect(w.step('app: AI cost per day').data).toMatchObject({
+          days: [expect.objectContaining({ cost: 150, messages: 300 }), expect.objectContaining({ cost: 25, messages: 100 })],
+          overLimit: [expect.any(String)],
+        });
+        expect(w.step('app: sequential scans').data).toMatchObject({ tables: expect.arrayContaining(['public.lookups']) });
+        expect(w.step('app: table sizes').data?.tables).toEqual(
+          expect.arrayContaining([expect.objectContaining({ table: 'public.javari_messages', rows: 400 })]),
+        );
+        expect(w.step('app: connections').summary).toMatch(/of the pool of 60/);
+        expect(w.step('post to slack')).toMatchObject({ status: 'ok' });
+        const slack = sandbox.slack.messages();
+        expect(slack).toHaveLength(1);
+        expect(JSON.stringify(slack[0])).toContain('weekly maintenance of javari-ai');
 
-      // Weekly: ANALYZE, then the performance check and the security audit.
-      const weekly = await run('weekly');
-      expect(weekly.failed).toBe(0);
-      const w = await stepsOf(weekly.reportId);
-      expect(w.step('app: ANALYZE')).toMatchObject({ status: 'ok', summary: expect.stringContaining('ANALYZE (SKIP_LOCKED) of "app"') });
-      expect(w.step('app: slow queries')).toMatchObject({ status: 'skipped', summary: 'pg_stat_statements is not installed in database "app": no slow-query report' });
-      expect(w.markdown).toContain('CREATE EXTENSION pg_stat_statements');
-      expect(w.step('app: security audit').data).toMatchObject({
-        total: 4,
-        byAction: { auth_failure: 2, rls_violation: 1, suspicious_activity: 1, security_violation: 0 },
-        rlsViolations24h: 1,
-      });
-      expect(w.step('app: AI cost per day').data).toMatchObject({ days: [expect.objectContaining({ cost: 150, messages: 300 }), expect.objectContaining({ cost: 25, messages: 100 })], overLimit: [expect.any(String)] });
-      expect(w.step('app: sequential scans').data).toMatchObject({ tables: expect.arrayContaining(['public.lookups']) });
-      expect(w.step('app: table sizes').data?.tables).toEqual(expect.arrayContaining([expect.objectContaining({ table: 'public.javari_messages', rows: 400 })]));
-      expect(w.step('app: connections').summary).toMatch(/of the pool of 60/);
-      expect(w.step('post to slack')).toMatchObject({ status: 'ok' });
-      const slack = sandbox.slack.messages();
-      expect(slack).toHaveLength(1);
-      expect(JSON.stringify(slack[0])).toContain('weekly maintenance of javari-ai');
+        // Monthly: VACUUM, VACUUM FULL only for the listed table, growth, dependencies (offline: fails, reported), reminders.
+        const { rows: before } = await app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
+        const monthly = await run('monthly');
+        const m = await stepsOf(monthly.reportId);
+        expect(m.step('app: VACUUM (ANALYZE)').status).toBe('ok');
+        expect(m.step('VACUUM FULL bloated')).toMatchObject({
+          status: 'ok',
+          summary: expect.stringMatching(/^VACUUM FULL app: bloated [\d.]+ MB → [\d.]+ kB$/),
+        });
+        const { rows: after } = await app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
+        expect(Number(after[0].bytes)).toBeLessThan(Number(before[0].bytes) / 3);
+        expect(m.step('VACUUM FULL not_here')).toMatchObject({ status: 'skipped', summary: 'table not_here does not exist in app' });
+        expect(m.step('app: database size growth').summary).toMatch(/\+.* since \d{4}-\d{2}-\d{2}$/);
+        expect(m.step('backup verification')).toMatchObject({ status: 'skipped', summary: 'no databases under backup.databases' });
+        const deps = m.step('dependencies');
+        expect(deps.status).toBe('failed');
+        expect(deps.summary).toMatch(/npm outdated failed: .+; npm audit failed: .+/);
+        // The failure did not stop what came after it, and the report says which step failed and why.
+        expect(m.step('monthly review').status).toBe('ok');
+        expect(monthly.failed).toBe(1);
+        expect(m.failed_steps).toBe(1);
+        expect(m.markdown).toContain(`**1 of ${m.steps.length} steps failed:** dependencies (npm outdated failed`);
 
-      // Monthly: VACUUM, VACUUM FULL only for the listed table, growth, dependencies (offline: fails, reported), reminders.
-      const { rows: before } = await app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
-      const monthly = await run('monthly');
-      const m = await stepsOf(monthly.reportId);
-      expect(m.step('app: VACUUM (ANALYZE)').status).toBe('ok');
-      expect(m.step('VACUUM FULL bloated')).toMatchObject({ status: 'ok', summary: expect.stringMatching(/^VACUUM FULL app: bloated [\d.]+ MB → [\d.]+ kB$/) });
-      const { rows: after } = await app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
-      expect(Number(after[0].bytes)).toBeLessThan(Number(before[0].bytes) / 3);
-      expect(m.step('VACUUM FULL not_here')).toMatchObject({ status: 'skipped', summary: 'table not_here does not exist in app' });
-      expect(m.step('app: database size growth').summary).toMatch(/\+.* since \d{4}-\d{2}-\d{2}$/);
-      expect(m.step('backup verification')).toMatchObject({ status: 'skipped', summary: 'no databases under backup.databases' });
-      const deps = m.step('dependencies');
-      expect(deps.status).toBe('failed');
-      expect(deps.summary).toMatch(/npm outdated failed: .+; npm audit failed: .+/);
-      // The failure did not stop what came after it, and the report says which step failed and why.
-      expect(m.step('monthly review').status).toBe('ok');
-      expect(monthly.failed).toBe(1);
-      expect(m.failed_steps).toBe(1);
-      expect(m.markdown).toContain(`**1 of ${m.steps.length} steps failed:** dependencies (npm outdated failed`);
+        // Quarterly: performance reports and the security review as tasks for people.
+        const quarterly = await run('quarterly');
+        const q = await stepsOf(quarterly.reportId);
+        expect(q.steps.map((s) => s.name)).toEqual([
+          'app: slow queries',
+          'app: sequential scans',
+          'app: table sizes',
+          'security review',
+          'post to slack',
+        ]);
+        expect(q.markdown).toContain('- [ ] Rotate encryption keys');
+        expect(q.markdown).toContain('- [ ] Review access logs');
 
-      // Quarterly: performance reports and the security review as tasks for people.
-      const quarterly = await run('quarterly');
-      const q = await stepsOf(quarterly.reportId);
-      expect(q.steps.map((s) => s.name)).toEqual(['app: slow queries', 'app: sequential scans', 'app: table sizes', 'security review', 'post to slack']);
-      expect(q.markdown).toContain('- [ ] Rotate encryption keys');
-      expect(q.markdown).toContain('- [ ] Review access logs');
-
-      const { rows: size } = await ops.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM database_size_history WHERE database = 'app'`);
-      expect(size[0].n).toBe(2);
-    }), 240_000);
+        const { rows: size } = await ops.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM database_size_history WHERE database = 'app'`,
+        );
+        expect(size[0].n).toBe(2);
+      }),
+    240_000,
+  );
 
   it('monthly: starts the verification of the latest backup of each backed-up database, and does not wait for it', async () => {
     const config = testConfig({

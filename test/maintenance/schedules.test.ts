@@ -19,7 +19,15 @@ const config = (overrides: Record<string, unknown> = {}) =>
 
 /** What a user can see of a schedule, minus what changes by itself as time passes. */
 function stable(d: ScheduleDescription) {
-  return { spec: d.spec, action: d.action, policies: d.policies, state: d.state, memo: d.memo, createdAt: d.info.createdAt, lastUpdatedAt: d.info.lastUpdatedAt };
+  return {
+    spec: d.spec,
+    action: d.action,
+    policies: d.policies,
+    state: d.state,
+    memo: d.memo,
+    createdAt: d.info.createdAt,
+    lastUpdatedAt: d.info.lastUpdatedAt,
+  };
 }
 
 describe('schedules apply', () => {
@@ -68,7 +76,13 @@ describe('schedules apply', () => {
     const monthly = before[3];
     expect(monthly.info.nextActionTimes.length).toBeGreaterThan(0);
     for (const t of monthly.info.nextActionTimes) {
-      const local = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'short', day: 'numeric', hour: 'numeric', hour12: false }).formatToParts(t);
+      const local = new Intl.DateTimeFormat('en-US', {
+        timeZone: 'America/New_York',
+        weekday: 'short',
+        day: 'numeric',
+        hour: 'numeric',
+        hour12: false,
+      }).formatToParts(t);
       const part = (type: string) => local.find((p) => p.type === type)!.value;
       expect(part('weekday')).toBe('Mon');
       expect(Number(part('day'))).toBeLessThanOrEqual(7);
@@ -92,7 +106,10 @@ describe('schedules apply', () => {
     const health2 = await client.schedule.getHandle('schedule-health').describe();
     expect(health2.spec.intervals).toMatchObject([{ every: 60_000 }]);
     expect(health2.info.createdAt).toEqual(health.info.createdAt);
-    expect((await client.schedule.getHandle('schedule-maintenance-weekly').describe()).state).toMatchObject({ paused: true, note: 'investigating' });
+    expect((await client.schedule.getHandle('schedule-maintenance-weekly').describe()).state).toMatchObject({
+      paused: true,
+      note: 'investigating',
+    });
 
     const rows = await listSchedules(client, changed);
     expect(rows.map((r) => [r.scheduleId, r.paused])).toEqual([
@@ -128,7 +145,11 @@ describe('schedules apply', () => {
 
     const first = await cli('schedules', 'apply');
     expect(first.code).toBe(0);
-    const ids = ['schedule-health', ...['daily', 'weekly', 'monthly', 'quarterly'].map((k) => `schedule-maintenance-${k}`), 'schedule-backup-app'];
+    const ids = [
+      'schedule-health',
+      ...['daily', 'weekly', 'monthly', 'quarterly'].map((k) => `schedule-maintenance-${k}`),
+      'schedule-backup-app',
+    ];
     expect(first.json.schedules).toEqual(ids.map((scheduleId) => ({ scheduleId, action: 'created' })));
     const second = await cli('schedules', 'apply');
     expect(second.json.schedules).toEqual(ids.map((scheduleId) => ({ scheduleId, action: 'unchanged' })));

@@ -33,7 +33,11 @@ beforeEach(() => {
   sandbox.clearCalls();
 });
 
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as PlatformError);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as PlatformError,
+  );
 
 describe('Vercel', () => {
   test('listing follows until=pagination.next across pages', async () => {
@@ -70,7 +74,9 @@ describe('Vercel', () => {
     await p.probe.get(`${deploymentUrl(dep.url)}/api/health`);
     const logs = await p.vercel.runtimeLogs(PROJECT, dep.uid);
     expect(Array.isArray(logs)).toBe(true);
-    expect(sandbox.calls({ vendor: 'vercel', pathPrefix: `/v1/projects/${PROJECT}/deployments` })[0].headers.accept).toBe('application/stream+json');
+    expect(sandbox.calls({ vendor: 'vercel', pathPrefix: `/v1/projects/${PROJECT}/deployments` })[0].headers.accept).toBe(
+      'application/stream+json',
+    );
   });
 });
 
@@ -106,7 +112,11 @@ describe('Supabase', () => {
   test('health sends services repeated; PITR restore moves the project through RESTORING', async () => {
     const health = await p.supabase.health(['db', 'auth', 'storage']);
     expect(health.map((h) => h.name).sort()).toEqual(['auth', 'db', 'storage']);
-    expect(sandbox.calls({ vendor: 'supabase', pathPrefix: `/v1/projects/${REF}/health` })[0].query.services).toEqual(['db', 'auth', 'storage']);
+    expect(sandbox.calls({ vendor: 'supabase', pathPrefix: `/v1/projects/${REF}/health` })[0].query.services).toEqual([
+      'db',
+      'auth',
+      'storage',
+    ]);
     const target = Math.floor(Date.now() / 1000) - 120;
     await p.supabase.restorePitr(target);
     expect(sandbox.supabase.restores(REF).map((r) => r.recovery_time_target_unix)).toEqual([target]);
@@ -126,8 +136,18 @@ describe('Supabase', () => {
 describe('notifications', () => {
   test('Statuspage: the same identity opens one incident; a new one after it resolves', async () => {
     const identity = 'incident-javari-web-20261122-0312';
-    const first = await p.statuspage.findOrCreateIncident({ identity, name: 'Elevated errors', status: 'investigating', body: 'Investigating' });
-    const again = await p.statuspage.findOrCreateIncident({ identity, name: 'Elevated errors', status: 'investigating', body: 'Investigating' });
+    const first = await p.statuspage.findOrCreateIncident({
+      identity,
+      name: 'Elevated errors',
+      status: 'investigating',
+      body: 'Investigating',
+    });
+    const again = await p.statuspage.findOrCreateIncident({
+      identity,
+      name: 'Elevated errors',
+      status: 'investigating',
+      body: 'Investigating',
+    });
     expect(first.created).toBe(true);
     expect(again).toMatchObject({ created: false, incident: { id: first.incident.id } });
     expect(sandbox.calls({ vendor: 'statuspage', method: 'POST' })).toHaveLength(1);

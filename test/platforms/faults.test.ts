@@ -23,7 +23,8 @@ let workerDone: Promise<unknown>;
 function activitiesOf(p: PlatformClients) {
   return {
     vercelGetProject: (id: string) => callPlatform(() => p.vercel.getProject(id)),
-    vercelFindOrCreateDeployment: (identity: string) => callPlatform(() => p.vercel.findOrCreateDeployment({ identity, projectId: PROJECT, name: PROJECT })),
+    vercelFindOrCreateDeployment: (identity: string) =>
+      callPlatform(() => p.vercel.findOrCreateDeployment({ identity, projectId: PROJECT, name: PROJECT })),
   };
 }
 
@@ -51,7 +52,11 @@ beforeEach(() => {
   sandbox.clearCalls();
 });
 
-function run(activity: keyof ReturnType<typeof activitiesOf>, args: unknown[], opts: { maximumAttempts?: number; initialIntervalMs?: number } = {}) {
+function run(
+  activity: keyof ReturnType<typeof activitiesOf>,
+  args: unknown[],
+  opts: { maximumAttempts?: number; initialIntervalMs?: number } = {},
+) {
   const input: Parameters<typeof runPlatformActivity> = [
     activity,
     args,
@@ -84,7 +89,9 @@ test('403 → exactly one attempt and a message naming the token variable', asyn
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: '403', times: 5 });
   const outcome = await run('vercelGetProject', [PROJECT]);
   expect(outcome).toMatchObject({ ok: false, type: 'PlatformAuth', nonRetryable: true });
-  expect(outcome.message).toContain(`Vercel answered 403 forbidden to GET /v9/projects/{idOrName}: the token in VERCEL_TOKEN lacks access to project ${PROJECT}`);
+  expect(outcome.message).toContain(
+    `Vercel answered 403 forbidden to GET /v9/projects/{idOrName}: the token in VERCEL_TOKEN lacks access to project ${PROJECT}`,
+  );
   expect(outcome.message).not.toContain('sandbox-vercel_token');
   expect(projectCalls()).toHaveLength(1);
 });
@@ -116,7 +123,9 @@ test('delay past the request timeout → timeout error, retried', async () => {
   sandbox.inject({ vendor: 'vercel', method: 'GET', path: '/v9/projects/*', kind: 'delay', delayMs: 2000, times: 2 });
   const outcome = await run('vercelGetProject', [PROJECT], { maximumAttempts: 2 });
   expect(outcome).toMatchObject({ ok: false, type: 'PlatformUnavailable', nonRetryable: false });
-  expect(outcome.message).toContain('Vercel gave no answer to GET /v9/projects/{idOrName}: no answer within 500 ms (platforms.requestTimeout)');
+  expect(outcome.message).toContain(
+    'Vercel gave no answer to GET /v9/projects/{idOrName}: no answer within 500 ms (platforms.requestTimeout)',
+  );
   expect(projectCalls().map((c) => c.fault)).toEqual(['delay', 'delay']);
 });
 
@@ -167,4 +176,11 @@ test('no test reaches the internet: every URL the clients use is the sandbox', (
   for (const url of urls) expect(url.startsWith(sandbox.url)).toBe(true);
 });
 
-const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
+const silent = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string) => console.error(m),
+};

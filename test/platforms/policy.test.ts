@@ -27,7 +27,13 @@ describe('Retry-After parsing', () => {
 });
 
 describe('classification', () => {
-  const base = { platform: 'vercel' as const, endpoint: 'POST /v13/deployments', headers: {}, credential: { env: 'VERCEL_TOKEN', noun: 'token' }, now: NOW };
+  const base = {
+    platform: 'vercel' as const,
+    endpoint: 'POST /v13/deployments',
+    headers: {},
+    credential: { env: 'VERCEL_TOKEN', noun: 'token' },
+    now: NOW,
+  };
 
   test('429 and 420 are rate limits retried after the named delay; 5xx retryable', () => {
     const e429 = classifyStatus({ ...base, status: 429, headers: { 'retry-after': '2' } });
@@ -35,13 +41,16 @@ describe('classification', () => {
     const e420 = classifyStatus({ ...base, platform: 'statuspage', status: 420 });
     expect(e420).toMatchObject({ kind: 'rate-limited', retryable: true, retryAfterMs: undefined });
     expect(classifyStatus({ ...base, status: 429, defaultRetryAfterMs: 60_000 }).retryAfterMs).toBe(60_000);
-    for (const status of [500, 502, 503, 504]) expect(classifyStatus({ ...base, status })).toMatchObject({ kind: 'unavailable', retryable: true });
+    for (const status of [500, 502, 503, 504])
+      expect(classifyStatus({ ...base, status })).toMatchObject({ kind: 'unavailable', retryable: true });
   });
 
   test('other 4xx are final and say what to fix, naming the env var and never its value', () => {
     const forbidden = classifyStatus({ ...base, status: 403, vendorCode: 'forbidden', resource: 'project crav-javari' });
     expect(forbidden.retryable).toBe(false);
-    expect(forbidden.message).toMatch(/^Vercel answered 403 forbidden to POST \/v13\/deployments: the token in VERCEL_TOKEN lacks access to project crav-javari/);
+    expect(forbidden.message).toMatch(
+      /^Vercel answered 403 forbidden to POST \/v13\/deployments: the token in VERCEL_TOKEN lacks access to project crav-javari/,
+    );
     expect(classifyStatus({ ...base, status: 401 }).message).toContain('put a valid one in VERCEL_TOKEN');
     expect(classifyStatus({ ...base, status: 404, resource: 'deployment dpl_1' })).toMatchObject({ kind: 'not-found', retryable: false });
     for (const status of [400, 409, 410, 422]) expect(classifyStatus({ ...base, status }).retryable).toBe(false);
@@ -64,7 +73,9 @@ describe('classification', () => {
 
 describe('redaction', () => {
   test('Telegram bot token in the path, Slack webhook path, token query parameters and known values', () => {
-    expect(redactUrl('https://api.telegram.org/bot123456:AAE-secret/sendMessage')).toBe('https://api.telegram.org/bot<redacted>/sendMessage');
+    expect(redactUrl('https://api.telegram.org/bot123456:AAE-secret/sendMessage')).toBe(
+      'https://api.telegram.org/bot<redacted>/sendMessage',
+    );
     expect(redactUrl('https://hooks.slack.com/services/T00/B00/XXXX')).toBe('https://hooks.slack.com/services/<redacted>');
     expect(redactUrl('https://api.example.com/x?token=abc&teamId=t1')).toBe('https://api.example.com/x?token=<redacted>&teamId=t1');
     expect(redactSecrets('bad token tok_abcdef123 given', ['tok_abcdef123'])).toBe('bad token <redacted> given');
@@ -149,7 +160,13 @@ describe('request policy over the wire', () => {
     expect(err.message).toContain('the bot token in TG_TOKEN was rejected');
     expect(err.message).not.toContain('secret-bot-token');
 
-    const missing = new PlatformHttp({ platform: 'vercel', baseUrl: base, timeoutMs: 300, env: {}, credential: { env: 'VERCEL_TOKEN', noun: 'token' } });
+    const missing = new PlatformHttp({
+      platform: 'vercel',
+      baseUrl: base,
+      timeoutMs: 300,
+      env: {},
+      credential: { env: 'VERCEL_TOKEN', noun: 'token' },
+    });
     const before = seen.length;
     const e2 = (await missing.send({ method: 'GET', path: '/v9/projects/x' }).catch((e: unknown) => e)) as PlatformError;
     expect(e2).toMatchObject({ kind: 'auth', retryable: false });

@@ -53,7 +53,9 @@ test('a retry after 503, a repeat and an HA duplicate → one incident, one Page
     for (const a of answers) expect(a).toMatchObject({ status: 202, body: { incidents: [id], accepted: 2 } });
 
     // Every delivery reached the workflow before we count pages.
-    const signals = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === alertsSignal.name).length;
+    const signals = (await handle.fetchHistory()).events!.filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === alertsSignal.name,
+    ).length;
     const state = await waitForState(
       handle,
       (s) => Object.values(s.alerts).reduce((n, a) => n + (a.deliveries ?? 0), 0) >= signals * 2,

@@ -72,10 +72,20 @@ describe('raiseAlerts activity', () => {
   test('opens or joins the incident of each dedup key, filling in what the service leaves out', async () => {
     const key = `health:${uniqueName('javari-web')}`;
     const { raiseAlerts } = activities();
-    const first = await raiseAlerts([{ dedupKey: key, status: 'firing', summary: 'Health endpoint returned 503', service: 'javari-web', severity: 'P1' }]);
+    const first = await raiseAlerts([
+      { dedupKey: key, status: 'firing', summary: 'Health endpoint returned 503', service: 'javari-web', severity: 'P1' },
+    ]);
     const again = await raiseAlerts([
       { dedupKey: key, status: 'firing', summary: 'Health endpoint returned 503', service: 'javari-web', severity: 'P1' },
-      { source: 'deploy-watch', dedupKey: key, fingerprint: 'error-rate', status: 'firing', summary: 'error rate 7%', startsAt: '2025-11-20T14:00:00Z', receivedAt: '2025-11-20T14:00:01Z' },
+      {
+        source: 'deploy-watch',
+        dedupKey: key,
+        fingerprint: 'error-rate',
+        status: 'firing',
+        summary: 'error rate 7%',
+        startsAt: '2025-11-20T14:00:00Z',
+        receivedAt: '2025-11-20T14:00:01Z',
+      },
     ]);
     const id = incidentWorkflowId(key);
     expect(first).toEqual({ incidents: [id], accepted: 1 });

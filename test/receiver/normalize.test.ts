@@ -24,7 +24,9 @@ describe('Alertmanager', () => {
     const alerts = alertsOf(normalizeAlertmanager(fixture('alertmanager-firing'), ctx()));
     expect(alerts).toHaveLength(2);
     for (const a of alerts) expect(alertSchema.safeParse(a).success).toBe(true);
-    expect(new Set(alerts.map((a) => a.dedupKey))).toEqual(new Set(['alertmanager:{}/{severity=~"critical|page"}:{alertname="HighErrorRate"}']));
+    expect(new Set(alerts.map((a) => a.dedupKey))).toEqual(
+      new Set(['alertmanager:{}/{severity=~"critical|page"}:{alertname="HighErrorRate"}']),
+    );
     expect(alerts[0].receivedAt).toBe('2025-11-20T15:00:00.000Z');
   });
 
@@ -43,7 +45,8 @@ describe('Alertmanager', () => {
 
   test('truncated alerts are noted on every alert of the group', () => {
     const body = { ...fixture('alertmanager-firing'), truncatedAlerts: 3 };
-    for (const a of alertsOf(normalizeAlertmanager(body, ctx()))) expect(a.description).toMatch(/3 more alerts of this group were not sent/);
+    for (const a of alertsOf(normalizeAlertmanager(body, ctx())))
+      expect(a.description).toMatch(/3 more alerts of this group were not sent/);
   });
 
   test('a group key too long for a dedup key is shortened stably', () => {
@@ -71,14 +74,21 @@ describe('Sentry and Vercel mapping', () => {
     const [a] = alertsOf(normalizeSentry('event_alert', body, ctx()));
     expect(a.labels.severity).toBe('critical');
     expect(a.dedupKey).toBe('sentry:issue:5123456789');
-    expect(normalizeSentry('installation', {}, ctx())).toEqual({ ok: true, alerts: [], ignored: 'resource "installation" is not an alert' });
+    expect(normalizeSentry('installation', {}, ctx())).toEqual({
+      ok: true,
+      alerts: [],
+      ignored: 'resource "installation" is not an alert',
+    });
   });
 
   test('Vercel: preview failures are warnings; non-alert events are ignored', () => {
     const body = fixture<{ payload: { target: string | null } }>('vercel-deployment-error');
     body.payload.target = null;
     const [a] = alertsOf(normalizeVercel(body, ctx()));
-    expect(a).toMatchObject({ fingerprint: 'vercel:prj_9sDkR2mQxW7vLp4TbN1cYh6Z:preview', labels: expect.objectContaining({ severity: 'warning', environment: 'preview' }) });
+    expect(a).toMatchObject({
+      fingerprint: 'vercel:prj_9sDkR2mQxW7vLp4TbN1cYh6Z:preview',
+      labels: expect.objectContaining({ severity: 'warning', environment: 'preview' }),
+    });
     for (const type of ['deployment.created', 'deployment.canceled', 'deployment.rollback', 'project.created']) {
       const n = normalizeVercel({ ...fixture<Record<string, unknown>>('vercel-deployment-error'), type }, ctx());
       expect(n).toMatchObject({ ok: true, alerts: [], ignored: `event type "${type}" is not an alert` });
@@ -86,7 +96,15 @@ describe('Sentry and Vercel mapping', () => {
   });
 
   test('generic list: problems name the index of the bad alert', () => {
-    const n = normalizeGeneric({ alerts: [{ dedupKey: 'a', status: 'firing', summary: 'x' }, { dedupKey: 'b', status: 'on', summary: 'y' }] }, ctx());
+    const n = normalizeGeneric(
+      {
+        alerts: [
+          { dedupKey: 'a', status: 'firing', summary: 'x' },
+          { dedupKey: 'b', status: 'on', summary: 'y' },
+        ],
+      },
+      ctx(),
+    );
     expect(n).toEqual({ ok: false, problems: [expect.stringMatching(/^alerts\.1\.status: /)] });
   });
 });
@@ -127,7 +145,7 @@ describe('delivery memory', () => {
     expect(record).toHaveBeenCalledTimes(5);
   });
 
-  test('a failed delivery is not remembered, so the sender\'s retry goes through; concurrent duplicates share one attempt', async () => {
+  test("a failed delivery is not remembered, so the sender's retry goes through; concurrent duplicates share one attempt", async () => {
     const mem = new DeliveryMemory({ max: 10, ttlMs: 60_000 });
     await expect(mem.once('x', async () => Promise.reject(new Error('temporal down')))).rejects.toThrow('temporal down');
     expect(mem.has('x')).toBe(false);

@@ -33,12 +33,24 @@ test('200 when Temporal answers', async () => {
 test('503 naming the address when Temporal does not answer; /healthz still 200', async () => {
   const down = await unreachableClient();
   const config = receiverConfig({ retryAfter: '7s' });
-  const rcv = await startReceiver({ config, client: down.client, env, port: 0, host: '127.0.0.1', deliveryJournal: null, readiness: { address: 'temporal.example:7233', timeoutMs: 300 } });
+  const rcv = await startReceiver({
+    config,
+    client: down.client,
+    env,
+    port: 0,
+    host: '127.0.0.1',
+    deliveryJournal: null,
+    readiness: { address: 'temporal.example:7233', timeoutMs: 300 },
+  });
   try {
     const started = Date.now();
     const ready = await get(`${rcv.url}/readyz`);
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(ready).toMatchObject({ status: 503, headers: { 'retry-after': '7' }, body: { status: 'unavailable', temporal: expect.stringMatching(/^Temporal unreachable at temporal\.example:7233: /) } });
+    expect(ready).toMatchObject({
+      status: 503,
+      headers: { 'retry-after': '7' },
+      body: { status: 'unavailable', temporal: expect.stringMatching(/^Temporal unreachable at temporal\.example:7233: /) },
+    });
     expect(await get(`${rcv.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
   } finally {
     await rcv.stop();
@@ -61,7 +73,11 @@ test('one RPC answers every check within the cache time, concurrent ones include
     },
   } as unknown as Client;
   const readiness = temporalReadiness(fake, { cacheMs: 200 });
-  expect(await Promise.all([readiness.check(), readiness.check(), readiness.check()])).toEqual([{ ready: true }, { ready: true }, { ready: true }]);
+  expect(await Promise.all([readiness.check(), readiness.check(), readiness.check()])).toEqual([
+    { ready: true },
+    { ready: true },
+    { ready: true },
+  ]);
   expect(calls).toBe(1);
   up = false;
   expect(await readiness.check()).toEqual({ ready: true }); // cached

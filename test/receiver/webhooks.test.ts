@@ -22,7 +22,11 @@ import {
   workflowExists,
 } from './helpers';
 
-type AmPayload = { groupKey: string; alerts: { status: string; fingerprint: string; labels: Record<string, string> }[]; [k: string]: unknown };
+type AmPayload = {
+  groupKey: string;
+  alerts: { status: string; fingerprint: string; labels: Record<string, string> }[];
+  [k: string]: unknown;
+};
 type SentryPayload = { data: { event: { issue_id: string; [k: string]: unknown } } };
 type VercelPayload = { id: string; type: string; payload: { project: { id: string }; [k: string]: unknown } };
 
@@ -118,7 +122,12 @@ describe('each source opens its incident, answered 202 only once Temporal has th
       service: 'javari-web',
       summary: "TypeError: Cannot read properties of undefined (reading 'choices')",
       url: expect.stringContaining('https://sentry.io/organizations/javari/issues/5123456789/'),
-      labels: expect.objectContaining({ severity: 'error', environment: 'production', alertname: 'New errors in production', issue_id: issue }),
+      labels: expect.objectContaining({
+        severity: 'error',
+        environment: 'production',
+        alertname: 'New errors in production',
+        issue_id: issue,
+      }),
     });
 
     // Sentry resolving the issue resolves its alert in the same incident.
@@ -174,7 +183,13 @@ describe('each source opens its incident, answered 202 only once Temporal has th
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ incidents: [incidentWorkflowId(one.dedupKey)], accepted: 1 });
     const [[alert]] = await signalledAlerts(client, incidentWorkflowId(one.dedupKey));
-    expect(alert).toMatchObject({ source: 'generic', fingerprint: one.dedupKey, severity: 'P1', customerFacing: true, labels: { probe: 'uptime-robot', region: 'eu-west' } });
+    expect(alert).toMatchObject({
+      source: 'generic',
+      fingerprint: one.dedupKey,
+      severity: 'P1',
+      customerFacing: true,
+      labels: { probe: 'uptime-robot', region: 'eu-west' },
+    });
 
     const a = uniqueName('k');
     const b = uniqueName('k');
@@ -196,7 +211,10 @@ describe('each source opens its incident, answered 202 only once Temporal has th
 describe('bad requests are refused with a reason and start nothing', () => {
   test('missing or wrong bearer token → 401', async () => {
     for (const route of ['alertmanager', 'grafana', 'generic']) {
-      const body = route === 'generic' ? { ...fixture('generic'), dedupKey: uniqueName('k') } : amPayload(route === 'grafana' ? 'grafana-firing' : 'alertmanager-firing');
+      const body =
+        route === 'generic'
+          ? { ...fixture('generic'), dedupKey: uniqueName('k') }
+          : amPayload(route === 'grafana' ? 'grafana-firing' : 'alertmanager-firing');
       for (const headers of [{}, bearer('wrong-token'), { authorization: 'Basic dXNlcjpwYXNz' }]) {
         const res = await post(at(`/webhooks/${route}`), body, headers);
         expect(res.status).toBe(401);
@@ -213,7 +231,10 @@ describe('bad requests are refused with a reason and start nothing', () => {
     sentry.data.event.issue_id = uniqueName('issue');
     const raw = JSON.stringify(sentry);
     const wrongSecret = await post(at('/webhooks/sentry'), raw, sentryHeaders(raw, 'event_alert', 'another-secret'));
-    const otherBody = await post(at('/webhooks/sentry'), raw, { ...sentryHeaders(raw), 'sentry-hook-signature': sentryHeaders(`${raw} `)['sentry-hook-signature'] });
+    const otherBody = await post(at('/webhooks/sentry'), raw, {
+      ...sentryHeaders(raw),
+      'sentry-hook-signature': sentryHeaders(`${raw} `)['sentry-hook-signature'],
+    });
     const noSig = await post(at('/webhooks/sentry'), raw, { 'sentry-hook-resource': 'event_alert' });
     for (const r of [wrongSecret, otherBody, noSig]) {
       expect(r.status).toBe(401);
@@ -227,7 +248,9 @@ describe('bad requests are refused with a reason and start nothing', () => {
     const vres = await post(at('/webhooks/vercel'), vraw, vercelHeaders(vraw, 'wrong'));
     expect(vres.status).toBe(401);
     // A SHA-256 signature where SHA-1 is expected is refused too.
-    const vres2 = await post(at('/webhooks/vercel'), vraw, { 'x-vercel-signature': sentryHeaders(vraw, 'x', env.VERCEL_WEBHOOK_SECRET)['sentry-hook-signature'] });
+    const vres2 = await post(at('/webhooks/vercel'), vraw, {
+      'x-vercel-signature': sentryHeaders(vraw, 'x', env.VERCEL_WEBHOOK_SECRET)['sentry-hook-signature'],
+    });
     expect(vres2.status).toBe(401);
     expect(await workflowExists(client, incidentWorkflowId(`vercel:${vercel.payload.project.id}:deployment.error`))).toBe(false);
   });
@@ -238,7 +261,12 @@ describe('bad requests are refused with a reason and start nothing', () => {
     const am = amPayload();
     am.alerts[0].status = 'burning';
     delete (am.alerts[1] as Partial<(typeof am.alerts)[number]>).fingerprint;
-    cases.push({ route: 'alertmanager', body: am, expected: [/^alerts\.0\.status: /, /^alerts\.1\.fingerprint: /], key: `alertmanager:${am.groupKey}` });
+    cases.push({
+      route: 'alertmanager',
+      body: am,
+      expected: [/^alerts\.0\.status: /, /^alerts\.1\.fingerprint: /],
+      key: `alertmanager:${am.groupKey}`,
+    });
 
     const am2 = amPayload();
     am2.version = '3';
@@ -250,9 +278,19 @@ describe('bad requests are refused with a reason and start nothing', () => {
     cases.push({ route: 'grafana', body: grafana, expected: [/^orgId: /], key: `grafana:1:${grafana.groupKey}` });
 
     const generic = { dedupKey: uniqueName('k'), status: 'broken', severity: 'P9', labels: { n: 1 } };
-    cases.push({ route: 'generic', body: generic, expected: [/^status: /, /^severity: /, /^summary: /, /^labels\.n: /], key: generic.dedupKey });
+    cases.push({
+      route: 'generic',
+      body: generic,
+      expected: [/^status: /, /^severity: /, /^summary: /, /^labels\.n: /],
+      key: generic.dedupKey,
+    });
 
-    const genericList = { alerts: [{ dedupKey: uniqueName('k'), status: 'firing', summary: 'ok' }, { dedupKey: '', status: 'firing', summary: 'x' }] };
+    const genericList = {
+      alerts: [
+        { dedupKey: uniqueName('k'), status: 'firing', summary: 'ok' },
+        { dedupKey: '', status: 'firing', summary: 'x' },
+      ],
+    };
     cases.push({ route: 'generic', body: genericList, expected: [/^alerts\.1\.dedupKey: /], key: genericList.alerts[0].dedupKey });
 
     const sentry = fixture<SentryPayload>('sentry-event-alert');
@@ -262,8 +300,17 @@ describe('bad requests are refused with a reason and start nothing', () => {
 
     const vercel = fixture<VercelPayload>('vercel-deployment-error');
     const project = uniqueName('prj');
-    vercel.payload = { deployment: { id: 'dpl_1', url: 'x.vercel.app', name: 'web' }, target: 'production' } as unknown as VercelPayload['payload'];
-    cases.push({ route: 'vercel', body: vercel, expected: [/^payload\.project: /], key: `vercel:${project}:deployment.error`, signed: 'vercel' });
+    vercel.payload = {
+      deployment: { id: 'dpl_1', url: 'x.vercel.app', name: 'web' },
+      target: 'production',
+    } as unknown as VercelPayload['payload'];
+    cases.push({
+      route: 'vercel',
+      body: vercel,
+      expected: [/^payload\.project: /],
+      key: `vercel:${project}:deployment.error`,
+      signed: 'vercel',
+    });
 
     for (const c of cases) {
       const raw = JSON.stringify(c.body);
@@ -388,7 +435,9 @@ describe('repeats, HA duplicates and retries land in one incident', () => {
     try {
       const key = uniqueName('flood');
       const answers = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => post(`${r.url}/webhooks/generic`, { dedupKey: key, status: 'firing', summary: 's', fingerprint: `f${i}` }, bearer())),
+        Array.from({ length: 10 }, (_, i) =>
+          post(`${r.url}/webhooks/generic`, { dedupKey: key, status: 'firing', summary: 's', fingerprint: `f${i}` }, bearer()),
+        ),
       );
       expect(answers.map((a) => a.status)).toEqual(Array(10).fill(503));
       // One call in flight and three waiting; the other six are refused without waiting for Temporal.

@@ -20,14 +20,27 @@ describe('npm start sandbox component', () => {
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('without platform tokens: starts the sandbox, says so, and points every platform URL and secret at it', async () => {
-    const stack = fakeStack('config/examples/vercel-supabase.yaml', { SANDBOX_PORT: '0', SANDBOX_STEP_MS: '5', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/real' });
+    const stack = fakeStack('config/examples/vercel-supabase.yaml', {
+      SANDBOX_PORT: '0',
+      SANDBOX_STEP_MS: '5',
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/real',
+    });
     const running = (await sandbox.start(stack))!;
     try {
       const line = running.banner!.find(([label]) => label === 'platforms')![1];
       expect(line).toMatch(/LOCAL SANDBOX at http:\/\/127\.0\.0\.1:\d+ \(none of VERCEL_TOKEN, SUPABASE_ACCESS_TOKEN is set\)/);
       const origin = line.match(/http:\/\/127\.0\.0\.1:\d+/)![0];
       const p = stack.config.platforms;
-      for (const u of [p.vercel.apiUrl, p.netlify.apiUrl, p.supabase.apiUrl, p.supabase.projectUrl!, p.pagerduty.eventsUrl, p.statuspageApiUrl, p.telegramApiUrl, stack.config.services[0].productionUrl]) {
+      for (const u of [
+        p.vercel.apiUrl,
+        p.netlify.apiUrl,
+        p.supabase.apiUrl,
+        p.supabase.projectUrl!,
+        p.pagerduty.eventsUrl,
+        p.statuspageApiUrl,
+        p.telegramApiUrl,
+        stack.config.services[0].productionUrl,
+      ]) {
         expect(u.startsWith(origin)).toBe(true);
       }
       expect(Object.values(p.providers).every((x) => x.statusUrl.startsWith(origin))).toBe(true);
@@ -36,7 +49,9 @@ describe('npm start sandbox component', () => {
       expect(stack.config.source).toMatch(/vercel-supabase\.yaml$/);
 
       // Seeded from the config: the project, its critical env keys, and a healthy production.
-      const envs = await call(`${p.vercel.apiUrl}/v10/projects/crav-javari/env`, { headers: { authorization: `Bearer ${stack.env.VERCEL_TOKEN}` } });
+      const envs = await call(`${p.vercel.apiUrl}/v10/projects/crav-javari/env`, {
+        headers: { authorization: `Bearer ${stack.env.VERCEL_TOKEN}` },
+      });
       expect((envs.json as { envs: Array<{ key: string }> }).envs.map((e) => e.key)).toEqual(stack.config.services[0].criticalEnv);
       const health = await call(`${stack.config.services[0].productionUrl}/api/health`);
       expect(health.status).toBe(200);

@@ -14,11 +14,12 @@ const REF = 'kteobfyferrukqeolofj';
 function valid<T extends z.ZodType>(schema: T, a: Answer | unknown): z.infer<T> {
   const value = a && typeof a === 'object' && 'json' in a && 'status' in a ? (a as Answer).json : a;
   const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`response does not match the client schema: ${JSON.stringify(r.error.issues)}\n${JSON.stringify(value).slice(0, 800)}`);
+  if (!r.success)
+    throw new Error(`response does not match the client schema: ${JSON.stringify(r.error.issues)}\n${JSON.stringify(value).slice(0, 800)}`);
   return r.data;
 }
 
-describe('sandbox contract: responses validate with the clients\' schemas', () => {
+describe("sandbox contract: responses validate with the clients' schemas", () => {
   let sb: Sandbox;
   const v = (path: string) => `${sb.baseUrls.vercel}${path}`;
   const n = (path: string) => `${sb.baseUrls.netlify}${path}`;
@@ -48,7 +49,12 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
     valid(S.vercelDeployment, await call(v(`/v13/deployments/${encodeURIComponent(created.url)}`), { headers: bearer }));
 
     for (const version of ['v6', 'v7']) {
-      const list = valid(S.vercelDeploymentList, await call(v(`/${version}/deployments?projectId=crav-javari&meta-runbookWorkflowId=deploy-crav-javari-abc1234`), { headers: bearer }));
+      const list = valid(
+        S.vercelDeploymentList,
+        await call(v(`/${version}/deployments?projectId=crav-javari&meta-runbookWorkflowId=deploy-crav-javari-abc1234`), {
+          headers: bearer,
+        }),
+      );
       expect(list.deployments.map((d) => d.uid)).toEqual([created.id]);
     }
 
@@ -57,10 +63,16 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
     const project = valid(S.vercelProject, await call(v('/v9/projects/crav-javari'), { headers: bearer }));
     expect(project.lastAliasRequest).toMatchObject({ type: 'promote', jobStatus: 'succeeded', toDeploymentId: created.id });
 
-    const candidates = valid(S.vercelDeploymentList, await call(v('/v7/deployments?projectId=crav-javari&target=production&state=READY'), { headers: bearer }));
+    const candidates = valid(
+      S.vercelDeploymentList,
+      await call(v('/v7/deployments?projectId=crav-javari&target=production&state=READY'), { headers: bearer }),
+    );
     const previous = candidates.deployments.find((d) => d.uid !== created.id && d.isRollbackCandidate)!;
     for (const version of ['v1', 'v9']) {
-      const rb = await call(v(`/${version}/projects/crav-javari/rollback/${previous.uid}?description=test`), { method: 'POST', headers: bearer });
+      const rb = await call(v(`/${version}/projects/crav-javari/rollback/${previous.uid}?description=test`), {
+        method: 'POST',
+        headers: bearer,
+      });
       expect(rb.status).toBe(201);
       expect(rb.text).toBe('');
       await sb.idle();
@@ -85,24 +97,54 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
       advancementType: 'manual-approval',
       stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
     });
-    expect((await call(v('/v1/projects/crav-javari/rolling-release/config'), { method: 'PATCH', headers: bearer, body: config })).status).toBe(200);
-    const canary = valid(S.vercelDeployment, await call(v('/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'crav-javari', target: 'production' } }));
+    expect(
+      (await call(v('/v1/projects/crav-javari/rolling-release/config'), { method: 'PATCH', headers: bearer, body: config })).status,
+    ).toBe(200);
+    const canary = valid(
+      S.vercelDeployment,
+      await call(v('/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'crav-javari', target: 'production' } }),
+    );
     await sb.idle();
-    const started = valid(S.vercelRollingReleaseResponse, await call(v('/v1/projects/crav-javari/rolling-release/start'), { method: 'POST', headers: bearer, body: { canaryDeploymentId: canary.id } }));
-    expect(started.rollingRelease).toMatchObject({ state: 'ACTIVE', activeStage: { index: 0, targetPercentage: 10 }, canaryDeployment: { id: canary.id } });
-    const got = valid(S.vercelRollingReleaseResponse, await call(v('/v1/projects/crav-javari/rolling-release?state=ACTIVE'), { headers: bearer }));
+    const started = valid(
+      S.vercelRollingReleaseResponse,
+      await call(v('/v1/projects/crav-javari/rolling-release/start'), {
+        method: 'POST',
+        headers: bearer,
+        body: { canaryDeploymentId: canary.id },
+      }),
+    );
+    expect(started.rollingRelease).toMatchObject({
+      state: 'ACTIVE',
+      activeStage: { index: 0, targetPercentage: 10 },
+      canaryDeployment: { id: canary.id },
+    });
+    const got = valid(
+      S.vercelRollingReleaseResponse,
+      await call(v('/v1/projects/crav-javari/rolling-release?state=ACTIVE'), { headers: bearer }),
+    );
     expect(got.rollingRelease?.nextStage).toMatchObject({ index: 1, targetPercentage: 50 });
     const approved = valid(
       S.vercelRollingReleaseResponse,
-      await call(v('/v1/projects/crav-javari/rolling-release/approve-stage'), { method: 'POST', headers: bearer, body: { nextStageIndex: 1, canaryDeploymentId: canary.id } }),
+      await call(v('/v1/projects/crav-javari/rolling-release/approve-stage'), {
+        method: 'POST',
+        headers: bearer,
+        body: { nextStageIndex: 1, canaryDeploymentId: canary.id },
+      }),
     );
     expect(approved.rollingRelease?.activeStage?.targetPercentage).toBe(50);
     const done = valid(
       S.vercelRollingReleaseResponse,
-      await call(v('/v1/projects/crav-javari/rolling-release/complete'), { method: 'POST', headers: bearer, body: { canaryDeploymentId: canary.id } }),
+      await call(v('/v1/projects/crav-javari/rolling-release/complete'), {
+        method: 'POST',
+        headers: bearer,
+        body: { canaryDeploymentId: canary.id },
+      }),
     );
     expect(done.rollingRelease?.state).toBe('COMPLETE');
-    const none = valid(S.vercelRollingReleaseResponse, await call(v('/v1/projects/crav-javari/rolling-release?state=ACTIVE'), { headers: bearer }));
+    const none = valid(
+      S.vercelRollingReleaseResponse,
+      await call(v('/v1/projects/crav-javari/rolling-release?state=ACTIVE'), { headers: bearer }),
+    );
     expect(none.rollingRelease).toBeNull();
     await call(v('/v1/projects/crav-javari/rolling-release/config'), { method: 'PATCH', headers: bearer, body: { enabled: false } });
   });
@@ -123,15 +165,27 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
     const dup = await call(v('/v10/projects/crav-javari/env'), { method: 'POST', headers: bearer, body: one });
     expect(dup.status).toBe(409);
     const id = Array.isArray(res.created) ? res.created[0].id : res.created.id;
-    const patched = valid(S.vercelEnvVar, await call(v(`/v9/projects/crav-javari/env/${id}`), { method: 'PATCH', headers: bearer, body: S.vercelEnvPatch.parse({ value: 'off' }) }));
+    const patched = valid(
+      S.vercelEnvVar,
+      await call(v(`/v9/projects/crav-javari/env/${id}`), {
+        method: 'PATCH',
+        headers: bearer,
+        body: S.vercelEnvPatch.parse({ value: 'off' }),
+      }),
+    );
     expect(patched.value).toBe('off');
 
     const prod = sb.apps.production('crav-javari')!.current!;
     await call(`${sb.apps.deploymentUrl(prod)}/api/health`);
     await call(`${sb.apps.deploymentUrl(prod)}/pricing`);
-    const logs = await call(v(`/v1/projects/crav-javari/deployments/${prod}/runtime-logs`), { headers: { ...bearer, accept: 'application/stream+json' } });
+    const logs = await call(v(`/v1/projects/crav-javari/deployments/${prod}/runtime-logs`), {
+      headers: { ...bearer, accept: 'application/stream+json' },
+    });
     expect(logs.headers.get('content-type')).toMatch(/application\/stream\+json/);
-    const lines = logs.text.trim().split('\n').map((l) => valid(S.vercelRuntimeLog, JSON.parse(l)));
+    const lines = logs.text
+      .trim()
+      .split('\n')
+      .map((l) => valid(S.vercelRuntimeLog, JSON.parse(l)));
     expect(lines.map((l) => l.requestPath)).toEqual(expect.arrayContaining(['/api/health', '/pricing']));
   });
 
@@ -165,7 +219,10 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
 
   it('Supabase: project, health, backups, PITR, query, functions, deploy, gateway', async () => {
     expect(valid(S.supabaseProject, await call(s(`/v1/projects/${REF}`), { headers: bearer })).status).toBe('ACTIVE_HEALTHY');
-    const health = valid(S.supabaseHealth, await call(s(`/v1/projects/${REF}/health?services=db&services=auth&services=rest,storage`), { headers: bearer }));
+    const health = valid(
+      S.supabaseHealth,
+      await call(s(`/v1/projects/${REF}/health?services=db&services=auth&services=rest,storage`), { headers: bearer }),
+    );
     expect(health.map((h) => h.name)).toEqual(['db', 'auth', 'rest', 'storage']);
     const noServices = await call(s(`/v1/projects/${REF}/health`), { headers: bearer });
     expect(noServices.status).toBe(400);
@@ -173,13 +230,19 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
     const backups = valid(S.supabaseBackups, await call(s(`/v1/projects/${REF}/database/backups`), { headers: bearer }));
     expect(backups.pitr_enabled).toBe(true);
 
-    const target = S.supabasePitrRestoreBody.parse({ recovery_time_target_unix: backups.physical_backup_data.latest_physical_backup_date_unix! - 600 });
+    const target = S.supabasePitrRestoreBody.parse({
+      recovery_time_target_unix: backups.physical_backup_data.latest_physical_backup_date_unix! - 600,
+    });
     const restore = await call(s(`/v1/projects/${REF}/database/backups/restore-pitr`), { method: 'POST', headers: bearer, body: target });
     expect(restore.status).toBe(201);
     expect(restore.text).toBe('');
     await sb.idle();
 
-    const rows = await call(s(`/v1/projects/${REF}/database/query`), { method: 'POST', headers: bearer, body: S.supabaseQueryBody.parse({ query: 'select 1' }) });
+    const rows = await call(s(`/v1/projects/${REF}/database/query`), {
+      method: 'POST',
+      headers: bearer,
+      body: S.supabaseQueryBody.parse({ query: 'select 1' }),
+    });
     expect(rows.status).toBe(201);
     expect(valid(S.supabaseQueryResult, rows)).toEqual([{ '?column?': 1 }]);
 
@@ -188,14 +251,22 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
     const form = new FormData();
     form.append('metadata', JSON.stringify({ entrypoint_path: 'index.ts', name: 'telegram-webhook' }));
     form.append('file', new Blob(['Deno.serve(() => new Response("ok"))']), 'index.ts');
-    const deployed = await fetch(s(`/v1/projects/${REF}/functions/deploy?slug=telegram-webhook`), { method: 'POST', headers: bearer, body: form });
+    const deployed = await fetch(s(`/v1/projects/${REF}/functions/deploy?slug=telegram-webhook`), {
+      method: 'POST',
+      headers: bearer,
+      body: form,
+    });
     expect(deployed.status).toBe(201);
     expect(valid(S.supabaseFunction, await deployed.json())).toMatchObject({ slug: 'telegram-webhook', version: 1, status: 'ACTIVE' });
 
     const gw = `${sb.baseUrls.supabaseProject}/${REF}`;
     valid(S.supabaseAuthHealth, await call(`${gw}/auth/v1/health`, { headers: { apikey: 'anon' } }));
     expect((await call(`${gw}/auth/v1/health`)).status).toBe(401);
-    const fn = await call(`${gw}/functions/v1/ai-query`, { method: 'POST', headers: { authorization: 'Bearer not-a-jwt', apikey: 'anon' }, body: {} });
+    const fn = await call(`${gw}/functions/v1/ai-query`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer not-a-jwt', apikey: 'anon' },
+      body: {},
+    });
     expect(fn.status).toBe(401);
     expect(fn.json).toEqual({ code: 401, message: 'Invalid JWT' });
   });
@@ -216,19 +287,39 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
 
   it('Statuspage: create 201, patch, unresolved list, 422 on a blank name', async () => {
     const auth = { authorization: 'OAuth sandbox-key' };
-    const body = S.statuspageIncidentBody.parse({ incident: { name: 'API errors', status: 'investigating', impact_override: 'major', body: 'Looking into it', deliver_notifications: true } });
+    const body = S.statuspageIncidentBody.parse({
+      incident: {
+        name: 'API errors',
+        status: 'investigating',
+        impact_override: 'major',
+        body: 'Looking into it',
+        deliver_notifications: true,
+      },
+    });
     const created = await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents`, { method: 'POST', headers: auth, body });
     expect(created.status).toBe(201);
     const inc = valid(S.statuspageIncident, created);
     expect(inc).toMatchObject({ status: 'investigating', impact: 'major' });
     expect(inc.shortlink).toBeTruthy();
-    const unresolved = valid(S.statuspageIncidentList, await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents/unresolved`, { headers: auth }));
+    const unresolved = valid(
+      S.statuspageIncidentList,
+      await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents/unresolved`, { headers: auth }),
+    );
     expect(unresolved.map((i) => i.id)).toContain(inc.id);
     const patch = S.statuspageIncidentPatchBody.parse({ incident: { status: 'resolved', body: 'Fixed' } });
-    const resolved = valid(S.statuspageIncident, await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents/${inc.id}`, { method: 'PATCH', headers: auth, body: patch }));
+    const resolved = valid(
+      S.statuspageIncident,
+      await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents/${inc.id}`, { method: 'PATCH', headers: auth, body: patch }),
+    );
     expect(resolved.resolved_at).toBeTruthy();
-    expect(valid(S.statuspageIncidentList, await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents/unresolved`, { headers: auth }))).toEqual([]);
-    const blank = await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents`, { method: 'POST', headers: auth, body: { incident: { name: '' } } });
+    expect(
+      valid(S.statuspageIncidentList, await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents/unresolved`, { headers: auth })),
+    ).toEqual([]);
+    const blank = await call(`${sb.baseUrls.statuspage}/pages/javariai/incidents`, {
+      method: 'POST',
+      headers: auth,
+      body: { incident: { name: '' } },
+    });
     expect(blank.status).toBe(422);
     valid(S.statuspageError, blank);
   });
@@ -265,7 +356,10 @@ describe('sandbox contract: responses validate with the clients\' schemas', () =
     expect((await call(`${sb.baseUrls.slack}/services/T0/B0/revoked`, { method: 'POST', body: { text: 'x' } })).status).toBe(404);
 
     const tg = `${sb.baseUrls.telegram}/bot123456:sandbox-token/sendMessage`;
-    const sent = await call(tg, { method: 'POST', body: S.telegramSendMessageBody.parse({ chat_id: '-1001234567890', text: '<b>P1</b> incident', parse_mode: 'HTML' }) });
+    const sent = await call(tg, {
+      method: 'POST',
+      body: S.telegramSendMessageBody.parse({ chat_id: '-1001234567890', text: '<b>P1</b> incident', parse_mode: 'HTML' }),
+    });
     expect(valid(S.telegramResponse, sent).ok).toBe(true);
     const empty = await call(tg, { method: 'POST', body: { chat_id: 1 } });
     expect(empty.status).toBe(400);

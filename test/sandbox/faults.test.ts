@@ -36,7 +36,14 @@ describe('sandbox fault injection and call log', () => {
   });
 
   it('a fault only hits its vendor, method and path; glob and RegExp patterns', async () => {
-    sb.inject({ vendor: 'vercel', method: 'POST', path: /^\/v1\d\/projects\/[^/]+\/promote\/.+$/, kind: '5xx', status: 503, times: Infinity });
+    sb.inject({
+      vendor: 'vercel',
+      method: 'POST',
+      path: /^\/v1\d\/projects\/[^/]+\/promote\/.+$/,
+      kind: '5xx',
+      status: 503,
+      times: Infinity,
+    });
     expect((await call(v('/v9/projects/web'), { headers: bearer })).status).toBe(200);
     const promote = await call(v('/v10/projects/web/promote/dpl_x'), { method: 'POST', headers: bearer });
     expect(promote.status).toBe(503);
@@ -58,7 +65,11 @@ describe('sandbox fault injection and call log', () => {
 
   it('malformed answers 200 with a body that is not JSON, and the side effect does not happen', async () => {
     sb.inject({ vendor: 'vercel', method: 'POST', path: '/v13/deployments', kind: 'malformed' });
-    const res = await call(v('/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'web', meta: { runbookWorkflowId: 'wf-malformed' } } });
+    const res = await call(v('/v13/deployments'), {
+      method: 'POST',
+      headers: bearer,
+      body: { name: 'web', meta: { runbookWorkflowId: 'wf-malformed' } },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/json/);
     expect(() => JSON.parse(res.text)).toThrow();
@@ -84,12 +95,17 @@ describe('sandbox fault injection and call log', () => {
     expect(list.deployments).toHaveLength(1);
   });
 
-  it('401 in each vendor\'s own error format', async () => {
-    for (const vendor of ['vercel', 'netlify', 'supabase', 'statuspage', 'telegram'] as const) sb.inject({ vendor, path: '**', kind: '401' });
+  it("401 in each vendor's own error format", async () => {
+    for (const vendor of ['vercel', 'netlify', 'supabase', 'statuspage', 'telegram'] as const)
+      sb.inject({ vendor, path: '**', kind: '401' });
     expect((await call(v('/v9/projects/web'), { headers: bearer })).json).toMatchObject({ error: { code: 'unauthorized' } });
     expect((await call(`${sb.baseUrls.netlify}/deploys/x`, { headers: bearer })).json).toMatchObject({ code: 401 });
-    expect((await call(`${sb.baseUrls.supabase}/v1/projects/abcdefghijklmnopqrst`, { headers: bearer })).json).toEqual({ message: 'Unauthorized' });
-    expect((await call(`${sb.baseUrls.statuspage}/pages/p/incidents/unresolved`, { headers: { authorization: 'OAuth k' } })).json).toEqual({ error: 'Could not authenticate' });
+    expect((await call(`${sb.baseUrls.supabase}/v1/projects/abcdefghijklmnopqrst`, { headers: bearer })).json).toEqual({
+      message: 'Unauthorized',
+    });
+    expect((await call(`${sb.baseUrls.statuspage}/pages/p/incidents/unresolved`, { headers: { authorization: 'OAuth k' } })).json).toEqual({
+      error: 'Could not authenticate',
+    });
     const tg = await call(`${sb.baseUrls.telegram}/bot1:abc/sendMessage`, { method: 'POST', body: { chat_id: 1, text: 'x' } });
     expect(tg.status).toBe(401);
     expect(tg.json).toEqual({ ok: false, error_code: 401, description: 'Unauthorized' });
@@ -102,7 +118,10 @@ describe('sandbox fault injection and call log', () => {
   });
 
   it('over HTTP: inject a fault, read and clear the call log, secrets redacted', async () => {
-    const created = await call(`${sb.url}/_sandbox/faults`, { method: 'POST', body: { vendor: 'pagerduty', path: '/v2/enqueue', kind: '5xx', status: 502, times: 1 } });
+    const created = await call(`${sb.url}/_sandbox/faults`, {
+      method: 'POST',
+      body: { vendor: 'pagerduty', path: '/v2/enqueue', kind: '5xx', status: 502, times: 1 },
+    });
     expect(created.status).toBe(201);
     const event = { routing_key: 'rk', event_action: 'trigger', dedup_key: 'd1', payload: { summary: 's', source: 'x', severity: 'info' } };
     expect((await call(sb.baseUrls.pagerduty, { method: 'POST', body: event })).status).toBe(502);
@@ -131,7 +150,10 @@ describe('sandbox fault injection and call log', () => {
 
   it('over HTTP: degrade an app and read the state', async () => {
     await call(v('/v9/projects/api-app'), { headers: bearer });
-    const res = await call(`${sb.url}/_sandbox/apps/degrade`, { method: 'POST', body: { target: 'production/api-app', errorRate: 7.5, p99Ms: 12000 } });
+    const res = await call(`${sb.url}/_sandbox/apps/degrade`, {
+      method: 'POST',
+      body: { target: 'production/api-app', errorRate: 7.5, p99Ms: 12000 },
+    });
     expect(res.status).toBe(200);
     const metrics = (await call(`${sb.apps.productionUrl('api-app')}/api/metrics`)).json as Json;
     expect(metrics).toMatchObject({ errorRate: 7.5, p99Ms: 12000 });
@@ -152,7 +174,9 @@ describe('sandbox control API over HTTP for the other vendors', () => {
 
   it('sets Supabase service health, starts a Netlify build, lists PagerDuty events, removes one fault', async () => {
     const ref = 'qwertyuiopasdfghjklz';
-    expect((await call(`${sb.url}/_sandbox/supabase/${ref}`, { method: 'POST', body: { services: { auth: 'UNHEALTHY' } } })).status).toBe(204);
+    expect((await call(`${sb.url}/_sandbox/supabase/${ref}`, { method: 'POST', body: { services: { auth: 'UNHEALTHY' } } })).status).toBe(
+      204,
+    );
     const health = (await call(`${sb.baseUrls.supabase}/v1/projects/${ref}/health?services=auth,db`, { headers: bearer })).json as Json[];
     expect(health.map((h) => [h.name, h.status])).toEqual([
       ['auth', 'UNHEALTHY'],
@@ -162,14 +186,21 @@ describe('sandbox control API over HTTP for the other vendors', () => {
     const bad = await call(`${sb.url}/_sandbox/supabase/${ref}`, { method: 'POST', body: { services: { graphql: 'UNHEALTHY' } } });
     expect((bad.json as Json).error).toMatch(/^service: must be one of/);
 
-    const d = (await call(`${sb.url}/_sandbox/netlify/site-z/deploys`, { method: 'POST', body: { branch: 'main', fail: true } })).json as Json;
+    const d = (await call(`${sb.url}/_sandbox/netlify/site-z/deploys`, { method: 'POST', body: { branch: 'main', fail: true } }))
+      .json as Json;
     await sb.idle();
     expect(((await call(`${sb.baseUrls.netlify}/deploys/${d.id}`, { headers: bearer })).json as Json).state).toBe('error');
 
-    await call(sb.baseUrls.pagerduty, { method: 'POST', body: { routing_key: 'rk', event_action: 'trigger', dedup_key: 'k1', payload: { summary: 's', source: 'x', severity: 'info' } } });
-    expect(((await call(`${sb.url}/_sandbox/pagerduty/events?dedup_key=k1`)).json as Json[]).map((e) => e.event_action)).toEqual(['trigger']);
+    await call(sb.baseUrls.pagerduty, {
+      method: 'POST',
+      body: { routing_key: 'rk', event_action: 'trigger', dedup_key: 'k1', payload: { summary: 's', source: 'x', severity: 'info' } },
+    });
+    expect(((await call(`${sb.url}/_sandbox/pagerduty/events?dedup_key=k1`)).json as Json[]).map((e) => e.event_action)).toEqual([
+      'trigger',
+    ]);
 
-    const f = (await call(`${sb.url}/_sandbox/faults`, { method: 'POST', body: { vendor: 'slack', path: '**', kind: '5xx', times: null } })).json as Json;
+    const f = (await call(`${sb.url}/_sandbox/faults`, { method: 'POST', body: { vendor: 'slack', path: '**', kind: '5xx', times: null } }))
+      .json as Json;
     expect(f.remaining).toBeNull(); // Infinity has no JSON form
     expect((await call(`${sb.url}/_sandbox/faults/${f.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await call(`${sb.url}/_sandbox/faults`)).json).toEqual([]);

@@ -8,7 +8,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 describe('sandbox state machines', () => {
   let sb: Sandbox;
   const v = (path: string) => `${sb.baseUrls.vercel}${path}`;
-  const deploy = async (body: Json) => (await call(v('/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'shop', ...body } })).json as Json;
+  const deploy = async (body: Json) =>
+    (await call(v('/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'shop', ...body } })).json as Json;
   const getDeployment = async (id: string) => (await call(v(`/v13/deployments/${id}`), { headers: bearer })).json as Json;
   const hits = async (url: string, n: number) => {
     const seen: Record<string, number> = {};
@@ -47,13 +48,21 @@ describe('sandbox state machines', () => {
     await call(v('/v1/projects/shop/rolling-release/config'), {
       method: 'PATCH',
       headers: bearer,
-      body: { enabled: true, advancementType: 'automatic', stages: [{ targetPercentage: 10, duration: 50 }, { targetPercentage: 50, duration: 1 }, { targetPercentage: 100 }] },
+      body: {
+        enabled: true,
+        advancementType: 'automatic',
+        stages: [{ targetPercentage: 10, duration: 50 }, { targetPercentage: 50, duration: 1 }, { targetPercentage: 100 }],
+      },
     });
     const canary = await deploy({ target: 'production' });
     await sb.idle();
     expect((await getDeployment(canary.id)).readySubstate).toBe('STAGED');
     sb.apps.degrade(canary.id, { errorRate: 20, p99Ms: 9000 });
-    const started = await call(v('/v1/projects/shop/rolling-release/start'), { method: 'POST', headers: bearer, body: { canaryDeploymentId: canary.id } });
+    const started = await call(v('/v1/projects/shop/rolling-release/start'), {
+      method: 'POST',
+      headers: bearer,
+      body: { canaryDeploymentId: canary.id },
+    });
     expect((started.json as Json).rollingRelease.activeStage.targetPercentage).toBe(10);
 
     const split = await hits(sb.apps.productionUrl('shop') + '/', 50);
@@ -79,7 +88,11 @@ describe('sandbox state machines', () => {
     const canary = await deploy({ target: 'production' });
     await sb.idle();
     await call(v('/v1/projects/shop/rolling-release/start'), { method: 'POST', headers: bearer, body: { canaryDeploymentId: canary.id } });
-    const wrongStage = await call(v('/v1/projects/shop/rolling-release/approve-stage'), { method: 'POST', headers: bearer, body: { nextStageIndex: 2, canaryDeploymentId: canary.id } });
+    const wrongStage = await call(v('/v1/projects/shop/rolling-release/approve-stage'), {
+      method: 'POST',
+      headers: bearer,
+      body: { nextStageIndex: 2, canaryDeploymentId: canary.id },
+    });
     expect(wrongStage.status).toBe(400);
     expect(sb.apps.production('shop')).toMatchObject({ canary: canary.id, canaryPercent: 25 });
     expect((await call(v(`/v1/projects/shop/rollback/${current}`), { method: 'POST', headers: bearer })).status).toBe(201);
@@ -107,14 +120,21 @@ describe('sandbox state machines', () => {
     sb.apps.degrade('production/shop', { healthy: false });
     const degraded = await call(`${sb.apps.productionUrl('shop')}/api/health`);
     expect(degraded.status).toBe(503);
-    expect(degraded.json).toMatchObject({ status: 'degraded', checks: { ai_providers: { status: 'degraded', anthropic: 'error', error: 'Connection timeout' } } });
+    expect(degraded.json).toMatchObject({
+      status: 'degraded',
+      checks: { ai_providers: { status: 'degraded', anthropic: 'error', error: 'Connection timeout' } },
+    });
     sb.apps.restore('production/shop');
     sb.providers.set('openai', { indicator: 'major' });
-    expect((await call(`${sb.apps.productionUrl('shop')}/api/health`)).json).toMatchObject({ checks: { ai_providers: { openai: 'error' } } });
+    expect((await call(`${sb.apps.productionUrl('shop')}/api/health`)).json).toMatchObject({
+      checks: { ai_providers: { openai: 'error' } },
+    });
     sb.providers.set('openai', { indicator: 'none' });
 
     sb.apps.degrade('production/shop', { noise: 0.2 });
-    const samples = await Promise.all(Array.from({ length: 20 }, async () => (await call(`${sb.apps.productionUrl('shop')}/api/metrics`)).json as Json));
+    const samples = await Promise.all(
+      Array.from({ length: 20 }, async () => (await call(`${sb.apps.productionUrl('shop')}/api/metrics`)).json as Json),
+    );
     const p99s = samples.map((m) => m.p99Ms);
     expect(new Set(p99s).size).toBeGreaterThan(1);
     expect(Math.min(...p99s)).toBeGreaterThanOrEqual(480 * 0.8 - 1);
@@ -150,14 +170,28 @@ describe('sandbox state machines', () => {
     sb.supabase.seedProject(ref, { functions: ['ai-query'] });
     const s = (path: string) => `${sb.baseUrls.supabase}/v1/projects/${ref}${path}`;
     const target = Math.floor(Date.now() / 1000) - 3600;
-    const tooOld = await call(s('/database/backups/restore-pitr'), { method: 'POST', headers: bearer, body: { recovery_time_target_unix: target - 30 * 86_400 } });
+    const tooOld = await call(s('/database/backups/restore-pitr'), {
+      method: 'POST',
+      headers: bearer,
+      body: { recovery_time_target_unix: target - 30 * 86_400 },
+    });
     expect(tooOld.status).toBe(400);
     expect((tooOld.json as Json).message).toMatch(/recovery_time_target_unix/);
 
-    expect((await call(s('/database/backups/restore-pitr'), { method: 'POST', headers: bearer, body: { recovery_time_target_unix: target } })).status).toBe(201);
+    expect(
+      (await call(s('/database/backups/restore-pitr'), { method: 'POST', headers: bearer, body: { recovery_time_target_unix: target } }))
+        .status,
+    ).toBe(201);
     expect(((await call(s(''), { headers: bearer })).json as Json).status).toBe('RESTORING');
     expect(((await call(s('/health?services=db'), { headers: bearer })).json as Json[])[0].status).toBe('COMING_UP');
-    expect((await call(`${sb.baseUrls.supabaseProject}/${ref}/functions/v1/ai-query`, { method: 'POST', headers: { authorization: 'Bearer x' } })).status).toBe(503);
+    expect(
+      (
+        await call(`${sb.baseUrls.supabaseProject}/${ref}/functions/v1/ai-query`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer x' },
+        })
+      ).status,
+    ).toBe(503);
     await sb.idle();
     expect(((await call(s(''), { headers: bearer })).json as Json).status).toBe('ACTIVE_HEALTHY');
 
@@ -168,7 +202,7 @@ describe('sandbox state machines', () => {
     expect(sb.supabase.restores(ref).map((r) => r.outcome)).toEqual(['ACTIVE_HEALTHY', 'RESTORE_FAILED']);
   });
 
-  it('PagerDuty keeps each dedup_key\'s alert state', async () => {
+  it("PagerDuty keeps each dedup_key's alert state", async () => {
     const send = (body: Json) => call(sb.baseUrls.pagerduty, { method: 'POST', body: { routing_key: 'rk', ...body } });
     await send({ event_action: 'trigger', dedup_key: 'inc-1', payload: { summary: 's', source: 'x', severity: 'error' } });
     await send({ event_action: 'trigger', dedup_key: 'inc-2', payload: { summary: 's', source: 'x', severity: 'info' } });

@@ -6,7 +6,10 @@ export interface Answer {
   json: unknown;
 }
 
-export async function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; raw?: RequestInit['body'] } = {}): Promise<Answer> {
+export async function call(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; raw?: RequestInit['body'] } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   let body: RequestInit['body'] = init.raw;
   if (init.body !== undefined) {

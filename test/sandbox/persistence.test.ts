@@ -36,7 +36,8 @@ describe('sandbox world across restarts', () => {
   async function buildWorld(sb: Sandbox) {
     const v = (p: string) => `${sb.baseUrls.vercel}${p}`;
     const post = (url: string, body: unknown, headers: Record<string, string> = bearer) => call(url, { method: 'POST', headers, body });
-    const created = (await post(v('/v13/deployments'), { name: 'shop', target: 'production', meta: { githubCommitSha: 'feedface' } })).json as Json;
+    const created = (await post(v('/v13/deployments'), { name: 'shop', target: 'production', meta: { githubCommitSha: 'feedface' } }))
+      .json as Json;
     await sb.idle();
     expect((await post(v(`/v10/projects/shop/promote/${created.id}`), {})).status).toBe(202);
     await sb.idle();
@@ -46,9 +47,23 @@ describe('sandbox world across restarts', () => {
     const build = (await post(`${sb.baseUrls.netlify}/sites/blog/builds`, { branch: 'main', commit_ref: 'abc1234def' })).json as Json;
     await sb.idle();
 
-    const incident = (await post(`${sb.baseUrls.statuspage}/pages/page1/incidents`, { incident: { name: 'Elevated errors', status: 'investigating', body: 'Looking' } }, { authorization: 'OAuth key' }))
-      .json as Json;
-    await post(sb.baseUrls.pagerduty, { routing_key: 'rk', event_action: 'trigger', dedup_key: 'inc-p1', payload: { summary: 'P1: shop down', source: 'runbook', severity: 'critical' } }, {});
+    const incident = (
+      await post(
+        `${sb.baseUrls.statuspage}/pages/page1/incidents`,
+        { incident: { name: 'Elevated errors', status: 'investigating', body: 'Looking' } },
+        { authorization: 'OAuth key' },
+      )
+    ).json as Json;
+    await post(
+      sb.baseUrls.pagerduty,
+      {
+        routing_key: 'rk',
+        event_action: 'trigger',
+        dedup_key: 'inc-p1',
+        payload: { summary: 'P1: shop down', source: 'runbook', severity: 'critical' },
+      },
+      {},
+    );
     await post(`${sb.baseUrls.slack}/services/T1/B1/x`, { text: 'P1 opened' }, {});
     await post(`${sb.baseUrls.telegram}/bot${TOKEN}/sendMessage`, { chat_id: 42, text: 'P1 opened' }, {});
     sb.providers.set('openai', { indicator: 'minor' });
@@ -101,7 +116,10 @@ describe('sandbox world across restarts', () => {
     expect(await answers(second, ids)).toEqual(before);
 
     // Numbering goes on: the next Telegram message and call follow the saved ones.
-    const sent = await call(`${second.baseUrls.telegram}/bot${TOKEN}/sendMessage`, { method: 'POST', body: { chat_id: 42, text: 'again' } });
+    const sent = await call(`${second.baseUrls.telegram}/bot${TOKEN}/sendMessage`, {
+      method: 'POST',
+      body: { chat_id: 42, text: 'again' },
+    });
     expect((sent.json as Json).result.message_id).toBe(Number(before.telegram[0][0]) + 1);
     const seqs = second.calls().map((c) => c.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -145,20 +163,33 @@ describe('sandbox world across restarts', () => {
 
   it('a complete world file of another shape is refused with the way out, not half-loaded', async () => {
     const body = JSON.stringify({ vercel: { projects: [], deployments: [], lastCreatedAt: 0 } });
-    const header = { format: 1, generation: 1, savedAt: Date.now(), origin: 'http://127.0.0.1:1', sha256: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body) };
+    const header = {
+      format: 1,
+      generation: 1,
+      savedAt: Date.now(),
+      origin: 'http://127.0.0.1:1',
+      sha256: createHash('sha256').update(body).digest('hex'),
+      bytes: Buffer.byteLength(body),
+    };
     writeFileSync(path.join(dir, 'world.json'), `${JSON.stringify(header)}\n${body}\n`);
-    await expect(start()).rejects.toThrow(/cannot load the world saved in .*world\.json: it has no netlify, supabase, .* \(saved by another version\?\); move .* away/);
+    await expect(start()).rejects.toThrow(
+      /cannot load the world saved in .*world\.json: it has no netlify, supabase, .* \(saved by another version\?\); move .* away/,
+    );
   });
 
   it('a build and a promotion pending at stop complete after the restart, on their schedule', async () => {
     const slow = { ...FAST, buildStepMs: 400, aliasStepMs: 400 };
     const first = await start({ timing: slow });
     const v = (sb: Sandbox, p: string) => `${sb.baseUrls.vercel}${p}`;
-    const ready = (await call(v(first, '/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'shop', target: 'production' } })).json as Json;
+    const ready = (
+      await call(v(first, '/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'shop', target: 'production' } })
+    ).json as Json;
     await first.idle();
     const promoted = await call(v(first, `/v10/projects/shop/promote/${ready.id}`), { method: 'POST', headers: bearer });
     expect(promoted.status).toBe(202);
-    const pending = (await call(v(first, '/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'shop', target: 'production' } })).json as Json;
+    const pending = (
+      await call(v(first, '/v13/deployments'), { method: 'POST', headers: bearer, body: { name: 'shop', target: 'production' } })
+    ).json as Json;
     const netlify = first.netlify.createDeploy('blog', { commitRef: 'abc1234' });
     const stoppedAt = Date.now();
     await first.stop();
@@ -193,7 +224,11 @@ describe('sandbox world across restarts', () => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      await until(() => (out.includes('listening') ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined), 30_000, 50);
+      await until(
+        () => (out.includes('listening') ? true : child.exitCode !== null ? Promise.reject(new Error(out)) : undefined),
+        30_000,
+        50,
+      );
       return child;
     };
     const base = `http://127.0.0.1:${port}`;
@@ -209,8 +244,21 @@ describe('sandbox world across restarts', () => {
           try {
             const r = await call(`${base}/slack/services/T/B/${w}`, { method: 'POST', body: { text } });
             if (r.status === 200) acked.push(text);
-            await call(`${base}/pagerduty/v2/enqueue`, { method: 'POST', body: { routing_key: 'rk', event_action: 'trigger', dedup_key: text, payload: { summary: text, source: 's', severity: 'info' } } });
-            if (i % 5 === 0) await call(`${base}/vercel/v13/deployments`, { method: 'POST', headers: bearer, body: { name: 'shop', target: 'production', meta: { text } } });
+            await call(`${base}/pagerduty/v2/enqueue`, {
+              method: 'POST',
+              body: {
+                routing_key: 'rk',
+                event_action: 'trigger',
+                dedup_key: text,
+                payload: { summary: text, source: 's', severity: 'info' },
+              },
+            });
+            if (i % 5 === 0)
+              await call(`${base}/vercel/v13/deployments`, {
+                method: 'POST',
+                headers: bearer,
+                body: { name: 'shop', target: 'production', meta: { text } },
+              });
           } catch {
             return; // killed
           }
@@ -230,10 +278,14 @@ describe('sandbox world across restarts', () => {
       expect(acked.length).toBeGreaterThan(20);
       expect(acked.filter((t) => !texts.has(t))).toEqual([]);
       // Every deployment created finished its build, whenever the kill came.
-      await until(async () => {
-        const s = (await call(`${base}/_sandbox/state`)).json as Json;
-        return (s.vercel.deployments as Json[]).every((d) => d.readyState === 'READY') ? true : undefined;
-      }, 5000, 50);
+      await until(
+        async () => {
+          const s = (await call(`${base}/_sandbox/state`)).json as Json;
+          return (s.vercel.deployments as Json[]).every((d) => d.readyState === 'READY') ? true : undefined;
+        },
+        5000,
+        50,
+      );
       const calls = (await call(`${base}/_sandbox/calls?vendor=slack`)).json as Json[];
       expect(calls.length).toBeGreaterThanOrEqual(acked.length);
     } finally {

@@ -101,7 +101,9 @@ describe('npm start killed with -9 under a deployment watch and an open P1', () 
       const vercel = await sandbox('/calls?vendor=vercel&method=POST');
       return {
         // Promotion is a rolling release here (10 %, 50 %, 100 %): every call that moves production forward.
-        promotions: vercel.filter((c) => /\/promote\/|\/rolling-release\/(start|approve-stage|complete)$/.test(c.path)).map((c) => `${c.path} ${c.status}`),
+        promotions: vercel
+          .filter((c) => /\/promote\/|\/rolling-release\/(start|approve-stage|complete)$/.test(c.path))
+          .map((c) => `${c.path} ${c.status}`),
         rollbacks: vercel.filter((c) => /\/rollback\//.test(c.path)).length,
         pages: (await sandbox('/pagerduty/events')).filter((e) => e.event_action === 'trigger').length,
         statusIncidents: (await sandbox('/calls?vendor=statuspage&method=POST')).length,
@@ -110,9 +112,20 @@ describe('npm start killed with -9 under a deployment watch and an open P1', () 
 
     stack = await startStack(env);
     // As `runbook deploy start` does, with the rolling release's stage watches shortened too.
-    const input: DeployInput = { service: 'javari-web', ref: 'main', requestedBy: 'kill -9 test', durations: { watch: '40s', stageWatch: '12s', sampleInterval: '3s' } };
+    const input: DeployInput = {
+      service: 'javari-web',
+      ref: 'main',
+      requestedBy: 'kill -9 test',
+      durations: { watch: '40s', stageWatch: '12s', sampleInterval: '3s' },
+    };
     const first = await Connection.connect({ address: `127.0.0.1:${env.RUNBOOK_TEMPORAL_PORT}` });
-    const deployId = (await new Client({ connection: first }).workflow.start('deploy', { taskQueue: 'durable-runbooks', ...deployStartOptions(input), args: [input] })).workflowId;
+    const deployId = (
+      await new Client({ connection: first }).workflow.start('deploy', {
+        taskQueue: 'durable-runbooks',
+        ...deployStartOptions(input),
+        args: [input],
+      })
+    ).workflowId;
     await first.close();
     await until(async () => ((await cli(['deploy', 'status', deployId])).stage === 'watching' ? true : undefined), 90_000, 1000);
     const declared = await cli(['incident', 'declare', '--title', 'Checkout failing', '--severity', 'P1', '--key', 'kill9-p1']);
@@ -137,11 +150,16 @@ describe('npm start killed with -9 under a deployment watch and an open P1', () 
         new Promise((_, reject) => {
           timer = setTimeout(async () => {
             const progress = await handle.query('progress').catch((e: Error) => e.message);
-            reject(new Error(`no deploy result within 150 s after the restart: ${JSON.stringify(progress)}\n${stack?.output().slice(-6000)}`));
+            reject(
+              new Error(`no deploy result within 150 s after the restart: ${JSON.stringify(progress)}\n${stack?.output().slice(-6000)}`),
+            );
           }, 150_000);
         }),
       ])) as Json;
-      expect({ verdict: result.verdict, reason: result.verdictReason, rollback: result.rollback }).toMatchObject({ verdict: 'succeeded', rollback: undefined });
+      expect({ verdict: result.verdict, reason: result.verdictReason, rollback: result.rollback }).toMatchObject({
+        verdict: 'succeeded',
+        rollback: undefined,
+      });
     } finally {
       await connection.close();
     }

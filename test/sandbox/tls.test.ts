@@ -67,7 +67,14 @@ describe('sandbox TLS endpoint and the certificate check', () => {
     const result = await checkTls(config);
     const served = await sandbox.tls.certificate(HOST);
     expect(served).toMatchObject({ host: HOST, daysLeft: 90, trusted: true, issuer: 'Durable Runbooks Sandbox CA' });
-    expect(result).toMatchObject({ key: 'health:tls:javariai.com', service: HOST, check: 'tls', status: 'ok', value: served.daysLeft, unit: 'days' });
+    expect(result).toMatchObject({
+      key: 'health:tls:javariai.com',
+      service: HOST,
+      check: 'tls',
+      status: 'ok',
+      value: served.daysLeft,
+      unit: 'days',
+    });
     expect(result.summary).toBe(`certificate of ${HOST} valid until ${served.validTo.slice(0, 10)} (90 days)`);
     expect(result.details).toMatchObject({ subject: HOST, issuer: 'Durable Runbooks Sandbox CA', connectedTo: sandbox.tls.address });
   });
@@ -103,9 +110,18 @@ describe('sandbox TLS endpoint and the certificate check', () => {
   });
 
   it('refuses a bad change and a bad host name', async () => {
-    expect(await call(`${sandbox.url}/_sandbox/tls/${HOST}`, { method: 'POST', body: { daysLeft: 2.5 } })).toMatchObject({ status: 400, json: { error: expect.stringMatching(/^daysLeft:/) } });
-    expect(await call(`${sandbox.url}/_sandbox/tls/${HOST}`, { method: 'POST', body: { untrusted: 'yes' } })).toMatchObject({ status: 400, json: { error: expect.stringMatching(/^untrusted:/) } });
-    expect(await call(`${sandbox.url}/_sandbox/tls/not_a_host!`, { method: 'POST', body: {} })).toMatchObject({ status: 400, json: { error: expect.stringMatching(/^host:/) } });
+    expect(await call(`${sandbox.url}/_sandbox/tls/${HOST}`, { method: 'POST', body: { daysLeft: 2.5 } })).toMatchObject({
+      status: 400,
+      json: { error: expect.stringMatching(/^daysLeft:/) },
+    });
+    expect(await call(`${sandbox.url}/_sandbox/tls/${HOST}`, { method: 'POST', body: { untrusted: 'yes' } })).toMatchObject({
+      status: 400,
+      json: { error: expect.stringMatching(/^untrusted:/) },
+    });
+    expect(await call(`${sandbox.url}/_sandbox/tls/not_a_host!`, { method: 'POST', body: {} })).toMatchObject({
+      status: 400,
+      json: { error: expect.stringMatching(/^host:/) },
+    });
   });
 
   it('answers any other host name (SNI) with a certificate of its own, and IP connections with localhost', async () => {
@@ -122,7 +138,9 @@ describe('sandbox TLS endpoint and the certificate check', () => {
 
   it('a tlsConnectTo entry must name a tlsHosts entry', () => {
     const base = testConfig();
-    expect(() => parseConfig({ ...base, maintenance: { ...base.maintenance, tlsConnectTo: { 'other.com': '127.0.0.1:8443' } } }, 'test.yaml')).toThrow(/tlsConnectTo.*other\.com.*not one of tlsHosts/s);
+    expect(() =>
+      parseConfig({ ...base, maintenance: { ...base.maintenance, tlsConnectTo: { 'other.com': '127.0.0.1:8443' } } }, 'test.yaml'),
+    ).toThrow(/tlsConnectTo.*other\.com.*not one of tlsHosts/s);
   });
 });
 
@@ -180,7 +198,11 @@ describe('sandbox TLS certificates over time', () => {
       expect(ca).toBe(saved.ca!.cert);
       const renewed = await servedCertificate(second.address(), 'renew.example.org', ca);
       expect(renewed.authorized).toBe(true);
-      expect(await second.certificate('renew.example.org')).toMatchObject({ daysLeft: 90, managed: true, fingerprint256: renewed.fingerprint256 });
+      expect(await second.certificate('renew.example.org')).toMatchObject({
+        daysLeft: 90,
+        managed: true,
+        fingerprint256: renewed.fingerprint256,
+      });
       expect(await second.certificate('pinned.example.org')).toMatchObject({ daysLeft: 10, managed: false });
     } finally {
       await second.stop();

@@ -11,13 +11,21 @@ describe('sandbox: Vercel deployments, promote and rollback', () => {
   afterAll(() => sb.stop());
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${sb.baseUrls.vercel}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${sb.baseUrls.vercel}${path}`, {
+      method,
+      headers: auth,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   };
 
   it('moves a deployment QUEUED → BUILDING → READY and serves its app once READY', async () => {
-    const created = await api('POST', '/v13/deployments', { name: 'crav-javari', target: 'production', meta: { runbookWorkflowId: 'deploy-x' } });
+    const created = await api('POST', '/v13/deployments', {
+      name: 'crav-javari',
+      target: 'production',
+      meta: { runbookWorkflowId: 'deploy-x' },
+    });
     expect(created.status).toBe(200);
     expect(created.body.readyState).toBe('QUEUED');
     const appUrl = `http://${created.body.url}`;
@@ -41,7 +49,12 @@ describe('sandbox: Vercel deployments, promote and rollback', () => {
     await sb.idle();
     expect((await api('POST', `/v10/projects/crav-javari/promote/${created.body.id}`)).status).toBe(202);
     const pending = await api('GET', '/v9/projects/crav-javari');
-    expect(pending.body.lastAliasRequest).toMatchObject({ jobStatus: 'pending', type: 'promote', toDeploymentId: created.body.id, fromDeploymentId: before });
+    expect(pending.body.lastAliasRequest).toMatchObject({
+      jobStatus: 'pending',
+      type: 'promote',
+      toDeploymentId: created.body.id,
+      fromDeploymentId: before,
+    });
     expect(sb.apps.production('crav-javari')!.current).toBe(before);
     await sb.idle();
     expect((await api('GET', '/v9/projects/crav-javari')).body.lastAliasRequest.jobStatus).toBe('succeeded');
@@ -51,7 +64,10 @@ describe('sandbox: Vercel deployments, promote and rollback', () => {
     expect((await api('POST', `/v1/projects/crav-javari/rollback/${before}?description=bad`)).status).toBe(201);
     await sb.idle();
     expect(sb.apps.production('crav-javari')!.current).toBe(before);
-    expect((await api('GET', '/v9/projects/crav-javari')).body.lastAliasRequest).toMatchObject({ type: 'rollback', jobStatus: 'succeeded' });
+    expect((await api('GET', '/v9/projects/crav-javari')).body.lastAliasRequest).toMatchObject({
+      type: 'rollback',
+      jobStatus: 'succeeded',
+    });
   });
 
   it('refuses to promote a preview deployment with a message saying what to do', async () => {
@@ -80,12 +96,20 @@ describe('sandbox: Vercel list filters', () => {
     const sb = await startSandbox({ timing: 1 });
     try {
       const post = (body: object) =>
-        fetch(`${sb.baseUrls.vercel}/v13/deployments`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'lists', ...body }) }).then((r) => r.json() as Promise<{ id: string }>);
+        fetch(`${sb.baseUrls.vercel}/v13/deployments`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ name: 'lists', ...body }),
+        }).then((r) => r.json() as Promise<{ id: string }>);
       const preview = await post({});
       const failed = await post({ target: 'production', meta: { sandboxOutcome: 'ERROR' } });
       await sb.idle();
       const list = async (q: string) =>
-        ((await (await fetch(`${sb.baseUrls.vercel}/v7/deployments?projectId=lists&${q}`, { headers: auth })).json()) as { deployments: Array<{ uid: string }> }).deployments.map((d) => d.uid);
+        (
+          (await (await fetch(`${sb.baseUrls.vercel}/v7/deployments?projectId=lists&${q}`, { headers: auth })).json()) as {
+            deployments: Array<{ uid: string }>;
+          }
+        ).deployments.map((d) => d.uid);
       expect(await list('target=preview')).toEqual([preview.id]);
       expect(await list('state=ERROR,CANCELED')).toEqual([failed.id]);
       expect((await list('target=production&state=READY')).length).toBe(2);

@@ -33,7 +33,11 @@ describe('selfCheck: a workflow whose real activity writes to real PostgreSQL', 
     const worker = await startTestWorker({ deps: testDeps(testConfig(), ops) });
     try {
       const run = worker.run(() =>
-        worker.client.workflow.execute(selfCheck, { taskQueue: worker.taskQueue, workflowId: uniqueName('bad'), args: [{ requestedBy: '' }] }),
+        worker.client.workflow.execute(selfCheck, {
+          taskQueue: worker.taskQueue,
+          workflowId: uniqueName('bad'),
+          args: [{ requestedBy: '' }],
+        }),
       );
       await expect(run).rejects.toThrow(WorkflowFailedError);
       await expect(run).rejects.toMatchObject({ cause: { message: expect.stringContaining('requestedBy') } });

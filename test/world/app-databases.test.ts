@@ -71,7 +71,10 @@ function configSql(config: typeof javariConfig, audit: boolean): string[] {
   const m = config.maintenance;
   return [
     ...m.sqlAlertRules.map((r) => r.query),
-    ...m.cleanup.map((c) => `SELECT count(*) FROM ${c.table} WHERE ${c.timestampColumn} < now() - ${c.olderThan} * interval '1 millisecond'${c.where ? ` AND (${c.where})` : ''}`),
+    ...m.cleanup.map(
+      (c) =>
+        `SELECT count(*) FROM ${c.table} WHERE ${c.timestampColumn} < now() - ${c.olderThan} * interval '1 millisecond'${c.where ? ` AND (${c.where})` : ''}`,
+    ),
     `SELECT created_at::date, sum(cost), count(*) FROM ${m.messagesTable} WHERE created_at >= current_date - 30 GROUP BY 1`,
     ...(audit ? [`SELECT action_type, count(*) FROM ${m.auditTable} WHERE created_at > now() - interval '7 days' GROUP BY 1`] : []),
   ];
@@ -109,7 +112,9 @@ describe('sample app migrations', () => {
       ['2025-11-01-initial-schema', 'runbook', true],
       ['2025-11-08-add-user-preferences', 'runbook', true],
     ]);
-    expect(hub.migrations.map((m) => [m.name, m.convention, Boolean(m.rollbackPath)])).toEqual([['20260105090000_initial_schema', 'supabase', true]]);
+    expect(hub.migrations.map((m) => [m.name, m.convention, Boolean(m.rollbackPath)])).toEqual([
+      ['20260105090000_initial_schema', 'supabase', true],
+    ]);
     // The second runbook's deploy also uploads its Edge Functions: each configured one has its source.
     const functionsDir = path.resolve(ROOT, hubConfig.deploy.functionsDir!);
     expect(hubConfig.platforms.supabase.edgeFunctions.filter((slug) => !existsSync(path.join(functionsDir, slug, 'index.ts')))).toEqual([]);
@@ -164,17 +169,25 @@ describe('sample app history', () => {
     expect(await runAll(javari, [...JAVARI_RUNBOOK_SQL, ...configSql(javariConfig, false)])).toEqual([]);
     expect(await runAll(hub, [...HUB_RUNBOOK_SQL, ...configSql(hubConfig, true)])).toEqual([]);
     // The incident playbooks' user limits: the columns the activity checks for.
-    const { rows } = await javari.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('rate_limit', 'blocked', 'blocked_reason') ORDER BY 1`);
+    const { rows } = await javari.pool.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('rate_limit', 'blocked', 'blocked_reason') ORDER BY 1`,
+    );
     expect(rows.map((r: { column_name: string }) => r.column_name)).toEqual(['blocked', 'blocked_reason', 'rate_limit']);
   });
 
   it('has rows older than the 90/30/7-day cleanups, a messages cost history for the reports, and no alert firing at the end', async () => {
     const q = async (sql: string) => Number((await javari.pool.query<{ n: string }>(sql)).rows[0].n);
     const at = `'${NOW.toISOString()}'::timestamptz`;
-    expect(await q(`SELECT count(*) AS n FROM javari_conversation_summaries WHERE created_at < ${at} - interval '90 days'`)).toBeGreaterThan(100);
-    expect(await q(`SELECT count(*) AS n FROM javari_conversation_summaries WHERE created_at >= ${at} - interval '90 days'`)).toBeGreaterThan(100);
+    expect(
+      await q(`SELECT count(*) AS n FROM javari_conversation_summaries WHERE created_at < ${at} - interval '90 days'`),
+    ).toBeGreaterThan(100);
+    expect(
+      await q(`SELECT count(*) AS n FROM javari_conversation_summaries WHERE created_at >= ${at} - interval '90 days'`),
+    ).toBeGreaterThan(100);
     expect(await q(`SELECT count(*) AS n FROM javari_health_checks WHERE created_at < ${at} - interval '30 days'`)).toBeGreaterThan(20_000);
-    expect(await q(`SELECT count(*) AS n FROM javari_task_queue WHERE status = 'failed' AND completed_at < ${at} - interval '7 days'`)).toBeGreaterThan(50);
+    expect(
+      await q(`SELECT count(*) AS n FROM javari_task_queue WHERE status = 'failed' AND completed_at < ${at} - interval '7 days'`),
+    ).toBeGreaterThan(50);
     expect(await q(`SELECT count(*) AS n FROM api_logs WHERE created_at < ${at} - interval '90 days'`)).toBeGreaterThan(3_000);
     expect(await q(`SELECT (min(created_at) >= ${at} - interval '120 days' AND max(created_at) < ${at})::int AS n FROM api_logs`)).toBe(1);
     expect(await q(`SELECT count(DISTINCT created_at::date) AS n FROM javari_messages WHERE cost > 0`)).toBeGreaterThanOrEqual(119);
@@ -183,11 +196,19 @@ describe('sample app history', () => {
     // The last day is clean, so `npm start` does not open an incident from its own history.
     expect(await q(`SELECT count(*) FILTER (WHERE status >= 500) AS n FROM api_logs WHERE created_at > ${at} - interval '1 day'`)).toBe(0);
     // …and the bad release 41 days ago shows in the history.
-    expect(await q(`SELECT count(*) FILTER (WHERE status >= 500) AS n FROM api_logs WHERE created_at BETWEEN ${at} - interval '42 days' AND ${at} - interval '41 days'`)).toBeGreaterThan(0);
+    expect(
+      await q(
+        `SELECT count(*) FILTER (WHERE status >= 500) AS n FROM api_logs WHERE created_at BETWEEN ${at} - interval '42 days' AND ${at} - interval '41 days'`,
+      ),
+    ).toBeGreaterThan(0);
 
     const h = async (sql: string) => Number((await hub.pool.query<{ n: string }>(sql)).rows[0].n);
     expect(await h(`SELECT count(*) AS n FROM ai_query_logs WHERE created_at < ${at} - interval '90 days'`)).toBeGreaterThan(3_000);
-    expect(await h(`SELECT count(DISTINCT action_type) AS n FROM audit_logs WHERE action_type IN ('auth_failure', 'security_violation', 'suspicious_activity', 'rls_violation')`)).toBe(4);
+    expect(
+      await h(
+        `SELECT count(DISTINCT action_type) AS n FROM audit_logs WHERE action_type IN ('auth_failure', 'security_violation', 'suspicious_activity', 'rls_violation')`,
+      ),
+    ).toBe(4);
   });
 
   it('is deterministic (same seed and clock, same rows) and written once', async () => {
@@ -238,7 +259,10 @@ describe('sample app traffic', () => {
     await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
     sandbox.vercel.seedProject('crav-javari');
     const healthyId = sandbox.apps.production('crav-javari')!.current!;
-    const traffic = startTraffic({ url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 7 }, { timer: false });
+    const traffic = startTraffic(
+      { url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 7 },
+      { timer: false },
+    );
     try {
       expect(await traffic.write(2_000)).toBeGreaterThan(2_000);
       const healthy = await errorShare(db, 'api_logs', healthyId);
@@ -256,7 +280,9 @@ describe('sample app traffic', () => {
       expect((100 * bad.errors) / bad.total).toBeLessThan(25);
       expect((await db.pool.query(rule.query)).rows).toHaveLength(1);
       // Failed chats leave assistant messages with the error the runbook's "Chat Not Responding" query shows.
-      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM javari_messages WHERE role = 'assistant' AND error IS NOT NULL AND created_at > now() - interval '10 minutes'`);
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM javari_messages WHERE role = 'assistant' AND error IS NOT NULL AND created_at > now() - interval '10 minutes'`,
+      );
       expect(rows[0].n).toBeGreaterThan(50);
       // The app's own health check row says degraded.
       const hc = await db.pool.query(`SELECT status FROM javari_health_checks ORDER BY id DESC LIMIT 1`);
@@ -273,7 +299,16 @@ describe('sample app traffic', () => {
     await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
     const project = sandbox.vercel.seedProject('crav-javari');
     const traffic = startTraffic(
-      { url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 11, platform: () => platformStateOf(sandbox, 'crav-javari'), platformEveryMs: 0 },
+      {
+        url: db.url,
+        app: javariAi,
+        projectId: 'crav-javari',
+        sandbox: sandbox.apps,
+        rps: 0,
+        seed: 11,
+        platform: () => platformStateOf(sandbox, 'crav-javari'),
+        platformEveryMs: 0,
+      },
       { timer: false },
     );
     const chats = async () => {
@@ -304,7 +339,9 @@ describe('sample app traffic', () => {
       expect(res.status).toBeLessThan(300);
       await traffic.write(1_500, new Date(Date.now() + 60_000)); // a minute ahead, to tell these rows apart
       expect((await chats()).percent).toBeLessThan(1);
-      const { rows: providers } = await db.pool.query(`SELECT DISTINCT provider FROM javari_messages WHERE role = 'assistant' AND created_at > now() + interval '30 seconds'`);
+      const { rows: providers } = await db.pool.query(
+        `SELECT DISTINCT provider FROM javari_messages WHERE role = 'assistant' AND created_at > now() + interval '30 seconds'`,
+      );
       expect(providers).toEqual([{ provider: 'anthropic' }]);
     } finally {
       sandbox.providers.set('openai', { indicator: 'none' });
@@ -317,7 +354,10 @@ describe('sample app traffic', () => {
     await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
     sandbox.vercel.seedProject('crav-javari');
     await db.pool.query(`UPDATE users SET blocked = true, blocked_reason = 'Excessive usage - possible abuse'`);
-    const traffic = startTraffic({ url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 8 }, { timer: false });
+    const traffic = startTraffic(
+      { url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 8 },
+      { timer: false },
+    );
     try {
       await traffic.write(500);
       // Live rows only (the history's deployment is dpl_history); a 5xx comes before the 403 check.
@@ -336,14 +376,20 @@ describe('sample app traffic', () => {
     await prepareAppDatabase(db.url, HUB_DIR, { historyDays: 2 });
     sandbox.netlify.seedSite('aiqueryhub-site');
     const id = sandbox.apps.production('aiqueryhub-site')!.current!;
-    const traffic = startTraffic({ url: db.url, app: aiQueryHub, projectId: 'aiqueryhub-site', sandbox: sandbox.apps, rps: 0, seed: 9 }, { timer: false });
+    const traffic = startTraffic(
+      { url: db.url, app: aiQueryHub, projectId: 'aiqueryhub-site', sandbox: sandbox.apps, rps: 0, seed: 9 },
+      { timer: false },
+    );
     try {
       sandbox.apps.degrade(id, { status500: true });
       await traffic.write(300);
       const down = await errorShare(db, 'ai_query_logs', id, 'latency_ms');
       expect(down.total).toBeGreaterThan(200);
       expect(down.percent).toBe(100);
-      const none = startTraffic({ url: db.url, app: aiQueryHub, projectId: 'no-such-site', sandbox: sandbox.apps, rps: 0, seed: 9 }, { timer: false });
+      const none = startTraffic(
+        { url: db.url, app: aiQueryHub, projectId: 'no-such-site', sandbox: sandbox.apps, rps: 0, seed: 9 },
+        { timer: false },
+      );
       expect(await none.write(100)).toBe(0);
       await none.stop();
     } finally {
@@ -356,7 +402,15 @@ describe('sample app traffic', () => {
     const db = await scratch('rate');
     await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 1 });
     sandbox.vercel.seedProject('crav-javari');
-    const traffic = startTraffic({ url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 50, tickMs: 100, seed: 10 });
+    const traffic = startTraffic({
+      url: db.url,
+      app: javariAi,
+      projectId: 'crav-javari',
+      sandbox: sandbox.apps,
+      rps: 50,
+      tickMs: 100,
+      seed: 10,
+    });
     await new Promise((r) => setTimeout(r, 2_000));
     await traffic.stop();
     const n = traffic.written().api_logs ?? 0;

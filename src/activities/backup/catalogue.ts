@@ -134,7 +134,10 @@ export class BackupCatalogue {
   }
 
   async fail(id: string, error: string): Promise<void> {
-    await this.ops.query(`UPDATE backups SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [id, error.slice(0, 4000)]);
+    await this.ops.query(`UPDATE backups SET status = 'failed', error = $2 WHERE id = $1 AND status = 'running'`, [
+      id,
+      error.slice(0, 4000),
+    ]);
   }
 
   async get(id: string): Promise<BackupRecord | undefined> {
@@ -178,17 +181,26 @@ export class BackupCatalogue {
   }
 
   async recordVerification(id: string, result: VerifyBackupResult): Promise<void> {
-    await this.ops.query(
-      `UPDATE backups SET verification_status = $2, verified_at = now(), verification = $3 WHERE id = $1`,
-      [id, result.ok ? 'passed' : 'failed', JSON.stringify(result)],
-    );
+    await this.ops.query(`UPDATE backups SET verification_status = $2, verified_at = now(), verification = $3 WHERE id = $1`, [
+      id,
+      result.ok ? 'passed' : 'failed',
+      JSON.stringify(result),
+    ]);
   }
 
   async markDeleted(id: string, reason: string): Promise<void> {
     await this.ops.query(`UPDATE backups SET status = 'deleted', deleted_at = now(), deleted_reason = $2 WHERE id = $1`, [id, reason]);
   }
 
-  async beginRestore(r: { id: string; kind: 'backup' | 'pitr'; target: string; backupId?: string; pitrTarget?: string; requestedBy: string; reason?: string }): Promise<void> {
+  async beginRestore(r: {
+    id: string;
+    kind: 'backup' | 'pitr';
+    target: string;
+    backupId?: string;
+    pitrTarget?: string;
+    requestedBy: string;
+    reason?: string;
+  }): Promise<void> {
     await this.ops.query(
       `INSERT INTO restores (id, kind, target, backup_id, pitr_target, requested_by, reason, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')
@@ -197,7 +209,10 @@ export class BackupCatalogue {
     );
   }
 
-  async finishRestore(id: string, f: { status: 'completed' | 'failed' | 'not-confirmed'; confirmedBy?: string; preRestoreBackupId?: string; detail?: unknown }): Promise<void> {
+  async finishRestore(
+    id: string,
+    f: { status: 'completed' | 'failed' | 'not-confirmed'; confirmedBy?: string; preRestoreBackupId?: string; detail?: unknown },
+  ): Promise<void> {
     await this.ops.query(
       `UPDATE restores SET status = $2, confirmed_by = coalesce($3, confirmed_by), pre_restore_backup_id = coalesce($4, pre_restore_backup_id),
               detail = $5, finished_at = now() WHERE id = $1`,

@@ -74,10 +74,14 @@ export function startDump(opts: DumpOptions): RunningDump {
       const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id;
 
       const { url, password } = splitPassword(opts.url);
-      const pgDump = startChild(opts.tools.pgDump, ['--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password', `--dbname=${url}`], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
-      });
+      const pgDump = startChild(
+        opts.tools.pgDump,
+        ['--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password', `--dbname=${url}`],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+        },
+      );
       // zstd reads pg_dump's stdout directly (the parent lets go of its end): the uncompressed archive never
       // passes through this process. gzip runs in node's zlib.
       let codec: Pick<Codec, 'done' | 'kill'>;

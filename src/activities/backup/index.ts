@@ -108,7 +108,12 @@ export function createBackupActivities(deps: BackupDeps) {
   };
 
   const supabase = () => {
-    if (!deps.platforms) throw ApplicationFailure.create({ type: 'NotConfigured', nonRetryable: true, message: 'the worker has no platform clients (Supabase Management API)' });
+    if (!deps.platforms)
+      throw ApplicationFailure.create({
+        type: 'NotConfigured',
+        nonRetryable: true,
+        message: 'the worker has no platform clients (Supabase Management API)',
+      });
     return deps.platforms.supabase;
   };
 
@@ -162,10 +167,16 @@ export function createBackupActivities(deps: BackupDeps) {
     const delivered: string[] = [];
     const chats = deps.platforms;
     if (chats?.slack.configured) {
-      await chats.slack.post({ text }).then(() => delivered.push('slack'), (err: Error) => log.warn('slack notice failed', { error: err.message }));
+      await chats.slack.post({ text }).then(
+        () => delivered.push('slack'),
+        (err: Error) => log.warn('slack notice failed', { error: err.message }),
+      );
     }
     if (chats?.telegram.configured) {
-      await chats.telegram.sendMessage(text).then(() => delivered.push('telegram'), (err: Error) => log.warn('telegram notice failed', { error: err.message }));
+      await chats.telegram.sendMessage(text).then(
+        () => delivered.push('telegram'),
+        (err: Error) => log.warn('telegram notice failed', { error: err.message }),
+      );
     }
     if (!delivered.length) log.info('backup notice (no chat delivered it)', { text });
     return { delivered };
@@ -203,7 +214,11 @@ export function createBackupActivities(deps: BackupDeps) {
         signal: Context.current().cancellationSignal,
       });
       try {
-        const out = await withProgress('dump (stored bytes)', () => dump.progress().storedBytes, () => dump.done);
+        const out = await withProgress(
+          'dump (stored bytes)',
+          () => dump.progress().storedBytes,
+          () => dump.done,
+        );
         const manifest: BackupManifest = {
           formatVersion: 1,
           backupId: req.backupId,
@@ -281,7 +296,13 @@ export function createBackupActivities(deps: BackupDeps) {
       const manifest = await storedManifest(r);
       const checks: Check[] = [];
       const s = await store();
-      const read = readArchive({ store: s, objectKey: r.objectKey, compression: manifest.compression, tools: tools(), target: { kind: 'null' } });
+      const read = readArchive({
+        store: s,
+        objectKey: r.objectKey,
+        compression: manifest.compression,
+        tools: tools(),
+        target: { kind: 'null' },
+      });
       let sha: string | undefined;
       try {
         const out = await withProgress('read archive', read.bytes, () => read.done);
@@ -289,7 +310,13 @@ export function createBackupActivities(deps: BackupDeps) {
         checks.push({ name: 'archive', ok: true, detail: `pg_restore read ${out.bytes} stored bytes to the end` });
       } catch (err) {
         checks.push({ name: 'archive', ok: false, detail: `the archive does not read to its end: ${(err as Error).message}` });
-        sha = (await withProgress('hash', () => 0, (signal) => hashStoredObject(s, r.objectKey, signal)).catch(() => undefined))?.sha256;
+        sha = (
+          await withProgress(
+            'hash',
+            () => 0,
+            (signal) => hashStoredObject(s, r.objectKey, signal),
+          ).catch(() => undefined)
+        )?.sha256;
       }
       const expected = manifest.sha256;
       const shaOk = sha === expected && r.sha256 === expected;
@@ -307,7 +334,10 @@ export function createBackupActivities(deps: BackupDeps) {
      * Restores the backup into a fresh scratch database, compares its tables with the manifest and runs
      * pg_amcheck where installed. The scratch database is dropped before returning, whatever happened.
      */
-    async restoreBackupIntoScratch(req: { backupId: string; scratchDatabase: string }): Promise<{ checks: Check[]; mismatches: TableMismatch[] }> {
+    async restoreBackupIntoScratch(req: {
+      backupId: string;
+      scratchDatabase: string;
+    }): Promise<{ checks: Check[]; mismatches: TableMismatch[] }> {
       const r = await record(req.backupId);
       const manifest = await storedManifest(r);
       const url = scratchUrl(r.database, req.scratchDatabase);
@@ -318,7 +348,13 @@ export function createBackupActivities(deps: BackupDeps) {
       try {
         await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
         await adminQuery(admin, `CREATE DATABASE ${quoteIdent(req.scratchDatabase)}`);
-        const read = readArchive({ store: await store(), objectKey: r.objectKey, compression: manifest.compression, tools: t, target: { kind: 'database', url, clean: false } });
+        const read = readArchive({
+          store: await store(),
+          objectKey: r.objectKey,
+          compression: manifest.compression,
+          tools: t,
+          target: { kind: 'database', url, clean: false },
+        });
         try {
           await withProgress('restore into scratch', read.bytes, () => read.done);
           checks.push({ name: 'restore', ok: true, detail: `restored into scratch database ${req.scratchDatabase}` });
@@ -334,12 +370,16 @@ export function createBackupActivities(deps: BackupDeps) {
         checks.push({
           name: 'row-counts',
           ok: countMismatches.length === 0,
-          detail: countMismatches.length ? `${countMismatches.length} of ${manifest.tables.length} tables differ: ${countMismatches.map((m) => `${m.table} ${m.actualRows ?? 'missing'}≠${m.expectedRows}`).join(', ')}` : `${manifest.tables.length} tables match`,
+          detail: countMismatches.length
+            ? `${countMismatches.length} of ${manifest.tables.length} tables differ: ${countMismatches.map((m) => `${m.table} ${m.actualRows ?? 'missing'}≠${m.expectedRows}`).join(', ')}`
+            : `${manifest.tables.length} tables match`,
         });
         checks.push({
           name: 'md5',
           ok: md5Mismatches.length === 0,
-          detail: md5Mismatches.length ? `${md5Mismatches.length} of ${md5Tables} tables differ: ${md5Mismatches.map((m) => m.table).join(', ')}` : `${md5Tables} tables match`,
+          detail: md5Mismatches.length
+            ? `${md5Mismatches.length} of ${md5Tables} tables differ: ${md5Mismatches.map((m) => m.table).join(', ')}`
+            : `${md5Tables} tables match`,
         });
         if (t.pgAmcheck) {
           const { url: plain, password } = splitPassword(url);
@@ -350,7 +390,11 @@ export function createBackupActivities(deps: BackupDeps) {
           let out = '';
           amcheck.process.stdout!.on('data', (c: Buffer) => void (out = (out + c.toString()).slice(-4000)));
           try {
-            await withProgress('amcheck', () => 0, () => amcheck.exited);
+            await withProgress(
+              'amcheck',
+              () => 0,
+              () => amcheck.exited,
+            );
             checks.push({ name: 'amcheck', ok: true, detail: 'pg_amcheck found no corruption' });
           } catch (err) {
             checks.push({ name: 'amcheck', ok: false, detail: `pg_amcheck: ${out.trim() || (err as Error).message}` });
@@ -359,7 +403,10 @@ export function createBackupActivities(deps: BackupDeps) {
         return { checks, mismatches };
       } finally {
         await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`).catch((err: Error) =>
-          log.warn('could not drop the scratch database; the workflow drops it again', { scratch: req.scratchDatabase, error: err.message }),
+          log.warn('could not drop the scratch database; the workflow drops it again', {
+            scratch: req.scratchDatabase,
+            error: err.message,
+          }),
         );
       }
     },
@@ -367,7 +414,10 @@ export function createBackupActivities(deps: BackupDeps) {
     /** Idempotent: drops the verification's scratch database if it still exists. */
     async dropScratchDatabase(req: { backupId: string; scratchDatabase: string }): Promise<void> {
       const r = await record(req.backupId);
-      await adminQuery(urlForDatabase(scratchUrl(r.database, req.scratchDatabase), 'postgres'), `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
+      await adminQuery(
+        urlForDatabase(scratchUrl(r.database, req.scratchDatabase), 'postgres'),
+        `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`,
+      );
     },
 
     async recordBackupVerification(result: VerifyBackupResult): Promise<void> {
@@ -418,7 +468,13 @@ export function createBackupActivities(deps: BackupDeps) {
       const client = await connect(url, 'runbook-restore');
       try {
         const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
-        return { confirmName: rows[0].db, target: req.into, backupId: r.id, backupTakenAt: r.startedAt, backupSizeBytes: r.sizeBytes ?? undefined };
+        return {
+          confirmName: rows[0].db,
+          target: req.into,
+          backupId: r.id,
+          backupTakenAt: r.startedAt,
+          backupSizeBytes: r.sizeBytes ?? undefined,
+        };
       } finally {
         await client.end().catch(() => undefined);
       }
@@ -459,14 +515,18 @@ export function createBackupActivities(deps: BackupDeps) {
       if (!ref) throw invalid('projectRef: no project ref given and platforms.supabase.projectRef is not configured');
       const backups = await callPlatform(() => supabase().listBackups(ref));
       if (!backups.pitr_enabled) {
-        throw invalid(`point-in-time recovery is not enabled for project ${ref}; restore a backup instead (runbook restore --before ${req.to} --into …)`);
+        throw invalid(
+          `point-in-time recovery is not enabled for project ${ref}; restore a backup instead (runbook restore --before ${req.to} --into …)`,
+        );
       }
       const earliest = backups.physical_backup_data.earliest_physical_backup_date_unix;
       const latest = backups.physical_backup_data.latest_physical_backup_date_unix;
       const to = Date.parse(req.to) / 1000;
-      if (earliest == null || latest == null) throw invalid(`project ${ref} reports no PITR window yet; try again later or restore a backup`);
+      if (earliest == null || latest == null)
+        throw invalid(`project ${ref} reports no PITR window yet; try again later or restore a backup`);
       const window = { earliest: new Date(earliest * 1000).toISOString(), latest: new Date(latest * 1000).toISOString() };
-      if (to < earliest || to > latest) throw invalid(`to: ${req.to} is outside the PITR window of project ${ref} (${window.earliest} … ${window.latest})`);
+      if (to < earliest || to > latest)
+        throw invalid(`to: ${req.to} is outside the PITR window of project ${ref} (${window.earliest} … ${window.latest})`);
       return { confirmName: ref, target: ref, pitr: { to: new Date(to * 1000).toISOString(), ...window } };
     },
 
@@ -496,7 +556,15 @@ export function createBackupActivities(deps: BackupDeps) {
       return final.status;
     },
 
-    async recordRestoreStart(req: { restoreId: string; kind: 'backup' | 'pitr'; target: string; backupId?: string; pitrTarget?: string; requestedBy: string; reason?: string }): Promise<void> {
+    async recordRestoreStart(req: {
+      restoreId: string;
+      kind: 'backup' | 'pitr';
+      target: string;
+      backupId?: string;
+      pitrTarget?: string;
+      requestedBy: string;
+      reason?: string;
+    }): Promise<void> {
       await catalogue.beginRestore({ id: req.restoreId, ...req });
     },
 
@@ -506,12 +574,23 @@ export function createBackupActivities(deps: BackupDeps) {
     },
 
     /** A failed verification or restore: raised as an alert so on-call hears of it. */
-    async reportBackupProblem(p: { database: string; backupId?: string; summary: string; details: string[] }): Promise<{ delivered: string[] }> {
+    async reportBackupProblem(p: {
+      database: string;
+      backupId?: string;
+      summary: string;
+      details: string[];
+    }): Promise<{ delivered: string[] }> {
       log.error(p.summary, { database: p.database, backupId: p.backupId, details: p.details });
       return notify(`:warning: ${p.summary}\n${p.details.map((d) => `• ${d}`).join('\n')}`);
     },
 
-    async recordRestoreEnd(req: { restoreId: string; status: 'completed' | 'failed' | 'not-confirmed'; confirmedBy?: string; preRestoreBackupId?: string; detail?: unknown }): Promise<void> {
+    async recordRestoreEnd(req: {
+      restoreId: string;
+      status: 'completed' | 'failed' | 'not-confirmed';
+      confirmedBy?: string;
+      preRestoreBackupId?: string;
+      detail?: unknown;
+    }): Promise<void> {
       await catalogue.finishRestore(req.restoreId, req);
     },
   };

@@ -72,7 +72,10 @@ export function serverMajor(versionNum: number): number {
  * pg_dump refuses a newer server; say so before starting, naming both versions and the setting,
  * as a non-retryable failure: retrying cannot change the installed binaries.
  */
-export function assertDumpCanRead(tool: { path: string; version: string; major: number }, server: { version: string; major: number }): void {
+export function assertDumpCanRead(
+  tool: { path: string; version: string; major: number },
+  server: { version: string; major: number },
+): void {
   if (tool.major >= server.major) return;
   throw ApplicationFailure.create({
     type: 'PgDumpTooOld',

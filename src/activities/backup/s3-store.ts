@@ -59,7 +59,9 @@ export class S3Store implements BackupStore {
   }
 
   async putText(key: string, text: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key), Body: text, ContentType: 'application/json' }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key), Body: text, ContentType: 'application/json' }),
+    );
   }
 
   async get(key: string): Promise<Readable> {
@@ -92,4 +94,3 @@ export class S3Store implements BackupStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
   }
 }
-

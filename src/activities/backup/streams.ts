@@ -30,7 +30,9 @@ export function startChild(command: string, args: string[], opts: { stdio: Stdio
     child.once('exit', (code, signal) => {
       void stderrDone.then(() => {
         if (code === 0) return resolve();
-        const err = new Error(`${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+        const err = new Error(
+          `${name} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`,
+        );
         if (stopped) err.name = 'ChildStopped';
         reject(err);
       });
@@ -58,7 +60,13 @@ export function startChild(command: string, args: string[], opts: { stdio: Stdio
 export function rootCause(first: unknown, others: PromiseSettledResult<unknown>[]): unknown {
   const secondary = (e: unknown) => {
     const x = e as { name?: string; code?: string } | undefined;
-    return x?.name === 'AbortError' || x?.name === 'ChildStopped' || x?.code === 'ABORT_ERR' || x?.code === 'EPIPE' || x?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+    return (
+      x?.name === 'AbortError' ||
+      x?.name === 'ChildStopped' ||
+      x?.code === 'ABORT_ERR' ||
+      x?.code === 'EPIPE' ||
+      x?.code === 'ERR_STREAM_PREMATURE_CLOSE'
+    );
   };
   if (!secondary(first)) return first;
   const better = others.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !secondary(r.reason));

@@ -15,7 +15,9 @@ export type CiConfig = NonNullable<RunbookConfig['deploy']['ci']>;
 
 const combinedStatus = z.object({
   state: z.enum(['success', 'pending', 'failure', 'error']),
-  statuses: z.array(z.object({ context: z.string(), state: z.enum(['success', 'pending', 'failure', 'error']), description: z.string().nullish() })),
+  statuses: z.array(
+    z.object({ context: z.string(), state: z.enum(['success', 'pending', 'failure', 'error']), description: z.string().nullish() }),
+  ),
 });
 const checkRuns = z.object({
   check_runs: z.array(
@@ -32,7 +34,13 @@ interface Verdict {
   reason: string;
 }
 
-async function getJson<S extends z.ZodType>(url: string, token: string | undefined, tokenEnv: string, timeoutMs: number, schema: S): Promise<z.output<S>> {
+async function getJson<S extends z.ZodType>(
+  url: string,
+  token: string | undefined,
+  tokenEnv: string,
+  timeoutMs: number,
+  schema: S,
+): Promise<z.output<S>> {
   const endpoint = `GET ${new URL(url).pathname}`;
   let res;
   try {
@@ -56,10 +64,15 @@ async function getJson<S extends z.ZodType>(url: string, token: string | undefin
       message: `GitHub answered ${res.statusCode} to ${endpoint}: check the repository in services[].git and the token in ${tokenEnv}`,
     });
   }
-  if (res.statusCode >= 300) throw ApplicationFailure.create({ type: 'CiUnavailable', message: `GitHub answered ${res.statusCode} to ${endpoint}` });
+  if (res.statusCode >= 300)
+    throw ApplicationFailure.create({ type: 'CiUnavailable', message: `GitHub answered ${res.statusCode} to ${endpoint}` });
   const parsed = schema.safeParse(JSON.parse(text));
   if (!parsed.success) {
-    throw ApplicationFailure.create({ type: 'CiContract', nonRetryable: true, message: `GitHub's answer to ${endpoint} does not match: ${describeIssues(parsed.error.issues).join('; ')}` });
+    throw ApplicationFailure.create({
+      type: 'CiContract',
+      nonRetryable: true,
+      message: `GitHub's answer to ${endpoint} does not match: ${describeIssues(parsed.error.issues).join('; ')}`,
+    });
   }
   return parsed.data;
 }
@@ -72,7 +85,8 @@ export function combineCiResults(
   const results = new Map<string, 'success' | 'pending' | 'failure'>();
   for (const s of statuses) results.set(s.context, s.state === 'error' ? 'failure' : s.state);
   for (const r of runs) {
-    const state = r.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(r.conclusion ?? '') ? 'success' : 'failure';
+    const state =
+      r.status !== 'completed' ? 'pending' : ['success', 'neutral', 'skipped'].includes(r.conclusion ?? '') ? 'success' : 'failure';
     // A re-run reports the same name twice; any failure or pending wins over success.
     const prev = results.get(r.name);
     if (!prev || prev === 'success') results.set(r.name, state);

@@ -33,7 +33,8 @@ export function edgeFunctionSource(functionsDir: string, slug: string): EdgeFunc
   if (!existsSync(path.join(folder, ENTRYPOINT))) return { problem: `${slug}: no ${path.join(folder, ENTRYPOINT)}` };
   const names = [...filesUnder(functionsDir, folder), ...filesUnder(functionsDir, path.join(functionsDir, SHARED))];
   const bytes = names.reduce((n, name) => n + statSync(path.join(functionsDir, name)).size, 0);
-  if (bytes > MAX_SOURCE_BYTES) return { problem: `${slug}: ${bytes} bytes of source is more than ${MAX_SOURCE_BYTES}; is a build folder inside ${folder}?` };
+  if (bytes > MAX_SOURCE_BYTES)
+    return { problem: `${slug}: ${bytes} bytes of source is more than ${MAX_SOURCE_BYTES}; is a build folder inside ${folder}?` };
   return {
     entrypointPath: `${slug}/${ENTRYPOINT}`,
     name: slug,

@@ -132,7 +132,12 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
       const ci = config.deploy.ci;
       if (!ci) return { state: 'none', reason: 'no CI check source configured (deploy.ci)' };
       if (!service.git) return { state: 'failure', reason: `services.${service.name}.git is needed to look up CI status` };
-      return checkCommitStatus(ci, deps.env, { org: service.git.org, repo: service.git.repo, commit: input.sha ?? input.ref, timeoutMs: config.platforms.requestTimeout });
+      return checkCommitStatus(ci, deps.env, {
+        org: service.git.org,
+        repo: service.git.repo,
+        commit: input.sha ?? input.ref,
+        timeoutMs: config.platforms.requestTimeout,
+      });
     },
 
     /** Pre-deployment checklist: which migrations will run, and any file breaking the conventions. */
@@ -145,7 +150,11 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
     },
 
     /** Running Migrations: the pending ones the gate listed, in order; a failure runs its rollback file and stops. */
-    async applyAppMigrations(input: { service: string; expected: { name: string; checksum: string }[]; deployId: string }): Promise<MigrationOutcome> {
+    async applyAppMigrations(input: {
+      service: string;
+      expected: { name: string; checksum: string }[];
+      deployId: string;
+    }): Promise<MigrationOutcome> {
       const service = serviceOf(config, input.service);
       const found = migrationFiles(service);
       if (!found) return { pending: [], applied: [] };
@@ -153,7 +162,12 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
       const files: MigrationFile[] = [];
       for (const e of input.expected) {
         const f = byName.get(e.name);
-        if (!f) return { pending: input.expected.map((x) => x.name), applied: [], failed: { name: e.name, error: 'the migration file disappeared after the pre-deployment check', rollback: 'none' } };
+        if (!f)
+          return {
+            pending: input.expected.map((x) => x.name),
+            applied: [],
+            failed: { name: e.name, error: 'the migration file disappeared after the pre-deployment check', rollback: 'none' },
+          };
         files.push({ ...f, checksum: e.checksum });
       }
       const result = await withHeartbeat(() =>
@@ -163,7 +177,11 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
           appliedBy: input.deployId,
         }),
       );
-      return { pending: input.expected.map((x) => x.name), applied: [...result.skipped, ...result.applied], ...(result.failed ? { failed: result.failed } : {}) };
+      return {
+        pending: input.expected.map((x) => x.name),
+        applied: [...result.skipped, ...result.applied],
+        ...(result.failed ? { failed: result.failed } : {}),
+      };
     },
 
     /**
@@ -171,7 +189,14 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
      * `identity`; an existing one with that tag is returned instead of creating another. Netlify builds
      * from git pushes, so there the deploy of the commit is looked up (and waited for) instead.
      */
-    async createTaggedDeployment(input: { service: string; kind: 'preview' | 'production'; ref: string; sha?: string; identity: string; pollIntervalMs: number }): Promise<CreatedDeployment> {
+    async createTaggedDeployment(input: {
+      service: string;
+      kind: 'preview' | 'production';
+      ref: string;
+      sha?: string;
+      identity: string;
+      pollIntervalMs: number;
+    }): Promise<CreatedDeployment> {
       const target = targetOf(input.service);
       return callPlatform(() => target.createTaggedDeployment(input));
     },
@@ -192,7 +217,11 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
         path: service.healthPath,
         ok: healthy,
         status: health.status,
-        reason: healthy ? 'healthy' : health.status === null ? `no answer: ${health.error}` : `answered ${health.status}${health.health ? ` ${health.health.status}` : ''}${health.problem ? ` (${health.problem})` : ''}`,
+        reason: healthy
+          ? 'healthy'
+          : health.status === null
+            ? `no answer: ${health.error}`
+            : `answered ${health.status}${health.health ? ` ${health.health.status}` : ''}${health.problem ? ` (${health.problem})` : ''}`,
       });
       for (const p of service.criticalPaths) {
         const r = await clients().probe.get(joinUrl(input.baseUrl, p.path));
@@ -242,12 +271,21 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
     },
 
     /** Rolling release (Vercel only): configure the stages (manual approval) and start with the canary, unless already started. */
-    async startRollingRelease(input: { service: string; canaryId: string; stages: number[] }): Promise<{ percent: number; started: boolean }> {
+    async startRollingRelease(input: {
+      service: string;
+      canaryId: string;
+      stages: number[];
+    }): Promise<{ percent: number; started: boolean }> {
       return vercelOf(input.service).startRollingRelease(input.canaryId, input.stages);
     },
 
     /** Rolling release (Vercel only): move to stage `nextStageIndex`; the final stage completes the release. Idempotent. */
-    async advanceRollingRelease(input: { service: string; canaryId: string; nextStageIndex: number; final: boolean }): Promise<{ percent: number; complete: boolean }> {
+    async advanceRollingRelease(input: {
+      service: string;
+      canaryId: string;
+      nextStageIndex: number;
+      final: boolean;
+    }): Promise<{ percent: number; complete: boolean }> {
       return vercelOf(input.service).advanceRollingRelease(input.canaryId, input.nextStageIndex, input.final);
     },
 
@@ -256,7 +294,12 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
      * for (or production already there) is not asked again. During a rolling release, rolling back to the
      * current deployment aborts the release.
      */
-    async rollbackProduction(input: { service: string; toDeploymentId: string; reason: string; pollIntervalMs: number }): Promise<AliasOutcome> {
+    async rollbackProduction(input: {
+      service: string;
+      toDeploymentId: string;
+      reason: string;
+      pollIntervalMs: number;
+    }): Promise<AliasOutcome> {
       const target = targetOf(input.service);
       return callPlatform(() => target.rollBack(input.toDeploymentId, input.reason, input.pollIntervalMs));
     },
@@ -271,7 +314,12 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
      * Standard Deployment step 6: production answers healthy (a few tries, while the alias settles) and,
      * when `deploymentId` is given, the platform reports that deployment as production.
      */
-    async verifyProduction(input: { service: string; deploymentId?: string; tries?: number; pollIntervalMs: number }): Promise<{ healthy: boolean; detail: string }> {
+    async verifyProduction(input: {
+      service: string;
+      deploymentId?: string;
+      tries?: number;
+      pollIntervalMs: number;
+    }): Promise<{ healthy: boolean; detail: string }> {
       const { service, target } = serviceAndTarget(input.service);
       const tries = input.tries ?? 3;
       let detail = '';

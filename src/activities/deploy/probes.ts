@@ -20,7 +20,13 @@ export function isHealthy(h: HealthProbeResult): boolean {
 
 /** One sample of an app: its health endpoint plus its request metrics. A down app is an observation, not an error. */
 export async function sampleApp(probe: PlatformClients['probe'], baseUrl: string, healthPath: string): Promise<HealthSample> {
-  const [health, metrics] = await Promise.all([probe.health(baseUrl, healthPath), probe.metrics(baseUrl).then((m) => m, (err: unknown) => err as Error)]);
+  const [health, metrics] = await Promise.all([
+    probe.health(baseUrl, healthPath),
+    probe.metrics(baseUrl).then(
+      (m) => m,
+      (err: unknown) => err as Error,
+    ),
+  ]);
   const healthy = isHealthy(health);
   const detail = [
     health.status === null

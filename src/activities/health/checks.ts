@@ -50,10 +50,14 @@ export function appHealthChecks(service: ServiceConfig, probe: HealthProbeResult
     });
   const status = APP_STATUS[h.status] ?? 'warning';
   const results = [
-    app(status, h.status === 'healthy' ? `${service.name} is healthy` : `${service.name} is ${h.status}: ${degraded.join('; ') || 'no detail'}`, {
-      version: h.version,
-      checks: h.checks,
-    }),
+    app(
+      status,
+      h.status === 'healthy' ? `${service.name} is healthy` : `${service.name} is ${h.status}: ${degraded.join('; ') || 'no detail'}`,
+      {
+        version: h.version,
+        checks: h.checks,
+      },
+    ),
   ];
   const storage = h.checks.storage;
   if (storage) {
@@ -79,7 +83,9 @@ export function frontendCheck(service: ServiceConfig, probe: ProbeResult): Check
     check: 'frontend',
     customerFacing: service.customerFacing,
     status: up ? 'ok' : 'critical',
-    summary: up ? `frontend ${service.productionUrl} answers ${probe.status}` : `frontend ${service.productionUrl} is down: ${probe.status ?? probe.error}`,
+    summary: up
+      ? `frontend ${service.productionUrl} answers ${probe.status}`
+      : `frontend ${service.productionUrl} is down: ${probe.status ?? probe.error}`,
     value: probe.latencyMs,
     unit: 'ms',
   };
@@ -87,7 +93,14 @@ export function frontendCheck(service: ServiceConfig, probe: ProbeResult): Check
 
 /** Alert Thresholds → API error rate (0.1 / 1 / 5 %) and p99 response time (5 / 10 s). */
 export function metricChecks(service: ServiceConfig, m: AppMetrics, t: Thresholds): CheckResult[] {
-  const rate: CheckStatus = m.errorRate > t.errorRate.critical ? 'critical' : m.errorRate > t.errorRate.warning ? 'warning' : m.errorRate > t.errorRate.info ? 'info' : 'ok';
+  const rate: CheckStatus =
+    m.errorRate > t.errorRate.critical
+      ? 'critical'
+      : m.errorRate > t.errorRate.warning
+        ? 'warning'
+        : m.errorRate > t.errorRate.info
+          ? 'info'
+          : 'ok';
   const p99: CheckStatus = m.p99Ms > t.p99Ms.critical ? 'critical' : m.p99Ms > t.p99Ms.warning ? 'warning' : 'ok';
   const base = { service: service.name, customerFacing: service.customerFacing };
   return [
@@ -158,7 +171,13 @@ const PROJECT_WAITING = new Set(['COMING_UP', 'RESTORING', 'UPGRADING', 'RESTART
 /** Daily Operations → Database Connection Check: the project shows ACTIVE_HEALTHY. */
 export function supabaseProjectCheck(ref: string, status: string): CheckResult {
   const s: CheckStatus = status === 'ACTIVE_HEALTHY' ? 'ok' : PROJECT_WAITING.has(status) ? 'warning' : 'critical';
-  return { key: checkKey('supabase', 'project'), service: 'supabase', check: 'project', status: s, summary: `Supabase project ${ref} is ${status}` };
+  return {
+    key: checkKey('supabase', 'project'),
+    service: 'supabase',
+    check: 'project',
+    status: s,
+    summary: `Supabase project ${ref} is ${status}`,
+  };
 }
 
 /** Backend API Status: an Edge Function called with an invalid JWT answers 401, which means it is up. */
@@ -166,10 +185,19 @@ export function edgeFunctionCheck(name: string, probe: ProbeResult): CheckResult
   let status: CheckStatus;
   let summary: string;
   if (probe.status === 401) [status, summary] = ['ok', `Edge Function ${name} is up (401 to an invalid JWT)`];
-  else if (probe.status === null || probe.status >= 500) [status, summary] = ['critical', `Edge Function ${name} is down: ${probe.status ?? probe.error}`];
+  else if (probe.status === null || probe.status >= 500)
+    [status, summary] = ['critical', `Edge Function ${name} is down: ${probe.status ?? probe.error}`];
   else if (probe.status === 404) [status, summary] = ['critical', `Edge Function ${name} is not deployed (404)`];
   else [status, summary] = ['warning', `Edge Function ${name} answered ${probe.status} to an invalid JWT: is JWT verification off?`];
-  return { key: checkKey('supabase', `function-${name}`), service: 'supabase', check: `function-${name}`, status, summary, value: probe.latencyMs, unit: 'ms' };
+  return {
+    key: checkKey('supabase', `function-${name}`),
+    service: 'supabase',
+    check: `function-${name}`,
+    status,
+    summary,
+    value: probe.latencyMs,
+    unit: 'ms',
+  };
 }
 
 /** Telegram/Slack webhook endpoints: any answer below 500 means the endpoint is there (the runbook shows ⚠️ when it is not). */
@@ -191,8 +219,16 @@ export function tlsCheck(entry: string, cert: CertificateInfo, warnDays: number)
   let status: CheckStatus = 'ok';
   let summary = `certificate of ${entry} valid until ${cert.validTo.toISOString().slice(0, 10)} (${cert.daysLeft} days)`;
   if (cert.daysLeft < 0) [status, summary] = ['critical', `certificate of ${entry} expired on ${cert.validTo.toISOString().slice(0, 10)}`];
-  else if (cert.daysLeft <= 7) [status, summary] = ['critical', `certificate of ${entry} expires in ${cert.daysLeft} days (${cert.validTo.toISOString().slice(0, 10)})`];
-  else if (cert.daysLeft < warnDays) [status, summary] = ['warning', `certificate of ${entry} expires in ${cert.daysLeft} days (${cert.validTo.toISOString().slice(0, 10)})`];
+  else if (cert.daysLeft <= 7)
+    [status, summary] = [
+      'critical',
+      `certificate of ${entry} expires in ${cert.daysLeft} days (${cert.validTo.toISOString().slice(0, 10)})`,
+    ];
+  else if (cert.daysLeft < warnDays)
+    [status, summary] = [
+      'warning',
+      `certificate of ${entry} expires in ${cert.daysLeft} days (${cert.validTo.toISOString().slice(0, 10)})`,
+    ];
   if (cert.untrusted) {
     status = worst(status, 'critical');
     summary = `${summary}; not trusted: ${cert.untrusted}`;
@@ -205,7 +241,12 @@ export function tlsCheck(entry: string, cert: CertificateInfo, warnDays: number)
     summary,
     value: cert.daysLeft,
     unit: 'days',
-    details: { issuer: cert.issuer, subject: cert.subject, validTo: cert.validTo.toISOString(), ...(cert.connectedTo ? { connectedTo: cert.connectedTo } : {}) },
+    details: {
+      issuer: cert.issuer,
+      subject: cert.subject,
+      validTo: cert.validTo.toISOString(),
+      ...(cert.connectedTo ? { connectedTo: cert.connectedTo } : {}),
+    },
   };
 }
 

@@ -20,7 +20,13 @@ import {
 import { recordHealthRun } from './state';
 import { readCertificate } from './tls';
 
-const unknown = (key: string, service: string, check: string, why: string): CheckResult => ({ key, service, check, status: 'unknown', summary: why });
+const unknown = (key: string, service: string, check: string, why: string): CheckResult => ({
+  key,
+  service,
+  check,
+  status: 'unknown',
+  summary: why,
+});
 
 export function createHealthActivities(deps: ActivityDeps) {
   const cfg = deps.config;
@@ -39,14 +45,19 @@ export function createHealthActivities(deps: ActivityDeps) {
       const { probe } = platforms();
       // A service whose health path is its front page (the second runbook) gets one request, not two.
       const frontPage = service.healthPath === '/';
-      const [health, front] = await Promise.all([probe.health(service.productionUrl, service.healthPath), frontPage ? undefined : probe.get(service.productionUrl)]);
+      const [health, front] = await Promise.all([
+        probe.health(service.productionUrl, service.healthPath),
+        frontPage ? undefined : probe.get(service.productionUrl),
+      ]);
       const results = [...appHealthChecks(service, health)];
       if (front) results.push(frontendCheck(service, front));
       if (health.status !== null) {
         try {
           results.push(...metricChecks(service, await probe.metrics(service.productionUrl), cfg.thresholds));
         } catch (err) {
-          results.push(unknown(checkKey(service.name, 'error-rate'), service.name, 'error-rate', `request metrics unreadable: ${messageOf(err)}`));
+          results.push(
+            unknown(checkKey(service.name, 'error-rate'), service.name, 'error-rate', `request metrics unreadable: ${messageOf(err)}`),
+          );
         }
       }
       return results;
@@ -64,12 +75,28 @@ export function createHealthActivities(deps: ActivityDeps) {
         await client.query('SELECT 1');
       } catch (err) {
         await client?.end().catch(() => undefined);
-        return [{ key, service: input.database, check: 'database', status: 'critical', summary: `database ${input.database} does not answer: ${messageOf(err)}` }];
+        return [
+          {
+            key,
+            service: input.database,
+            check: 'database',
+            status: 'critical',
+            summary: `database ${input.database} does not answer: ${messageOf(err)}`,
+          },
+        ];
       }
       try {
         const latency = Math.round(performance.now() - started);
         const results: CheckResult[] = [
-          { key, service: input.database, check: 'database', status: 'ok', summary: `database ${input.database} answers SELECT 1 in ${latency} ms`, value: latency, unit: 'ms' },
+          {
+            key,
+            service: input.database,
+            check: 'database',
+            status: 'ok',
+            summary: `database ${input.database} answers SELECT 1 in ${latency} ms`,
+            value: latency,
+            unit: 'ms',
+          },
         ];
         const { rows } = await client.query<{ n: number; bytes: string }>(
           `SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS n, pg_database_size(current_database())::text AS bytes`,
@@ -106,7 +133,9 @@ export function createHealthActivities(deps: ActivityDeps) {
         try {
           results.push(supabaseProjectCheck(sb.projectRef, (await platforms().supabase.getProject(sb.projectRef)).status));
         } catch (err) {
-          results.push(unknown(checkKey('supabase', 'project'), 'supabase', 'project', `Supabase Management API unreadable: ${messageOf(err)}`));
+          results.push(
+            unknown(checkKey('supabase', 'project'), 'supabase', 'project', `Supabase Management API unreadable: ${messageOf(err)}`),
+          );
         }
       }
       const webhooks = cfg.maintenance.botWebhooks;
@@ -115,10 +144,17 @@ export function createHealthActivities(deps: ActivityDeps) {
       for (const slug of sb.edgeFunctions.filter((f) => !webhookFunctions.has(f))) {
         const url = functionUrl(slug);
         if (!url) {
-          results.push(unknown(checkKey('supabase', `function-${slug}`), 'supabase', `function-${slug}`, 'platforms.supabase.projectUrl is not set'));
+          results.push(
+            unknown(checkKey('supabase', `function-${slug}`), 'supabase', `function-${slug}`, 'platforms.supabase.projectUrl is not set'),
+          );
           continue;
         }
-        results.push(edgeFunctionCheck(slug, await probeRequest(url, { headers: { authorization: 'Bearer invalid_token' }, timeoutMs, signal: signal() })));
+        results.push(
+          edgeFunctionCheck(
+            slug,
+            await probeRequest(url, { headers: { authorization: 'Bearer invalid_token' }, timeoutMs, signal: signal() }),
+          ),
+        );
       }
       for (const w of webhooks) {
         const url = w.url ?? functionUrl(w.function!);
@@ -139,7 +175,11 @@ export function createHealthActivities(deps: ActivityDeps) {
         m.tlsHosts.map(async (entry) => {
           try {
             const connectTo = m.tlsConnectTo[entry];
-            return tlsCheck(entry, await readCertificate(entry, { timeoutMs: cfg.platforms.requestTimeout, ca, signal: signal(), connectTo }), m.tlsWarnDays);
+            return tlsCheck(
+              entry,
+              await readCertificate(entry, { timeoutMs: cfg.platforms.requestTimeout, ca, signal: signal(), connectTo }),
+              m.tlsWarnDays,
+            );
           } catch (err) {
             const via = m.tlsConnectTo[entry] ? ` (via ${m.tlsConnectTo[entry]})` : '';
             return unknown(checkKey('tls', entry), entry, 'tls', `cannot read the certificate of ${entry}${via}: ${messageOf(err)}`);
@@ -162,7 +202,11 @@ export function createHealthActivities(deps: ActivityDeps) {
           const { rows } = await client.query(rule.query);
           await client.query('ROLLBACK');
           const row = rows[0] as Record<string, unknown> | undefined;
-          const shown = row ? Object.entries(row).map(([k, v]) => `${k}=${v instanceof Date ? v.toISOString() : String(v)}`).join(', ') : '';
+          const shown = row
+            ? Object.entries(row)
+                .map(([k, v]) => `${k}=${v instanceof Date ? v.toISOString() : String(v)}`)
+                .join(', ')
+            : '';
           results.push({
             key,
             service: rule.database,

@@ -22,7 +22,10 @@ function alertState(r: CheckResult): AlertState | undefined {
  * failing → ok resolves it, warning ↔ critical re-raises it with the new severity. A steady failure changes
  * nothing and sends nothing. Idempotent per workflow run: a retried activity gets the first answer again.
  */
-export async function recordHealthRun(ops: Pool, run: { workflowId: string; runId: string; results: CheckResult[] }): Promise<AlertTransition[]> {
+export async function recordHealthRun(
+  ops: Pool,
+  run: { workflowId: string; runId: string; results: CheckResult[] },
+): Promise<AlertTransition[]> {
   const client = await ops.connect();
   try {
     await client.query('BEGIN');
@@ -34,10 +37,10 @@ export async function recordHealthRun(ops: Pool, run: { workflowId: string; runI
     );
     if (!inserted.rows.length) {
       await client.query('ROLLBACK');
-      const { rows } = await ops.query<{ changes: AlertTransition[] }>('SELECT changes FROM health_runs WHERE workflow_id = $1 AND run_id = $2', [
-        run.workflowId,
-        run.runId,
-      ]);
+      const { rows } = await ops.query<{ changes: AlertTransition[] }>(
+        'SELECT changes FROM health_runs WHERE workflow_id = $1 AND run_id = $2',
+        [run.workflowId, run.runId],
+      );
       return rows[0].changes;
     }
     const runId = inserted.rows[0].id;
@@ -45,7 +48,17 @@ export async function recordHealthRun(ops: Pool, run: { workflowId: string; runI
       await client.query(
         `INSERT INTO health_results (run_id, check_key, service, check_name, status, summary, value, unit, details)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id, check_key) DO NOTHING`,
-        [runId, r.key, r.service, r.check, r.status, r.summary, r.value ?? null, r.unit ?? null, r.details ? JSON.stringify(r.details) : null],
+        [
+          runId,
+          r.key,
+          r.service,
+          r.check,
+          r.status,
+          r.summary,
+          r.value ?? null,
+          r.unit ?? null,
+          r.details ? JSON.stringify(r.details) : null,
+        ],
       );
     }
     // Row locks on the states we change: two overlapping runs cannot both send the same transition.
@@ -72,7 +85,17 @@ export async function recordHealthRun(ops: Pool, run: { workflowId: string; runI
            since = CASE WHEN health_alert_state.status = EXCLUDED.status THEN health_alert_state.since ELSE now() END`,
         [r.key, to, severity ?? null, r.summary, run.workflowId],
       );
-      if (changed) changes.push({ key: r.key, service: r.service, check: r.check, from, to, severity, summary: r.summary, customerFacing: r.customerFacing });
+      if (changed)
+        changes.push({
+          key: r.key,
+          service: r.service,
+          check: r.check,
+          from,
+          to,
+          severity,
+          summary: r.summary,
+          customerFacing: r.customerFacing,
+        });
     }
     await client.query('UPDATE health_runs SET changes = $2 WHERE id = $1', [runId, JSON.stringify(changes)]);
     await client.query('COMMIT');

@@ -22,7 +22,11 @@ export function createAlertActivities(deps: Pick<ActivityDeps, 'config' | 'tempo
         throw invalidInput(`invalid alerts: ${problems.join('; ')}`, problems);
       }
       if (!deps.temporal) {
-        throw ApplicationFailure.create({ type: 'NotConfigured', nonRetryable: true, message: 'raiseAlerts needs a Temporal client in the activity dependencies' });
+        throw ApplicationFailure.create({
+          type: 'NotConfigured',
+          nonRetryable: true,
+          message: 'raiseAlerts needs a Temporal client in the activity dependencies',
+        });
       }
       const { client, taskQueue } = deps.temporal;
       const hooks = deps.config.webhooks;

@@ -13,13 +13,14 @@ export function createDiagnosisActivities(deps: Pick<ActivityDeps, 'config' | 'd
   const { serviceConfig, withAppDatabase } = appAccess(deps);
 
   return {
-
     /** Playbook 1, step 2: "Check recent deployments" (production, the last hour). */
     async recentDeployments(args: { service: string }): Promise<Finding> {
       const svc = serviceConfig(args.service);
       const since = Date.now() - RECENT_DEPLOYMENTS_MS;
       if (svc.platform === 'vercel') {
-        const items = await callPlatform(() => platforms().vercel.listAllDeployments({ projectId: svc.projectId, target: 'production', since }, 20));
+        const items = await callPlatform(() =>
+          platforms().vercel.listAllDeployments({ projectId: svc.projectId, target: 'production', since }, 20),
+        );
         const recent = items.filter((d) => d.created >= since);
         return {
           check: 'recent-deployments',
@@ -27,7 +28,10 @@ export function createDiagnosisActivities(deps: Pick<ActivityDeps, 'config' | 'd
           summary: recent.length
             ? `${recent.length} production deployment(s) in the last hour: ${recent.map((d) => `${d.uid} ${d.readyState} ${formatElapsed(Date.now() - d.created)} ago`).join(', ')}`
             : 'no production deployment in the last hour',
-          details: { recentCount: recent.length, deployments: recent.map((d) => ({ id: d.uid, state: d.readyState, createdAt: new Date(d.created).toISOString(), url: d.url })) },
+          details: {
+            recentCount: recent.length,
+            deployments: recent.map((d) => ({ id: d.uid, state: d.readyState, createdAt: new Date(d.created).toISOString(), url: d.url })),
+          },
         };
       }
       const deploys = await callPlatform(() => platforms().netlify.listDeploys(svc.projectId, { production: true, perPage: 20 }));
@@ -35,7 +39,9 @@ export function createDiagnosisActivities(deps: Pick<ActivityDeps, 'config' | 'd
       return {
         check: 'recent-deployments',
         ok: true,
-        summary: recent.length ? `${recent.length} production deploy(s) in the last hour: ${recent.map((d) => `${d.id} ${d.state}`).join(', ')}` : 'no production deploy in the last hour',
+        summary: recent.length
+          ? `${recent.length} production deploy(s) in the last hour: ${recent.map((d) => `${d.id} ${d.state}`).join(', ')}`
+          : 'no production deploy in the last hour',
         details: { recentCount: recent.length, deployments: recent.map((d) => ({ id: d.id, state: d.state, createdAt: d.created_at })) },
       };
     },
@@ -44,7 +50,8 @@ export function createDiagnosisActivities(deps: Pick<ActivityDeps, 'config' | 'd
     async checkHealthEndpoint(args: { service: string }): Promise<Finding> {
       const svc = serviceConfig(args.service);
       const r = await platforms().probe.health(svc.productionUrl, svc.healthPath);
-      if (r.status === null) return { check: 'health-endpoint', ok: false, summary: `${r.url}: no answer (${r.error})`, details: { url: r.url } };
+      if (r.status === null)
+        return { check: 'health-endpoint', ok: false, summary: `${r.url}: no answer (${r.error})`, details: { url: r.url } };
       const healthy = r.status >= 200 && r.status < 300 && (!r.health || r.health.status === 'healthy');
       const failing = Object.entries(r.health?.checks ?? {})
         .filter(([, c]) => c && c.status !== 'healthy')
@@ -75,7 +82,9 @@ export function createDiagnosisActivities(deps: Pick<ActivityDeps, 'config' | 'd
       return {
         check: 'provider-status',
         ok: unknown.length === results.length && results.length > 0 ? null : down.length === 0,
-        summary: results.map((r) => `${r.name} ${r.indicator}${r.indicator !== 'none' ? ` (${r.description})` : ''}`).join(', ') || 'no provider status pages configured',
+        summary:
+          results.map((r) => `${r.name} ${r.indicator}${r.indicator !== 'none' ? ` (${r.description})` : ''}`).join(', ') ||
+          'no provider status pages configured',
         details: { down, providers: results },
       };
     },

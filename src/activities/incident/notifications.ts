@@ -4,7 +4,12 @@ import type { PagerdutySeverity } from '../../platforms/schemas';
 import { invalidInput } from '../../workflows/common';
 import { requirePlatforms, type ActivityDeps } from '../deps';
 
-const STATUSPAGE_IMPACT: Record<Severity, 'critical' | 'major' | 'minor' | 'none'> = { P0: 'critical', P1: 'major', P2: 'minor', P3: 'none' };
+const STATUSPAGE_IMPACT: Record<Severity, 'critical' | 'major' | 'minor' | 'none'> = {
+  P0: 'critical',
+  P1: 'major',
+  P2: 'minor',
+  P3: 'none',
+};
 
 /** Paging (PagerDuty), chat (Slack, Telegram) and the status page. */
 export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' | 'ops' | 'platforms'>) {
@@ -23,7 +28,6 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
   }
 
   return {
-
     /** PagerDuty trigger for one on-call level, dedup_key = incident id, with that level's routing key. */
     async pageOnCall(args: {
       chainId: string;
@@ -57,12 +61,20 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
     },
 
     /** PagerDuty acknowledge or resolve on every routing key the incident paged. */
-    async pagerdutyEvent(args: { chainId: string; incidentId: string; action: 'acknowledge' | 'resolve'; levels: number[]; effect: string }): Promise<void> {
+    async pagerdutyEvent(args: {
+      chainId: string;
+      incidentId: string;
+      action: 'acknowledge' | 'resolve';
+      levels: number[];
+      effect: string;
+    }): Promise<void> {
       const pd = platforms().pagerduty;
       const keyEnvs = [...new Set(args.levels.map((l) => deps.config.oncall.levels[l]?.pagerdutyRoutingKeyEnv))];
       for (const keyEnv of keyEnvs) {
         await once(`${args.chainId}:${args.effect}:${keyEnv ?? 'default'}`, args.chainId, `pagerduty-${args.action}`, () =>
-          callPlatform(() => (args.action === 'acknowledge' ? pd.acknowledge(args.incidentId, keyEnv) : pd.resolve(args.incidentId, keyEnv))),
+          callPlatform(() =>
+            args.action === 'acknowledge' ? pd.acknowledge(args.incidentId, keyEnv) : pd.resolve(args.incidentId, keyEnv),
+          ),
         );
       }
     },
@@ -76,7 +88,9 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
         channels.push('Slack');
       }
       if (telegram.configured) {
-        await once(`${args.chainId}:${args.effect}:telegram`, args.chainId, 'chat', () => callPlatform(() => telegram.sendMessage(args.text)));
+        await once(`${args.chainId}:${args.effect}:telegram`, args.chainId, 'chat', () =>
+          callPlatform(() => telegram.sendMessage(args.text)),
+        );
         channels.push('Telegram');
       }
       if (!channels.length) throw invalidInput('no chat configured (notifications.slack / notifications.telegram)');
@@ -84,7 +98,12 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
     },
 
     /** Finds the incident's status page incident among the unresolved ones, or creates it: never two per incident. */
-    async openStatuspage(args: { incidentId: string; title: string; severity: Severity; body: string }): Promise<{ id: string; status: string; shortlink?: string }> {
+    async openStatuspage(args: {
+      incidentId: string;
+      title: string;
+      severity: Severity;
+      body: string;
+    }): Promise<{ id: string; status: string; shortlink?: string }> {
       const sp = platforms().statuspage;
       const componentIds = deps.config.notifications.statuspage?.componentIds ?? [];
       const { incident } = await callPlatform(() =>
@@ -101,7 +120,11 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
       return { id: incident.id, status: incident.status, ...(incident.shortlink ? { shortlink: incident.shortlink } : {}) };
     },
 
-    async updateStatuspage(args: { statuspageId: string; status: 'investigating' | 'identified' | 'monitoring' | 'resolved'; body: string }): Promise<{ status: string }> {
+    async updateStatuspage(args: {
+      statuspageId: string;
+      status: 'investigating' | 'identified' | 'monitoring' | 'resolved';
+      body: string;
+    }): Promise<{ status: string }> {
       const sp = platforms().statuspage;
       const incident = await callPlatform(() => sp.updateIncident(args.statuspageId, { status: args.status, body: args.body }));
       return { status: incident.status };

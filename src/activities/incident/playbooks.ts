@@ -13,7 +13,6 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
   const { serviceConfig, withAppDatabase } = appAccess(deps);
 
   return {
-
     /** Value of a production environment variable (to restore on undo); null when unset. */
     async readProductionEnv(args: { service: string; key: string }): Promise<{ value: string | null }> {
       const svc = serviceConfig(args.service);
@@ -34,14 +33,22 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
         platforms().vercel.upsertEnv(svc.projectId, { key: args.key, value: args.value ?? '', type: 'encrypted', target: ['production'] }),
       );
       const failed = result.failed?.find((f) => f.error.key === args.key || !f.error.key);
-      if (failed) throw ApplicationFailure.nonRetryable(`setting ${args.key} on ${svc.name} failed: ${failed.error.code} ${failed.error.message ?? ''}`.trim(), 'PlatformRejected');
+      if (failed)
+        throw ApplicationFailure.nonRetryable(
+          `setting ${args.key} on ${svc.name} failed: ${failed.error.code} ${failed.error.message ?? ''}`.trim(),
+          'PlatformRejected',
+        );
     },
 
     /**
      * `vercel --prod`: a production build from `fromDeploymentId` (what production serves now), tagged with
      * `identity` so a retry makes no second one; waits for READY.
      */
-    async redeployProduction(args: { service: string; identity: string; fromDeploymentId?: string }): Promise<{ deploymentId: string; url: string }> {
+    async redeployProduction(args: {
+      service: string;
+      identity: string;
+      fromDeploymentId?: string;
+    }): Promise<{ deploymentId: string; url: string }> {
       const svc = serviceConfig(args.service);
       if (svc.platform !== 'vercel') throw invalidInput(`${svc.name} runs on ${svc.platform}: environment playbooks need Vercel`);
       const vercel = platforms().vercel;
@@ -57,7 +64,10 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
       );
       const ready = await callPlatform(() => vercel.waitForDeployment(deployment.id, { intervalMs: deps.config.deploy.pollInterval }));
       if (ready.readyState !== 'READY') {
-        throw ApplicationFailure.nonRetryable(`redeploy ${ready.id} of ${svc.name} ended ${ready.readyState}${ready.errorMessage ? `: ${ready.errorMessage}` : ''}`, 'RedeployFailed');
+        throw ApplicationFailure.nonRetryable(
+          `redeploy ${ready.id} of ${svc.name} ended ${ready.readyState}${ready.errorMessage ? `: ${ready.errorMessage}` : ''}`,
+          'RedeployFailed',
+        );
       }
       return { deploymentId: ready.id, url: ready.url };
     },
@@ -66,7 +76,10 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
      * Playbook 3, step 2: `pg_terminate_backend(pid)`, guarded: only a client backend of this database, never a
      * replication/walsender backend, never a superuser's session, never our own.
      */
-    async terminateBackend(args: { database: string; pid: number }): Promise<{ pid: number; usename: string; query: string; runningFor: string }> {
+    async terminateBackend(args: {
+      database: string;
+      pid: number;
+    }): Promise<{ pid: number; usename: string; query: string; runningFor: string }> {
       return withAppDatabase(args.database, async (db) => {
         const { rows } = await db.query<{
           pid: number;
@@ -89,7 +102,8 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
         const b = rows[0];
         if (!b) throw invalidInput(`pid: no backend ${args.pid} on database ${args.database} (it may have finished already)`);
         if (b.own) throw invalidInput(`pid: ${args.pid} is this runbook's own connection`);
-        if (b.replication || b.backend_type === 'walsender') throw invalidInput(`pid: ${args.pid} is a replication backend (${b.backend_type}); never terminated`);
+        if (b.replication || b.backend_type === 'walsender')
+          throw invalidInput(`pid: ${args.pid} is a replication backend (${b.backend_type}); never terminated`);
         if (b.backend_type !== 'client backend') throw invalidInput(`pid: ${args.pid} is a ${b.backend_type}, not a client backend`);
         if (b.superuser) throw invalidInput(`pid: ${args.pid} belongs to superuser ${b.usename}; never terminated`);
         // The same guards again in the statement itself, so a pid reused in between is not hit.
@@ -109,7 +123,9 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
     async readUserLimits(args: { database: string; userId: string }): Promise<Record<string, unknown>> {
       return withAppDatabase(args.database, async (db) => {
         const cols = await userColumns(db);
-        const { rows } = await db.query(`SELECT ${cols.map((c) => quoteIdent(c)).join(', ')} FROM users WHERE id = $1`, [args.userId]).catch(badUserId(args.userId));
+        const { rows } = await db
+          .query(`SELECT ${cols.map((c) => quoteIdent(c)).join(', ')} FROM users WHERE id = $1`, [args.userId])
+          .catch(badUserId(args.userId));
         if (!rows[0]) throw invalidInput(`userId: no user "${args.userId}" in users`);
         return rows[0] as Record<string, unknown>;
       });
@@ -121,10 +137,13 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
         const cols = await userColumns(db);
         const entries = Object.entries(args.limits).filter(([k]) => USER_LIMIT_COLUMNS.includes(k));
         const missing = entries.filter(([k]) => !cols.includes(k)).map(([k]) => k);
-        if (missing.length) throw invalidInput(`users has no column ${missing.join(', ')}: the playbook needs ${missing.join(', ')} on the users table`);
+        if (missing.length)
+          throw invalidInput(`users has no column ${missing.join(', ')}: the playbook needs ${missing.join(', ')} on the users table`);
         if (!entries.length) throw invalidInput('limits: nothing to change');
         const sets = entries.map(([k], i) => `${quoteIdent(k)} = $${i + 2}`).join(', ');
-        const r = await db.query(`UPDATE users SET ${sets} WHERE id = $1`, [args.userId, ...entries.map(([, v]) => v)]).catch(badUserId(args.userId));
+        const r = await db
+          .query(`UPDATE users SET ${sets} WHERE id = $1`, [args.userId, ...entries.map(([, v]) => v)])
+          .catch(badUserId(args.userId));
         if (!r.rowCount) throw invalidInput(`userId: no user "${args.userId}" in users`);
         return { updated: r.rowCount };
       });

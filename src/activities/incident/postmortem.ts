@@ -17,7 +17,9 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function renderPostmortem(s: IncidentState, events: TimelineEvent[]): PostmortemDraft {
   const opened = Date.parse(s.openedAt);
   const firstAck = events.find((e) => e.kind === 'acknowledged');
-  const alertStarts = Object.values(s.alerts).map((a) => Date.parse(a.firstFiringAt)).filter(Number.isFinite);
+  const alertStarts = Object.values(s.alerts)
+    .map((a) => Date.parse(a.firstFiringAt))
+    .filter(Number.isFinite);
   const impactStart = Math.min(opened, ...alertStarts);
   const impactEnd = s.impactEndedAt ?? s.resolvedAt;
   const actionItems = openActionItems(s, events);
@@ -40,10 +42,15 @@ export function renderPostmortem(s: IncidentState, events: TimelineEvent[]): Pos
   lines.push('');
 
   lines.push('## Impact window', '');
-  lines.push(`From ${new Date(impactStart).toISOString()} to ${impactEnd ?? 'ongoing'}${impactEnd ? ` (${formatElapsed(Date.parse(impactEnd) - impactStart)})` : ''}.`, '');
+  lines.push(
+    `From ${new Date(impactStart).toISOString()} to ${impactEnd ?? 'ongoing'}${impactEnd ? ` (${formatElapsed(Date.parse(impactEnd) - impactStart)})` : ''}.`,
+    '',
+  );
 
   lines.push('## Response times', '');
-  lines.push(`- Time to acknowledge: ${firstAck ? `${formatElapsed(Date.parse(firstAck.at) - opened)} (by ${firstAck.by})` : 'never acknowledged'}`);
+  lines.push(
+    `- Time to acknowledge: ${firstAck ? `${formatElapsed(Date.parse(firstAck.at) - opened)} (by ${firstAck.by})` : 'never acknowledged'}`,
+  );
   lines.push(`- Time to resolve: ${s.resolvedAt ? formatElapsed(Date.parse(s.resolvedAt) - opened) : 'not resolved'}`);
   const firstMitigation = events.find((e) => e.kind === 'mitigation' && / succeeded: /.test(e.text));
   if (firstMitigation) lines.push(`- Time to mitigate: ${formatElapsed(Date.parse(firstMitigation.at) - opened)}`);
@@ -55,7 +62,9 @@ export function renderPostmortem(s: IncidentState, events: TimelineEvent[]): Pos
     lines.push('| id | playbook | requested by | approved by | outcome |', '|---|---|---|---|---|');
     for (const m of s.mitigations) {
       const outcome = m.status === 'failed' ? `failed: ${m.error}` : m.outcome ? `${m.status}: ${m.outcome}` : m.status;
-      lines.push(`| ${m.id} | ${cell(describePlaybook(m.playbook, s))} | ${cell(m.requestedBy)} | ${cell(m.approvedBy ?? '—')} | ${cell(outcome)} |`);
+      lines.push(
+        `| ${m.id} | ${cell(describePlaybook(m.playbook, s))} | ${cell(m.requestedBy)} | ${cell(m.approvedBy ?? '—')} | ${cell(outcome)} |`,
+      );
     }
   }
   lines.push('');
@@ -76,9 +85,12 @@ function openActionItems(s: IncidentState, events: TimelineEvent[]): string[] {
   const items = [...RUNBOOK_ITEMS];
   for (const m of s.mitigations) {
     if (m.status === 'succeeded' && UNDOABLE.includes(m.playbook.kind)) {
-      items.push(`Undo ${m.id} (${describePlaybook(m.playbook, s)}) once the permanent fix is deployed: \`runbook incident mitigate ${s.incidentId} --undo ${m.id}\``);
+      items.push(
+        `Undo ${m.id} (${describePlaybook(m.playbook, s)}) once the permanent fix is deployed: \`runbook incident mitigate ${s.incidentId} --undo ${m.id}\``,
+      );
     }
-    if (m.status === 'failed' || m.status === 'undo-failed') items.push(`Find out why ${m.id} (${describePlaybook(m.playbook, s)}) failed: ${m.error}`);
+    if (m.status === 'failed' || m.status === 'undo-failed')
+      items.push(`Find out why ${m.id} (${describePlaybook(m.playbook, s)}) failed: ${m.error}`);
   }
   if (s.escalation.exhausted) items.push('Nobody acknowledged within the SLA at any on-call level: review on-call coverage');
   const errors = new Set(events.filter((e) => e.kind === 'error').map((e) => e.text));

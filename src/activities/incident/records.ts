@@ -61,11 +61,22 @@ export function createRecordActivities(deps: Pick<ActivityDeps, 'ops'>) {
 
     /** The post-mortem draft from the full stored timeline; stored (or replaced, after a reopen) in the ops database. */
     async storePostmortemDraft(args: { chainId: string; state: IncidentState }): Promise<{ actionItems: string[]; chars: number }> {
-      const { rows } = await deps.ops.query<{ seq: number; at: Date; actor: string; kind: TimelineEvent['kind']; text: string; data: Record<string, unknown> | null }>(
-        'SELECT seq, at, actor, kind, text, data FROM incident_events WHERE incident_id = $1 ORDER BY seq',
-        [args.chainId],
-      );
-      const events: TimelineEvent[] = rows.map((e) => ({ seq: e.seq, at: e.at.toISOString(), by: e.actor, kind: e.kind, text: e.text, ...(e.data ? { data: e.data } : {}) }));
+      const { rows } = await deps.ops.query<{
+        seq: number;
+        at: Date;
+        actor: string;
+        kind: TimelineEvent['kind'];
+        text: string;
+        data: Record<string, unknown> | null;
+      }>('SELECT seq, at, actor, kind, text, data FROM incident_events WHERE incident_id = $1 ORDER BY seq', [args.chainId]);
+      const events: TimelineEvent[] = rows.map((e) => ({
+        seq: e.seq,
+        at: e.at.toISOString(),
+        by: e.actor,
+        kind: e.kind,
+        text: e.text,
+        ...(e.data ? { data: e.data } : {}),
+      }));
       const draft = renderPostmortem(args.state, events);
       await deps.ops.query(
         `INSERT INTO incident_postmortems (incident_id, markdown, action_items, drafted_at) VALUES ($1, $2, $3, now())
@@ -76,7 +87,13 @@ export function createRecordActivities(deps: Pick<ActivityDeps, 'ops'>) {
       return { actionItems: draft.actionItems, chars: draft.markdown.length };
     },
 
-    async completePostmortemRecord(args: { chainId: string; by: string; link?: string; rootCause?: string; actionItems?: string[] }): Promise<void> {
+    async completePostmortemRecord(args: {
+      chainId: string;
+      by: string;
+      link?: string;
+      rootCause?: string;
+      actionItems?: string[];
+    }): Promise<void> {
       await deps.ops.query(
         `UPDATE incident_postmortems SET done_at = COALESCE(done_at, now()), done_by = $2, link = COALESCE($3, link),
            root_cause = COALESCE($4, root_cause), action_items = COALESCE($5::jsonb, action_items)

@@ -50,7 +50,13 @@ async function describeTable(target: Client, database: string, policy: CleanupPo
   const { rows } = await target.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [policy.table]);
   const oid = rows[0]?.oid;
   if (!oid) return undefined;
-  const { rows: meta } = await target.query<{ qualified: string; pk: string | null; pk_type: string | null; pk_cols: number; has_ts: boolean }>(
+  const { rows: meta } = await target.query<{
+    qualified: string;
+    pk: string | null;
+    pk_type: string | null;
+    pk_cols: number;
+    has_ts: boolean;
+  }>(
     `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qualified,
             (SELECT quote_ident(a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
               WHERE i.indrelid = c.oid AND i.indisprimary) AS pk,
@@ -62,7 +68,10 @@ async function describeTable(target: Client, database: string, policy: CleanupPo
     [oid, policy.timestampColumn],
   );
   const m = meta[0];
-  if (!m.has_ts) throw new CleanupConfigError(`cleanup "${policy.name}": table ${policy.table} in database "${database}" has no column ${policy.timestampColumn}`);
+  if (!m.has_ts)
+    throw new CleanupConfigError(
+      `cleanup "${policy.name}": table ${policy.table} in database "${database}" has no column ${policy.timestampColumn}`,
+    );
   if (!m.pk || !m.pk_type || m.pk_cols !== 1) {
     throw new CleanupConfigError(
       `cleanup "${policy.name}": table ${policy.table} in database "${database}" needs a single-column primary key for batched deletes`,
@@ -113,7 +122,8 @@ async function settlePending(opts: CleanupOptions): Promise<void> {
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_xid = (($1::bigint % 4294967296)::text)::xid AND pid <> pg_backend_pid()`,
         [b.xid],
       );
-      if (Date.now() > deadline) throw new Error(`cleanup "${opts.policy.name}": transaction ${b.xid} of an earlier attempt is still in progress`);
+      if (Date.now() > deadline)
+        throw new Error(`cleanup "${opts.policy.name}": transaction ${b.xid} of an earlier attempt is still in progress`);
       await sleep(200);
     }
     if (status === null) throw new Error(`cleanup "${opts.policy.name}": cannot tell whether transaction ${b.xid} committed (too old)`);
@@ -183,7 +193,10 @@ function batchStatements(info: TableInfo, policy: CleanupPolicy, cutoff: Date, l
         }
       : undefined,
     limit: (after: string | null, size: number, skipLocked: boolean) =>
-      byCtid(`${expired}${after === null ? '' : ` AND ${info.pk} > ${key(after)}`}`, ` ORDER BY ${info.pk} LIMIT ${size}${skipLocked ? ' FOR UPDATE SKIP LOCKED' : ''}`),
+      byCtid(
+        `${expired}${after === null ? '' : ` AND ${info.pk} > ${key(after)}`}`,
+        ` ORDER BY ${info.pk} LIMIT ${size}${skipLocked ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+      ),
   };
 }
 
@@ -236,7 +249,11 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
   // Integer keys: the batch is a key range, so the statement is a plain index range scan. Its upper end is the
   // largest key when this attempt starts; rows inserted later are not expired.
   const bounds = integerKeys
-    ? (await target.query<{ lo: string | null; hi: string | null }>(`SELECT min(${info.pk})::text AS lo, max(${info.pk})::text AS hi FROM ${info.qualified}`)).rows[0]
+    ? (
+        await target.query<{ lo: string | null; hi: string | null }>(
+          `SELECT min(${info.pk})::text AS lo, max(${info.pk})::text AS hi FROM ${info.qualified}`,
+        )
+      ).rows[0]
     : { lo: null, hi: null };
   if (integerKeys && progress.lastPk === null && bounds.lo !== null) progress.lastPk = (BigInt(bounds.lo) - 1n).toString();
   let span = BigInt(policy.batchSize);
@@ -276,9 +293,14 @@ export async function runCleanup(opts: CleanupOptions): Promise<CleanupResult> {
       let last: string | null;
       let xid: string;
       try {
-        const sql = integerKeys ? batches.range!(progress.lastPk!, upTo!, skipLocked > 0) : batches.limit(progress.lastPk, batchSize, skipLocked > 0);
+        const sql = integerKeys
+          ? batches.range!(progress.lastPk!, upTo!, skipLocked > 0)
+          : batches.limit(progress.lastPk, batchSize, skipLocked > 0);
         // BEGIN and the DELETE travel together (simple query protocol, values inlined as literals).
-        const results = (await target.query(sql)) as unknown as { rowCount: number | null; rows: { n: number | null; last: string | null; xid: string }[] }[];
+        const results = (await target.query(sql)) as unknown as {
+          rowCount: number | null;
+          rows: { n: number | null; last: string | null; xid: string }[];
+        }[];
         const row = results[results.length - 1].rows[0];
         // A plain range DELETE reports its count in the command tag (the result before the SELECT).
         n = row.n ?? results[results.length - 2].rowCount ?? 0;

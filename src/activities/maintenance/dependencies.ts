@@ -41,7 +41,10 @@ export async function dependencyReport(checkout: string, opts: { timeoutMs?: num
   }
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const env = { ...process.env, ...opts.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' };
-  const [outdated, audit] = await Promise.all([npmJson(checkout, ['outdated'], timeoutMs, env), npmJson(checkout, ['audit'], timeoutMs, env)]);
+  const [outdated, audit] = await Promise.all([
+    npmJson(checkout, ['outdated'], timeoutMs, env),
+    npmJson(checkout, ['audit'], timeoutMs, env),
+  ]);
 
   const lines: string[] = [];
   const summary: string[] = [];
@@ -53,7 +56,12 @@ export async function dependencyReport(checkout: string, opts: { timeoutMs?: num
     lines.push(
       '### npm outdated',
       '',
-      entries.length ? mdTable(['package', 'current', 'wanted', 'latest'], entries.map(([n, v]) => [n, v.current, v.wanted, v.latest])) : 'Everything is up to date.',
+      entries.length
+        ? mdTable(
+            ['package', 'current', 'wanted', 'latest'],
+            entries.map(([n, v]) => [n, v.current, v.wanted, v.latest]),
+          )
+        : 'Everything is up to date.',
     );
   } else {
     summary.push(`npm outdated failed: ${outdated.error}`);
@@ -64,7 +72,13 @@ export async function dependencyReport(checkout: string, opts: { timeoutMs?: num
     const meta = (audit.json.metadata as { vulnerabilities?: Record<string, number> } | undefined)?.vulnerabilities ?? {};
     vulnerabilities = Object.fromEntries(SEVERITIES.map((s) => [s, Number(meta[s] ?? 0)]));
     const total = SEVERITIES.reduce((n, s) => n + vulnerabilities![s], 0);
-    summary.push(total ? `${total} vulnerabilities (${SEVERITIES.filter((s) => vulnerabilities![s]).map((s) => `${vulnerabilities![s]} ${s}`).join(', ')})` : 'no known vulnerabilities');
+    summary.push(
+      total
+        ? `${total} vulnerabilities (${SEVERITIES.filter((s) => vulnerabilities![s])
+            .map((s) => `${vulnerabilities![s]} ${s}`)
+            .join(', ')})`
+        : 'no known vulnerabilities',
+    );
     lines.push('', '### npm audit', '', mdTable([...SEVERITIES], [SEVERITIES.map((s) => vulnerabilities![s])]));
   } else {
     summary.push(`npm audit failed: ${audit.error}`);

@@ -76,7 +76,11 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
         // SKIP_LOCKED: a table someone holds a conflicting lock on is left for next time instead of waited for.
         const sql = input.vacuum ? 'VACUUM (ANALYZE, SKIP_LOCKED)' : 'ANALYZE (SKIP_LOCKED)';
         await client.query(`SET lock_timeout = ${cfg().lockTimeout}`);
-        await runLong(client, url, () => client.query(sql), { beat: () => ctx.heartbeat({ sql }), everyMs: heartbeatEvery(), signal: ctx.cancellationSignal });
+        await runLong(client, url, () => client.query(sql), {
+          beat: () => ctx.heartbeat({ sql }),
+          everyMs: heartbeatEvery(),
+          signal: ctx.cancellationSignal,
+        });
         return { status: 'ok', summary: `${sql} of "${input.database}" in ${((Date.now() - started) / 1000).toFixed(1)} s` };
       } finally {
         await client.end().catch(() => undefined);
@@ -98,7 +102,9 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
             missing.push(database);
             continue;
           }
-          const { rows: before } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass)::text AS bytes', [name]);
+          const { rows: before } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass)::text AS bytes', [
+            name,
+          ]);
           // It takes an ACCESS EXCLUSIVE lock: give up quickly rather than queue every reader behind us.
           await client.query(`SET lock_timeout = ${cfg().lockTimeout}`);
           await client.query('SET statement_timeout = 0');
@@ -107,7 +113,9 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
             everyMs: heartbeatEvery(),
             signal: ctx.cancellationSignal,
           });
-          const { rows: after } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass)::text AS bytes', [name]);
+          const { rows: after } = await client.query<{ bytes: string }>('SELECT pg_total_relation_size($1::regclass)::text AS bytes', [
+            name,
+          ]);
           done.push(`${database}: ${name} ${formatBytes(Number(before[0].bytes))} → ${formatBytes(Number(after[0].bytes))}`);
         } finally {
           await client.end().catch(() => undefined);
@@ -137,9 +145,10 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
           GROUP BY r.check_key ORDER BY failing DESC, r.check_key`,
         [input.hours],
       );
-      const runs = await deps.ops.query<{ n: number }>(`SELECT count(*)::int AS n FROM health_runs WHERE checked_at > now() - $1::int * interval '1 hour'`, [
-        input.hours,
-      ]);
+      const runs = await deps.ops.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM health_runs WHERE checked_at > now() - $1::int * interval '1 hour'`,
+        [input.hours],
+      );
       const failing = rows.filter((r) => r.failing > 0);
       return {
         status: 'ok',
@@ -147,7 +156,10 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
           ? `${runs.rows[0].n} health runs in ${input.hours} h; ${failing.length ? `${failing.length} checks failed at least once` : 'every check passed every time'}`
           : `no health check ran in the last ${input.hours} h — is schedule-health paused?`,
         markdown: failing.length
-          ? mdTable(['check', 'failed runs', 'runs', 'worst', 'last failure'], failing.map((r) => [r.check_key, r.failing, r.total, r.worst, r.last_summary]))
+          ? mdTable(
+              ['check', 'failed runs', 'runs', 'worst', 'last failure'],
+              failing.map((r) => [r.check_key, r.failing, r.total, r.worst, r.last_summary]),
+            )
           : undefined,
         data: { runs: runs.rows[0].n, failing: failing.map((r) => r.check_key) },
       };
@@ -160,7 +172,12 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
     },
 
     /** Stores the report (markdown and steps) in the ops database, once per workflow; storing again replaces it. */
-    async storeMaintenanceReport(input: { workflowId: string; kind: MaintenanceKind; startedAt: string; steps: MaintenanceStep[] }): Promise<{ reportId: number }> {
+    async storeMaintenanceReport(input: {
+      workflowId: string;
+      kind: MaintenanceKind;
+      startedAt: string;
+      steps: MaintenanceStep[];
+    }): Promise<{ reportId: number }> {
       const markdown = renderMaintenanceReport({ ...input, name: deps.config.name });
       const failed = input.steps.filter((s) => s.status === 'failed').length;
       const { rows } = await deps.ops.query<{ id: string }>(
@@ -181,7 +198,10 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
         [input.reportId],
       );
       if (!rows.length) throw ApplicationFailure.nonRetryable(`no maintenance report ${input.reportId}`);
-      const text = chatSummary({ name: deps.config.name, kind: rows[0].kind, steps: rows[0].steps }, `runbook maintenance show ${rows[0].workflow_id}`);
+      const text = chatSummary(
+        { name: deps.config.name, kind: rows[0].kind, steps: rows[0].steps },
+        `runbook maintenance show ${rows[0].workflow_id}`,
+      );
       const client = deps.platforms?.[input.channel];
       if (!client?.configured) return { status: 'skipped', summary: `${input.channel} is not configured` };
       if (input.channel === 'slack') await deps.platforms!.slack.post({ text });

@@ -27,9 +27,20 @@ export function formatBytes(n: number): string {
 const ICON = { ok: '✅', failed: '❌', skipped: '⏭️' } as const;
 
 /** The stored and posted maintenance report: failures first, then every step in the order it ran. */
-export function renderMaintenanceReport(r: { name: string; kind: MaintenanceKind; workflowId: string; startedAt: string; steps: MaintenanceStep[] }): string {
+export function renderMaintenanceReport(r: {
+  name: string;
+  kind: MaintenanceKind;
+  workflowId: string;
+  startedAt: string;
+  steps: MaintenanceStep[];
+}): string {
   const failed = r.steps.filter((s) => s.status === 'failed');
-  const lines = [`# ${r.kind[0].toUpperCase()}${r.kind.slice(1)} maintenance — ${r.name}`, '', `Started ${r.startedAt} · workflow \`${r.workflowId}\``, ''];
+  const lines = [
+    `# ${r.kind[0].toUpperCase()}${r.kind.slice(1)} maintenance — ${r.name}`,
+    '',
+    `Started ${r.startedAt} · workflow \`${r.workflowId}\``,
+    '',
+  ];
   lines.push(
     failed.length
       ? `**${failed.length} of ${r.steps.length} steps failed:** ${failed.map((s) => `${s.name} (${s.summary})`).join('; ')}`

@@ -49,9 +49,14 @@ async function tableSizes({ client, database }: ReportContext): Promise<StepOutc
   const total = rows.reduce((n, r) => n + Number(r.bytes), 0);
   return {
     status: 'ok',
-    summary: rows.length ? `${rows.length} largest tables, ${formatBytes(total)} together; largest ${rows[0].schemaname}.${rows[0].tablename}` : 'no tables',
+    summary: rows.length
+      ? `${rows.length} largest tables, ${formatBytes(total)} together; largest ${rows[0].schemaname}.${rows[0].tablename}`
+      : 'no tables',
     markdown: rows.length
-      ? mdTable(['table', 'size', 'live rows'], rows.map((r) => [`${r.schemaname}.${r.tablename}`, formatBytes(Number(r.bytes)), Number(r.rows)]))
+      ? mdTable(
+          ['table', 'size', 'live rows'],
+          rows.map((r) => [`${r.schemaname}.${r.tablename}`, formatBytes(Number(r.bytes)), Number(r.rows)]),
+        )
       : `Database "${database}" has no tables.`,
     data: { tables: rows.map((r) => ({ table: `${r.schemaname}.${r.tablename}`, bytes: Number(r.bytes), rows: Number(r.rows) })) },
   };
@@ -71,12 +76,22 @@ async function connections({ client, database, config }: ReportContext): Promise
   const pool = config.databases[database]?.poolSize;
   const t = config.thresholds.dbConnections;
   const ofPool = pool ? (100 * total) / pool : undefined;
-  const level = ofPool === undefined ? '' : ofPool > t.critical ? ' — above the critical threshold' : ofPool > t.warning ? ' — above the warning threshold' : '';
+  const level =
+    ofPool === undefined
+      ? ''
+      : ofPool > t.critical
+        ? ' — above the critical threshold'
+        : ofPool > t.warning
+          ? ' — above the warning threshold'
+          : '';
   return {
     status: 'ok',
     summary: `${total} of ${max} max_connections${pool ? `, ${ofPool!.toFixed(0)} % of the pool of ${pool}` : ''}${level}`,
     markdown: [
-      mdTable(['state', 'connections'], rows.map((r) => [r.state, r.n])),
+      mdTable(
+        ['state', 'connections'],
+        rows.map((r) => [r.state, r.n]),
+      ),
       '',
       `Cluster-wide client connections: ${total} of max_connections ${max} (${((100 * total) / max).toFixed(0)} %).` +
         (pool ? ` Pool size ${pool}: ${ofPool!.toFixed(0)} % (warning at ${t.warning} %, critical at ${t.critical} %).` : ''),
@@ -120,9 +135,14 @@ async function slowQueries({ client, database, config }: ReportContext): Promise
   }
   return {
     status: 'ok',
-    summary: rows.length ? `${rows.length} queries slower than ${threshold} ms on average` : `no query slower than ${threshold} ms on average`,
+    summary: rows.length
+      ? `${rows.length} queries slower than ${threshold} ms on average`
+      : `no query slower than ${threshold} ms on average`,
     markdown: rows.length
-      ? mdTable(['mean ms', 'calls', 'total ms', 'query'], rows.map((r) => [r.mean_ms, r.calls, r.total_ms, `\`${r.query}\``]))
+      ? mdTable(
+          ['mean ms', 'calls', 'total ms', 'query'],
+          rows.map((r) => [r.mean_ms, r.calls, r.total_ms, `\`${r.query}\``]),
+        )
       : undefined,
     data: { extension: 'present', queries: rows.length },
   };
@@ -145,7 +165,14 @@ async function seqScans({ client }: ReportContext): Promise<StepOutcome> {
     markdown: rows.length
       ? mdTable(
           ['table', 'seq scans', 'index scans', 'ratio', 'live rows', 'note'],
-          rows.map((r) => [r.tbl, r.seq_scan, r.idx_scan, r.ratio, r.live, noIndex.includes(r) ? 'no index used: consider CREATE INDEX CONCURRENTLY' : '']),
+          rows.map((r) => [
+            r.tbl,
+            r.seq_scan,
+            r.idx_scan,
+            r.ratio,
+            r.live,
+            noIndex.includes(r) ? 'no index used: consider CREATE INDEX CONCURRENTLY' : '',
+          ]),
         )
       : undefined,
     data: { tables: rows.map((r) => r.tbl), withoutIndex: noIndex.map((r) => r.tbl) },
@@ -243,7 +270,9 @@ async function costPerDay({ client, database, config }: ReportContext, days: num
   if (!shape.exists || shape.missing.length) {
     return {
       status: 'skipped',
-      summary: shape.exists ? `${table} in "${database}" has no ${shape.missing.join('/')} column: no cost report` : `no ${table} table in database "${database}": no cost report`,
+      summary: shape.exists
+        ? `${table} in "${database}" has no ${shape.missing.join('/')} column: no cost report`
+        : `no ${table} table in database "${database}": no cost report`,
     };
   }
   const { rows } = await client.query<{ day: string; cost: string; messages: number }>(
@@ -258,7 +287,12 @@ async function costPerDay({ client, database, config }: ReportContext, days: num
   return {
     status: 'ok',
     summary: `$${total.toFixed(2)} over ${rows.length} days${over.length ? `; above $${limit}/day on ${over.map((r) => r.day).join(', ')}` : ''}`,
-    markdown: rows.length ? mdTable(['day', 'cost ($)', 'messages'], rows.map((r) => [r.day, r.cost, r.messages])) : undefined,
+    markdown: rows.length
+      ? mdTable(
+          ['day', 'cost ($)', 'messages'],
+          rows.map((r) => [r.day, r.cost, r.messages]),
+        )
+      : undefined,
     data: { days: rows.map((r) => ({ day: r.day, cost: Number(r.cost), messages: r.messages })), overLimit: over.map((r) => r.day) },
   };
 }

@@ -29,7 +29,10 @@ export function pickDatabase(ctx: CliContext, given: string | undefined, flag = 
   const config = ctx.config();
   if (given) {
     if (!config.databases[given]) {
-      throw new CliError(EXIT.USAGE, `${flag}: no database "${given}" in the configuration (known: ${Object.keys(config.databases).join(', ') || 'none'})`);
+      throw new CliError(
+        EXIT.USAGE,
+        `${flag}: no database "${given}" in the configuration (known: ${Object.keys(config.databases).join(', ') || 'none'})`,
+      );
     }
     return given;
   }
@@ -67,7 +70,13 @@ async function currentProgress(client: Client, workflowId: string, depth = 0): P
  * Prints `phase: bytes at rate` to stderr while `done` is pending: one refreshed line on a terminal,
  * a line every 10 s otherwise. Nothing with --json (stdout stays one JSON document; stderr stays quiet).
  */
-export async function withProgress<T>(ctx: CliContext, client: Client, handle: WorkflowHandle, done: Promise<T>, label?: () => string | undefined): Promise<T> {
+export async function withProgress<T>(
+  ctx: CliContext,
+  client: Client,
+  handle: WorkflowHandle,
+  done: Promise<T>,
+  label?: () => string | undefined,
+): Promise<T> {
   if (ctx.json) return done;
   const tty = Boolean(process.stderr.isTTY);
   let last = '';
@@ -77,7 +86,9 @@ export async function withProgress<T>(ctx: CliContext, client: Client, handle: W
   const tick = async () => {
     const p = await currentProgress(client, handle.workflowId).catch(() => undefined);
     const extra = label?.();
-    const line = [extra, p && (p.bytes ? `${p.phase}: ${formatBytes(p.bytes)} at ${formatBytes(p.rate)}/s` : p.phase)].filter(Boolean).join(' · ');
+    const line = [extra, p && (p.bytes ? `${p.phase}: ${formatBytes(p.bytes)} at ${formatBytes(p.rate)}/s` : p.phase)]
+      .filter(Boolean)
+      .join(' · ');
     if (!line || finished) return;
     if (tty) process.stderr.write(`\r\x1b[2K${line}`);
     else if (line !== last && Date.now() - lastPrinted > 10_000) {
@@ -97,8 +108,13 @@ export async function withProgress<T>(ctx: CliContext, client: Client, handle: W
 
 function verificationLines(v: VerifyBackupResult): string[] {
   return [
-    ...table(['CHECK', 'RESULT', 'DETAIL'], v.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAILED', c.detail])),
-    ...(v.retention?.deleted.length ? ['', `retention deleted: ${v.retention.deleted.map((d) => `${d.backupId} (${d.reason})`).join(', ')}`] : []),
+    ...table(
+      ['CHECK', 'RESULT', 'DETAIL'],
+      v.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAILED', c.detail]),
+    ),
+    ...(v.retention?.deleted.length
+      ? ['', `retention deleted: ${v.retention.deleted.map((d) => `${d.backupId} (${d.reason})`).join(', ')}`]
+      : []),
   ];
 }
 
@@ -125,7 +141,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-wait', 'start it and print the workflow id')
     .action(async (opts: { database?: string; reason?: string; verify?: boolean; wait: boolean }) => {
       const database = pickDatabase(ctx, opts.database);
-      const input: BackupInput = { database, reason: opts.reason, requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`, trigger: 'manual', verify: Boolean(opts.verify) };
+      const input: BackupInput = {
+        database,
+        reason: opts.reason,
+        requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+        trigger: 'manual',
+        verify: Boolean(opts.verify),
+      };
       parseOrUsage(backupInput, input);
       const client = await ctx.client();
       const now = new Date();
@@ -152,7 +174,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-n, --limit <n>', 'at most this many', '20')
     .option('--all', 'include backups deleted by retention')
     .action(async (opts: { database?: string; limit: string; all?: boolean }) => {
-      const input: BackupCatalogueInput = { database: opts.database ? pickDatabase(ctx, opts.database) : undefined, limit: Number(opts.limit), includeDeleted: Boolean(opts.all) };
+      const input: BackupCatalogueInput = {
+        database: opts.database ? pickDatabase(ctx, opts.database) : undefined,
+        limit: Number(opts.limit),
+        includeDeleted: Boolean(opts.all),
+      };
       if (!Number.isInteger(input.limit) || input.limit! < 1) throw new CliError(EXIT.USAGE, '--limit: must be a positive whole number');
       const client = await ctx.client();
       const rows = (await client.workflow.execute('backupCatalogue', {
@@ -166,7 +192,15 @@ export function register(program: Command, ctx: CliContext): void {
         d.backups.length
           ? table(
               ['BACKUP', 'DATABASE', 'STATUS', 'VERIFIED', 'SIZE', 'STARTED', 'TRIGGER'],
-              d.backups.map((b) => [b.backupId, b.database, b.status, b.verificationStatus ?? 'no', b.sizeBytes === null ? null : formatBytes(b.sizeBytes), b.startedAt, b.trigger]),
+              d.backups.map((b) => [
+                b.backupId,
+                b.database,
+                b.status,
+                b.verificationStatus ?? 'no',
+                b.sizeBytes === null ? null : formatBytes(b.sizeBytes),
+                b.startedAt,
+                b.trigger,
+              ]),
             )
           : ['no backups yet'],
       );
@@ -174,7 +208,9 @@ export function register(program: Command, ctx: CliContext): void {
 
   backup
     .command('verify')
-    .description('verify a backup by re-hashing it, reading it fully, restoring it into a scratch database and comparing rows; exit 1 when it fails')
+    .description(
+      'verify a backup by re-hashing it, reading it fully, restoring it into a scratch database and comparing rows; exit 1 when it fails',
+    )
     .option('-b, --backup <id>', 'the backup (default: the latest completed one)')
     .option('-d, --database <name>', 'with no --backup: the latest backup of this database')
     .option('--no-retention', 'do not apply retention after a successful verification')
@@ -203,7 +239,11 @@ export function register(program: Command, ctx: CliContext): void {
         const report = verificationReport(err);
         if (!report) throw err;
         ctx.exitCode = EXIT.FAILED;
-        ctx.out.result({ workflowId: handle.workflowId, ...report }, (r) => [`backup ${r.backupId} FAILED verification`, '', ...verificationLines(r)]);
+        ctx.out.result({ workflowId: handle.workflowId, ...report }, (r) => [
+          `backup ${r.backupId} FAILED verification`,
+          '',
+          ...verificationLines(r),
+        ]);
       }
     });
 }

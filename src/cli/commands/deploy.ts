@@ -28,7 +28,8 @@ const who = (ctx: CliContext, by?: string) => by ?? `cli:${ctx.env.USER ?? 'unkn
 function checkService(ctx: CliContext, service: string | undefined, flag = '--service'): string {
   const services = ctx.config().services.map((s) => s.name);
   if (!service) throw new CliError(EXIT.USAGE, `${flag}: say which service (${services.join(', ')})`);
-  if (!services.includes(service)) throw new CliError(EXIT.USAGE, `${flag}: no service "${service}" in the configuration (known: ${services.join(', ')})`);
+  if (!services.includes(service))
+    throw new CliError(EXIT.USAGE, `${flag}: no service "${service}" in the configuration (known: ${services.join(', ')})`);
   return service;
 }
 
@@ -60,11 +61,20 @@ export function progressLines(p: DeployProgress): string[] {
     `${p.workflowId} — ${p.service} ${p.ref}${p.sha ? `@${p.sha.slice(0, 12)}` : ''} by ${p.requestedBy}${p.hotfix ? ` (hotfix: ${p.hotfix.reason})` : ''}`,
     p.verdict ? `verdict: ${p.verdict} — ${p.verdictReason}` : progressLine(p),
     '',
-    ...table(['GATE', 'RESULT', 'REASON'], p.gates.map((g) => [g.name, g.status, g.reason])),
+    ...table(
+      ['GATE', 'RESULT', 'REASON'],
+      p.gates.map((g) => [g.name, g.status, g.reason]),
+    ),
   ];
-  if (p.preview) lines.push('', `preview     ${p.preview.id} ${p.preview.url}${p.preview.smoke ? ` (smoke tests ${p.preview.smoke.passed ? 'passed' : 'FAILED'})` : ''}`);
+  if (p.preview)
+    lines.push(
+      '',
+      `preview     ${p.preview.id} ${p.preview.url}${p.preview.smoke ? ` (smoke tests ${p.preview.smoke.passed ? 'passed' : 'FAILED'})` : ''}`,
+    );
   if (p.migrations && (p.migrations.pending.length || p.migrations.failed)) {
-    lines.push(`migrations  applied ${p.migrations.applied.join(', ') || 'none'}${p.migrations.failed ? `; FAILED ${p.migrations.failed.name}: ${p.migrations.failed.error}` : ''}`);
+    lines.push(
+      `migrations  applied ${p.migrations.applied.join(', ') || 'none'}${p.migrations.failed ? `; FAILED ${p.migrations.failed.name}: ${p.migrations.failed.error}` : ''}`,
+    );
   }
   if (p.previousProduction !== undefined) lines.push(`previous    ${p.previousProduction?.id ?? 'none'} (rollback target)`);
   if (p.production) lines.push(`production  ${p.production.id} ${p.production.url}`);
@@ -74,8 +84,14 @@ export function progressLines(p: DeployProgress): string[] {
       `watch       ${w.percent}%: ${w.samplesTaken}/${w.samplesPlanned} samples, last error rate ${pct(w.lastErrorRate)}, p99 ${msText(w.lastP99Ms)}, ${w.warnings} warning(s)${w.endedEarly ? `, ended early by ${w.endedEarly.by}: ${w.endedEarly.reason}` : ''}`,
     );
   }
-  if (p.rollback) lines.push(`rollback    to ${p.rollback.to}: ${p.rollback.status}${p.rollback.error ? ` (${p.rollback.error})` : ''} — ${p.rollback.reason}`);
-  if (p.incident) lines.push(`incident    ${p.incident.workflowId ?? `not opened (${p.incident.error}); told ${p.incident.channels?.join(', ') || 'nobody'}`}`);
+  if (p.rollback)
+    lines.push(
+      `rollback    to ${p.rollback.to}: ${p.rollback.status}${p.rollback.error ? ` (${p.rollback.error})` : ''} — ${p.rollback.reason}`,
+    );
+  if (p.incident)
+    lines.push(
+      `incident    ${p.incident.workflowId ?? `not opened (${p.incident.error}); told ${p.incident.channels?.join(', ') || 'nobody'}`}`,
+    );
   return lines;
 }
 
@@ -109,13 +125,21 @@ async function update(ctx: CliContext, id: string, name: 'approve' | 'abort' | '
   const client = await ctx.client();
   const handle = client.workflow.getHandle(id);
   const { status } = await handle.describe(); // not found → exit 4
-  if (status.name !== 'RUNNING') throw new CliError(EXIT.FAILED, `${id} has ended (${status.name.toLowerCase()}): too late to ${name === 'endWatch' ? 'end its watch' : name}`);
+  if (status.name !== 'RUNNING')
+    throw new CliError(
+      EXIT.FAILED,
+      `${id} has ended (${status.name.toLowerCase()}): too late to ${name === 'endWatch' ? 'end its watch' : name}`,
+    );
   const answer = await handle.executeUpdate<DeployUpdateResult, [unknown]>(name, { args: [arg] });
   ctx.out.result({ workflowId: id, ...answer }, (a) => `${id}: ${a.outcome}`);
 }
 
 async function listDeploys(client: Client, taskQueue: string, all: boolean) {
-  const query = [`TaskQueue = "${taskQueue}"`, `RunbookKind IN ("deploy", "rollback")`, ...(all ? [] : ['ExecutionStatus = "Running"'])].join(' AND ');
+  const query = [
+    `TaskQueue = "${taskQueue}"`,
+    `RunbookKind IN ("deploy", "rollback")`,
+    ...(all ? [] : ['ExecutionStatus = "Running"']),
+  ].join(' AND ');
   const runs = [];
   for await (const info of client.workflow.list({ query, pageSize: 50 })) {
     runs.push({ workflowId: info.workflowId, type: info.type, status: info.status.name, started: info.startTime.toISOString() });
@@ -125,7 +149,9 @@ async function listDeploys(client: Client, taskQueue: string, all: boolean) {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const deploy = program.command('deploy').description('deployments: checklist, preview, smoke tests, migrations, promotion, 30-minute watch, rollback');
+  const deploy = program
+    .command('deploy')
+    .description('deployments: checklist, preview, smoke tests, migrations, promotion, 30-minute watch, rollback');
 
   deploy
     .command('start')
@@ -141,32 +167,47 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--sample-interval <duration>', 'watch sampling interval (default: config deploy.sampleInterval, 30s)')
     .option('--by <name>', 'who asks (default: cli:$USER)')
     .option('-f, --follow', 'stay and show progress (samples, error rate, p99, time left) until it ends')
-    .action(async (o: { service?: string; project?: string; ref: string; sha?: string; hotfix?: boolean; reason?: string; approval?: boolean; watch?: string; sampleInterval?: string; by?: string; follow?: boolean }) => {
-      const service = checkService(ctx, o.service ?? o.project);
-      if (o.reason && !o.hotfix) throw new CliError(EXIT.USAGE, '--reason: only with --hotfix');
-      if (o.hotfix && !o.reason) throw new CliError(EXIT.USAGE, '--hotfix: needs --reason "<why>"; a hotfix skips the preview smoke tests');
-      const input: DeployInput = {
-        service,
-        ref: o.ref,
-        ...(o.sha ? { sha: o.sha } : {}),
-        requestedBy: who(ctx, o.by),
-        ...(o.hotfix ? { hotfix: { reason: o.reason ?? '' } } : {}),
-        ...(o.approval ? { requireApproval: true } : {}),
-        durations: { ...(o.watch ? { watch: o.watch } : {}), ...(o.sampleInterval ? { sampleInterval: o.sampleInterval } : {}) },
-      };
-      parseOrUsage(deployInput, input);
-      const client = await ctx.client();
-      const handle = await client.workflow.start('deploy', { taskQueue: ctx.taskQueue(), ...deployStartOptions(input), args: [input] });
-      if (!o.follow) {
-        ctx.out.result({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, (d) => [
-          `started ${d.workflowId}`,
-          `follow it with: runbook deploy status ${d.workflowId} --follow`,
-        ]);
-        return;
-      }
-      if (!ctx.json) ctx.out.note(`started ${handle.workflowId}`);
-      settle(ctx, await follow(ctx, handle));
-    });
+    .action(
+      async (o: {
+        service?: string;
+        project?: string;
+        ref: string;
+        sha?: string;
+        hotfix?: boolean;
+        reason?: string;
+        approval?: boolean;
+        watch?: string;
+        sampleInterval?: string;
+        by?: string;
+        follow?: boolean;
+      }) => {
+        const service = checkService(ctx, o.service ?? o.project);
+        if (o.reason && !o.hotfix) throw new CliError(EXIT.USAGE, '--reason: only with --hotfix');
+        if (o.hotfix && !o.reason)
+          throw new CliError(EXIT.USAGE, '--hotfix: needs --reason "<why>"; a hotfix skips the preview smoke tests');
+        const input: DeployInput = {
+          service,
+          ref: o.ref,
+          ...(o.sha ? { sha: o.sha } : {}),
+          requestedBy: who(ctx, o.by),
+          ...(o.hotfix ? { hotfix: { reason: o.reason ?? '' } } : {}),
+          ...(o.approval ? { requireApproval: true } : {}),
+          durations: { ...(o.watch ? { watch: o.watch } : {}), ...(o.sampleInterval ? { sampleInterval: o.sampleInterval } : {}) },
+        };
+        parseOrUsage(deployInput, input);
+        const client = await ctx.client();
+        const handle = await client.workflow.start('deploy', { taskQueue: ctx.taskQueue(), ...deployStartOptions(input), args: [input] });
+        if (!o.follow) {
+          ctx.out.result({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, (d) => [
+            `started ${d.workflowId}`,
+            `follow it with: runbook deploy status ${d.workflowId} --follow`,
+          ]);
+          return;
+        }
+        if (!ctx.json) ctx.out.note(`started ${handle.workflowId}`);
+        settle(ctx, await follow(ctx, handle));
+      },
+    );
 
   deploy
     .command('status [workflowId]')
@@ -177,14 +218,23 @@ export function register(program: Command, ctx: CliContext): void {
       const client = await ctx.client();
       if (!id) {
         const runs = await listDeploys(client, ctx.taskQueue(), Boolean(o.all));
-        ctx.out.result(runs, (r) => (r.length ? table(['WORKFLOW ID', 'TYPE', 'STATUS', 'STARTED'], r.map((x) => [x.workflowId, x.type, x.status, x.started])) : ['no deployments running']));
+        ctx.out.result(runs, (r) =>
+          r.length
+            ? table(
+                ['WORKFLOW ID', 'TYPE', 'STATUS', 'STARTED'],
+                r.map((x) => [x.workflowId, x.type, x.status, x.started]),
+              )
+            : ['no deployments running'],
+        );
         return;
       }
       const handle = client.workflow.getHandle(id);
       const { type } = await handle.describe();
       if (type === 'rollback') {
         const p = await handle.query<RollbackProgress>('progress');
-        ctx.out.result(p, (r) => [`${r.workflowId}: ${r.stage} — ${r.service} to ${r.to?.id ?? '(resolving)'}${r.verified !== undefined ? `, health ${r.verified ? 'verified' : 'NOT healthy'}` : ''}${r.lastError ? ` — ${r.lastError}` : ''}`]);
+        ctx.out.result(p, (r) => [
+          `${r.workflowId}: ${r.stage} — ${r.service} to ${r.to?.id ?? '(resolving)'}${r.verified !== undefined ? `, health ${r.verified ? 'verified' : 'NOT healthy'}` : ''}${r.lastError ? ` — ${r.lastError}` : ''}`,
+        ]);
         return;
       }
       if (type !== 'deploy') throw new CliError(EXIT.NOT_FOUND, `${id} is a ${type} workflow, not a deployment`);
@@ -231,32 +281,38 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--incident <id>', 'the incident this mitigates')
     .option('--by <name>', 'who asks (default: cli:$USER)')
     .option('--no-wait', 'start it and print the workflow id')
-    .action(async (o: { service?: string; project?: string; to?: string; reason: string; incident?: string; by?: string; wait: boolean }) => {
-      const input: RollbackInput = {
-        service: checkService(ctx, o.service ?? o.project),
-        ...(o.to ? { toDeploymentId: o.to } : {}),
-        reason: o.reason,
-        requestedBy: who(ctx, o.by),
-        ...(o.incident ? { incidentId: o.incident } : {}),
-      };
-      parseOrUsage(rollbackInput, input);
-      const client = await ctx.client();
-      const handle = await client.workflow.start('rollback', { taskQueue: ctx.taskQueue(), ...rollbackStartOptions(input, new Date()), args: [input] });
-      if (!o.wait) {
-        ctx.out.result({ workflowId: handle.workflowId }, (d) => `started ${d.workflowId}`);
-        return;
-      }
-      try {
-        const r = await handle.result();
-        ctx.out.result(r as RollbackProgress, (x) => [
-          `${x.service}: production is on ${x.to?.id}${x.alreadyCurrent ? ' (it already was)' : ` (was ${x.from?.id ?? 'unknown'})`}`,
-          `health ${x.verified ? 'verified' : `NOT healthy: ${x.health?.detail}`}`,
-        ]);
-        if (!(r as RollbackProgress).verified) ctx.exitCode = EXIT.FAILED;
-      } catch (err) {
-        if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) throw new CliError(EXIT.FAILED, `rollback failed: ${err.cause.message}`, { workflowId: handle.workflowId });
-        throw err;
-      }
-    });
-
+    .action(
+      async (o: { service?: string; project?: string; to?: string; reason: string; incident?: string; by?: string; wait: boolean }) => {
+        const input: RollbackInput = {
+          service: checkService(ctx, o.service ?? o.project),
+          ...(o.to ? { toDeploymentId: o.to } : {}),
+          reason: o.reason,
+          requestedBy: who(ctx, o.by),
+          ...(o.incident ? { incidentId: o.incident } : {}),
+        };
+        parseOrUsage(rollbackInput, input);
+        const client = await ctx.client();
+        const handle = await client.workflow.start('rollback', {
+          taskQueue: ctx.taskQueue(),
+          ...rollbackStartOptions(input, new Date()),
+          args: [input],
+        });
+        if (!o.wait) {
+          ctx.out.result({ workflowId: handle.workflowId }, (d) => `started ${d.workflowId}`);
+          return;
+        }
+        try {
+          const r = await handle.result();
+          ctx.out.result(r as RollbackProgress, (x) => [
+            `${x.service}: production is on ${x.to?.id}${x.alreadyCurrent ? ' (it already was)' : ` (was ${x.from?.id ?? 'unknown'})`}`,
+            `health ${x.verified ? 'verified' : `NOT healthy: ${x.health?.detail}`}`,
+          ]);
+          if (!(r as RollbackProgress).verified) ctx.exitCode = EXIT.FAILED;
+        } catch (err) {
+          if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure)
+            throw new CliError(EXIT.FAILED, `rollback failed: ${err.cause.message}`, { workflowId: handle.workflowId });
+          throw err;
+        }
+      },
+    );
 }

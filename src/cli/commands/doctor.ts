@@ -72,7 +72,11 @@ async function opsDatabase(env: NodeJS.ProcessEnv): Promise<DoctorCheck | undefi
       await db.end().catch(() => undefined);
     }
   } catch (err) {
-    return { name: 'postgres', ok: false, detail: `PostgreSQL ops database unreachable at ${where(url)}: ${firstLine(err) || 'no answer'}` };
+    return {
+      name: 'postgres',
+      ok: false,
+      detail: `PostgreSQL ops database unreachable at ${where(url)}: ${firstLine(err) || 'no answer'}`,
+    };
   }
 }
 
@@ -81,7 +85,11 @@ async function searchAttributes(client: Client, namespace: string): Promise<Doct
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
     const missing = Object.keys(CUSTOM_SEARCH_ATTRIBUTES).filter((name) => !customAttributes?.[name]);
     return missing.length
-      ? { name: 'search attributes', ok: false, detail: `missing ${missing.join(', ')}: register them with \`temporal operator search-attribute create\`` }
+      ? {
+          name: 'search attributes',
+          ok: false,
+          detail: `missing ${missing.join(', ')}: register them with \`temporal operator search-attribute create\``,
+        }
       : { name: 'search attributes', ok: true, detail: Object.keys(CUSTOM_SEARCH_ATTRIBUTES).join(', ') };
   } catch (err) {
     // Some hosted clusters do not let a namespace key list attributes; starting a run will tell.
@@ -103,7 +111,11 @@ async function pollers(client: Client, namespace: string, taskQueue: string): Pr
   const identities = (res.pollers ?? []).map((p) => p.identity ?? '?');
   return identities.length
     ? { name: 'worker', ok: true, detail: `${identities.length} poller(s) on "${taskQueue}": ${identities.join(', ')}` }
-    : { name: 'worker', ok: false, detail: `no worker polls task queue "${taskQueue}": start one with \`npm start\` (or \`npm run worker\`)` };
+    : {
+        name: 'worker',
+        ok: false,
+        detail: `no worker polls task queue "${taskQueue}": start one with \`npm start\` (or \`npm run worker\`)`,
+      };
 }
 
 function human(r: DoctorReport): string[] {
@@ -116,7 +128,9 @@ function human(r: DoctorReport): string[] {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
-    .description('check the stack end to end: Temporal, search attributes, a polling worker, and a selfCheck workflow that writes to the ops database')
+    .description(
+      'check the stack end to end: Temporal, search attributes, a polling worker, and a selfCheck workflow that writes to the ops database',
+    )
     .option('-t, --timeout <duration>', 'how long the selfCheck run may take', '30s')
     .action(async (opts: { timeout: string }) => {
       const timeout = durationMs.safeParse(opts.timeout);
@@ -140,7 +154,14 @@ export function register(program: Command, ctx: CliContext): void {
         checks.push(await searchAttributes(client, target.namespace));
         checks.push(await pollers(client, target.namespace, taskQueue));
       }
-      const report: DoctorReport = { ok: false, config: config.source, address: target.address, namespace: target.namespace, taskQueue, checks };
+      const report: DoctorReport = {
+        ok: false,
+        config: config.source,
+        address: target.address,
+        namespace: target.namespace,
+        taskQueue,
+        checks,
+      };
 
       // Without a polling worker the run would only wait; say so instead.
       if (client && checks.every((c) => c.ok)) {
@@ -156,7 +177,11 @@ export function register(program: Command, ctx: CliContext): void {
             staticSummary: 'Self-check requested by `runbook doctor`',
           });
           report.selfCheck = { ...result, workflowId, elapsedMs: Date.now() - startedAt };
-          checks.push({ name: 'selfCheck workflow', ok: true, detail: `${workflowId}: wrote check #${result.checkId} to database "${result.database}" (PostgreSQL ${result.serverVersion}) in ${report.selfCheck.elapsedMs} ms` });
+          checks.push({
+            name: 'selfCheck workflow',
+            ok: true,
+            detail: `${workflowId}: wrote check #${result.checkId} to database "${result.database}" (PostgreSQL ${result.serverVersion}) in ${report.selfCheck.elapsedMs} ms`,
+          });
         } catch (err) {
           let e: unknown = err;
           while (e instanceof Error && e.cause) e = e.cause;

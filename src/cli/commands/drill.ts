@@ -35,7 +35,8 @@ function duration(flag: string, value: string | undefined, fallback: number): nu
 function positive(flag: string, value: string | undefined, fallback: number, integer = true): number {
   if (value === undefined) return fallback;
   const n = /^\d+\/\d+$/.test(value) ? Number(value.split('/')[0]) / Number(value.split('/')[1]) : Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new CliError(EXIT.USAGE, `${flag}: must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new CliError(EXIT.USAGE, `${flag}: must be a positive ${integer ? 'integer' : 'number'}, got "${value}"`);
   return n;
 }
 
@@ -43,8 +44,13 @@ function positive(flag: string, value: string | undefined, fallback: number, int
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('drill <scenario>')
-    .description(`game day: inject a fault into the local sandbox world, wait for the automation, check and time it, clean up (${scenarioNames().join(', ')}, or all)`)
-    .addHelpText('after', `\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.description}`).join('\n')}\n\nExit 0 when every drill passed, 1 when one failed, 2 when it refuses to run (real platform tokens, no sandbox).`)
+    .description(
+      `game day: inject a fault into the local sandbox world, wait for the automation, check and time it, clean up (${scenarioNames().join(', ')}, or all)`,
+    )
+    .addHelpText(
+      'after',
+      `\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.description}`).join('\n')}\n\nExit 0 when every drill passed, 1 when one failed, 2 when it refuses to run (real platform tokens, no sandbox).`,
+    )
     .option('--sla-scale <factor>', 'multiply the incident response SLAs the escalation drill waits for (default 1/360: P1 1h → 10s)')
     .option('--watch <duration>', 'deploy watch at each rolling stage and after promotion (default 3s; the runbook: 30m)')
     .option('--sample-interval <duration>', 'deploy watch sampling interval (default 1s; the runbook: 30s)')
@@ -80,7 +86,11 @@ export function register(program: Command, ctx: CliContext): void {
       const tokens = platformTokenEnvs(config).filter((name) => secretFromEnv(name, ctx.env));
       if (tokens.length || ctx.env.RUNBOOK_SANDBOX === '0') {
         const reason = tokens.length ? `${tokens.join(', ')} set` : 'RUNBOOK_SANDBOX=0';
-        throw new CliError(EXIT.USAGE, `refusing to drill: real platforms are configured (${reason}); drills run only against the embedded sandbox`, { reason });
+        throw new CliError(
+          EXIT.USAGE,
+          `refusing to drill: real platforms are configured (${reason}); drills run only against the embedded sandbox`,
+          { reason },
+        );
       }
       const targets = resolveTargets(config, ctx.env, flags);
       if (!(await sandboxControl(targets.sandboxUrl).reachable())) {
@@ -90,14 +100,26 @@ export function register(program: Command, ctx: CliContext): void {
           { sandboxUrl: targets.sandboxUrl },
         );
       }
-      const world = cliWorld({ client: await ctx.client(), target: ctx.target(), config, taskQueue: ctx.taskQueue(), env: ctx.env, targets });
-      if (!world.receiver?.token) ctx.out.note(`${config.webhooks.bearerTokenEnv} is not set: alerts go to Temporal directly instead of through the webhook receiver, and alert-storm cannot run`);
+      const world = cliWorld({
+        client: await ctx.client(),
+        target: ctx.target(),
+        config,
+        taskQueue: ctx.taskQueue(),
+        env: ctx.env,
+        targets,
+      });
+      if (!world.receiver?.token)
+        ctx.out.note(
+          `${config.webhooks.bearerTokenEnv} is not set: alerts go to Temporal directly instead of through the webhook receiver, and alert-storm cannot run`,
+        );
       ctx.out.note(`drilling against sandbox ${targets.sandboxUrl}, receiver ${targets.receiverUrl}, task queue ${ctx.taskQueue()}`);
 
       const started = Date.now();
       const results = await runDrills(world, scenarios, options);
       const passed = results.filter((r) => r.outcome === 'pass').length;
       if (passed < results.length) ctx.exitCode = EXIT.FAILED;
-      ctx.out.result({ passed, total: results.length, durationMs: Date.now() - started, scenarios: results }, (d) => reportLines(d.scenarios));
+      ctx.out.result({ passed, total: results.length, durationMs: Date.now() - started, scenarios: results }, (d) =>
+        reportLines(d.scenarios),
+      );
     });
 }

@@ -38,10 +38,20 @@ export function register(program: Command, ctx: CliContext): void {
           .filter(Boolean)
           .join('; '),
         ...(d.failing.length || d.unknown.length
-          ? ['', ...table(['CHECK', 'STATUS', 'SUMMARY'], [...d.failing.map((f) => [f.key, f.status, f.summary]), ...d.unknown.map((u) => [u.key, 'unknown', u.summary])])]
+          ? [
+              '',
+              ...table(
+                ['CHECK', 'STATUS', 'SUMMARY'],
+                [...d.failing.map((f) => [f.key, f.status, f.summary]), ...d.unknown.map((u) => [u.key, 'unknown', u.summary])],
+              ),
+            ]
           : []),
         ...(d.transitions.length
-          ? ['', `${d.transitions.length} alert${d.transitions.length === 1 ? '' : 's'} raised or resolved:`, ...d.transitions.map((t) => `  ${t.key}: ${t.from} → ${t.to}`)]
+          ? [
+              '',
+              `${d.transitions.length} alert${d.transitions.length === 1 ? '' : 's'} raised or resolved:`,
+              ...d.transitions.map((t) => `  ${t.key}: ${t.from} → ${t.to}`),
+            ]
           : []),
       ]);
     });

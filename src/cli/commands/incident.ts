@@ -47,7 +47,8 @@ async function incidentHandle(ctx: CliContext, id: string, mustRun = true): Prom
   const handle = client.workflow.getHandle(id);
   const d = await handle.describe(); // not found → exit 4
   if (d.type !== 'incident') throw new CliError(EXIT.NOT_FOUND, `${id} is a ${d.type} workflow, not an incident`);
-  if (mustRun && d.status.name !== 'RUNNING') throw new CliError(EXIT.FAILED, `${id} has ended (${d.status.name.toLowerCase()}): the incident is closed`);
+  if (mustRun && d.status.name !== 'RUNNING')
+    throw new CliError(EXIT.FAILED, `${id} has ended (${d.status.name.toLowerCase()}): the incident is closed`);
   return handle;
 }
 
@@ -71,12 +72,14 @@ export function summaryLines(s: IncidentState, now = Date.now()): string[] {
   const lines = [`${s.incidentId} — ${s.severity} ${s.status} — ${s.title}`];
   const facts = [`service ${s.service}${s.customerFacing ? ' (customer-facing)' : ''}`, `opened ${when(s.openedAt)}`];
   if (s.commander) facts.push(`commander ${s.commander}`);
-  if (s.acknowledgedAt) facts.push(`acknowledged by ${s.acknowledgedBy} after ${formatElapsed(Date.parse(s.acknowledgedAt) - Date.parse(s.openedAt))}`);
+  if (s.acknowledgedAt)
+    facts.push(`acknowledged by ${s.acknowledgedBy} after ${formatElapsed(Date.parse(s.acknowledgedAt) - Date.parse(s.openedAt))}`);
   if (s.resolvedAt) facts.push(`resolved by ${s.resolvedBy} after ${formatElapsed(Date.parse(s.resolvedAt) - Date.parse(s.openedAt))}`);
   lines.push(facts.join(' · '));
   const paged = s.escalation.pages.map((p) => `${p.name} ${when(p.at)}`).join(', ');
   lines.push(`paged: ${paged || 'nobody'}${s.statuspage ? ` · status page ${s.statuspage.id} (${s.statuspage.status})` : ''}`);
-  if (s.escalation.dueAt) lines.push(`not acknowledged: escalates in ${formatElapsed(Date.parse(s.escalation.dueAt) - now)} (${when(s.escalation.dueAt)})`);
+  if (s.escalation.dueAt)
+    lines.push(`not acknowledged: escalates in ${formatElapsed(Date.parse(s.escalation.dueAt) - now)} (${when(s.escalation.dueAt)})`);
   if (s.escalation.exhausted && !s.acknowledgedAt) lines.push('every on-call level has been paged and nobody acknowledged');
   if (s.allClearSince && !s.resolvedAt) lines.push(`all alerts resolved since ${when(s.allClearSince)}; resolves after the flap guard`);
   if (s.phase === 'postmortem') {
@@ -93,7 +96,13 @@ export function stateLines(s: IncidentState): string[] {
   const lines = summaryLines(s);
   const alerts = Object.values(s.alerts);
   if (alerts.length) {
-    lines.push('', ...table(['ALERT', 'STATUS', 'SEVERITY', 'DELIVERIES', 'SUMMARY'], alerts.map((a) => [a.fingerprint, a.status, a.severity, a.deliveries, a.summary])));
+    lines.push(
+      '',
+      ...table(
+        ['ALERT', 'STATUS', 'SEVERITY', 'DELIVERIES', 'SUMMARY'],
+        alerts.map((a) => [a.fingerprint, a.status, a.severity, a.deliveries, a.summary]),
+      ),
+    );
   }
   if (s.mitigations.length) {
     lines.push(
@@ -106,7 +115,13 @@ export function stateLines(s: IncidentState): string[] {
     const waiting = s.mitigations.filter((m) => m.status === 'awaiting-approval');
     for (const m of waiting) lines.push(`approve ${m.id} with: runbook incident mitigate ${s.incidentId} --approve ${m.id}`);
   }
-  lines.push('', ...table(['TIME', 'WHO', 'WHAT'], s.timeline.map((e) => [when(e.at), e.by, e.text])));
+  lines.push(
+    '',
+    ...table(
+      ['TIME', 'WHO', 'WHAT'],
+      s.timeline.map((e) => [when(e.at), e.by, e.text]),
+    ),
+  );
   if (s.timelineOffset) lines.push(`(${s.timelineOffset} earlier event(s) are in the ops database)`);
   return lines;
 }
@@ -175,12 +190,17 @@ function playbookFrom(o: MitigateOptions): PlaybookInput {
       };
     }
     default:
-      throw new CliError(EXIT.USAGE, `--playbook: one of rollback, switch-provider, read-only, terminate-query, limit-user${kind ? ` (not "${kind}")` : ''}`);
+      throw new CliError(
+        EXIT.USAGE,
+        `--playbook: one of rollback, switch-provider, read-only, terminate-query, limit-user${kind ? ` (not "${kind}")` : ''}`,
+      );
   }
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const incident = program.command('incident').description('incidents: declare, acknowledge, mitigate, resolve, post-mortem (Incident Response)');
+  const incident = program
+    .command('incident')
+    .description('incidents: declare, acknowledge, mitigate, resolve, post-mortem (Incident Response)');
 
   incident
     .command('declare')
@@ -194,12 +214,24 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { title: string; severity: string; service?: string; customerFacing?: boolean; key?: string; by?: string }) => {
       const severity = parseOrUsage(severitySchema, o.severity);
       const services = ctx.config().services.map((s) => s.name);
-      if (o.service && !services.includes(o.service)) throw new CliError(EXIT.USAGE, `--service: no service "${o.service}" in the configuration (known: ${services.join(', ')})`);
+      if (o.service && !services.includes(o.service))
+        throw new CliError(EXIT.USAGE, `--service: no service "${o.service}" in the configuration (known: ${services.join(', ')})`);
       const now = new Date();
-      const dedupKey = o.key ?? `declared-${o.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40)}-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+      const dedupKey =
+        o.key ??
+        `declared-${o.title
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .slice(0, 40)}-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
       const input: IncidentInput = {
         dedupKey,
-        declared: { title: o.title, severity, customerFacing: Boolean(o.customerFacing), by: who(ctx, o.by), ...(o.service ? { service: o.service } : {}) },
+        declared: {
+          title: o.title,
+          severity,
+          customerFacing: Boolean(o.customerFacing),
+          by: who(ctx, o.by),
+          ...(o.service ? { service: o.service } : {}),
+        },
       };
       parseOrUsage(incidentInput, input);
       const client = await ctx.client();
@@ -210,7 +242,10 @@ export function register(program: Command, ctx: CliContext): void {
         ...incidentStartOptions({ dedupKey, title: o.title, severity, ...(o.service ? { service: o.service } : {}) }),
       });
       const s = await stateOf(handle);
-      ctx.out.result({ incidentId: handle.workflowId, dedupKey, state: s }, (d) => [...summaryLines(d.state), `acknowledge with: runbook incident ack ${d.incidentId}`]);
+      ctx.out.result({ incidentId: handle.workflowId, dedupKey, state: s }, (d) => [
+        ...summaryLines(d.state),
+        `acknowledge with: runbook incident ack ${d.incidentId}`,
+      ]);
     });
 
   incident
@@ -220,7 +255,12 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { all?: boolean }) => {
       const rows = await listIncidents(await ctx.client(), ctx.taskQueue(), Boolean(o.all));
       ctx.out.result(rows, (r) =>
-        r.length ? table(['INCIDENT', 'SEVERITY', 'STATUS', 'SERVICE', 'OPENED'], r.map((x) => [x.incidentId, x.severity, x.status, x.service, x.opened])) : ['no open incidents'],
+        r.length
+          ? table(
+              ['INCIDENT', 'SEVERITY', 'STATUS', 'SERVICE', 'OPENED'],
+              r.map((x) => [x.incidentId, x.severity, x.status, x.service, x.opened]),
+            )
+          : ['no open incidents'],
       );
     });
 
@@ -278,11 +318,11 @@ export function register(program: Command, ctx: CliContext): void {
     .command('mitigate <incidentId>')
     .description('propose a playbook (--playbook), or --approve / --reject / --undo one')
     .option('-p, --playbook <kind>', 'rollback | switch-provider | read-only | terminate-query | limit-user')
-    .option('--service <name>', 'service the playbook acts on (default: the incident\'s)')
+    .option('--service <name>', "service the playbook acts on (default: the incident's)")
     .option('--to <deploymentId>', 'rollback: the deployment to go back to (default: the previous production one)')
     .option('--provider <name>', 'switch-provider: the provider to force (default: config incidents.fallbackProvider)')
     .option('--pid <pid>', 'terminate-query: the backend to terminate')
-    .option('--database <name>', 'terminate-query / limit-user: database key (default: the service\'s)')
+    .option('--database <name>', "terminate-query / limit-user: database key (default: the service's)")
     .option('--user <id>', 'limit-user: the user')
     .option('--block', 'limit-user: block instead of rate-limiting')
     .option('--rate-limit <n>', 'limit-user: the rate limit to set (default 10)')
@@ -304,7 +344,12 @@ export function register(program: Command, ctx: CliContext): void {
         const req = parseOrUsage(undoMitigationRequest, { mitigationId: o.undo, by });
         m = await (await incidentHandle(ctx, id)).executeUpdate(undoMitigationUpdate, { args: [req] });
       } else {
-        const req = parseOrUsage(approveMitigationRequest, { mitigationId: (o.approve ?? o.reject)!, by, approve: Boolean(o.approve), ...(o.comment ? { comment: o.comment } : {}) });
+        const req = parseOrUsage(approveMitigationRequest, {
+          mitigationId: (o.approve ?? o.reject)!,
+          by,
+          approve: Boolean(o.approve),
+          ...(o.comment ? { comment: o.comment } : {}),
+        });
         if (o.approve && !ctx.json) ctx.out.note(`running ${req.mitigationId}…`);
         m = await (await incidentHandle(ctx, id)).executeUpdate(approveMitigationUpdate, { args: [req] });
       }

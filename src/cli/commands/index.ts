@@ -32,19 +32,7 @@ export interface CommandModule {
 }
 
 /** Every noun, in the order `runbook --help` lists them. Add one line per new file. */
-const modules: CommandModule[] = [
-  status,
-  doctor,
-  config,
-  schedules,
-  maintenance,
-  health,
-  backup,
-  restore,
-  deploy,
-  incident,
-  drill,
-];
+const modules: CommandModule[] = [status, doctor, config, schedules, maintenance, health, backup, restore, deploy, incident, drill];
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   for (const m of modules) m.register(program, ctx);

@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { maintenanceInput, maintenanceWorkflowId, MAINTENANCE_KINDS, type MaintenanceInput, type MaintenanceResult } from '../../workflows/maintenance/contract';
+import {
+  maintenanceInput,
+  maintenanceWorkflowId,
+  MAINTENANCE_KINDS,
+  type MaintenanceInput,
+  type MaintenanceResult,
+} from '../../workflows/maintenance/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { describeIssues } from '../../workflows/common/failures';
 import type { CliContext } from '../context';
@@ -12,7 +18,10 @@ function human(d: MaintenanceResult & { workflowId: string }): string[] {
   return [
     `${d.kind} maintenance ${d.workflowId}: ${d.failed ? `${d.failed} of ${d.steps.length} steps failed` : `${d.steps.length} steps done`} (report ${d.reportId} in the ops database)`,
     '',
-    ...table(['STEP', 'RESULT', 'SUMMARY'], d.steps.map((s) => [s.name, ICON[s.status], s.summary])),
+    ...table(
+      ['STEP', 'RESULT', 'SUMMARY'],
+      d.steps.map((s) => [s.name, ICON[s.status], s.summary]),
+    ),
   ];
 }
 

@@ -21,7 +21,10 @@ import { parseOrUsage, pickDatabase, withProgress } from './backup';
 
 function planLines(p: RestorePlan): string[] {
   if (p.pitr) {
-    return [`point-in-time restore of Supabase project ${p.target} to ${p.pitr.to}`, `(recovery window ${p.pitr.earliest} … ${p.pitr.latest})`];
+    return [
+      `point-in-time restore of Supabase project ${p.target} to ${p.pitr.to}`,
+      `(recovery window ${p.pitr.earliest} … ${p.pitr.latest})`,
+    ];
   }
   return [
     `restore into "${p.target}" (database ${p.confirmName}) from backup ${p.backupId}`,
@@ -54,21 +57,37 @@ async function confirm(ctx: CliContext, handle: WorkflowHandle, name: string, ca
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     if (cancelOnReject) await handle.cancel().catch(() => undefined);
-    throw new CliError(EXIT.USAGE, [`--confirm: ${err.cause?.message ?? err.message}`, cancelOnReject ? `restore ${handle.workflowId} cancelled; nothing was touched` : 'nothing was touched'], {
-      workflowId: handle.workflowId,
-    });
+    throw new CliError(
+      EXIT.USAGE,
+      [
+        `--confirm: ${err.cause?.message ?? err.message}`,
+        cancelOnReject ? `restore ${handle.workflowId} cancelled; nothing was touched` : 'nothing was touched',
+      ],
+      {
+        workflowId: handle.workflowId,
+      },
+    );
   }
 }
 
 async function followToEnd(ctx: CliContext, client: Client, handle: WorkflowHandle): Promise<void> {
   let stage = 'restoring';
-  const poll = setInterval(() => void handle.query(restoreStatusQuery).then((s) => (stage = s.stage), () => undefined), 1000);
+  const poll = setInterval(
+    () =>
+      void handle.query(restoreStatusQuery).then(
+        (s) => (stage = s.stage),
+        () => undefined,
+      ),
+    1000,
+  );
   try {
     const result = await withProgress(ctx, client, handle, handle.result() as Promise<RestoreResult>, () => stage);
     ctx.out.result({ workflowId: handle.workflowId, ...result }, (r) =>
       r.stage === 'completed'
         ? [
-            r.plan?.pitr ? `project ${r.plan.target} restored to ${r.plan.pitr.to}` : `restored "${r.plan?.target}" from backup ${r.plan?.backupId}; row counts match the backup's manifest`,
+            r.plan?.pitr
+              ? `project ${r.plan.target} restored to ${r.plan.pitr.to}`
+              : `restored "${r.plan?.target}" from backup ${r.plan?.backupId}; row counts match the backup's manifest`,
             ...(r.preRestoreBackupId ? [`the previous state is in backup ${r.preRestoreBackupId}`] : []),
           ]
         : [`restore ${r.restoreId} ended ${r.stage}${r.error ? `: ${r.error}` : ''}`],
@@ -104,29 +123,39 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--confirm <name>', 'the real name of the target database; without it the restore waits for `restore confirm`')
     .option('-r, --reason <text>', 'why, kept with the restore record')
     .option('--confirm-timeout <duration>', 'how long a restore waits for its confirmation', '1h')
-    .action(async (opts: { into?: string; backup?: string; before?: string; from?: string; confirm?: string; reason?: string; confirmTimeout: string }) => {
-      if (!opts.into) throw new CliError(EXIT.USAGE, '--into: say which database to restore into');
-      const into = pickDatabase(ctx, opts.into, '--into');
-      const input: RestoreInput = {
-        into,
-        backupId: opts.backup,
-        before: opts.before,
-        from: opts.from ? pickDatabase(ctx, opts.from, '--from') : undefined,
-        requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
-        reason: opts.reason,
-        confirmTimeout: opts.confirmTimeout,
-      };
-      parseOrUsage(restoreInput, input);
-      const client = await ctx.client();
-      const handle = await client.workflow.start('restore', {
-        taskQueue: ctx.taskQueue(),
-        workflowId: restoreWorkflowId(into, new Date()),
-        args: [input],
-        typedSearchAttributes: [{ key: RunbookKind, value: 'restore' }],
-        staticSummary: `Restore ${into} from ${opts.backup ?? `the latest verified backup before ${opts.before ?? 'now'}`}`,
-      });
-      if (await startAndConfirm(ctx, handle, opts.confirm)) await followToEnd(ctx, client, handle);
-    });
+    .action(
+      async (opts: {
+        into?: string;
+        backup?: string;
+        before?: string;
+        from?: string;
+        confirm?: string;
+        reason?: string;
+        confirmTimeout: string;
+      }) => {
+        if (!opts.into) throw new CliError(EXIT.USAGE, '--into: say which database to restore into');
+        const into = pickDatabase(ctx, opts.into, '--into');
+        const input: RestoreInput = {
+          into,
+          backupId: opts.backup,
+          before: opts.before,
+          from: opts.from ? pickDatabase(ctx, opts.from, '--from') : undefined,
+          requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+          reason: opts.reason,
+          confirmTimeout: opts.confirmTimeout,
+        };
+        parseOrUsage(restoreInput, input);
+        const client = await ctx.client();
+        const handle = await client.workflow.start('restore', {
+          taskQueue: ctx.taskQueue(),
+          workflowId: restoreWorkflowId(into, new Date()),
+          args: [input],
+          typedSearchAttributes: [{ key: RunbookKind, value: 'restore' }],
+          staticSummary: `Restore ${into} from ${opts.backup ?? `the latest verified backup before ${opts.before ?? 'now'}`}`,
+        });
+        if (await startAndConfirm(ctx, handle, opts.confirm)) await followToEnd(ctx, client, handle);
+      },
+    );
 
   restore
     .command('pitr')
@@ -139,7 +168,13 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: { to: string; project?: string; confirm?: string; reason?: string; confirmTimeout: string }) => {
       const ref = opts.project ?? ctx.config().platforms.supabase.projectRef;
       if (!ref) throw new CliError(EXIT.USAGE, '--project: no project ref given and platforms.supabase.projectRef is not configured');
-      const input: PitrRestoreInput = { projectRef: ref, to: opts.to, requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`, reason: opts.reason, confirmTimeout: opts.confirmTimeout };
+      const input: PitrRestoreInput = {
+        projectRef: ref,
+        to: opts.to,
+        requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+        reason: opts.reason,
+        confirmTimeout: opts.confirmTimeout,
+      };
       parseOrUsage(pitrRestoreInput, input);
       const client = await ctx.client();
       const handle = await client.workflow.start('pitrRestore', {
@@ -168,6 +203,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description('where a restore is: planning, awaiting confirmation, backing up the target, restoring, verifying, done')
     .action(async (workflowId: string) => {
       const status = await (await ctx.client()).workflow.getHandle(workflowId).query(restoreStatusQuery);
-      ctx.out.result({ workflowId, ...status }, (s) => [`${workflowId}: ${s.stage}${s.error ? ` (${s.error})` : ''}`, ...(s.plan ? planLines(s.plan) : [])]);
+      ctx.out.result({ workflowId, ...status }, (s) => [
+        `${workflowId}: ${s.stage}${s.error ? ` (${s.error})` : ''}`,
+        ...(s.plan ? planLines(s.plan) : []),
+      ]);
     });
 }

@@ -17,7 +17,8 @@ export function register(program: Command, ctx: CliContext): void {
     }
     return id;
   };
-  const missing = (id: string) => new CliError(EXIT.NOT_FOUND, `schedule ${id} does not exist yet: run \`runbook schedules apply\``, { scheduleId: id });
+  const missing = (id: string) =>
+    new CliError(EXIT.NOT_FOUND, `schedule ${id} does not exist yet: run \`runbook schedules apply\``, { scheduleId: id });
   const handleOf = async (name: string) => {
     const id = idOf(name);
     return { id, handle: (await ctx.client()).schedule.getHandle(id) };
@@ -31,7 +32,14 @@ export function register(program: Command, ctx: CliContext): void {
       const outcomes = await applySchedules(client, ctx.config());
       ctx.out.result({ schedules: outcomes }, (d) => {
         const changed = d.schedules.filter((s) => s.action !== 'unchanged').length;
-        return [...table(['SCHEDULE', 'ACTION'], d.schedules.map((s) => [s.scheduleId, s.action])), '', changed ? `${changed} changed` : 'nothing to change'];
+        return [
+          ...table(
+            ['SCHEDULE', 'ACTION'],
+            d.schedules.map((s) => [s.scheduleId, s.action]),
+          ),
+          '',
+          changed ? `${changed} changed` : 'nothing to change',
+        ];
       });
     });
 
@@ -101,7 +109,10 @@ export function register(program: Command, ctx: CliContext): void {
           if (d.info.numActionsTaken > before) workflowId = d.info.recentActions.at(-1)?.action.workflow.workflowId;
           else await new Promise((r) => setTimeout(r, 150));
         }
-        ctx.out.result({ scheduleId: id, workflowId }, (r) => `triggered ${r.scheduleId}${r.workflowId ? `: started ${r.workflowId}` : ''}`);
+        ctx.out.result(
+          { scheduleId: id, workflowId },
+          (r) => `triggered ${r.scheduleId}${r.workflowId ? `: started ${r.workflowId}` : ''}`,
+        );
       } catch (err) {
         if (err instanceof ScheduleNotFoundError) throw missing(id);
         throw err;

@@ -63,7 +63,15 @@ function human(report: StatusReport, all: boolean): string[] {
   for (const [kind, runs] of Object.entries(report.kinds)) {
     lines.push('', `${kind} (${runs.length})`);
     const headers = ['WORKFLOW ID', ...(all ? ['EXECUTION'] : []), 'SERVICE', 'SEVERITY', 'STATUS', 'STAGE', 'STARTED'];
-    const rows = runs.map((r) => [r.workflowId, ...(all ? [r.executionStatus] : []), r.service, r.severity, r.status, r.stage, r.startTime]);
+    const rows = runs.map((r) => [
+      r.workflowId,
+      ...(all ? [r.executionStatus] : []),
+      r.service,
+      r.severity,
+      r.status,
+      r.stage,
+      r.startTime,
+    ]);
     lines.push(...table(headers, rows).map((l) => `  ${l}`));
   }
   return lines;

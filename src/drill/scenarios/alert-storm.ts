@@ -11,7 +11,8 @@ export const alertStorm: Scenario = {
   description: 'HA duplicate deliveries of one Alertmanager group → exactly one incident, one PagerDuty page',
   async run(run) {
     const { world, opts } = run;
-    if (!world.receiver?.token) throw new Error('needs the webhook receiver and its bearer token (RUNBOOK_WEBHOOK_TOKEN in the stack and the drill)');
+    if (!world.receiver?.token)
+      throw new Error('needs the webhook receiver and its bearer token (RUNBOOK_WEBHOOK_TOKEN in the stack and the drill)');
     const id = shortId();
     const service = world.config.services[0]?.name;
     const groupKey = `{}/{severity=~"critical|page"}:{alertname="DrillHighErrorRate",drill="${id}"}`;
@@ -47,10 +48,19 @@ export const alertStorm: Scenario = {
     run.injectedAt = Date.now();
     const answers = await Promise.all(Array.from({ length: deliveries }, () => postJson(url, payload('firing'), world.receiver!.token)));
     const statuses = answers.map((a) => a.status);
-    run.check(statuses.every((s) => s === 202), `every delivery accepted with 202 (got ${[...new Set(statuses)].join(', ')})`);
+    run.check(
+      statuses.every((s) => s === 202),
+      `every delivery accepted with 202 (got ${[...new Set(statuses)].join(', ')})`,
+    );
     const named = new Set(answers.flatMap((a) => (a.body.incidents as string[] | undefined) ?? []));
-    run.check(named.size === 1 && named.has(incidentId), `every delivery names the one incident ${incidentId} (got ${[...named].join(', ') || 'none'})`);
-    if (!statuses.includes(202)) throw new Error(`the receiver accepted none of the ${deliveries} deliveries (${answers[0]?.status}: ${JSON.stringify(answers[0]?.body).slice(0, 200)})`);
+    run.check(
+      named.size === 1 && named.has(incidentId),
+      `every delivery names the one incident ${incidentId} (got ${[...named].join(', ') || 'none'})`,
+    );
+    if (!statuses.includes(202))
+      throw new Error(
+        `the receiver accepted none of the ${deliveries} deliveries (${answers[0]?.status}: ${JSON.stringify(answers[0]?.body).slice(0, 200)})`,
+      );
     run.note(`${deliveries} concurrent deliveries of one group of 2 alerts (2 replicas × ${opts.stormRepeats})`);
 
     const s = await waitForIncident(world, incidentId, (x) => x.escalation.pages.length > 0, 'the first page', opts.scenarioTimeoutMs);
@@ -59,18 +69,30 @@ export const alertStorm: Scenario = {
     // Late duplicates would page again within moments, if they were going to.
     await sleep(2_000);
     // Identical repeats are merged by the receiver before they reach the incident (coalescing).
-    const settled = await waitForIncident(world, incidentId, (x) => Object.keys(x.alerts).length >= 2, 'both alerts in the incident', 30_000);
+    const settled = await waitForIncident(
+      world,
+      incidentId,
+      (x) => Object.keys(x.alerts).length >= 2,
+      'both alerts in the incident',
+      30_000,
+    );
     measureIncident(run, settled);
     const runs = await world.client.workflow.count(`WorkflowId = "${incidentId}"`).catch(() => ({ count: 1 }));
     run.check(runs.count <= 1, `one incident run (found ${runs.count})`);
     run.check(Object.keys(settled.alerts).length === 2, `2 alerts tracked (got ${Object.keys(settled.alerts).length})`);
     run.check(settled.escalation.pages.length === 1, `one page in the incident (got ${settled.escalation.pages.length})`);
-    const triggers = await waitFor('the PagerDuty trigger', async () => {
-      const t = (await world.sandbox.pagerdutyEvents(incidentId)).filter((e) => e.event_action === 'trigger');
-      return t.length ? t : undefined;
-    }, 10_000);
+    const triggers = await waitFor(
+      'the PagerDuty trigger',
+      async () => {
+        const t = (await world.sandbox.pagerdutyEvents(incidentId)).filter((e) => e.event_action === 'trigger');
+        return t.length ? t : undefined;
+      },
+      10_000,
+    );
     run.check(triggers.length === 1, `one PagerDuty trigger (sandbox call log has ${triggers.length})`);
-    run.note(`→ 1 incident (${settled.severity}), ${triggers.length} PagerDuty trigger; ${Object.values(settled.alerts).reduce((n, a) => n + a.deliveries, 0)} alert updates reached it after the receiver merged repeats`);
+    run.note(
+      `→ 1 incident (${settled.severity}), ${triggers.length} PagerDuty trigger; ${Object.values(settled.alerts).reduce((n, a) => n + a.deliveries, 0)} alert updates reached it after the receiver merged repeats`,
+    );
 
     // The group clears: Alertmanager sends it resolved (the drill then resolves without the flap guard).
     const resolved = await postJson(url, payload('resolved'), world.receiver.token);

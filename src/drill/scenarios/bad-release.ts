@@ -24,7 +24,14 @@ export const badRelease: Scenario = {
       ref: 'main',
       sha,
       requestedBy: opts.actor,
-      durations: { watch: opts.watchMs, stageWatch: opts.watchMs, sampleInterval: opts.sampleIntervalMs, pollInterval: 200, activityTimeout: 10_000, approvalTimeout: 600_000 },
+      durations: {
+        watch: opts.watchMs,
+        stageWatch: opts.watchMs,
+        sampleInterval: opts.sampleIntervalMs,
+        pollInterval: 200,
+        activityTimeout: 10_000,
+        approvalTimeout: 600_000,
+      },
     };
     const o = deployStartOptions(input);
     const handle = await world.client.workflow.start('deploy', { taskQueue: world.taskQueue, ...o, args: [input] });
@@ -57,17 +64,28 @@ export const badRelease: Scenario = {
     run.cleanup.push({ what: `restore deployment ${canary}`, run: async () => void (await world.sandbox.restore(canary)) });
     run.note(`canary ${canary} degraded to ${errorRate}% errors at ${firstStage} %`);
 
-    const result = (await waitFor('the deploy verdict', async () => {
-      const d = await handle.describe();
-      return d.status.name === 'RUNNING' ? undefined : ((await handle.result()) as DeployResult);
-    }, opts.scenarioTimeoutMs)) as DeployResult;
+    const result = (await waitFor(
+      'the deploy verdict',
+      async () => {
+        const d = await handle.describe();
+        return d.status.name === 'RUNNING' ? undefined : ((await handle.result()) as DeployResult);
+      },
+      opts.scenarioTimeoutMs,
+    )) as DeployResult;
     run.check(result.verdict === 'rolled-back', `verdict rolled-back (got ${result.verdict}: ${result.verdictReason ?? ''})`);
     run.check(result.rollback?.status === 'done', `rollback done (got ${result.rollback?.status ?? 'none'})`);
-    run.check(!result.rollback || !before || result.rollback.to === before, `rolled back to the deployment it replaced (${before}; got ${result.rollback?.to})`);
+    run.check(
+      !result.rollback || !before || result.rollback.to === before,
+      `rolled back to the deployment it replaced (${before}; got ${result.rollback?.to})`,
+    );
     run.detection.ms = run.since(result.rollback?.decidedAt);
     run.mitigation.ms = run.since(result.finishedAt);
     const prod = (await world.sandbox.vercelProjects()).find((x) => x.name === service.projectId || x.id === service.projectId);
-    if (service.platform === 'vercel') run.check(!before || prod?.productionDeploymentId === before, `production serves ${before} again (serves ${prod?.productionDeploymentId})`);
+    if (service.platform === 'vercel')
+      run.check(
+        !before || prod?.productionDeploymentId === before,
+        `production serves ${before} again (serves ${prod?.productionDeploymentId})`,
+      );
 
     const incidentId = result.incident?.workflowId;
     run.check(Boolean(incidentId), `an incident opened (${result.incident?.error ?? 'none recorded'})`);

@@ -27,7 +27,8 @@ const ROWS = 500;
  */
 export const dataLoss: Scenario = {
   name: 'data-loss',
-  description: 'rows deleted from an app table → incident → guarded restore from the newest verified backup (approved) → counts match the manifest',
+  description:
+    'rows deleted from an app table → incident → guarded restore from the newest verified backup (approved) → counts match the manifest',
   async run(run) {
     const { world, opts } = run;
     const database = world.config.services[0]?.database ?? 'app';
@@ -41,18 +42,36 @@ export const dataLoss: Scenario = {
       run.cleanup.push({ what: `drop schema ${DRILL_SCHEMA}`, run: () => dropDrillSchema(world.appDatabaseUrl) });
       await pg.query(`CREATE SCHEMA IF NOT EXISTS ${DRILL_SCHEMA}`);
       await pg.query(`DROP TABLE IF EXISTS ${TABLE}`);
-      await pg.query(`CREATE TABLE ${TABLE} (id int PRIMARY KEY, customer text NOT NULL, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-      await pg.query(`INSERT INTO ${TABLE} (id, customer, note) SELECT g, 'customer-' || (g % 50), 'note ' || g FROM generate_series(1, ${ROWS}) g`);
+      await pg.query(
+        `CREATE TABLE ${TABLE} (id int PRIMARY KEY, customer text NOT NULL, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      await pg.query(
+        `INSERT INTO ${TABLE} (id, customer, note) SELECT g, 'customer-' || (g % 50), 'note ' || g FROM generate_series(1, ${ROWS}) g`,
+      );
 
       // The newest verified backup: taken now, verified by a real restore into a scratch database.
       const at = new Date();
-      const backupInput: BackupInput = { database, reason: `runbook drill data-loss ${id}`, requestedBy: opts.actor, trigger: 'manual', verify: true };
+      const backupInput: BackupInput = {
+        database,
+        reason: `runbook drill data-loss ${id}`,
+        requestedBy: opts.actor,
+        trigger: 'manual',
+        verify: true,
+      };
       const backup = (await world.client.workflow.execute('backup', {
         taskQueue: world.taskQueue,
         workflowId: backupWorkflowId(database, at, `drill-${id}`),
         args: [backupInput],
       })) as BackupResult;
-      run.check(backup.verified?.ok === true, `backup ${backup.backupId} verified (${backup.verified?.checks.filter((c) => !c.ok).map((c) => c.detail).join('; ') || 'no verification'})`);
+      run.check(
+        backup.verified?.ok === true,
+        `backup ${backup.backupId} verified (${
+          backup.verified?.checks
+            .filter((c) => !c.ok)
+            .map((c) => c.detail)
+            .join('; ') || 'no verification'
+        })`,
+      );
       const manifest = readManifest(backup.location);
       const expected = manifest?.tables.find((t) => t.table === TABLE)?.rows ?? ROWS;
       run.note(`verified backup ${backup.backupId} (${backup.tables} table${backup.tables === 1 ? '' : 's'})`);
@@ -73,7 +92,10 @@ export const dataLoss: Scenario = {
         description: `Row count ${now}, manifest of ${backup.backupId} says ${expected}.`,
       });
       run.incidentId = incidentId;
-      run.cleanup.push({ what: `close incident ${incidentId}`, run: async () => void (await closeIncident(world, incidentId, opts.actor)) });
+      run.cleanup.push({
+        what: `close incident ${incidentId}`,
+        run: async () => void (await closeIncident(world, incidentId, opts.actor)),
+      });
       const paged = await waitForIncident(world, incidentId, (s) => s.escalation.pages.length > 0, 'the incident to page', 60_000);
       measureIncident(run, paged);
       run.firstPage.slaMs = slaMs(world, paged.severity);
@@ -84,13 +106,30 @@ export const dataLoss: Scenario = {
 
       // The guarded restore: the plan names the backup; the on-call confirms by typing the database name.
       await pg.end().catch(() => undefined);
-      const restoreInput: RestoreInput = { into: database, before: new Date().toISOString(), requestedBy: opts.actor, reason: `${incidentId}: ${deleted} rows deleted`, confirmTimeout: 600_000 };
-      const restore = await world.client.workflow.start('restore', { taskQueue: world.taskQueue, workflowId: `${restoreWorkflowId(database, new Date())}-drill-${id}`, args: [restoreInput] });
-      const status = await waitFor('the restore plan', async () => {
-        const s = await restore.query(restoreStatusQuery);
-        return s.stage === 'awaiting-confirmation' ? s : undefined;
-      }, 60_000);
-      run.check(status.plan?.backupId === backup.backupId, `restore plan uses the newest verified backup ${backup.backupId} (got ${status.plan?.backupId})`);
+      const restoreInput: RestoreInput = {
+        into: database,
+        before: new Date().toISOString(),
+        requestedBy: opts.actor,
+        reason: `${incidentId}: ${deleted} rows deleted`,
+        confirmTimeout: 600_000,
+      };
+      const restore = await world.client.workflow.start('restore', {
+        taskQueue: world.taskQueue,
+        workflowId: `${restoreWorkflowId(database, new Date())}-drill-${id}`,
+        args: [restoreInput],
+      });
+      const status = await waitFor(
+        'the restore plan',
+        async () => {
+          const s = await restore.query(restoreStatusQuery);
+          return s.stage === 'awaiting-confirmation' ? s : undefined;
+        },
+        60_000,
+      );
+      run.check(
+        status.plan?.backupId === backup.backupId,
+        `restore plan uses the newest verified backup ${backup.backupId} (got ${status.plan?.backupId})`,
+      );
       await restore.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: status.plan!.confirmName, by: opts.actor }] });
       run.note(`restore approved by typing "${status.plan!.confirmName}"`);
       const result = (await restore.result()) as RestoreResult;
@@ -98,7 +137,10 @@ export const dataLoss: Scenario = {
       run.mitigation.slaMs = 2.5 * 3_600_000;
       run.mitigation.sla = 'RTO 2.5h';
       run.check(result.stage === 'completed', `restore completed (got ${result.stage}${result.error ? `: ${result.error}` : ''})`);
-      run.check((result.mismatches ?? []).length === 0, `every table matches the manifest after the restore (${(result.mismatches ?? []).length} mismatches)`);
+      run.check(
+        (result.mismatches ?? []).length === 0,
+        `every table matches the manifest after the restore (${(result.mismatches ?? []).length} mismatches)`,
+      );
 
       const after = new PgClient({ connectionString: world.appDatabaseUrl });
       after.on('error', () => undefined);
@@ -106,7 +148,9 @@ export const dataLoss: Scenario = {
       try {
         const restored = Number((await after.query(`SELECT count(*)::int AS n FROM ${TABLE}`)).rows[0].n);
         run.check(restored === expected, `${TABLE} has the manifest's ${expected} rows again (has ${restored})`);
-        run.note(`${deleted} rows deleted, ${restored}/${expected} back after the restore (pre-restore backup ${result.preRestoreBackupId ?? '-'}) in ${formatMs(run.mitigation.ms)}`);
+        run.note(
+          `${deleted} rows deleted, ${restored}/${expected} back after the restore (pre-restore backup ${result.preRestoreBackupId ?? '-'}) in ${formatMs(run.mitigation.ms)}`,
+        );
       } finally {
         await after.end().catch(() => undefined);
       }

@@ -52,13 +52,29 @@ export const dbOverload: Scenario = {
       await c.connect();
       sessions.push(c);
     }
-    const runaway = sessions.slice(0, opts.runawayQueries).map((c) => c.query('SELECT pg_sleep(3600) /* runaway (game day) */').catch((err: unknown) => messageOf(err)));
+    const runaway = sessions
+      .slice(0, opts.runawayQueries)
+      .map((c) => c.query('SELECT pg_sleep(3600) /* runaway (game day) */').catch((err: unknown) => messageOf(err)));
     run.injectedAt = Date.now();
-    await waitFor('the runaway queries to run', async () => {
-      const n = Number((await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%'", [role])).rows[0].n);
-      return n >= opts.runawayQueries;
-    }, 10_000, 50);
-    run.note(`${extra} sessions opened (${opts.runawayQueries} running pg_sleep), ${baseline} before; threshold ${threshold} (runbook: 180)`);
+    await waitFor(
+      'the runaway queries to run',
+      async () => {
+        const n = Number(
+          (
+            await admin.query(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+              [role],
+            )
+          ).rows[0].n,
+        );
+        return n >= opts.runawayQueries;
+      },
+      10_000,
+      50,
+    );
+    run.note(
+      `${extra} sessions opened (${opts.runawayQueries} running pg_sleep), ${baseline} before; threshold ${threshold} (runbook: 180)`,
+    );
 
     // The runbook's Database Alert: SELECT count(*) FROM pg_stat_activity … > threshold.
     const rule = await admin.query(`SELECT count(*) AS connections FROM pg_stat_activity HAVING count(*) > ${Number(threshold)}`);
@@ -80,19 +96,28 @@ export const dbOverload: Scenario = {
     measureIncident(run, paged);
 
     // Playbook 3: find the long-running queries, terminate each (proposed, then approved).
-    const pids = (await admin.query("SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%' ORDER BY pid", [role])).rows.map((r) => Number(r.pid));
+    const pids = (
+      await admin.query(
+        "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%' ORDER BY pid",
+        [role],
+      )
+    ).rows.map((r) => Number(r.pid));
     const handle = world.client.workflow.getHandle(incidentId);
     let ok = 0;
     for (const pid of pids) {
       let m = (await handle.executeUpdate(requestMitigationUpdate, {
         args: [{ playbook: { kind: 'terminate-query', pid, database }, by: opts.actor, reason: `runaway query pid ${pid} (game day)` }],
       })) as Mitigation;
-      if (m.status === 'awaiting-approval') m = (await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by: opts.actor }] })) as Mitigation;
+      if (m.status === 'awaiting-approval')
+        m = (await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by: opts.actor }] })) as Mitigation;
       if (run.check(m.status === 'succeeded', `terminate-query ${pid} succeeded (got ${m.status}${m.error ? `: ${m.error}` : ''})`)) ok++;
     }
     const ended = await Promise.race([Promise.all(runaway), new Promise((r) => setTimeout(() => r(undefined), 10_000))]);
     run.check(Array.isArray(ended), 'the runaway queries ended');
-    const left = Number((await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND query LIKE '%pg_sleep%'", [role])).rows[0].n);
+    const left = Number(
+      (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND query LIKE '%pg_sleep%'", [role])).rows[0]
+        .n,
+    );
     run.check(left === 0, `no runaway session left (${left})`);
     const s = await waitForIncident(world, incidentId, (x) => Boolean(x.mitigatedAt), 'the incident to record the mitigation', 30_000);
     measureIncident(run, s);

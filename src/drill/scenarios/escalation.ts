@@ -29,7 +29,13 @@ export const escalation: Scenario = {
     run.injectedAt = Date.now();
     const { incidentId } = await sendAlert(
       world,
-      { dedupKey, status: 'firing', severity, summary: 'Game day: checkout latency p99 above 10 s, nobody answers the page', service: world.config.services[0]?.name },
+      {
+        dedupKey,
+        status: 'firing',
+        severity,
+        summary: 'Game day: checkout latency p99 above 10 s, nobody answers the page',
+        service: world.config.services[0]?.name,
+      },
       worker.taskQueue,
     );
     run.incidentId = incidentId;
@@ -38,19 +44,34 @@ export const escalation: Scenario = {
     const first = await waitForIncident(world, incidentId, (s) => s.escalation.pages.length >= 1, 'the first page', opts.scenarioTimeoutMs);
     run.firstPage.slaMs = scaled;
     run.firstPage.sla = `${severity} response ${formatMs(scaled)} (scaled)`;
-    const s = await waitForIncident(world, incidentId, (x) => x.escalation.pages.length >= 2, `the escalation to ${levels[1].name}`, scaled * 3 + 30_000);
+    const s = await waitForIncident(
+      world,
+      incidentId,
+      (x) => x.escalation.pages.length >= 2,
+      `the escalation to ${levels[1].name}`,
+      scaled * 3 + 30_000,
+    );
     measureIncident(run, s);
     const [p0, p1] = s.escalation.pages;
     const after = Date.parse(p1.at) - Date.parse(p0.at);
     run.check(first.escalation.pages[0].name === levels[0].name, `first page to ${levels[0].name} (got ${first.escalation.pages[0].name})`);
-    run.check(p1.name === levels[1].name && p1.reason === 'escalation', `second page to ${levels[1].name} by escalation (got ${p1.name}, ${p1.reason})`);
+    run.check(
+      p1.name === levels[1].name && p1.reason === 'escalation',
+      `second page to ${levels[1].name} by escalation (got ${p1.name}, ${p1.reason})`,
+    );
     run.check(after >= scaled - 100, `escalated no earlier than the SLA (${formatMs(after)} ≥ ${formatMs(scaled)})`);
     run.check(after <= scaled + 5_000, `escalated within 5 s of the SLA (${formatMs(after)} after the first page)`);
     const keys = new Set(
-      (await waitFor('both PagerDuty triggers', async () => {
-        const t = (await world.sandbox.pagerdutyEvents(incidentId)).filter((e) => e.event_action === 'trigger');
-        return t.length >= 2 ? t : undefined;
-      }, 10_000)).map((e) => e.routing_key),
+      (
+        await waitFor(
+          'both PagerDuty triggers',
+          async () => {
+            const t = (await world.sandbox.pagerdutyEvents(incidentId)).filter((e) => e.event_action === 'trigger');
+            return t.length >= 2 ? t : undefined;
+          },
+          10_000,
+        )
+      ).map((e) => e.routing_key),
     );
     run.check(keys.size === 2, `two PagerDuty routing keys paged (got ${keys.size})`);
     run.note(`paged ${p0.name}, then ${p1.name} ${formatMs(after)} later (SLA ${formatMs(scaled)})`);

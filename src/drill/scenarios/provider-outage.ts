@@ -39,7 +39,10 @@ export const providerOutage: Scenario = {
 
     // The 5-minute health check, now rather than at its next tick.
     const first = await healthRun(run, `${provider} outage`);
-    run.check(first.failing.some((f) => f.key === `health:provider:${provider}`), `the health check fails health:provider:${provider}`);
+    run.check(
+      first.failing.some((f) => f.key === `health:provider:${provider}`),
+      `the health check fails health:provider:${provider}`,
+    );
     // The outage also degrades the app's own health answer: those incidents are the drill's too.
     const others = first.transitions.filter((t) => t.to !== 'ok' && t.key !== `health:provider:${provider}`).map((t) => t.key);
     for (const key of others) {
@@ -52,16 +55,32 @@ export const providerOutage: Scenario = {
     run.firstPage.sla = `${paged.severity} response`;
     measureIncident(run, paged);
 
-    const proposed = await waitForIncident(world, incidentId, (s) => s.mitigations.some((m) => m.playbook.kind === 'switch-provider'), 'the diagnosis to propose switch-provider', 60_000);
+    const proposed = await waitForIncident(
+      world,
+      incidentId,
+      (s) => s.mitigations.some((m) => m.playbook.kind === 'switch-provider'),
+      'the diagnosis to propose switch-provider',
+      60_000,
+    );
     let m = proposed.mitigations.find((x) => x.playbook.kind === 'switch-provider')!;
     const handle = world.client.workflow.getHandle(incidentId);
     if (m.status === 'awaiting-approval') {
-      m = (await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by: opts.actor, comment: 'game day: approved as the on-call' }] })) as Mitigation;
-      run.note(`switch-provider proposed by the diagnosis, approved by ${opts.actor} (incidents.autoMitigate does not list it for ${paged.severity})`);
+      m = (await handle.executeUpdate(approveMitigationUpdate, {
+        args: [{ mitigationId: m.id, by: opts.actor, comment: 'game day: approved as the on-call' }],
+      })) as Mitigation;
+      run.note(
+        `switch-provider proposed by the diagnosis, approved by ${opts.actor} (incidents.autoMitigate does not list it for ${paged.severity})`,
+      );
     } else {
       run.note(`switch-provider proposed by the diagnosis and run at once (incidents.autoMitigate)`);
     }
-    const done = await waitForIncident(world, incidentId, (s) => ['succeeded', 'failed'].includes(s.mitigations.find((x) => x.id === m.id)?.status ?? ''), 'switch-provider to finish', 120_000);
+    const done = await waitForIncident(
+      world,
+      incidentId,
+      (s) => ['succeeded', 'failed'].includes(s.mitigations.find((x) => x.id === m.id)?.status ?? ''),
+      'switch-provider to finish',
+      120_000,
+    );
     const after = done.mitigations.find((x) => x.id === m.id)!;
     run.check(after.status === 'succeeded', `switch-provider succeeded (got ${after.status}${after.error ? `: ${after.error}` : ''})`);
     measureIncident(run, done);
@@ -80,10 +99,19 @@ export const providerOutage: Scenario = {
     // Recovery: the provider is back; the next health check resolves the alert, and the switch is undone.
     await world.sandbox.setProvider(provider, 'none');
     const second = await healthRun(run, `${provider} recovered`);
-    run.check(!second.failing.some((f) => f.key === `health:provider:${provider}`), `the health check passes health:provider:${provider} again`);
+    run.check(
+      !second.failing.some((f) => f.key === `health:provider:${provider}`),
+      `the health check passes health:provider:${provider} again`,
+    );
     if (after.status === 'succeeded') {
       const undone = (await handle.executeUpdate(undoMitigationUpdate, { args: [{ mitigationId: m.id, by: opts.actor }] })) as Mitigation;
-      const final = await waitForIncident(world, incidentId, (s) => ['undone', 'undo-failed'].includes(s.mitigations.find((x) => x.id === m.id)?.status ?? ''), 'the undo', 120_000).catch(() => undefined);
+      const final = await waitForIncident(
+        world,
+        incidentId,
+        (s) => ['undone', 'undo-failed'].includes(s.mitigations.find((x) => x.id === m.id)?.status ?? ''),
+        'the undo',
+        120_000,
+      ).catch(() => undefined);
       const status = final?.mitigations.find((x) => x.id === m.id)?.status ?? undone.status;
       run.check(status === 'undone', `switch-provider undone after recovery (got ${status})`);
       run.note(`undone after recovery: ${status}`);

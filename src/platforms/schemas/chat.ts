@@ -11,7 +11,11 @@ export const telegramSendMessageBody = z.object({
   parse_mode: z.enum(['MarkdownV2', 'Markdown', 'HTML']).optional(),
 });
 
-export const telegramMessage = z.object({ message_id: z.number(), date: z.number().optional(), chat: z.object({ id: z.number() }).optional() });
+export const telegramMessage = z.object({
+  message_id: z.number(),
+  date: z.number().optional(),
+  chat: z.object({ id: z.number() }).optional(),
+});
 
 export const telegramOk = z.object({ ok: z.literal(true), result: telegramMessage });
 export const telegramFailure = z.object({

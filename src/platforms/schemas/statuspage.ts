@@ -13,14 +13,32 @@ export type ProviderStatus = z.infer<typeof providerStatus>;
 
 export const componentStatus = z.enum(['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance']);
 
-export const incidentStatus = z.enum(['investigating', 'identified', 'monitoring', 'resolved', 'postmortem', 'scheduled', 'in_progress', 'verifying', 'completed']);
+export const incidentStatus = z.enum([
+  'investigating',
+  'identified',
+  'monitoring',
+  'resolved',
+  'postmortem',
+  'scheduled',
+  'in_progress',
+  'verifying',
+  'completed',
+]);
 export const incidentImpact = z.enum(['none', 'minor', 'major', 'critical', 'maintenance']);
 
 /** GET <provider>/api/v2/summary.json. */
 export const providerSummary = providerStatus.extend({
   components: z.array(z.object({ id: z.string(), name: z.string(), status: componentStatus })).default([]),
   incidents: z
-    .array(z.object({ id: z.string(), name: z.string(), status: incidentStatus, impact: incidentImpact.optional(), shortlink: z.string().nullish() }))
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        status: incidentStatus,
+        impact: incidentImpact.optional(),
+        shortlink: z.string().nullish(),
+      }),
+    )
     .default([]),
 });
 export type ProviderSummary = z.infer<typeof providerSummary>;

@@ -47,7 +47,11 @@ export type SupabaseBackups = z.infer<typeof supabaseBackups>;
 
 export const supabasePitrRestoreBody = z.object({ recovery_time_target_unix: z.number().int().nonnegative() });
 
-export const supabaseQueryBody = z.object({ query: z.string().min(1), parameters: z.array(z.unknown()).optional(), read_only: z.boolean().optional() });
+export const supabaseQueryBody = z.object({
+  query: z.string().min(1),
+  parameters: z.array(z.unknown()).optional(),
+  read_only: z.boolean().optional(),
+});
 /** 201, a JSON array of rows. */
 export const supabaseQueryResult = z.array(z.record(z.string(), z.unknown()));
 

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import type { Alert } from '../../workflows/common/alerts';
-import { boolLabel, boundedKey, finishAlert, isoTime, labelsFingerprint, parseBody, serviceFromLabels, type NormalizeContext, type Normalized } from './common';
+import {
+  boolLabel,
+  boundedKey,
+  finishAlert,
+  isoTime,
+  labelsFingerprint,
+  parseBody,
+  serviceFromLabels,
+  type NormalizeContext,
+  type Normalized,
+} from './common';
 
 const labelSet = z.record(z.string(), z.string());
 
@@ -69,7 +79,8 @@ export function normalizeGroup<A extends AmAlert>(
 ): Alert[] {
   const receivedAt = ctx.now.toISOString();
   // Alerts dropped by max_alerts are still firing at the source: say so, so nobody reads the list as complete.
-  const truncated = env.truncatedAlerts > 0 ? `\n\n(${env.truncatedAlerts} more alerts of this group were not sent: ${source} max_alerts)` : '';
+  const truncated =
+    env.truncatedAlerts > 0 ? `\n\n(${env.truncatedAlerts} more alerts of this group were not sent: ${source} max_alerts)` : '';
   return alerts.map((a) => {
     const annotations = { ...env.commonAnnotations, ...a.annotations };
     const description = extras.description?.(a) ?? annotations.description ?? annotations.message;

@@ -17,7 +17,10 @@ export function invalid(issues: readonly z.core.$ZodIssue[], prefix: (string | n
 }
 
 /** Parses with `schema`, or the 400 answer naming every bad field. */
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): { ok: true; data: z.infer<S> } | { ok: false; result: Normalized } {
+export function parseBody<S extends z.ZodType>(
+  schema: S,
+  body: unknown,
+): { ok: true; data: z.infer<S> } | { ok: false; result: Normalized } {
   const r = schema.safeParse(body);
   return r.success ? { ok: true, data: r.data } : { ok: false, result: invalid(r.error.issues) };
 }

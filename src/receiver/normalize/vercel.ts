@@ -56,7 +56,9 @@ export function normalizeVercel(body: unknown, ctx: NormalizeContext): Normalize
     fingerprint: `vercel:${project.id}:${environment}`,
     status: firing ? 'firing' : 'resolved',
     service: deployment.name,
-    summary: firing ? `Vercel ${environment} deployment of ${deployment.name} failed` : `Vercel ${environment} deployment of ${deployment.name} ${type.split('.')[1]}`,
+    summary: firing
+      ? `Vercel ${environment} deployment of ${deployment.name} failed`
+      : `Vercel ${environment} deployment of ${deployment.name} ${type.split('.')[1]}`,
     labels: {
       alertname: 'VercelDeploymentFailed',
       // A failed production build leaves the previous deployment serving; it still needs attention.

@@ -23,7 +23,8 @@ export function confirmationGate(what: 'database' | 'project') {
       validator: (raw) => {
         const c = parseInput(restoreConfirmation, raw, 'confirmation');
         if (status.stage === 'planning') throw new Error('the restore is still being planned; confirm again in a moment');
-        if (status.stage !== 'awaiting-confirmation') throw new Error(`the restore is already ${status.stage}; there is nothing to confirm`);
+        if (status.stage !== 'awaiting-confirmation')
+          throw new Error(`the restore is already ${status.stage}; there is nothing to confirm`);
         if (c.confirm !== status.plan!.confirmName) {
           const noun = what === 'database' ? 'the target database' : 'the project being restored';
           throw new Error(`confirm: "${c.confirm}" does not name ${noun}; type "${status.plan!.confirmName}" to overwrite it`);
@@ -46,7 +47,9 @@ export function confirmationGate(what: 'database' | 'project') {
       } catch (err) {
         if (isCancellation(err)) {
           stage('not-confirmed', 'cancelled');
-          await CancellationScope.nonCancellable(() => quick.recordRestoreEnd({ restoreId, status: 'not-confirmed', detail: { reason: 'cancelled' } }));
+          await CancellationScope.nonCancellable(() =>
+            quick.recordRestoreEnd({ restoreId, status: 'not-confirmed', detail: { reason: 'cancelled' } }),
+          );
         }
         throw err;
       }

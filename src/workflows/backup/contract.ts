@@ -206,7 +206,10 @@ export const restoreWorkflowId = (database: string, at: Date) => `restore-${data
 
 export const pitrRestoreInput = z.object({
   /** Supabase project ref; defaults to `platforms.supabase.projectRef`. */
-  projectRef: z.string().regex(/^[a-z]{20}$/, 'must be the 20-letter project ref').optional(),
+  projectRef: z
+    .string()
+    .regex(/^[a-z]{20}$/, 'must be the 20-letter project ref')
+    .optional(),
   /** Recovery target; must lie inside the project's PITR window. */
   to: z.iso.datetime({ offset: true }),
   /** Poll interval while the project is RESTORING. */
@@ -217,7 +220,8 @@ export const pitrRestoreInput = z.object({
 });
 export type PitrRestoreInput = z.input<typeof pitrRestoreInput>;
 
-export const pitrRestoreWorkflowId = (projectRef: string, at: Date) => `restore-pitr-${projectRef}-${at.toISOString().replace(/[:.]/g, '-')}`;
+export const pitrRestoreWorkflowId = (projectRef: string, at: Date) =>
+  `restore-pitr-${projectRef}-${at.toISOString().replace(/[:.]/g, '-')}`;
 
 /** The typed confirmation: the name of the database (or the project ref) that will be overwritten. */
 export const restoreConfirmation = z.object({
@@ -230,14 +234,7 @@ export type RestoreConfirmation = z.input<typeof restoreConfirmation>;
 export const confirmRestoreUpdate = defineUpdate<RestoreStatus, [RestoreConfirmation]>('confirmRestore');
 
 export type RestoreStage =
-  | 'planning'
-  | 'awaiting-confirmation'
-  | 'pre-restore-backup'
-  | 'restoring'
-  | 'verifying'
-  | 'completed'
-  | 'failed'
-  | 'not-confirmed';
+  'planning' | 'awaiting-confirmation' | 'pre-restore-backup' | 'restoring' | 'verifying' | 'completed' | 'failed' | 'not-confirmed';
 
 export interface RestorePlan {
   /** What must be typed to confirm: the database name on the server, or the project ref. */

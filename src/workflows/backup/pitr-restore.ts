@@ -21,7 +21,14 @@ export async function pitrRestore(raw: PitrRestoreInput): Promise<RestoreResult>
   publish({ stage: 'planning', status: 'running' });
   status.plan = await quick.planPitrRestore({ projectRef: input.projectRef, to: input.to });
   const ref = status.plan.target;
-  await quick.recordRestoreStart({ restoreId, kind: 'pitr', target: ref, pitrTarget: input.to, requestedBy: input.requestedBy, reason: input.reason });
+  await quick.recordRestoreStart({
+    restoreId,
+    kind: 'pitr',
+    target: ref,
+    pitrTarget: input.to,
+    requestedBy: input.requestedBy,
+    reason: input.reason,
+  });
 
   // 2. Confirm restoration: type the project ref.
   if (!(await gate.confirmed(restoreId, input.confirmTimeout))) return { restoreId, ...status };
@@ -32,7 +39,11 @@ export async function pitrRestore(raw: PitrRestoreInput): Promise<RestoreResult>
     await quick.startPitrRestore({ projectRef: ref, to: input.to });
     const final = await waitForPitrRestore({ projectRef: ref, pollIntervalMs: input.pollInterval, timeoutMs: input.waitTimeout });
     if (final !== 'ACTIVE_HEALTHY') {
-      throw ApplicationFailure.create({ type: 'RestoreFailed', nonRetryable: true, message: `Supabase reports ${final} for project ${ref} after the point-in-time restore to ${input.to}` });
+      throw ApplicationFailure.create({
+        type: 'RestoreFailed',
+        nonRetryable: true,
+        message: `Supabase reports ${final} for project ${ref} after the point-in-time restore to ${input.to}`,
+      });
     }
   } catch (err) {
     status.error = messageOf(err);

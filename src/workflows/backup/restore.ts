@@ -20,7 +20,14 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
   // 1. Pick the backup and show what will be overwritten.
   publish({ stage: 'planning', status: 'running' });
   status.plan = await quick.planRestore({ into: input.into, backupId: input.backupId, before: input.before, from: input.from });
-  await quick.recordRestoreStart({ restoreId, kind: 'backup', target: input.into, backupId: status.plan.backupId, requestedBy: input.requestedBy, reason: input.reason });
+  await quick.recordRestoreStart({
+    restoreId,
+    kind: 'backup',
+    target: input.into,
+    backupId: status.plan.backupId,
+    requestedBy: input.requestedBy,
+    reason: input.reason,
+  });
 
   // 2. Wait for the typed confirmation; without it, nothing is touched.
   if (!(await gate.confirmed(restoreId, input.confirmTimeout))) return { restoreId, ...status };
@@ -31,7 +38,15 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     stage('pre-restore-backup');
     const pre = await executeChild(backup, {
       workflowId: backupWorkflowId(input.into, new Date(), `pre-restore-${fnv1a(restoreId)}`),
-      args: [{ database: input.into, trigger: 'pre-restore', requestedBy: status.confirmedBy ?? input.requestedBy, reason: `before ${restoreId}`, heartbeatTimeout: input.heartbeatTimeout } satisfies BackupInput],
+      args: [
+        {
+          database: input.into,
+          trigger: 'pre-restore',
+          requestedBy: status.confirmedBy ?? input.requestedBy,
+          reason: `before ${restoreId}`,
+          heartbeatTimeout: input.heartbeatTimeout,
+        } satisfies BackupInput,
+      ],
       typedSearchAttributes: [{ key: RunbookKind, value: 'backup' }],
       staticSummary: `Backup of ${input.into} before restore ${restoreId}`,
     });
@@ -55,12 +70,21 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     status.error = messageOf(err);
     stage('failed', 'failed');
     await CancellationScope.nonCancellable(async () => {
-      await quick.recordRestoreEnd({ restoreId, status: 'failed', confirmedBy: status.confirmedBy, preRestoreBackupId: status.preRestoreBackupId, detail: { error: status.error, mismatches: status.mismatches } });
+      await quick.recordRestoreEnd({
+        restoreId,
+        status: 'failed',
+        confirmedBy: status.confirmedBy,
+        preRestoreBackupId: status.preRestoreBackupId,
+        detail: { error: status.error, mismatches: status.mismatches },
+      });
       await raiseBackupAlert({
         database: input.into,
         backupId: status.plan?.backupId,
         summary: `Restore of ${input.into} from ${status.plan?.backupId} failed`,
-        details: [status.error!, ...(status.preRestoreBackupId ? [`the database as it was before is in backup ${status.preRestoreBackupId}`] : [])],
+        details: [
+          status.error!,
+          ...(status.preRestoreBackupId ? [`the database as it was before is in backup ${status.preRestoreBackupId}`] : []),
+        ],
       });
     });
     throw err;
@@ -68,7 +92,12 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
 
   // 6. Record and notify.
   stage('completed', 'completed');
-  await quick.recordRestoreEnd({ restoreId, status: 'completed', confirmedBy: status.confirmedBy, preRestoreBackupId: status.preRestoreBackupId });
+  await quick.recordRestoreEnd({
+    restoreId,
+    status: 'completed',
+    confirmedBy: status.confirmedBy,
+    preRestoreBackupId: status.preRestoreBackupId,
+  });
   await quick.notifyBackupEvent(
     `Restored ${input.into} from backup ${status.plan.backupId} (confirmed by ${status.confirmedBy}); the previous state is in backup ${status.preRestoreBackupId}.`,
   );

@@ -42,7 +42,11 @@ function isoWeek({ y, m, d }: { y: number; m: number; d: number }): string {
   return `${date.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
-export function decideRetention(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: Date = new Date()): RetentionDecision {
+export function decideRetention(
+  candidates: readonly RetentionCandidate[],
+  policy: RetentionPolicy,
+  now: Date = new Date(),
+): RetentionDecision {
   const newestFirst = [...candidates].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));
   const reasons = new Map<string, string[]>();
   const keep = (id: string, why: string) => reasons.set(id, [...(reasons.get(id) ?? []), why]);
@@ -57,13 +61,26 @@ export function decideRetention(candidates: readonly RetentionCandidate[], polic
 
     // A backup taken by hand before a risky change (or before a restore) is not displaced by that day's scheduled one.
     for (const c of newestFirst) {
-      if (c.onDemand && c.status === 'completed' && now.getTime() - Date.parse(c.startedAt) < policy.daily * 86_400_000) keep(c.id, `on demand, under ${policy.daily} days old`);
+      if (c.onDemand && c.status === 'completed' && now.getTime() - Date.parse(c.startedAt) < policy.daily * 86_400_000)
+        keep(c.id, `on demand, under ${policy.daily} days old`);
     }
     const completed = newestFirst.filter((c) => c.status === 'completed' && !c.onDemand);
     const buckets: [keyof Omit<RetentionPolicy, 'timeZone'>, (c: RetentionCandidate) => string][] = [
-      ['daily', (c) => { const l = localDate(new Date(c.startedAt), policy.timeZone); return `${l.y}-${l.m}-${l.d}`; }],
+      [
+        'daily',
+        (c) => {
+          const l = localDate(new Date(c.startedAt), policy.timeZone);
+          return `${l.y}-${l.m}-${l.d}`;
+        },
+      ],
       ['weekly', (c) => isoWeek(localDate(new Date(c.startedAt), policy.timeZone))],
-      ['monthly', (c) => { const l = localDate(new Date(c.startedAt), policy.timeZone); return `${l.y}-${l.m}`; }],
+      [
+        'monthly',
+        (c) => {
+          const l = localDate(new Date(c.startedAt), policy.timeZone);
+          return `${l.y}-${l.m}`;
+        },
+      ],
     ];
     for (const [period, bucketOf] of buckets) {
       const seen = new Set<string>();
@@ -81,7 +98,11 @@ export function decideRetention(candidates: readonly RetentionCandidate[], polic
   for (const c of newestFirst) {
     const why = reasons.get(c.id);
     if (why) decision.keep.push({ id: c.id, reasons: why });
-    else decision.remove.push({ id: c.id, reason: c.status === 'failed' ? 'failed backup older than the newest verified backup' : 'outside the retention policy' });
+    else
+      decision.remove.push({
+        id: c.id,
+        reason: c.status === 'failed' ? 'failed backup older than the newest verified backup' : 'outside the retention policy',
+      });
   }
   return decision;
 }

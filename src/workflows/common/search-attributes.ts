@@ -21,6 +21,14 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int'
 
 /** Every workflow type this service runs; `RunbookKind` holds one of these. */
 export const WORKFLOW_KINDS = [
-  'incident', 'deploy', 'rollback', 'backup', 'verifyBackup', 'restore', 'healthCheck', 'maintenance', 'selfCheck',
+  'incident',
+  'deploy',
+  'rollback',
+  'backup',
+  'verifyBackup',
+  'restore',
+  'healthCheck',
+  'maintenance',
+  'selfCheck',
 ] as const;
 export type WorkflowKind = (typeof WORKFLOW_KINDS)[number];

@@ -41,8 +41,15 @@ export const deployInput = z
   .object({
     service: serviceName,
     /** Git branch or tag to deploy. */
-    ref: z.string().min(1).max(255).regex(/^[^\s~^:?*[\\]+$/, 'must be a git ref such as main or hotfix/login'),
-    sha: z.string().regex(/^[0-9a-f]{7,40}$/, 'must be a git commit sha (7–40 hex characters)').optional(),
+    ref: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^\s~^:?*[\\]+$/, 'must be a git ref such as main or hotfix/login'),
+    sha: z
+      .string()
+      .regex(/^[0-9a-f]{7,40}$/, 'must be a git commit sha (7–40 hex characters)')
+      .optional(),
     requestedBy: person,
     /** Emergency deployment: skips the preview and its smoke tests, never production verification or the watch. */
     hotfix: z.object({ reason }).strict().optional(),
@@ -105,7 +112,9 @@ export function deployStartOptions(input: DeployInput) {
     workflowId: deployWorkflowId(input),
     typedSearchAttributes,
     staticSummary: `${input.hotfix ? 'Hotfix deploy' : 'Deploy'} ${what} to ${input.service} (by ${input.requestedBy})`,
-    staticDetails: input.hotfix ? `Hotfix: ${input.hotfix.reason}` : 'Standard deployment: gates, preview, smoke tests, migrations, promotion, watch.',
+    staticDetails: input.hotfix
+      ? `Hotfix: ${input.hotfix.reason}`
+      : 'Standard deployment: gates, preview, smoke tests, migrations, promotion, watch.',
   };
 }
 

@@ -88,14 +88,19 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     (req) => {
       const r = approveRequest.parse(req);
       state.approval = { by: r.by, ...(r.comment ? { comment: r.comment } : {}), at: now() };
-      return { stage: state.stage, outcome: state.stage === 'awaiting-approval' ? 'approved: promotion to production goes ahead' : 'approved in advance' };
+      return {
+        stage: state.stage,
+        outcome: state.stage === 'awaiting-approval' ? 'approved: promotion to production goes ahead' : 'approved in advance',
+      };
     },
     {
       validator: (req) => {
         parseInput(approveRequest, req, 'approval');
-        if (known.requireApproval === false) throw rejected('this deployment does not wait for approval (deploy.requireApproval is off and the start did not ask for it)');
+        if (known.requireApproval === false)
+          throw rejected('this deployment does not wait for approval (deploy.requireApproval is off and the start did not ask for it)');
         if (state.approval) throw rejected(`already approved by ${state.approval.by}`);
-        if (state.verdict || !STAGES_BEFORE_PRODUCTION.includes(state.stage)) throw rejected(`too late to approve: the deployment is at ${state.stage}`);
+        if (state.verdict || !STAGES_BEFORE_PRODUCTION.includes(state.stage))
+          throw rejected(`too late to approve: the deployment is at ${state.stage}`);
       },
     },
   );
@@ -117,7 +122,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       validator: (req) => {
         parseInput(abortRequest, req, 'abort');
         if (requests.abort) throw rejected(`already aborted by ${requests.abort.by}`);
-        if (state.verdict || state.stage === 'rolling-back') throw rejected(`too late to abort: the deployment is ${state.verdict ?? state.stage}`);
+        if (state.verdict || state.stage === 'rolling-back')
+          throw rejected(`too late to abort: the deployment is ${state.verdict ?? state.stage}`);
       },
     },
   );
@@ -149,7 +155,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   const service = input.service;
   const identity = (what: string) => `${info.workflowId}/${what}/${info.firstExecutionRunId}`;
   const what = `${input.ref}${state.sha ? `@${state.sha.slice(0, 7)}` : ''}`;
-  const notify = (text: string) => notices.push(quick.notifyChat({ text }).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
+  const notify = (text: string) =>
+    notices.push(quick.notifyChat({ text }).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
 
   const checkAbort = () => {
     if (requests.abort) throw new Stop();
@@ -160,12 +167,20 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     checkAbort();
     const work = new CancellationScope();
     const waiter = new CancellationScope();
-    const aborted = waiter.run(() => condition(() => requests.abort !== undefined)).then(
-      () => true,
-      () => false,
-    );
+    const aborted = waiter
+      .run(() => condition(() => requests.abort !== undefined))
+      .then(
+        () => true,
+        () => false,
+      );
     const result = work.run(fn);
-    const first = await Promise.race([result.then(() => 'done', () => 'done'), aborted.then((a) => (a ? 'abort' : 'done'))]);
+    const first = await Promise.race([
+      result.then(
+        () => 'done',
+        () => 'done',
+      ),
+      aborted.then((a) => (a ? 'abort' : 'done')),
+    ]);
     if (first === 'abort') {
       work.cancel();
       result.catch(() => undefined);
@@ -221,19 +236,20 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       state.incident = { workflowId: accepted.incidents[0] };
     } catch (err) {
       const error = messageOf(err);
-      const told = await quick.notifyChat({ text: `🚨 ${summary}\n${description}\n(no incident opened: ${error})` }).catch(() => ({ channels: [] as string[] }));
+      const told = await quick
+        .notifyChat({ text: `🚨 ${summary}\n${description}\n(no incident opened: ${error})` })
+        .catch(() => ({ channels: [] as string[] }));
       state.incident = { channels: told.channels, error };
     }
   }
 
   async function rollBackAndFinish(reason: string, opts: { incident: boolean }): Promise<DeployResult> {
-    const incident = opts.incident
-      ? openIncident(`Deployment of ${what} to ${service} breached: rolling back`, reason)
-      : Promise.resolve();
+    const incident = opts.incident ? openIncident(`Deployment of ${what} to ${service} breached: rolling back`, reason) : Promise.resolve();
     const ok = await rollBack(reason);
     await incident;
     if (ok) return finish('rolled-back', reason);
-    if (!opts.incident) await openIncident(`Rollback of ${service} failed after ${what}`, `${reason}; ${state.rollback?.error ?? state.lastError}`);
+    if (!opts.incident)
+      await openIncident(`Rollback of ${service} failed after ${what}`, `${reason}; ${state.rollback?.error ?? state.lastError}`);
     return finish('failed', `${reason}; rollback failed: ${state.rollback?.error ?? state.lastError}`);
   }
 
@@ -278,7 +294,8 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     enter('done');
     await condition(allHandlersFinished);
     const result = snapshot() as DeployResult;
-    if (verdict === 'failed') throw ApplicationFailure.create({ type: 'DeployFailed', nonRetryable: true, message: reason, details: [result] });
+    if (verdict === 'failed')
+      throw ApplicationFailure.create({ type: 'DeployFailed', nonRetryable: true, message: reason, details: [result] });
     return result;
   }
 
@@ -333,17 +350,24 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     // Second runbook: `supabase functions deploy`; the sources are checked now so a deploy never stops halfway.
     let edgeFunctions: string[] = [];
     if (patched('deploy-edge-functions') && p.edgeFunctions) {
-      if (p.edgeFunctions === 'no-source') gate('edge-functions', 'skipped', 'no Edge Functions source folder (deploy.functionsDir); deploy them by hand');
+      if (p.edgeFunctions === 'no-source')
+        gate('edge-functions', 'skipped', 'no Edge Functions source folder (deploy.functionsDir); deploy them by hand');
       else {
         const f = await quick.checkEdgeFunctions();
         edgeFunctions = f.functions.map((x) => x.slug);
         if (f.problems.length) gate('edge-functions', 'fail', f.problems.join('; '));
-        else gate('edge-functions', 'pass', `${edgeFunctions.length} to deploy: ${f.functions.map((x) => `${x.slug} (${x.files} files)`).join(', ')}`);
+        else
+          gate(
+            'edge-functions',
+            'pass',
+            `${edgeFunctions.length} to deploy: ${f.functions.map((x) => `${x.slug} (${x.files} files)`).join(', ')}`,
+          );
       }
     }
 
     const failed = state.gates.filter((g) => g.status === 'fail');
-    if (failed.length) return await finish('failed', `pre-deployment checklist failed: ${failed.map((g) => `${g.name}: ${g.reason}`).join('; ')}`);
+    if (failed.length)
+      return await finish('failed', `pre-deployment checklist failed: ${failed.map((g) => `${g.name}: ${g.reason}`).join('; ')}`);
     checkAbort();
 
     // ---- Standard Deployment 2–4: preview deployment and smoke tests (skipped by an explicit hotfix) --
@@ -352,7 +376,14 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     } else {
       enter('preview');
       const preview = await abortable(() =>
-        long.createTaggedDeployment({ service, kind: 'preview', ref: input.ref, sha: input.sha, identity: identity('preview'), pollIntervalMs: d.pollInterval }),
+        long.createTaggedDeployment({
+          service,
+          kind: 'preview',
+          ref: input.ref,
+          sha: input.sha,
+          identity: identity('preview'),
+          pollIntervalMs: d.pollInterval,
+        }),
       );
       state.preview = { id: preview.id, url: preview.url };
       state.sha ??= preview.sha;
@@ -391,7 +422,12 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       const run = await long.applyAppMigrations({ service, expected: pending, deployId: info.workflowId });
       state.migrations = run;
       if (run.failed) {
-        const rb = run.failed.rollback === 'ran' ? 'its rollback file ran' : run.failed.rollback === 'failed' ? `its rollback file failed too: ${run.failed.rollbackError}` : 'it has no rollback file';
+        const rb =
+          run.failed.rollback === 'ran'
+            ? 'its rollback file ran'
+            : run.failed.rollback === 'failed'
+              ? `its rollback file failed too: ${run.failed.rollbackError}`
+              : 'it has no rollback file';
         return await finish('failed', `migration ${run.failed.name} failed: ${run.failed.error}; ${rb}`);
       }
     }
@@ -407,7 +443,10 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
           state.edgeFunctions.push({ slug, version: fn.version });
         } catch (err) {
           const done = state.edgeFunctions.map((x) => `${x.slug} v${x.version}`).join(', ');
-          return await finish('failed', `Edge Function ${slug} did not deploy: ${messageOf(err)}${done ? `; already deployed: ${done}` : ''}`);
+          return await finish(
+            'failed',
+            `Edge Function ${slug} did not deploy: ${messageOf(err)}${done ? `; already deployed: ${done}` : ''}`,
+          );
         }
       }
     }
@@ -417,7 +456,14 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     enter('promoting');
     // Promote does not rebuild, and a preview cannot be promoted: build a production-target deployment (as `vercel --prod`).
     const candidate = await abortable(() =>
-      long.createTaggedDeployment({ service, kind: 'production', ref: input.ref, sha: state.sha, identity: identity('production'), pollIntervalMs: d.pollInterval }),
+      long.createTaggedDeployment({
+        service,
+        kind: 'production',
+        ref: input.ref,
+        sha: state.sha,
+        identity: identity('production'),
+        pollIntervalMs: d.pollInterval,
+      }),
     );
     state.production = { id: candidate.id, url: candidate.url };
     const built = await abortable(() => long.waitForBuild({ service, deploymentId: candidate.id, pollIntervalMs: d.pollInterval }));
@@ -435,15 +481,24 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       state.promotion = { stages, percent: started.percent };
       for (let i = 0; i < stages.length - 1; i++) {
         const outcome = await watch(run, stages[i], d.stageWatch, state.production.url);
-        if (outcome.kind === 'critical') return await rollBackAndFinish(`critical breach at ${stages[i]}%: ${outcome.reasons.join('; ')}`, { incident: true });
+        if (outcome.kind === 'critical')
+          return await rollBackAndFinish(`critical breach at ${stages[i]}%: ${outcome.reasons.join('; ')}`, { incident: true });
         if (outcome.kind === 'aborted') throw new Stop();
-        const next = await quick.advanceRollingRelease({ service, canaryId: candidate.id, nextStageIndex: i + 1, final: i + 1 === stages.length - 1 });
+        const next = await quick.advanceRollingRelease({
+          service,
+          canaryId: candidate.id,
+          nextStageIndex: i + 1,
+          final: i + 1 === stages.length - 1,
+        });
         state.promotion.percent = next.percent;
       }
     } else {
       state.promotion = { stages: [100], percent: 0 };
       const promoted = await long.promoteDeployment({ service, deploymentId: candidate.id, pollIntervalMs: d.pollInterval });
-      if (!promoted.ok) return await rollBackAndFinish(`promotion did not finish: ${promoted.status}${promoted.message ? ` (${promoted.message})` : ''}`, { incident: true });
+      if (!promoted.ok)
+        return await rollBackAndFinish(`promotion did not finish: ${promoted.status}${promoted.message ? ` (${promoted.message})` : ''}`, {
+          incident: true,
+        });
       state.promotion.percent = 100;
     }
     checkAbort();
@@ -462,10 +517,16 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       case 'aborted':
         throw new Stop();
       case 'ended':
-        return await finish('succeeded', `watch ended early after ${state.watch!.samplesTaken} sample(s) by ${outcome.by}: ${outcome.reason}`);
+        return await finish(
+          'succeeded',
+          `watch ended early after ${state.watch!.samplesTaken} sample(s) by ${outcome.by}: ${outcome.reason}`,
+        );
       default: {
         const warnings = state.watch!.warnings;
-        return await finish('succeeded', `watched ${formatDuration(d.watch)}: no critical breach${warnings ? `, ${warnings} warning sample(s)` : ''}`);
+        return await finish(
+          'succeeded',
+          `watched ${formatDuration(d.watch)}: no critical breach${warnings ? `, ${warnings} warning sample(s)` : ''}`,
+        );
       }
     }
   } catch (err) {
@@ -484,4 +545,3 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
     return await finish('failed', message);
   }
 }
-

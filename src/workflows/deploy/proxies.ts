@@ -20,7 +20,11 @@ export async function loadPlan(service: string, overrides: PlanOverrides, activi
 /** Activity options shared by `deploy` and `rollback`, derived from the plan's durations. */
 export function deployActivities(d: DeployPlan['durations']) {
   // Long activities poll and heartbeat; a dead worker is noticed after one activity timeout.
-  const presets = activityPresets({ quickTimeout: d.activityTimeout, longTimeout: d.buildTimeout, heartbeatTimeout: d.activityTimeout + d.pollInterval });
+  const presets = activityPresets({
+    quickTimeout: d.activityTimeout,
+    longTimeout: d.buildTimeout,
+    heartbeatTimeout: d.activityTimeout + d.pollInterval,
+  });
   return {
     /** Platform calls that answer at once. */
     quick: proxyActivities<Activities>(presets.quick),

@@ -22,7 +22,12 @@ export async function rollBackProduction(
   const { service, toDeploymentId, pollIntervalMs } = req;
   const r = await CancellationScope.nonCancellable(() => long.rollbackProduction(req));
   on.asked?.(r);
-  if (!r.ok) throw ApplicationFailure.create({ type: 'RollbackFailed', nonRetryable: true, message: `the rollback job to ${toDeploymentId} ended ${r.status}${r.message ? `: ${r.message}` : ''}` });
+  if (!r.ok)
+    throw ApplicationFailure.create({
+      type: 'RollbackFailed',
+      nonRetryable: true,
+      message: `the rollback job to ${toDeploymentId} ended ${r.status}${r.message ? `: ${r.message}` : ''}`,
+    });
   on.verifying?.();
   return long.verifyProduction({ service, deploymentId: toDeploymentId, pollIntervalMs });
 }

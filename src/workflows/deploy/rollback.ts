@@ -56,7 +56,13 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
           productionDeploymentId: state.to?.id,
           previousDeploymentId: state.from?.id ?? undefined,
           gates: [],
-          rollback: { from: state.from?.id, to: state.to?.id, alreadyCurrent: state.alreadyCurrent, verified: state.verified, health: state.health },
+          rollback: {
+            from: state.from?.id,
+            to: state.to?.id,
+            alreadyCurrent: state.alreadyCurrent,
+            verified: state.verified,
+            health: state.health,
+          },
           verdict: ok ? 'rolled-back' : 'failed',
           verdictReason: reason,
           startedAt,
@@ -74,7 +80,12 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
     const { current, previous } = await quick.previousProduction({ service });
     state.from = current;
     const to = input.toDeploymentId ? await quick.describeDeployment({ service, deploymentId: input.toDeploymentId }) : previous;
-    if (!to) throw ApplicationFailure.create({ type: 'NoRollbackTarget', nonRetryable: true, message: `${service} has no earlier production deployment to roll back to` });
+    if (!to)
+      throw ApplicationFailure.create({
+        type: 'NoRollbackTarget',
+        nonRetryable: true,
+        message: `${service} has no earlier production deployment to roll back to`,
+      });
     state.to = to;
 
     // ---- roll back (asked once; nothing asked when production already is the target), then verify ----
@@ -86,7 +97,10 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
     );
     state.verified = v.healthy;
     state.health = { healthy: v.healthy, detail: v.detail };
-    await record(true, `production is back on ${to.id}${state.alreadyCurrent ? ' (it already was)' : ''}; health ${v.healthy ? 'verified' : `NOT healthy: ${v.detail}`}`);
+    await record(
+      true,
+      `production is back on ${to.id}${state.alreadyCurrent ? ' (it already was)' : ''}; health ${v.healthy ? 'verified' : `NOT healthy: ${v.detail}`}`,
+    );
     return { ...state, to, verified: v.healthy };
   } catch (err) {
     state.lastError = messageOf(err);

@@ -61,10 +61,7 @@ export function classifySample(
 }
 
 export type WatchOutcome =
-  | { kind: 'passed' }
-  | { kind: 'critical'; reasons: string[] }
-  | { kind: 'aborted' }
-  | { kind: 'ended'; by: string; reason: string };
+  { kind: 'passed' } | { kind: 'critical'; reasons: string[] } | { kind: 'aborted' } | { kind: 'ended'; by: string; reason: string };
 
 const RECENT_SAMPLES = 20;
 
@@ -107,7 +104,10 @@ export async function watch(run: WatchRun, percent: number, durationMs: number, 
   run.enter('watching');
   let warned = false;
   for (let k = 1; k <= planned; k++) {
-    await condition(() => requests.abort !== undefined || requests.endWatch !== undefined, Math.max(1, startedAt + k * interval - Date.now()));
+    await condition(
+      () => requests.abort !== undefined || requests.endWatch !== undefined,
+      Math.max(1, startedAt + k * interval - Date.now()),
+    );
     if (requests.abort) return { kind: 'aborted' };
     // Set by the endWatch update while this loop waited (TypeScript still narrows it to undefined).
     const ended = requests.endWatch as EndWatchRequest | undefined;
@@ -119,13 +119,24 @@ export async function watch(run: WatchRun, percent: number, durationMs: number, 
       .sampleHealth({ service, baseUrl: url })
       .catch((err) => ({ missing: true, healthy: false, status: null, errorRate: null, p99Ms: null, detail: messageOf(err) }));
     if (!('missing' in s)) w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
-    const { level, reasons } = classifySample(s, w.consecutiveUnhealthy, { ...p.thresholds, unhealthySamples: p.unhealthySamplesForRollback });
+    const { level, reasons } = classifySample(s, w.consecutiveUnhealthy, {
+      ...p.thresholds,
+      unhealthySamples: p.unhealthySamplesForRollback,
+    });
     const sample: WatchSample = { at: now(), percent, healthy: s.healthy, errorRate: s.errorRate, p99Ms: s.p99Ms, level, reasons };
-    Object.assign(w, { samplesTaken: k, lastErrorRate: s.errorRate, lastP99Ms: s.p99Ms, lastHealthy: s.healthy, timeLeftMs: Math.max(0, startedAt + durationMs - Date.now()) });
+    Object.assign(w, {
+      samplesTaken: k,
+      lastErrorRate: s.errorRate,
+      lastP99Ms: s.p99Ms,
+      lastHealthy: s.healthy,
+      timeLeftMs: Math.max(0, startedAt + durationMs - Date.now()),
+    });
     state.samplesTaken += 1;
     state.recentSamples = [...state.recentSamples, sample].slice(-RECENT_SAMPLES);
     // Shown in the Temporal UI beside the run's summary.
-    publish({ details: `watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}` });
+    publish({
+      details: `watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}`,
+    });
     if (level === 'critical') return { kind: 'critical', reasons };
     if (level === 'warning') {
       w.warnings += 1;

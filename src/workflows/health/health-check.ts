@@ -2,11 +2,21 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { HealthActivities } from '../../activities/health';
 import { messageOf, parseInput, publish, type RaisedAlertInput } from '../common';
-import { checkKey, healthCheckInput, type AlertTransition, type CheckResult, type HealthCheckInput, type HealthCheckResult } from './contract';
+import {
+  checkKey,
+  healthCheckInput,
+  type AlertTransition,
+  type CheckResult,
+  type HealthCheckInput,
+  type HealthCheckResult,
+} from './contract';
 
 const quick = proxyActivities<HealthActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
 // Alert delivery keeps retrying: a transition recorded but never raised would leave its incident unopened or unresolved.
-const alerts = proxyActivities<Pick<Activities, 'raiseAlerts'>>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m' } });
+const alerts = proxyActivities<Pick<Activities, 'raiseAlerts'>>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', maximumInterval: '1m' },
+});
 
 /** One alert per changed check; the check key is the dedup key, so every check has its own incident. */
 function toAlert(t: AlertTransition): RaisedAlertInput {
@@ -31,12 +41,23 @@ function toAlert(t: AlertTransition): RaisedAlertInput {
  */
 export async function healthCheck(raw: HealthCheckInput = {}): Promise<HealthCheckResult> {
   const input = parseInput(healthCheckInput, raw);
-  const checks = proxyActivities<HealthActivities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: input.checkAttempts, initialInterval: '1s' } });
+  const checks = proxyActivities<HealthActivities>({
+    startToCloseTimeout: '2m',
+    retry: { maximumAttempts: input.checkAttempts, initialInterval: '1s' },
+  });
   publish({ kind: 'healthCheck' });
 
   // A check that cannot run at all is "unknown": recorded, and it leaves its alert as it was.
   const guarded = (what: string, run: () => Promise<CheckResult[]>) =>
-    run().catch((err): CheckResult[] => [{ key: checkKey('runbook', what), service: 'runbook', check: what, status: 'unknown', summary: `${what} could not run: ${messageOf(err)}` }]);
+    run().catch((err): CheckResult[] => [
+      {
+        key: checkKey('runbook', what),
+        service: 'runbook',
+        check: what,
+        status: 'unknown',
+        summary: `${what} could not run: ${messageOf(err)}`,
+      },
+    ]);
 
   const plan = await quick.healthPlan();
   const results = (

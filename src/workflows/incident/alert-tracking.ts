@@ -58,7 +58,11 @@ export function trackAlerts(s: IncidentState, alerts: Alert[], nowMs: number): A
         known.refires++;
         known.episodeStartsAt = a.startsAt;
         changes.fired.push(a.fingerprint);
-        addEvent(s, nowMs, by, 'alert', `Fired again (${severity}): ${a.summary}`, { fingerprint: a.fingerprint, status: 'firing', severity });
+        addEvent(s, nowMs, by, 'alert', `Fired again (${severity}): ${a.summary}`, {
+          fingerprint: a.fingerprint,
+          status: 'firing',
+          severity,
+        });
       } else {
         changes.resolved.push(a.fingerprint);
         addEvent(s, nowMs, by, 'alert', `Resolved: ${a.summary}`, { fingerprint: a.fingerprint, status: 'resolved' });

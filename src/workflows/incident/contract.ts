@@ -76,8 +76,14 @@ export const RUNBOOK_ACTOR = 'runbook';
 export const mitigationKind = z.enum(['rollback', 'switch-provider', 'read-only', 'terminate-query', 'limit-user']);
 export type MitigationKind = z.infer<typeof mitigationKind>;
 
-const serviceName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a configured service name').optional();
-const databaseKey = z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a key of `databases` in the configuration').optional();
+const serviceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a configured service name')
+  .optional();
+const databaseKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a key of `databases` in the configuration')
+  .optional();
 
 /** The runbook's mitigation playbooks and what each needs. */
 export const playbook = z.discriminatedUnion('kind', [
@@ -85,7 +91,14 @@ export const playbook = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rollback'), service: serviceName, toDeploymentId: z.string().min(1).max(200).optional() }).strict(),
   /** "AI provider down, switch to fallback": FORCE_PROVIDER=<provider> and a production redeploy. */
   z
-    .object({ kind: z.literal('switch-provider'), service: serviceName, provider: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a provider name such as anthropic').optional() })
+    .object({
+      kind: z.literal('switch-provider'),
+      service: serviceName,
+      provider: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a provider name such as anthropic')
+        .optional(),
+    })
     .strict(),
   /** "Database slow, enable read-only mode": READ_ONLY_MODE=true and a production redeploy. */
   z.object({ kind: z.literal('read-only'), service: serviceName }).strict(),
@@ -108,7 +121,8 @@ export type PlaybookInput = z.input<typeof playbook>;
 /** Playbooks the runbook undoes: env switches are removed, a user's limits restored. */
 export const UNDOABLE: readonly MitigationKind[] = ['switch-provider', 'read-only', 'limit-user'];
 
-export type MitigationStatus = 'awaiting-approval' | 'approved' | 'running' | 'succeeded' | 'failed' | 'rejected' | 'undoing' | 'undone' | 'undo-failed';
+export type MitigationStatus =
+  'awaiting-approval' | 'approved' | 'running' | 'succeeded' | 'failed' | 'rejected' | 'undoing' | 'undone' | 'undo-failed';
 
 export interface Mitigation {
   id: string;
@@ -147,7 +161,12 @@ export type ApproveMitigationRequest = z.input<typeof approveMitigationRequest>;
 export const undoMitigationRequest = z.object({ mitigationId: z.string().min(1), by: person }).strict();
 export type UndoMitigationRequest = z.input<typeof undoMitigationRequest>;
 export const completePostmortemRequest = z
-  .object({ by: person, link: z.string().max(2048).optional(), rootCause: z.string().max(8192).optional(), actionItems: z.array(z.string().min(1).max(1000)).max(100).optional() })
+  .object({
+    by: person,
+    link: z.string().max(2048).optional(),
+    rootCause: z.string().max(8192).optional(),
+    actionItems: z.array(z.string().min(1).max(1000)).max(100).optional(),
+  })
   .strict();
 export type CompletePostmortemRequest = z.input<typeof completePostmortemRequest>;
 export const noteRequest = z.object({ by: person, text: z.string().trim().min(1, 'must not be empty').max(8192) }).strict();
@@ -343,7 +362,10 @@ const SEVERITY_RANK: Record<Severity, number> = { P0: 0, P1: 1, P2: 2, P3: 3 };
 export const higherSeverity = (a: Severity, b: Severity): Severity => (SEVERITY_RANK[a] <= SEVERITY_RANK[b] ? a : b);
 
 /** The alert's own severity, else the first label mapping that matches, else the default (Detection → assess severity). */
-export function severityOfAlert(alert: Pick<Alert, 'severity' | 'labels'>, policy: Pick<IncidentPlan, 'severityFromLabels' | 'defaultSeverity'>): Severity {
+export function severityOfAlert(
+  alert: Pick<Alert, 'severity' | 'labels'>,
+  policy: Pick<IncidentPlan, 'severityFromLabels' | 'defaultSeverity'>,
+): Severity {
   if (alert.severity) return alert.severity;
   for (const mapping of policy.severityFromLabels) {
     const value = alert.labels?.[mapping.label];

@@ -125,7 +125,10 @@ export function setIncidentHandlers(ctx: HandlerContext): void {
       const before = s.severity;
       s.severity = req.severity;
       s.severityPinnedBy = req.by;
-      event('severity', `Severity ${before} → ${req.severity}${req.reason ? `: ${req.reason}` : ''}`, req.by, { from: before, to: req.severity });
+      event('severity', `Severity ${before} → ${req.severity}${req.reason ? `: ${req.reason}` : ''}`, req.by, {
+        from: before,
+        to: req.severity,
+      });
       ctx.sla.rearm(now());
       ctx.publish();
       return s;
@@ -178,7 +181,9 @@ export function setIncidentHandlers(ctx: HandlerContext): void {
       if (!req.approve) {
         m.status = 'rejected';
         m.finishedAt = new Date(now()).toISOString();
-        event('mitigation', `Rejected: ${describePlaybook(m.playbook, s)}${req.comment ? ` (${req.comment})` : ''}`, req.by, { mitigationId: m.id });
+        event('mitigation', `Rejected: ${describePlaybook(m.playbook, s)}${req.comment ? ` (${req.comment})` : ''}`, req.by, {
+          mitigationId: m.id,
+        });
         return m;
       }
       playbooks.approve(m, req.by, req.comment);
@@ -189,7 +194,10 @@ export function setIncidentHandlers(ctx: HandlerContext): void {
       validator: (raw) => {
         const req = parseInput(approveMitigationRequest, raw, 'approval');
         const m = s.mitigations.find((x) => x.id === req.mitigationId);
-        if (!m) throw invalidInput(`mitigationId: no mitigation "${req.mitigationId}" (known: ${s.mitigations.map((x) => x.id).join(', ') || 'none'})`);
+        if (!m)
+          throw invalidInput(
+            `mitigationId: no mitigation "${req.mitigationId}" (known: ${s.mitigations.map((x) => x.id).join(', ') || 'none'})`,
+          );
         if (m.status !== 'awaiting-approval') throw invalidInput(`mitigation ${m.id} is ${m.status}, not awaiting approval`);
         mustBeActive('mitigate');
       },
@@ -210,7 +218,8 @@ export function setIncidentHandlers(ctx: HandlerContext): void {
         const m = s.mitigations.find((x) => x.id === req.mitigationId);
         if (!m) throw invalidInput(`mitigationId: no mitigation "${req.mitigationId}"`);
         if (!UNDOABLE.includes(m.playbook.kind)) throw invalidInput(`the runbook has no undo for ${m.playbook.kind}`);
-        if (m.status !== 'succeeded' && m.status !== 'undo-failed') throw invalidInput(`mitigation ${m.id} is ${m.status}; only a succeeded one can be undone`);
+        if (m.status !== 'succeeded' && m.status !== 'undo-failed')
+          throw invalidInput(`mitigation ${m.id} is ${m.status}; only a succeeded one can be undone`);
       },
     },
   );
@@ -226,7 +235,13 @@ export function setIncidentHandlers(ctx: HandlerContext): void {
       if (req.rootCause) pm.rootCause = req.rootCause;
       if (req.actionItems) pm.actionItems = req.actionItems;
       event('postmortem', `Post-mortem done${req.link ? `: ${req.link}` : ''}`, req.by, { actionItems: pm.actionItems });
-      await records.completePostmortemRecord({ chainId: ctx.chainId, by: req.by, link: req.link, rootCause: req.rootCause, actionItems: req.actionItems });
+      await records.completePostmortemRecord({
+        chainId: ctx.chainId,
+        by: req.by,
+        link: req.link,
+        rootCause: req.rootCause,
+        actionItems: req.actionItems,
+      });
       return s;
     },
     {

@@ -37,7 +37,10 @@ import { addEvent, createRecorder, records, since, trimCarriedTimeline } from '.
 import { SlaClock } from './sla-clock';
 
 /** Paging, chat and the status page: retried with backoff; a lasting failure is written to the timeline. */
-const quick = proxyActivities<IncidentActivities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 } });
+const quick = proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },
+});
 /** Diagnosis: quick looks tried twice at most; a look that fails is itself a finding. */
 const diagnose = proxyActivities<IncidentActivities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 2 } });
 
@@ -173,7 +176,10 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     if (changes.severity && !s.severityPinnedBy && s.phase === 'response' && higherSeverity(changes.severity, s.severity) !== s.severity) {
       const before = s.severity;
       s.severity = changes.severity;
-      event('severity', `Severity ${before} → ${s.severity}: a new alert is ${s.severity}`, RUNBOOK_ACTOR, { from: before, to: s.severity });
+      event('severity', `Severity ${before} → ${s.severity}: a new alert is ${s.severity}`, RUNBOOK_ACTOR, {
+        from: before,
+        to: s.severity,
+      });
       sla.rearm(now());
       publishState();
     }
@@ -184,7 +190,10 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     if (s.resolvedAt) return;
     if (allAlertsResolved(s) && !s.allClearSince) {
       s.allClearSince = new Date(now()).toISOString();
-      event('resolution', `All ${Object.keys(s.alerts).length} alert(s) resolved; resolving in ${formatDuration(s.policy.flapGuard)} unless one fires again (flap guard)`);
+      event(
+        'resolution',
+        `All ${Object.keys(s.alerts).length} alert(s) resolved; resolving in ${formatDuration(s.policy.flapGuard)} unless one fires again (flap guard)`,
+      );
     } else if (!allAlertsResolved(s) && s.allClearSince) {
       delete s.allClearSince;
       event('resolution', `Alert fired again within the flap guard; resolution cancelled`, RUNBOOK_ACTOR, { fingerprints: changes.fired });
@@ -235,7 +244,9 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       await chat(`:warning: ${s.incidentId} is still not acknowledged and every on-call level has been paged`);
       return;
     }
-    event('escalation', `Not acknowledged within ${sla.describe()}; escalating to ${s.policy.oncall[next].name}`, RUNBOOK_ACTOR, { level: next });
+    event('escalation', `Not acknowledged within ${sla.describe()}; escalating to ${s.policy.oncall[next].name}`, RUNBOOK_ACTOR, {
+      level: next,
+    });
     await page(next, 'escalation');
     await chat(`:arrow_double_up: ${s.incidentId} not acknowledged in ${sla.describe()}: escalated to ${s.policy.oncall[next].name}`);
   }
@@ -254,9 +265,18 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
         summary: `[${s.severity}] ${s.title}`,
         severity: PD_SEVERITY[s.severity],
         service: s.service,
-        details: { incident: s.incidentId, severity: s.severity, level: s.policy.oncall[level].name, contacts: s.policy.oncall[level].contacts, reason },
+        details: {
+          incident: s.incidentId,
+          severity: s.severity,
+          level: s.policy.oncall[level].name,
+          contacts: s.policy.oncall[level].contacts,
+          reason,
+        },
       });
-      event('page', `Paged ${s.policy.oncall[level].name} (${s.policy.oncall[level].contacts.join(', ')})`, RUNBOOK_ACTOR, { level, reason });
+      event('page', `Paged ${s.policy.oncall[level].name} (${s.policy.oncall[level].contacts.join(', ')})`, RUNBOOK_ACTOR, {
+        level,
+        reason,
+      });
     } catch (err) {
       event('error', `Paging ${s.policy.oncall[level].name} failed: ${messageOf(err)}`, RUNBOOK_ACTOR, { level });
     }
@@ -294,7 +314,9 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
         body: "We're aware of the issue and investigating.",
       });
       s.statuspage = sp;
-      event('statuspage', `Status page incident ${sp.id} opened (${sp.status})${sp.shortlink ? `: ${sp.shortlink}` : ''}`, RUNBOOK_ACTOR, { id: sp.id });
+      event('statuspage', `Status page incident ${sp.id} opened (${sp.status})${sp.shortlink ? `: ${sp.shortlink}` : ''}`, RUNBOOK_ACTOR, {
+        id: sp.id,
+      });
     } catch (err) {
       s.statuspageFailed = true;
       event('error', `Opening the status page incident failed: ${messageOf(err)}`);
@@ -336,7 +358,11 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
         } catch (err) {
           f = { check, ok: null, summary: `could not check: ${messageOf(err)}` };
         }
-        event('evidence', `${f.ok === false ? '✗' : f.ok ? '✓' : '?'} ${f.check}: ${f.summary}`, RUNBOOK_ACTOR, { check: f.check, ok: f.ok, ...(f.details ?? {}) });
+        event('evidence', `${f.ok === false ? '✗' : f.ok ? '✓' : '?'} ${f.check}: ${f.summary}`, RUNBOOK_ACTOR, {
+          check: f.check,
+          ok: f.ok,
+          ...(f.details ?? {}),
+        });
         return f;
       }),
     );
@@ -351,7 +377,11 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     const deployments = byCheck.get('recent-deployments');
     const hasRecent = Number(deployments?.details?.recentCount ?? 0) > 0;
     if (health?.ok === false && hasRecent && !s.mitigations.some((m) => m.playbook.kind === 'rollback')) {
-      playbooks.propose({ kind: 'rollback' }, `health endpoint failing and production was deployed recently (${deployments?.summary})`, RUNBOOK_ACTOR);
+      playbooks.propose(
+        { kind: 'rollback' },
+        `health endpoint failing and production was deployed recently (${deployments?.summary})`,
+        RUNBOOK_ACTOR,
+      );
     }
     const provider = byCheck.get('provider-status');
     const down = (provider?.details?.down as string[] | undefined) ?? [];
@@ -384,7 +414,9 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     );
     await statuspage('resolved', 'Service restored. Monitoring for stability.');
     await pagerduty('resolve');
-    await chat(`:large_green_circle: ${s.incidentId} resolved after ${since(s.openedAt, t)}. Post-mortem due within ${formatDuration(s.policy.postmortemDeadline)}.`);
+    await chat(
+      `:large_green_circle: ${s.incidentId} resolved after ${since(s.openedAt, t)}. Post-mortem due within ${formatDuration(s.policy.postmortemDeadline)}.`,
+    );
   }
 
   function reopen(): void {
@@ -445,7 +477,9 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   }
 
   function shouldOpenStatuspage(): boolean {
-    return s.policy.statuspage && s.customerFacing && !s.statuspage && !s.statuspageFailed && s.policy.statuspageSeverities.includes(s.severity);
+    return (
+      s.policy.statuspage && s.customerFacing && !s.statuspage && !s.statuspageFailed && s.policy.statuspageSeverities.includes(s.severity)
+    );
   }
 
   async function background(work: () => Promise<void>): Promise<void> {

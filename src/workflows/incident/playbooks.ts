@@ -61,11 +61,21 @@ export function createPlaybooks(ctx: PlaybookContext) {
 
   function propose(raw: PlaybookInput, reason: string, by: string): Mitigation {
     const playbook = playbookSchema.parse(raw);
-    const m: Mitigation = { id: `m${s.mitigations.length + 1}`, playbook, status: 'awaiting-approval', reason, requestedBy: by, requestedAt: iso() };
+    const m: Mitigation = {
+      id: `m${s.mitigations.length + 1}`,
+      playbook,
+      status: 'awaiting-approval',
+      reason,
+      requestedBy: by,
+      requestedAt: iso(),
+    };
     s.mitigations.push(m);
     event('mitigation', `Proposed ${m.id}: ${describePlaybook(playbook, s)} — ${reason}`, by, { mitigationId: m.id, playbook });
     if (s.policy.autoMitigate[s.severity]?.includes(playbook.kind)) approve(m, `config incidents.autoMitigate.${s.severity}`);
-    else void chat(`:hammer_and_wrench: ${s.incidentId}: proposed ${m.id} — ${describePlaybook(playbook, s)}. Approve with \`runbook incident mitigate ${s.incidentId} --approve ${m.id}\``);
+    else
+      void chat(
+        `:hammer_and_wrench: ${s.incidentId}: proposed ${m.id} — ${describePlaybook(playbook, s)}. Approve with \`runbook incident mitigate ${s.incidentId} --approve ${m.id}\``,
+      );
     return m;
   }
 
@@ -73,7 +83,9 @@ export function createPlaybooks(ctx: PlaybookContext) {
     m.status = 'approved';
     m.approvedBy = by;
     m.approvedAt = iso();
-    event('mitigation', `Approved ${m.id}: ${describePlaybook(m.playbook, s)}${comment ? ` (${comment})` : ''}`, by, { mitigationId: m.id });
+    event('mitigation', `Approved ${m.id}: ${describePlaybook(m.playbook, s)}${comment ? ` (${comment})` : ''}`, by, {
+      mitigationId: m.id,
+    });
     void ctx.background(() => carryOut(m));
   }
 
@@ -117,7 +129,10 @@ export function createPlaybooks(ctx: PlaybookContext) {
           incidentId: s.incidentId,
         };
         // One rollback workflow per mitigation: an incident may roll back twice.
-        const start = { ...rollbackStartOptions(request, new Date(now())), workflowId: rollbackWorkflowId({ service, incidentId: `${s.incidentId}-${m.id}` }, new Date(now())) };
+        const start = {
+          ...rollbackStartOptions(request, new Date(now())),
+          workflowId: rollbackWorkflowId({ service, incidentId: `${s.incidentId}-${m.id}` }, new Date(now())),
+        };
         const r = await executeChild<typeof rollback>('rollback', { ...start, args: [request] });
         return {
           outcome: `rolled back ${service} to ${r.to.id}${r.alreadyCurrent ? ' (it already served production)' : ''}; health ${r.verified ? 'verified' : `NOT verified: ${r.health?.detail ?? 'unknown'}`}`,
@@ -135,9 +150,15 @@ export function createPlaybooks(ctx: PlaybookContext) {
       case 'limit-user': {
         const database = p.database ?? serviceDatabase();
         const previous = await long.readUserLimits({ database, userId: p.userId });
-        const change = p.action === 'block' ? { blocked: true, blocked_reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 500) } : { rate_limit: p.rateLimit };
+        const change =
+          p.action === 'block'
+            ? { blocked: true, blocked_reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 500) }
+            : { rate_limit: p.rateLimit };
         await long.setUserLimits({ database, userId: p.userId, limits: change });
-        return { outcome: p.action === 'block' ? `blocked user ${p.userId}` : `rate limit of user ${p.userId} set to ${p.rateLimit}`, result: { previous, change } };
+        return {
+          outcome: p.action === 'block' ? `blocked user ${p.userId}` : `rate limit of user ${p.userId} set to ${p.rateLimit}`,
+          result: { previous, change },
+        };
       }
     }
   }
@@ -167,7 +188,11 @@ export function createPlaybooks(ctx: PlaybookContext) {
     try {
       const r = m.result ?? {};
       if (m.playbook.kind === 'limit-user') {
-        await long.setUserLimits({ database: m.playbook.database ?? serviceDatabase(), userId: m.playbook.userId, limits: r.previous as Record<string, unknown> });
+        await long.setUserLimits({
+          database: m.playbook.database ?? serviceDatabase(),
+          userId: m.playbook.userId,
+          limits: r.previous as Record<string, unknown>,
+        });
         m.outcome = `restored the limits of user ${m.playbook.userId}`;
       } else {
         const service = String(r.service);

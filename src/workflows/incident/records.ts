@@ -7,12 +7,22 @@ import type { IncidentActivities } from '../../activities/incident';
 import { formatElapsed, type IncidentRecord, type IncidentState, type TimelineEvent, type TimelineKind } from './contract';
 
 /** The ops-database record must land eventually: retried until it does. */
-export const records = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+export const records = proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
 
 /** Timeline events kept in workflow state across continue-as-new; the full timeline is in the ops database. */
 const TIMELINE_CARRIED = 200;
 
-export function addEvent(s: IncidentState, at: number, by: string, kind: TimelineKind, text: string, data?: Record<string, unknown>): TimelineEvent {
+export function addEvent(
+  s: IncidentState,
+  at: number,
+  by: string,
+  kind: TimelineKind,
+  text: string,
+  data?: Record<string, unknown>,
+): TimelineEvent {
   const event: TimelineEvent = { seq: s.nextSeq++, at: new Date(at).toISOString(), by, kind, text, ...(data ? { data } : {}) };
   s.timeline.push(event);
   return event;

@@ -56,7 +56,12 @@ export class SlaClock {
   /** Reopened: nobody is paged yet for this episode; pages already sent stay on record. */
   restart(nowMs: number): void {
     const { pages } = this.s.escalation;
-    this.s.escalation = { level: -1, pages, exhausted: false, dueAt: new Date(slaDeadline(this.s.policy, this.s.severity, nowMs)).toISOString() };
+    this.s.escalation = {
+      level: -1,
+      pages,
+      exhausted: false,
+      dueAt: new Date(slaDeadline(this.s.policy, this.s.severity, nowMs)).toISOString(),
+    };
   }
 
   /** The instant the next level is paged, or undefined once the clock has stopped. */

@@ -48,7 +48,15 @@ export function planFrom(config: RunbookConfig): MaintenancePlan {
 }
 
 /** The runbooks' inspection queries, one report section each (activities/maintenance/reports.ts runs them). */
-export const REPORTS = ['table-sizes', 'connections', 'slow-queries', 'seq-scans', 'size-growth', 'security-audit', 'cost-per-day'] as const;
+export const REPORTS = [
+  'table-sizes',
+  'connections',
+  'slow-queries',
+  'seq-scans',
+  'size-growth',
+  'security-audit',
+  'cost-per-day',
+] as const;
 export type ReportName = (typeof REPORTS)[number];
 
 export type StepStatus = 'ok' | 'failed' | 'skipped';
@@ -93,8 +101,7 @@ export interface CleanupResult extends CleanupProgress {
   durationMs: number;
 }
 
-export const maintenanceWorkflowId = (kind: MaintenanceKind, at: Date) =>
-  `maintenance-${kind}-${at.toISOString().replace(/[:.]/g, '-')}`;
+export const maintenanceWorkflowId = (kind: MaintenanceKind, at: Date) => `maintenance-${kind}-${at.toISOString().replace(/[:.]/g, '-')}`;
 
 // ---------------------------------------------------------------------------------------------------------
 // schedules

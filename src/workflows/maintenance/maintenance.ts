@@ -2,7 +2,14 @@ import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@t
 import type { MaintenanceActivities } from '../../activities/maintenance';
 import { verifyBackupWorkflowId, type VerifyBackupInput } from '../backup/contract';
 import { activityPresets, messageOf, parseInput, publish, RunbookKind } from '../common';
-import { maintenanceInput, type MaintenanceInput, type MaintenanceResult, type MaintenanceStep, type ReportName, type StepOutcome } from './contract';
+import {
+  maintenanceInput,
+  type MaintenanceInput,
+  type MaintenanceResult,
+  type MaintenanceStep,
+  type ReportName,
+  type StepOutcome,
+} from './contract';
 import { MONTHLY_TASKS, QUARTERLY_TASKS, taskList } from './reminders';
 
 /**
@@ -37,7 +44,10 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
     steps.push({ name, ...outcome, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started });
     return outcome;
   }
-  const report = (database: string, name: ReportName, days = 7) => () => quick.databaseReport({ database, report: name, days });
+  const report =
+    (database: string, name: ReportName, days = 7) =>
+    () =>
+      quick.databaseReport({ database, report: name, days });
 
   const plan = await quick.maintenancePlan();
 
@@ -101,8 +111,16 @@ export async function maintenance(raw: MaintenanceInput): Promise<MaintenanceRes
       return { status: 'ok', summary: `started ${started.join(', ')}`, data: { workflowIds: started } };
     });
     // Update dependencies: the report only; the update itself is a reviewed deploy.
-    await step('dependencies', 'reports', () => (plan.dependencyReport ? quick.dependencyReport() : Promise.resolve<StepOutcome>({ status: 'skipped', summary: 'no maintenance.appCheckout configured' })));
-    await step('monthly review', 'reminders', async () => ({ status: 'ok', summary: `${MONTHLY_TASKS.length} tasks for people`, markdown: taskList(MONTHLY_TASKS) }));
+    await step('dependencies', 'reports', () =>
+      plan.dependencyReport
+        ? quick.dependencyReport()
+        : Promise.resolve<StepOutcome>({ status: 'skipped', summary: 'no maintenance.appCheckout configured' }),
+    );
+    await step('monthly review', 'reminders', async () => ({
+      status: 'ok',
+      summary: `${MONTHLY_TASKS.length} tasks for people`,
+      markdown: taskList(MONTHLY_TASKS),
+    }));
   }
 
   if (kind === 'quarterly') {

@@ -61,7 +61,9 @@ export async function trackingRows(url: string): Promise<AppliedRow[]> {
   try {
     const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('runbook.schema_migrations') IS NOT NULL AS exists`);
     if (!rows[0].exists) return [];
-    const res = await client.query<AppliedRow>('SELECT name, convention, checksum, status, deploy_id, error, rollback FROM runbook.schema_migrations ORDER BY name');
+    const res = await client.query<AppliedRow>(
+      'SELECT name, convention, checksum, status, deploy_id, error, rollback FROM runbook.schema_migrations ORDER BY name',
+    );
     return res.rows;
   } finally {
     await client.end();
@@ -105,7 +107,10 @@ export async function applyMigrations(url: string, files: MigrationFile[], opts:
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [LOCK_KEY]);
     for (const file of files) {
       opts.onStep?.(file.name);
-      const { rows } = await client.query<AppliedRow>('SELECT name, status, checksum, deploy_id, error, rollback FROM runbook.schema_migrations WHERE name = $1', [file.name]);
+      const { rows } = await client.query<AppliedRow>(
+        'SELECT name, status, checksum, deploy_id, error, rollback FROM runbook.schema_migrations WHERE name = $1',
+        [file.name],
+      );
       const row = rows[0];
       if (row?.status === 'applied') {
         result.skipped.push(file.name);
@@ -113,12 +118,20 @@ export async function applyMigrations(url: string, files: MigrationFile[], opts:
       }
       // A retry of the same deploy does not run a migration (and its rollback) a second time.
       if (row?.status === 'failed' && row.deploy_id === opts.appliedBy) {
-        result.failed = { name: file.name, error: row.error ?? 'failed earlier', rollback: (row.rollback as 'ran' | 'failed' | 'none') ?? 'none' };
+        result.failed = {
+          name: file.name,
+          error: row.error ?? 'failed earlier',
+          rollback: (row.rollback as 'ran' | 'failed' | 'none') ?? 'none',
+        };
         break;
       }
       const sql = readFileSync(file.path, 'utf8');
       if (checksumOf(sql) !== file.checksum) {
-        result.failed = { name: file.name, error: `${file.path} changed after the pre-deployment check listed it; start the deployment again`, rollback: 'none' };
+        result.failed = {
+          name: file.name,
+          error: `${file.path} changed after the pre-deployment check listed it; start the deployment again`,
+          rollback: 'none',
+        };
         break;
       }
       const started = Date.now();

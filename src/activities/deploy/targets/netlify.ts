@@ -32,14 +32,18 @@ export const netlifyTarget: DeployTargetFactory = (service, clients) => {
     configProblem: () => undefined,
 
     async checkCriticalEnv() {
-      return { status: 'skipped', reason: 'Netlify environment variables are not readable through the configured API; verify them by hand' };
+      return {
+        status: 'skipped',
+        reason: 'Netlify environment variables are not readable through the configured API; verify them by hand',
+      };
     },
 
     /** The deploy of the commit a git push started is looked up (and waited for) instead of created. */
     async createTaggedDeployment(input) {
       const wantProduction = input.kind === 'production';
       const matches = (d: NetlifyDeploy) =>
-        (input.sha ? (d.commit_ref ?? '').startsWith(input.sha) : d.branch === input.ref) && (wantProduction ? d.context === 'production' : true);
+        (input.sha ? (d.commit_ref ?? '').startsWith(input.sha) : d.branch === input.ref) &&
+        (wantProduction ? d.context === 'production' : true);
       const found = await pollUntil(
         { platform: 'netlify', endpoint: 'GET /sites/{site_id}/deploys', description: `the Netlify deploy of ${input.sha ?? input.ref}` },
         async () => {
@@ -60,7 +64,12 @@ export const netlifyTarget: DeployTargetFactory = (service, clients) => {
         (x) => SETTLED.has(x.state),
         { intervalMs: pollIntervalMs },
       );
-      return { ready: d.state === 'ready', ...netlifyRef(d), state: d.state, ...(d.state === 'ready' ? {} : { message: d.error_message ?? 'the deploy failed' }) };
+      return {
+        ready: d.state === 'ready',
+        ...netlifyRef(d),
+        state: d.state,
+        ...(d.state === 'ready' ? {} : { message: d.error_message ?? 'the deploy failed' }),
+      };
     },
 
     /** The most recently published deploy of the site. */

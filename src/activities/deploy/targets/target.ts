@@ -40,7 +40,13 @@ export interface DeployTarget {
   /** Pre-deployment checklist: the critical environment variables exist for production. */
   checkCriticalEnv(): Promise<Omit<GateResult, 'name' | 'at'>>;
   /** A preview or production deployment of the ref, found by `identity` (or by commit) before one is made. */
-  createTaggedDeployment(input: { kind: 'preview' | 'production'; ref: string; sha?: string; identity: string; pollIntervalMs: number }): Promise<CreatedDeployment>;
+  createTaggedDeployment(input: {
+    kind: 'preview' | 'production';
+    ref: string;
+    sha?: string;
+    identity: string;
+    pollIntervalMs: number;
+  }): Promise<CreatedDeployment>;
   waitForBuild(deploymentId: string, pollIntervalMs: number): Promise<BuildOutcome>;
   /** The deployment serving production now. */
   currentProduction(): Promise<DeploymentRef | null>;

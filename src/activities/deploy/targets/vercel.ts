@@ -44,7 +44,12 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
     return (await vercel().getRollingRelease(project, 'ACTIVE')).rollingRelease;
   }
 
-  async function aliasJobTo(id: string, type: 'promote' | 'rollback', pollIntervalMs: number, request: () => Promise<void>): Promise<AliasOutcome> {
+  async function aliasJobTo(
+    id: string,
+    type: 'promote' | 'rollback',
+    pollIntervalMs: number,
+    request: () => Promise<void>,
+  ): Promise<AliasOutcome> {
     const last = await settleAliasJob(pollIntervalMs);
     let requested = false;
     if (last && last.toDeploymentId === id && last.type === type && last.jobStatus !== 'failed') {
@@ -57,11 +62,17 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
     }
     const after = await vercel().waitForAliasJob(project, id, { intervalMs: pollIntervalMs });
     const status = after.lastAliasRequest?.jobStatus ?? 'unknown';
-    return { requested, ok: status === 'succeeded' || status === 'skipped', status, ...(status === 'failed' ? { message: `the ${type} job to ${id} failed on Vercel` } : {}) };
+    return {
+      requested,
+      ok: status === 'succeeded' || status === 'skipped',
+      status,
+      ...(status === 'failed' ? { message: `the ${type} job to ${id} failed on Vercel` } : {}),
+    };
   }
 
   const target: DeployTarget = {
-    configProblem: () => (service.git ? undefined : `services.${service.name}.git: needed to build a deployment from a git ref (org and repo)`),
+    configProblem: () =>
+      service.git ? undefined : `services.${service.name}.git: needed to build a deployment from a git ref (org and repo)`,
 
     /** From the Vercel env API. */
     async checkCriticalEnv() {
@@ -95,7 +106,9 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
         id: d.id,
         url: deploymentUrl(d.url),
         state: d.readyState,
-        ...(d.readyState === 'READY' ? {} : { message: [d.errorCode, d.errorMessage].filter(Boolean).join(': ') || `the build ended ${d.readyState}` }),
+        ...(d.readyState === 'READY'
+          ? {}
+          : { message: [d.errorCode, d.errorMessage].filter(Boolean).join(': ') || `the build ended ${d.readyState}` }),
       };
     },
 
@@ -107,8 +120,12 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
       const last = (await vercel().getProject(project)).lastAliasRequest;
       const list = await vercel().listAllDeployments({ projectId: project, target: 'production', state: ['READY'], limit: 50 }, 200);
       const fromLast =
-        last?.type === 'promote' && last.jobStatus === 'succeeded' && last.toDeploymentId === current?.uid ? list.find((d) => d.uid === last.fromDeploymentId) : undefined;
-      const older = list.find((d) => d.uid !== current?.uid && (current ? d.created < current.created : true) && d.isRollbackCandidate !== false);
+        last?.type === 'promote' && last.jobStatus === 'succeeded' && last.toDeploymentId === current?.uid
+          ? list.find((d) => d.uid === last.fromDeploymentId)
+          : undefined;
+      const older = list.find(
+        (d) => d.uid !== current?.uid && (current ? d.created < current.created : true) && d.isRollbackCandidate !== false,
+      );
       const previous = fromLast ?? older;
       return { current: current ? vercelRef(current) : null, previous: previous ? vercelRef(previous) : null };
     },
@@ -117,7 +134,8 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
       return vercelRef(await vercel().getDeployment(deploymentId));
     },
 
-    promote: (deploymentId, pollIntervalMs) => aliasJobTo(deploymentId, 'promote', pollIntervalMs, () => vercel().promote(project, deploymentId)),
+    promote: (deploymentId, pollIntervalMs) =>
+      aliasJobTo(deploymentId, 'promote', pollIntervalMs, () => vercel().promote(project, deploymentId)),
 
     /** During a rolling release, rolling back to the current deployment aborts the release. */
     rollBack: (toDeploymentId, reason, pollIntervalMs) =>
@@ -132,7 +150,12 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
       return callPlatform(async () => {
         const active = (await vercel().getRollingRelease(project, 'ACTIVE')).rollingRelease;
         if (active?.canaryDeployment?.id === canaryId) return { percent: active.activeStage?.targetPercentage ?? 0, started: false };
-        if (active) throw ApplicationFailure.create({ type: 'RollingReleaseBusy', nonRetryable: true, message: `another rolling release is active on ${project} (canary ${active.canaryDeployment?.id})` });
+        if (active)
+          throw ApplicationFailure.create({
+            type: 'RollingReleaseBusy',
+            nonRetryable: true,
+            message: `another rolling release is active on ${project} (canary ${active.canaryDeployment?.id})`,
+          });
         await vercel().configureRollingRelease(project, {
           enabled: true,
           advancementType: 'manual-approval',
@@ -149,13 +172,20 @@ export function vercelTarget(service: ServiceConfig, clients: () => PlatformClie
         const last = (await vercel().getRollingRelease(project)).rollingRelease;
         if (last?.canaryDeployment?.id === canaryId && last.state === 'COMPLETE') return { percent: 100, complete: true };
         if (last?.canaryDeployment?.id !== canaryId || last.state !== 'ACTIVE') {
-          throw ApplicationFailure.create({ type: 'RollingReleaseGone', nonRetryable: true, message: `the rolling release of ${canaryId} is no longer active (${last?.state ?? 'none'})` });
+          throw ApplicationFailure.create({
+            type: 'RollingReleaseGone',
+            nonRetryable: true,
+            message: `the rolling release of ${canaryId} is no longer active (${last?.state ?? 'none'})`,
+          });
         }
         if ((last.activeStage?.index ?? -1) >= nextStageIndex) return { percent: last.activeStage!.targetPercentage, complete: false };
         const next = final
           ? (await vercel().completeRollingRelease(project, canaryId)).rollingRelease
           : (await vercel().approveRollingStage(project, canaryId, nextStageIndex)).rollingRelease;
-        return { percent: next?.state === 'COMPLETE' ? 100 : (next?.activeStage?.targetPercentage ?? 0), complete: next?.state === 'COMPLETE' };
+        return {
+          percent: next?.state === 'COMPLETE' ? 100 : (next?.activeStage?.targetPercentage ?? 0),
+          complete: next?.state === 'COMPLETE',
+        };
       });
     },
   };

@@ -11,7 +11,13 @@ const TIERS = {
 
 export type Tier = keyof typeof TIERS;
 
-export async function answer(args: { userId: string | null; question: string; tier: Tier; functionName: string; channel: 'web' | 'telegram' | 'slack' }): Promise<string> {
+export async function answer(args: {
+  userId: string | null;
+  question: string;
+  tier: Tier;
+  functionName: string;
+  channel: 'web' | 'telegram' | 'slack';
+}): Promise<string> {
   const started = Date.now();
   const { provider, model, per1k } = TIERS[args.tier];
   let status = 200;
@@ -19,13 +25,17 @@ export async function answer(args: { userId: string | null; question: string; ti
   let text = '';
   let usage = { input_tokens: 0, output_tokens: 0 };
   try {
-    const res = await fetch(provider === 'anthropic' ? 'https://api.anthropic.com/v1/messages' : 'https://openrouter.ai/api/v1/chat/completions', {
-      method: 'POST',
-      headers: provider === 'anthropic'
-        ? { 'x-api-key': Deno.env.get('ANTHROPIC_API_KEY')!, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }
-        : { authorization: `Bearer ${Deno.env.get('OPENROUTER_API_KEY')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, max_tokens: 1024, messages: [{ role: 'user', content: args.question }] }),
-    });
+    const res = await fetch(
+      provider === 'anthropic' ? 'https://api.anthropic.com/v1/messages' : 'https://openrouter.ai/api/v1/chat/completions',
+      {
+        method: 'POST',
+        headers:
+          provider === 'anthropic'
+            ? { 'x-api-key': Deno.env.get('ANTHROPIC_API_KEY')!, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }
+            : { authorization: `Bearer ${Deno.env.get('OPENROUTER_API_KEY')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, max_tokens: 1024, messages: [{ role: 'user', content: args.question }] }),
+      },
+    );
     if (!res.ok) throw new Error(`${provider} answered ${res.status}`);
     const body = await res.json();
     text = provider === 'anthropic' ? body.content[0].text : body.choices[0].message.content;

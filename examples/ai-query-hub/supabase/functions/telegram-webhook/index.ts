@@ -9,9 +9,13 @@ Deno.serve(async (req) => {
   const chatId = update.message?.chat?.id;
   if (!text || chatId === undefined) return Response.json({ ok: true }); // nothing to answer (e.g. the runbook's test message)
   const { data: profile } = await supabase.from('profiles').select('id').eq('telegram_chat_id', String(chatId)).maybeSingle();
-  const reply = await answer({ userId: profile?.id ?? null, question: text, tier: 'FAST', functionName: 'telegram-webhook', channel: 'telegram' }).catch(
-    () => 'Sorry, I could not answer that right now.',
-  );
+  const reply = await answer({
+    userId: profile?.id ?? null,
+    question: text,
+    tier: 'FAST',
+    functionName: 'telegram-webhook',
+    channel: 'telegram',
+  }).catch(() => 'Sorry, I could not answer that right now.');
   await fetch(`https://api.telegram.org/bot${Deno.env.get('TELEGRAM_BOT_TOKEN')}/sendMessage`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
