@@ -76,7 +76,8 @@ describe('deploy chaos: the worker is SIGKILLed at random points across 20 concu
           ref: 'main',
           requestedBy: 'chaos',
           durations: {
-            watch: 4_000,
+            // Long enough that the deployments are still running when the fifth kill comes.
+            watch: 10_000,
             stageWatch: 2_000,
             sampleInterval: 1_000,
             pollInterval: 100,
@@ -117,7 +118,7 @@ describe('deploy chaos: the worker is SIGKILLed at random points across 20 concu
       // The chaos: kill at a random moment after the worker is back, restart at once, again and again.
       while (!finished && kills < KILLS) {
         await Promise.race([ready(child), results]);
-        await Promise.race([sleep(500 + Math.random() * 3_500), results]);
+        await Promise.race([sleep(500 + Math.random() * 2_000), results]);
         if (finished) break;
         await kill(child);
         kills += 1;
