@@ -12,6 +12,18 @@ describe('runbook drill scenarios', () => {
   let t: TestDrillWorld;
   beforeAll(async () => {
     t = await openDrillWorld();
+    // As after any deploy of this service (rollingRelease 10/50/100), the project releases production builds in
+    // stages: a build made by a playbook (provider-outage) only serves production once it is released.
+    const res = await fetch(`${t.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
+      body: JSON.stringify({
+        enabled: true,
+        advancementType: 'manual-approval',
+        stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
+      }),
+    });
+    expect(res.status).toBeLessThan(300);
   });
   afterAll(async () => {
     await t?.close();
@@ -19,7 +31,7 @@ describe('runbook drill scenarios', () => {
 
   const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
 
-  it.each(['alert-storm', 'escalation', 'bad-release', 'data-loss', 'db-overload'])(
+  it.each(['alert-storm', 'escalation', 'bad-release', 'data-loss', 'db-overload', 'provider-outage'])(
     '%s passes and leaves the world clean',
     async (name) => {
       const result = await runScenario(t.world, scenario(name), t.options);
@@ -33,30 +45,6 @@ describe('runbook drill scenarios', () => {
       expect(await worldProblems(t)).toEqual([]);
     },
   );
-
-  it('provider-outage: alert, diagnosis, approved switch-provider, undo after recovery; fails on the build production never serves', async () => {
-    // As after any deploy of this service (rollingRelease 10/50/100), the project releases production builds in stages.
-    const res = await fetch(`${t.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
-      body: JSON.stringify({
-        enabled: true,
-        advancementType: 'manual-approval',
-        stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
-      }),
-    });
-    expect(res.status).toBeLessThan(300);
-    const result = await runScenario(t.world, scenario('provider-outage'), t.options);
-    expect(result.clean).toBe(true);
-    expect(result.firstPage.ms).toBeDefined();
-    expect(result.mitigation.ms).toBeDefined();
-    expect(result.notes.join('\n')).toMatch(/undone after recovery: undone/);
-    // Known bug the drill found: the playbook's production build (redeployProduction in src/activities/incident.ts)
-    // is only waited for until READY; on a project with rolling releases it stays STAGED and production keeps
-    // serving the old build. When that is fixed this expectation fails: move provider-outage to the list above.
-    expect(result.failures).toEqual([expect.stringMatching(/^production serves a build made for the switch/)]);
-    expect(await worldProblems(t)).toEqual([]);
-  });
 });
 
 describe('a drill fails when the automation does not do its part', () => {

@@ -86,10 +86,14 @@ describe('incident diagnosis', () => {
           result: { key: 'FORCE_PROVIDER', value: 'anthropic' },
         });
 
-        // OpenAI recovers (the sample app's health reports its providers), then the rollback is approved.
+        // The switch's build (a rebuild of the bad release) serves production now.
+        expect(sandbox.apps.production('crav-javari')!.current).toBe(switched.result!.deploymentId);
+
+        // OpenAI recovers (the sample app's health reports its providers), then the rollback is approved: it goes back
+        // past the rebuild and the release it rebuilt, to what served production before the release.
         sandbox.providers.set('openai', { indicator: 'none' });
         const done = await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: rollback.id, by: 'roy' }] });
-        expect(done).toMatchObject({ status: 'succeeded', result: { from: release.id, to: before, verified: true } });
+        expect(done).toMatchObject({ status: 'succeeded', result: { from: switched.result!.deploymentId, to: before, verified: true } });
         expect(sandbox.apps.production('crav-javari')!.current).toBe(before);
         await handle.terminate('test over');
       });

@@ -1,7 +1,9 @@
 import { Client as PgClient } from 'pg';
 import {
   approveMitigationUpdate,
+  completePostmortemUpdate,
   requestMitigationUpdate,
+  resolveUpdate,
   undoMitigationUpdate,
   type Mitigation,
 } from '../../src/workflows/incident/contract';
@@ -38,6 +40,17 @@ describe('mitigation playbooks', () => {
   };
   const productionBuilds = () =>
     stack.sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v13/deployments' }).filter((c) => c.status === 200);
+  /** What production of the service serves, as the platform records it and as the sandbox routes its traffic. */
+  const serving = () => {
+    const state = stack.sandbox.state.snapshot();
+    const project = state.vercel.projects.find((p) => p.name === 'crav-javari')!;
+    return {
+      platform: project.productionDeploymentId,
+      route: state.apps.production[project.id],
+      lastRelease: project.rollingReleases.at(-1),
+    };
+  };
+  const servesOnly = (deploymentId: unknown) => ({ platform: deploymentId, route: { current: deploymentId, canaryPercent: 0 } });
 
   async function approve(handle: Awaited<ReturnType<typeof raise>>, m: Mitigation, by = 'dana'): Promise<Mitigation> {
     return handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: m.id, by }] });
@@ -62,7 +75,12 @@ describe('mitigation playbooks', () => {
       expect(productionBuilds()).toHaveLength(builds + 1);
       const build = productionBuilds().at(-1)!.body as { target: string; meta: Record<string, string> };
       expect(build.target).toBe('production');
-      expect(Object.values(build.meta)).toContain(`${handle.workflowId}/${asked.id}`);
+      // Tagged with the incident's first run id: a later incident under the same workflow id gets a build of its own.
+      const { runId } = await handle.describe();
+      expect(Object.values(build.meta)).toContain(`${handle.workflowId}/${runId}/${asked.id}`);
+      // Production serves it: the service releases in stages (rollingRelease 10/50/100), completed at once here.
+      expect(serving()).toMatchObject(servesOnly(switched.result!.deploymentId));
+      expect(switched.outcome).toMatch(/now serving production/);
 
       // P1 and config allows read-only without approval: it runs as soon as it is asked for.
       const ro = await handle.executeUpdate(requestMitigationUpdate, {
@@ -85,6 +103,75 @@ describe('mitigation playbooks', () => {
         /is undone; only a succeeded one/,
       );
       await handle.terminate('test over');
+    });
+  });
+
+  it('serves the switch build on a project with rolling releases, undoes it the same way, and gives a repeated incident of the alert group a build of its own', async () => {
+    // As after any deploy of this service: production builds wait, STAGED, to be released in stages.
+    const res = await fetch(`${stack.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
+      body: JSON.stringify({
+        enabled: true,
+        advancementType: 'manual-approval',
+        stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
+      }),
+    });
+    expect(res.status).toBeLessThan(300);
+    const dedupKey = key('outage');
+    const switchProvider = async (handle: Awaited<ReturnType<typeof raise>>) => {
+      const asked = await handle.executeUpdate(requestMitigationUpdate, {
+        args: [{ playbook: { kind: 'switch-provider' }, by: 'roy', reason: 'OpenAI outage' }],
+      });
+      const done = await approve(handle, asked);
+      expect(done).toMatchObject({
+        id: 'm1',
+        status: 'succeeded',
+        result: { key: 'FORCE_PROVIDER', value: 'anthropic', served: 'rolling-release' },
+      });
+      return done;
+    };
+    const close = async (handle: Awaited<ReturnType<typeof raise>>) => {
+      await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy', reason: 'provider back' }] });
+      await waitForState(handle, (x) => Boolean(x.postmortem.draftedAt), 'the post-mortem draft');
+      await handle.executeUpdate(completePostmortemUpdate, { args: [{ by: 'roy', rootCause: 'provider outage' }] });
+      await handle.result();
+    };
+
+    await worker.run(async () => {
+      const first = await raise(worker.client, worker.taskQueue, [alert({ dedupKey, severity: 'P2', summary: 'OpenAI completely down' })]);
+      await waitForState(first, (s) => s.chatOpened, 'the initial response');
+      const before = serving().platform;
+      const builds = productionBuilds().length;
+
+      const switched = await switchProvider(first);
+      const build = switched.result!.deploymentId as string;
+      expect(build).not.toBe(before);
+      expect(productionBuilds()).toHaveLength(builds + 1);
+      // Not left STAGED: the build's rolling release completed, and all of production's traffic goes to it.
+      expect(serving()).toMatchObject(servesOnly(build));
+      expect(serving().lastRelease).toMatchObject({ state: 'COMPLETE', canaryDeployment: { id: build } });
+
+      const undone = await first.executeUpdate(undoMitigationUpdate, { args: [{ mitigationId: switched.id, by: 'roy' }] });
+      expect(undone.status).toBe('undone');
+      expect(productionBuilds()).toHaveLength(builds + 2);
+      const undoBuild = serving().platform;
+      expect([before, build]).not.toContain(undoBuild);
+      expect(serving()).toMatchObject(servesOnly(undoBuild));
+      expect(undone.outcome).toContain(`redeployed as ${undoBuild}, now serving production`);
+      await close(first);
+
+      // The same alert fires again later: a new incident, the same workflow id and mitigation id m1.
+      const second = await raise(worker.client, worker.taskQueue, [
+        alert({ dedupKey, severity: 'P2', summary: 'OpenAI completely down again' }),
+      ]);
+      expect(second.workflowId).toBe(first.workflowId);
+      await waitForState(second, (s) => s.chatOpened, 'the second incident');
+      const again = await switchProvider(second);
+      expect(productionBuilds()).toHaveLength(builds + 3);
+      expect(again.result!.deploymentId).not.toBe(build);
+      expect(serving()).toMatchObject(servesOnly(again.result!.deploymentId));
+      await second.terminate('test over');
     });
   });
 

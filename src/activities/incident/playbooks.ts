@@ -1,9 +1,14 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client as PgClient } from 'pg';
 import { quoteIdent } from '../../db/sql';
 import { callPlatform } from '../../platforms/activity-errors';
 import { invalidInput } from '../../workflows/common';
+import { planFrom as deployPlanFrom } from '../../workflows/deploy/contract';
 import { formatElapsed } from '../../workflows/incident/contract';
+import { netlifyTarget } from '../deploy/targets/netlify';
+import { vercelTarget } from '../deploy/targets/vercel';
+import type { AliasOutcome, DeployTarget } from '../deploy/targets/target';
 import { requirePlatforms, type ActivityDeps } from '../deps';
 import { appAccess } from './services';
 
@@ -42,7 +47,8 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
 
     /**
      * `vercel --prod`: a production build from `fromDeploymentId` (what production serves now), tagged with
-     * `identity` so a retry makes no second one; waits for READY.
+     * `identity` so a retry makes no second one; waits for READY. It does not serve production yet where the
+     * project stages production builds (rolling releases, no auto-assigned domains): see serveProductionBuild.
      */
     async redeployProduction(args: {
       service: string;
@@ -70,6 +76,65 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
         );
       }
       return { deploymentId: ready.id, url: ready.url };
+    },
+
+    /**
+     * The playbook's READY build made to serve production, as the deploy runbook's promotion does it, and checked:
+     * on a Vercel service with rolling releases the build becomes the canary of a rolling release that is
+     * completed at once (an incident does not wait out the stages); otherwise it is promoted (Vercel's alias
+     * job; Netlify publishes it). Asks once: a build already serving production is left as it is. Fails unless the
+     * platform then reports the build as production.
+     */
+    async serveProductionBuild(args: {
+      service: string;
+      deploymentId: string;
+      tries?: number;
+    }): Promise<{ deploymentId: string; via: ServedVia }> {
+      const svc = serviceConfig(args.service);
+      const pollIntervalMs = deps.config.deploy.pollInterval;
+      const id = args.deploymentId;
+      const stages = deployPlanFrom(deps.config, svc).rollingStages;
+      const promoted = (r: AliasOutcome, how: ServedVia): ServedVia => {
+        if (!r.ok)
+          throw ApplicationFailure.nonRetryable(
+            `${how} of ${id} on ${svc.name} did not finish: ${r.status}${r.message ? ` (${r.message})` : ''}`,
+            'PromotionFailed',
+          );
+        return r.status === 'already-current' ? 'already-serving' : how;
+      };
+      const vercel = svc.platform === 'vercel' ? vercelTarget(svc, platforms) : undefined;
+      const target: DeployTarget = vercel ?? netlifyTarget(svc, platforms);
+      let via: ServedVia;
+      if (vercel && stages.length) {
+        // The deploy runbook's rolling release, started and completed at once; not started again for a build already serving.
+        if ((await callPlatform(() => vercel.currentProduction()))?.id === id) via = 'already-serving';
+        else {
+          await vercel.startRollingRelease(id, stages);
+          const done = await vercel.advanceRollingRelease(id, stages.length - 1, true);
+          if (!done.complete)
+            throw ApplicationFailure.nonRetryable(
+              `the rolling release of ${id} on ${svc.name} did not complete (${done.percent}%)`,
+              'PromotionFailed',
+            );
+          via = 'rolling-release';
+        }
+      } else {
+        via = promoted(await callPlatform(() => target.promote(id, pollIntervalMs)), vercel ? 'promote' : 'publish');
+      }
+
+      // Production must now be this build (the platform may take a moment to report it).
+      const tries = args.tries ?? 5;
+      let serving: string | undefined;
+      for (let i = 0; i < tries; i++) {
+        if (i > 0) await Context.current().sleep(pollIntervalMs);
+        Context.current().heartbeat(i);
+        serving = (await callPlatform(() => target.currentProduction()))?.id;
+        if (serving === id) return { deploymentId: id, via };
+      }
+      throw ApplicationFailure.nonRetryable(
+        `${svc.name}: production serves ${serving ?? 'nothing'}, not the new build ${id}`,
+        'PromotionNotServing',
+      );
     },
 
     /**
@@ -150,6 +215,9 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
     },
   };
 }
+
+/** How a playbook's build came to serve production. */
+export type ServedVia = 'rolling-release' | 'promote' | 'publish' | 'already-serving';
 
 const USER_LIMIT_COLUMNS = ['rate_limit', 'blocked', 'blocked_reason'];
 

@@ -2,7 +2,7 @@
  * The incident's mitigation playbooks (Incident Response → Mitigation; Common Incidents & Playbooks 1–3):
  * proposed, approved by a person or by config `incidents.autoMitigate`, run, and undone where the runbook undoes them.
  */
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities/deploy';
 import type { IncidentActivities } from '../../activities/incident';
 import { rollbackStartOptions, rollbackWorkflowId, type RollbackInput } from '../deploy/contract';
@@ -20,8 +20,15 @@ import {
 } from './contract';
 import type { rollback } from '../deploy/rollback';
 
+/**
+ * Environment playbooks make their build serve production (and check it does) after it is READY, and note the
+ * rollback target production had before the rebuild. Histories recorded before this read currentProduction,
+ * stopped at READY and have no serveProductionBuild call.
+ */
+const SERVE_BUILD_PATCH = 'incident-playbook-serve-build';
+
 /** Mitigations poll and heartbeat (redeploys wait for READY). */
-const long = proxyActivities<IncidentActivities & Pick<DeployActivities, 'currentProduction'>>({
+const long = proxyActivities<IncidentActivities & Pick<DeployActivities, 'currentProduction' | 'previousProduction'>>({
   startToCloseTimeout: '20m',
   heartbeatTimeout: '1m',
   retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 3 },
@@ -58,6 +65,14 @@ export function createPlaybooks(ctx: PlaybookContext) {
       throw invalidInput(`playbook.database: service ${svc.name} names no database; pass one`);
     }
   }
+
+  /**
+   * The tag a playbook's production build carries, so a retried activity makes no second build. The incident's
+   * first run id is part of it: a later incident of the same alert group runs under the same workflow id and
+   * mitigation ids, and must get a build of its own.
+   */
+  const buildIdentity = (m: Mitigation, what?: string) =>
+    [s.incidentId, workflowInfo().firstExecutionRunId, m.id, ...(what ? [what] : [])].join('/');
 
   function propose(raw: PlaybookInput, reason: string, by: string): Mitigation {
     const playbook = playbookSchema.parse(raw);
@@ -116,14 +131,15 @@ export function createPlaybooks(ctx: PlaybookContext) {
 
   async function run(m: Mitigation): Promise<{ outcome: string; result: Record<string, unknown> }> {
     const p = m.playbook;
-    const identity = `${s.incidentId}/${m.id}`;
+    const identity = buildIdentity(m);
     switch (p.kind) {
       case 'rollback': {
         // Rolling Back Deployment is the deploy runbook's own workflow; the incident starts it as a child.
         const service = p.service ?? s.service;
+        const toDeploymentId = p.toDeploymentId ?? rollbackTargetBeforeRebuilds(service);
         const request: RollbackInput = {
           service,
-          ...(p.toDeploymentId ? { toDeploymentId: p.toDeploymentId } : {}),
+          ...(toDeploymentId ? { toDeploymentId } : {}),
           reason: `incident ${s.incidentId}: ${m.reason}`.slice(0, 1024),
           requestedBy: m.approvedBy ?? m.requestedBy,
           incidentId: s.incidentId,
@@ -169,15 +185,52 @@ export function createPlaybooks(ctx: PlaybookContext) {
     await long.setProductionEnv({ service, key, value });
     const deployment = await redeploy(service, identity);
     return {
-      outcome: `${key}=${value} on ${service}, redeployed as ${deployment.deploymentId}`,
-      result: { service, key, value, previous, deploymentId: deployment.deploymentId },
+      outcome: `${key}=${value} on ${service}, ${redeployed(deployment)}`,
+      result: {
+        service,
+        key,
+        value,
+        previous,
+        deploymentId: deployment.deploymentId,
+        ...(deployment.via ? { served: deployment.via } : {}),
+        ...(deployment.rollbackTarget ? { rollbackTarget: deployment.rollbackTarget } : {}),
+      },
     };
   }
 
-  /** `vercel --prod`: a new production build of what production serves now, so it picks up the changed variable. */
-  async function redeploy(service: string, identity: string) {
-    const current = await long.currentProduction({ service });
-    return long.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
+  /**
+   * A playbook's build is a rebuild of what production served, so it must not become the deployment a rollback
+   * "goes back" to: once this incident's rebuilds serve production, a rollback without a target goes where it
+   * would have gone before the first of them (the deployment before the release that was rebuilt).
+   */
+  function rollbackTargetBeforeRebuilds(service: string): string | undefined {
+    let target: string | undefined;
+    for (const m of s.mitigations) {
+      if (m.playbook.kind === 'rollback' && m.status === 'succeeded') target = undefined;
+      else if (m.result?.service === service && typeof m.result.rollbackTarget === 'string') target ??= m.result.rollbackTarget;
+    }
+    return target;
+  }
+
+  /**
+   * `vercel --prod`: a new production build of what production serves now, so it picks up the changed variable;
+   * then that build is made to serve production (a project with rolling releases only stages it) and checked.
+   */
+  async function redeploy(service: string, identity: string): Promise<{ deploymentId: string; via?: string; rollbackTarget?: string }> {
+    if (!patched(SERVE_BUILD_PATCH)) {
+      const current = await long.currentProduction({ service });
+      return long.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
+    }
+    const { current, previous } = await long.previousProduction({ service });
+    const built = await long.redeployProduction({ service, identity, ...(current ? { fromDeploymentId: current.id } : {}) });
+    const served = await long.serveProductionBuild({ service, deploymentId: built.deploymentId });
+    return { ...served, ...(previous ? { rollbackTarget: previous.id } : {}) };
+  }
+
+  function redeployed(d: { deploymentId: string; via?: string }): string {
+    if (!d.via) return `redeployed as ${d.deploymentId}`;
+    const how = d.via === 'rolling-release' ? ', its rolling release completed at once' : d.via === 'already-serving' ? '' : ` (${d.via})`;
+    return `redeployed as ${d.deploymentId}, now serving production${how}`;
   }
 
   /** Environment switches go back to their previous value; a user's limits are restored. */
@@ -199,8 +252,8 @@ export function createPlaybooks(ctx: PlaybookContext) {
         const key = String(r.key);
         const previous = (r.previous as string | null | undefined) ?? null;
         await long.setProductionEnv({ service, key, value: previous });
-        const deployment = await redeploy(service, `${s.incidentId}/${m.id}/undo`);
-        m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, redeployed as ${deployment.deploymentId}`;
+        const deployment = await redeploy(service, buildIdentity(m, 'undo'));
+        m.outcome = `${previous === null ? `removed ${key}` : `${key}=${previous} restored`} on ${service}, ${redeployed(deployment)}`;
       }
       m.status = 'undone';
       m.undoneBy = by;
