@@ -69,10 +69,11 @@ export function createPlaybooks(ctx: PlaybookContext) {
   /**
    * The tag a playbook's production build carries, so a retried activity makes no second build. The incident's
    * first run id is part of it: a later incident of the same alert group runs under the same workflow id and
-   * mitigation ids, and must get a build of its own.
+   * mitigation ids, and must get a build of its own. Runs from before the patch keep their old tag, so a build
+   * they already made is still found.
    */
   const buildIdentity = (m: Mitigation, what?: string) =>
-    [s.incidentId, workflowInfo().firstExecutionRunId, m.id, ...(what ? [what] : [])].join('/');
+    [s.incidentId, ...(patched(SERVE_BUILD_PATCH) ? [workflowInfo().firstExecutionRunId] : []), m.id, ...(what ? [what] : [])].join('/');
 
   function propose(raw: PlaybookInput, reason: string, by: string): Mitigation {
     const playbook = playbookSchema.parse(raw);
