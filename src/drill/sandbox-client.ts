@@ -26,7 +26,7 @@ export interface SandboxControl {
   reachable(): Promise<boolean>;
   calls(filter?: { vendor?: string; method?: string; pathPrefix?: string }): Promise<SandboxCall[]>;
   pagerdutyEvents(dedupKey?: string): Promise<PagerdutyEventView[]>;
-  degrade(target: string, change: { errorRate?: number; p99Ms?: number; healthy?: boolean }): Promise<string[]>;
+  degrade(target: string, change: { errorRate?: number; p99Ms?: number; healthy?: boolean; maintenance?: boolean }): Promise<string[]>;
   restore(target: string): Promise<string[]>;
   setProvider(name: string, indicator: 'none' | 'minor' | 'major' | 'critical', description?: string): Promise<void>;
   /** The providers' states (`/_sandbox/state` → providers). */

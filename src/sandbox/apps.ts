@@ -20,6 +20,8 @@ export interface AppProfile {
   noise: number;
   /** Real delay before each response, e.g. past a health-check timeout. */
   delayMs: number;
+  /** true → maintenance mode: every path answers 503 and the app writes nothing (stopped writes during a restore). */
+  maintenance?: boolean;
 }
 
 export type AppDegradation = Partial<Omit<AppProfile, 'noise'>> & { noise?: number | boolean };
@@ -229,7 +231,12 @@ export class Apps {
     inst.requests += 1;
     if (inst.profile.delayMs > 0) await new Promise((r) => setTimeout(r, inst.profile.delayMs));
     let status = 200;
-    if (inst.profile.status500) {
+    if (inst.profile.maintenance) {
+      status = 503;
+      reply.code(503).header('retry-after', '60');
+      if (path === '/api/health') reply.send({ status: 'maintenance' });
+      else reply.type('text/html').send('<!doctype html><title>Maintenance</title><h1>Down for maintenance</h1>');
+    } else if (inst.profile.status500) {
       status = 500;
       reply.code(500);
       if (path === '/api/health') reply.send({ error: 'Internal Server Error' });

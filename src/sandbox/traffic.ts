@@ -82,6 +82,8 @@ export function servingNow(rng: Rng, sandbox: ServingSource, projectId: string):
   const inst = sandbox.instance(id);
   if (!inst || inst.phase !== 'ready') return undefined;
   const p = inst.profile;
+  // In maintenance mode nobody's requests reach the app's database.
+  if (p.maintenance) return undefined;
   return {
     deploymentId: id,
     errorRate: p.errorRate,

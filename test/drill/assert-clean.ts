@@ -16,7 +16,9 @@ export async function worldProblems(t: TestDrillWorld): Promise<string[]> {
   if (statuspage.length) problems.push(`status page incidents open: ${statuspage.map((i) => i.name).join(', ')}`);
   const providers = Object.entries(sandbox.state.snapshot().providers).filter(([, p]) => p.indicator !== 'none');
   if (providers.length) problems.push(`providers not operational: ${providers.map(([n]) => n).join(', ')}`);
-  const degraded = sandbox.state.snapshot().apps.instances.filter((i) => i.profile.errorRate > 1 || i.profile.healthy === false);
+  const degraded = sandbox.state
+    .snapshot()
+    .apps.instances.filter((i) => i.profile.errorRate > 1 || i.profile.healthy === false || i.profile.maintenance === true);
   if (degraded.length) problems.push(`degraded app instances: ${degraded.map((i) => i.deploymentId).join(', ')}`);
   const schema = await app.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [DRILL_SCHEMA]);
   if (schema.rowCount) problems.push(`schema ${DRILL_SCHEMA} left in the app database`);

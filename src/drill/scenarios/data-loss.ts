@@ -104,6 +104,18 @@ export const dataLoss: Scenario = {
       run.detection.slaMs = 600_000;
       run.detection.sla = 'data loss response 10m';
 
+      // Stop further damage (the runbook's first step): the app goes into maintenance mode, so no request
+      // writes while the restore runs and its verification compares the tables with the backup's manifest.
+      const service = world.config.services[0];
+      if (service) {
+        await world.sandbox.degrade(`production/${service.projectId}`, { maintenance: true });
+        run.cleanup.push({
+          what: `${service.name} out of maintenance mode`,
+          run: () => world.sandbox.degrade(`production/${service.projectId}`, { maintenance: false }).then(() => undefined),
+        });
+        run.note(`${service.name} in maintenance mode during the restore`);
+      }
+
       // The guarded restore: the plan names the backup; the on-call confirms by typing the database name.
       await pg.end().catch(() => undefined);
       const restoreInput: RestoreInput = {
