@@ -288,6 +288,13 @@ describe('sample app traffic', () => {
       const hc = await db.pool.query(`SELECT status FROM javari_health_checks ORDER BY id DESC LIMIT 1`);
       expect(hc.rows[0].status).toBe('healthy'); // written with the first batch, before the degradation
       expect(traffic.written().api_logs).toBeGreaterThan(3_000);
+
+      // Maintenance mode (stopped writes during a restore): the app answers 503 and writes nothing.
+      sandbox.apps.degrade('production/crav-javari', { maintenance: true });
+      expect(await traffic.write(500)).toBe(0);
+      expect((await fetch(sandbox.apps.productionUrl('crav-javari') + '/api/health')).status).toBe(503);
+      sandbox.apps.degrade('production/crav-javari', { maintenance: false });
+      expect(await traffic.write(500)).toBeGreaterThan(0);
     } finally {
       sandbox.apps.restore('production/crav-javari');
       await traffic.stop();
