@@ -556,15 +556,7 @@ export function createBackupActivities(deps: BackupDeps) {
       return final.status;
     },
 
-    async recordRestoreStart(req: {
-      restoreId: string;
-      kind: 'backup' | 'pitr';
-      target: string;
-      backupId?: string;
-      pitrTarget?: string;
-      requestedBy: string;
-      reason?: string;
-    }): Promise<void> {
+    async recordRestoreStart(req: Omit<Parameters<BackupCatalogue['beginRestore']>[0], 'id'> & { restoreId: string }): Promise<void> {
       await catalogue.beginRestore({ id: req.restoreId, ...req });
     },
 
