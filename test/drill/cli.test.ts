@@ -9,7 +9,6 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { freePort } from '../../src/stack/ports';
 import type { ScenarioResult } from '../../src/drill/types';
 import { ROOT, runCli } from '../harness/cli';
-import { testEnv } from '../harness';
 import { worldProblems } from './assert-clean';
 import { openDrillWorld, TOKEN, type TestDrillWorld } from './world';
 
@@ -66,7 +65,7 @@ describe('runbook drill (CLI)', () => {
           '--ops-db-url',
           t.world.opsDatabaseUrl!,
         ],
-        { TEMPORAL_ADDRESS: testEnv.temporalAddress, RUNBOOK_CONFIG: configOnQueue(t.world.taskQueue), RUNBOOK_WEBHOOK_TOKEN: TOKEN },
+        { TEMPORAL_ADDRESS: t.temporalAddress, RUNBOOK_CONFIG: configOnQueue(t.world.taskQueue), RUNBOOK_WEBHOOK_TOKEN: TOKEN },
         200_000,
       );
       const report = JSON.parse(res.stdout) as { passed: number; total: number; scenarios: ScenarioResult[] };

@@ -11,6 +11,7 @@ import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
 import { sandboxControl } from '../../src/drill/sandbox-client';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
+import { startLocalTemporal } from '../../src/stack/temporal';
 import { DEFAULT_OPTIONS, type DrillOptions, type DrillWorld } from '../../src/drill/types';
 import {
   scratchDatabase,
@@ -27,6 +28,9 @@ export const TOKEN = 'drill-test-webhook-token';
 
 export interface TestDrillWorld {
   world: DrillWorld;
+  /** The world's own Temporal server: incident ids are fixed by their dedup keys (health:provider:openai…), and
+   * other suites open incidents with the same keys on the run's shared server. */
+  temporalAddress: string;
   sandbox: Sandbox;
   ops: ScratchDatabase;
   app: ScratchDatabase;
@@ -48,11 +52,13 @@ async function background(worker: TestWorker): Promise<() => Promise<void>> {
 }
 
 export async function openDrillWorld(): Promise<TestDrillWorld> {
-  const [ops, app, sandbox] = await Promise.all([
+  const [ops, app, sandbox, temporal] = await Promise.all([
     scratchDatabase('drill_ops', { ops: true }),
     scratchDatabase('drill_app'),
     startSandbox({ timing: 10 }),
+    startLocalTemporal({ headless: true }),
   ]);
+  const address = temporal.address;
   for (const db of [ops, app]) db.pool.on('error', () => undefined);
   const base = testConfig();
   const raw = testConfig({
@@ -72,7 +78,7 @@ export async function openDrillWorld(): Promise<TestDrillWorld> {
   });
 
   const deps = makeDeps(config);
-  const worker = await startTestWorker({ deps, taskQueue: config.temporal.taskQueue });
+  const worker = await startTestWorker({ deps, taskQueue: config.temporal.taskQueue, address });
   deps.temporal = { client: worker.client, taskQueue: worker.taskQueue };
   const stopWorker = await background(worker);
   const receiver: StartedReceiver = await startReceiver({
@@ -96,7 +102,7 @@ export async function openDrillWorld(): Promise<TestDrillWorld> {
     async scaledWorker(patch) {
       const c = patch({ ...config, temporal: { ...config.temporal, taskQueue: uniqueName('drill_scaled') } });
       const d = makeDeps(c);
-      const w = await startTestWorker({ deps: d, taskQueue: c.temporal.taskQueue });
+      const w = await startTestWorker({ deps: d, taskQueue: c.temporal.taskQueue, address });
       d.temporal = { client: w.client, taskQueue: w.taskQueue };
       const stop = await background(w);
       let closed = false;
@@ -112,6 +118,7 @@ export async function openDrillWorld(): Promise<TestDrillWorld> {
   const options: DrillOptions = { ...DEFAULT_OPTIONS, scenarioTimeoutMs: 150_000, log: () => undefined };
   return {
     world,
+    temporalAddress: address,
     sandbox,
     ops,
     app,
@@ -122,7 +129,7 @@ export async function openDrillWorld(): Promise<TestDrillWorld> {
       await receiver.stop();
       await stopWorker();
       await sandbox.stop();
-      await Promise.all([ops.drop(), app.drop()]);
+      await Promise.all([ops.drop(), app.drop(), temporal.stop()]);
     },
   };
 }

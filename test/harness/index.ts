@@ -95,8 +95,9 @@ export function testConfig(
   return parseConfig({ ...raw, ...overrides }, file);
 }
 
-export async function testClient(): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address: testEnv.temporalAddress });
+/** A client of the run's Temporal server, or of `address` (a test's own server). */
+export async function testClient(address = testEnv.temporalAddress): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address });
   return { client: new Client({ connection }), connection };
 }
 
@@ -117,10 +118,13 @@ export async function startTestWorker(opts: {
   activities?: Partial<ReturnType<typeof createActivities>> & Record<string, unknown>;
   taskQueue?: string;
   worker?: Partial<WorkerOptions>;
+  /** A Temporal server of the test's own instead of the run's. */
+  address?: string;
 }): Promise<TestWorker> {
   quietRuntime();
   const taskQueue = opts.taskQueue ?? uniqueName('tq');
-  const nativeConnection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+  const address = opts.address ?? testEnv.temporalAddress;
+  const nativeConnection = await NativeConnection.connect({ address });
   const activities = { ...(opts.deps ? createActivities(opts.deps) : {}), ...(opts.activities ?? {}) };
   const worker = await Worker.create({
     connection: nativeConnection,
@@ -129,7 +133,7 @@ export async function startTestWorker(opts: {
     activities,
     ...opts.worker,
   });
-  const { client, connection } = await testClient();
+  const { client, connection } = await testClient(address);
   return {
     taskQueue,
     client,
