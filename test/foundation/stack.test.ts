@@ -1,62 +1,12 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
 import type { StatusReport } from '../../src/cli/commands/status';
 import { temporalCli } from '../../src/stack/binaries';
-import { freePort } from '../../src/stack/ports';
-import { readStackFile } from '../../src/stack/state';
-import { cleanEnv, ROOT, runCli, TSX } from '../harness/cli';
+import { runCli } from '../harness/cli';
 import { uniqueName } from '../harness';
-
-/** `npm start` without its prestart set-up step (already done for the test run). */
-const START = path.join(ROOT, 'src', 'stack', 'start.ts');
-
-interface StartedStack {
-  child: ChildProcess;
-  output(): string;
-  /** Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. */
-  interrupt(): Promise<number | null>;
-}
-
-async function startStack(env: Record<string, string>): Promise<StartedStack> {
-  // Own process group, like a shell job, so the interrupt reaches tsx and node together.
-  const child = spawn(TSX, [START], { cwd: ROOT, env: cleanEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 120_000;
-  while (!out.includes('Durable Runbooks is running')) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode} before its banner:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`no banner within 120 s:\n${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    child,
-    output: () => out,
-    async interrupt() {
-      process.kill(-child.pid!, 'SIGINT');
-      return exited;
-    },
-  };
-}
-
-/** Processes whose command line names `dir` (the servers of that data dir), like `pgrep -af <dir>`. */
-function processesOf(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      if (cmd.includes(dir) && Number(pid) !== process.pid) found.push(`${pid} ${cmd}`);
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
+import { cleanUpStack, processesOf, stackEnv, startStack, type StartedStack } from '../harness/stack';
 
 describe('npm start: the whole stack in the foreground', () => {
   let dataDir: string;
@@ -65,29 +15,10 @@ describe('npm start: the whole stack in the foreground', () => {
   let running: StartedStack | undefined;
 
   beforeAll(async () => {
-    dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'runbook-stack-')), 'data');
-    chmodSync(path.dirname(dataDir), 0o755); // PostgreSQL runs as the postgres account when we are root
-    ports = { temporal: await freePort(), ui: await freePort(), pg: await freePort() };
-    env = {
-      RUNBOOK_DATA_DIR: dataDir,
-      RUNBOOK_TEMPORAL_PORT: String(ports.temporal),
-      RUNBOOK_UI_PORT: String(ports.ui),
-      RUNBOOK_PG_PORT: String(ports.pg),
-      RUNBOOK_METRICS_PORT: '0',
-    };
+    ({ dataDir, env, ports } = await stackEnv());
   });
 
-  afterAll(async () => {
-    if (running && running.child.exitCode === null) await running.interrupt();
-    for (const pid of readStackFile(dataDir)?.pids ?? []) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    rmSync(path.dirname(dataDir), { recursive: true, force: true });
-  });
+  afterAll(() => cleanUpStack(dataDir, running));
 
   it('serves the UI, has the worker polling, keeps history across a restart, and leaves no process behind', async () => {
     const address = `127.0.0.1:${ports.temporal}`;
