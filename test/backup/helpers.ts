@@ -5,7 +5,8 @@ import type { RunbookConfig } from '../../src/config/schema';
 import { tableStats } from '../../src/activities/backup/table-stats';
 import type { TableStats } from '../../src/workflows/backup/contract';
 import { fnv1a } from '../../src/workflows/common/alerts';
-import { scratchDatabase, testConfig, testEnv, type ScratchDatabase } from '../harness';
+import type { ActivityDeps } from '../../src/activities';
+import { scratchDatabase, testConfig, testDeps, testEnv, type ScratchDatabase } from '../harness';
 import { FIXTURE_SQL } from './fixture';
 
 /** A scratch database holding the fixture schema and rows. */
@@ -13,6 +14,30 @@ export async function fixtureDatabase(prefix: string): Promise<ScratchDatabase> 
   const db = await scratchDatabase(prefix);
   await db.pool.query(FIXTURE_SQL);
   return db;
+}
+
+/** A restore's world: the ops database, a fixture `app` and a `copy` target holding one marker row. */
+export interface RestoreStage {
+  ops: ScratchDatabase;
+  source: ScratchDatabase;
+  target: ScratchDatabase;
+  deps: ActivityDeps;
+  drop(): Promise<void>;
+}
+
+export async function openRestoreStage(prefix: string, marker: string): Promise<RestoreStage> {
+  const [ops, source, target] = await Promise.all([
+    scratchDatabase(`${prefix}_ops`, { ops: true }),
+    fixtureDatabase(`${prefix}_src`),
+    scratchDatabase(`${prefix}_dst`),
+  ]);
+  await target.pool.query('CREATE TABLE marker (note text)');
+  await target.pool.query('INSERT INTO marker VALUES ($1)', [marker]);
+  const deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir(prefix) } }), ops, {
+    app: source.url,
+    copy: target.url,
+  });
+  return { ops, source, target, deps, drop: async () => void (await Promise.all([ops.drop(), source.drop(), target.drop()])) };
 }
 
 /** Counts and md5s of every table (md5 for all tables with a primary key), read in one snapshot. */

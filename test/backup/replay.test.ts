@@ -7,8 +7,8 @@ import type { ActivityDeps } from '../../src/activities';
 import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/workflows/backup/contract';
 import { backup, restore, verifyBackup } from '../../src/workflows';
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
-import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
-import { backupConfig, fixtureDatabase, storeDir } from './helpers';
+import { startTestWorker, testEnv, uniqueName, type ScratchDatabase } from '../harness';
+import { openRestoreStage, type RestoreStage } from './helpers';
 
 /**
  * Recorded backup, verifyBackup and restore histories replayed with the current workflow code: a change
@@ -30,26 +30,15 @@ async function save(handle: WorkflowHandle, name: string): Promise<void> {
 const record = process.env.RECORD_BACKUP_HISTORIES === '1';
 
 (record ? describe : describe.skip)('record backup histories', () => {
-  let ops: ScratchDatabase;
-  let source: ScratchDatabase;
   let target: ScratchDatabase;
   let deps: ActivityDeps;
+  let stage: RestoreStage | undefined;
 
   beforeAll(async () => {
-    [ops, source, target] = await Promise.all([
-      scratchDatabase('bk_ops', { ops: true }),
-      fixtureDatabase('bk_src'),
-      scratchDatabase('bk_dst'),
-    ]);
-    await target.pool.query("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('before restore')");
-    deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir('store') } }), ops, {
-      app: source.url,
-      copy: target.url,
-    });
+    stage = await openRestoreStage('bk', 'before restore');
+    ({ target, deps } = stage);
   });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), source?.drop(), target?.drop()]);
-  });
+  afterAll(() => stage?.drop());
 
   it('records a backup verified by its child, a verifyBackup with retention, and a confirmed restore', async () => {
     mkdirSync(DIR, { recursive: true });

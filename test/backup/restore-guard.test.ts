@@ -2,32 +2,23 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import { backup, restore } from '../../src/workflows';
 import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/workflows/backup/contract';
-import { scratchDatabase, startTestWorker, testDeps, uniqueName, type ScratchDatabase } from '../harness';
-import { backupConfig, fixtureDatabase, storeDir } from './helpers';
+import { startTestWorker, uniqueName, type ScratchDatabase } from '../harness';
+import { openRestoreStage, type RestoreStage } from './helpers';
 
 jest.setTimeout(120_000);
 
 describe('restore is guarded by a typed confirmation', () => {
   let ops: ScratchDatabase;
-  let source: ScratchDatabase;
   let target: ScratchDatabase;
+  let source: ScratchDatabase;
   let deps: ActivityDeps;
+  let stage: RestoreStage | undefined;
 
   beforeAll(async () => {
-    [ops, source, target] = await Promise.all([
-      scratchDatabase('bkg_ops', { ops: true }),
-      fixtureDatabase('bkg_src'),
-      scratchDatabase('bkg_dst'),
-    ]);
-    await target.pool.query("CREATE TABLE marker (note text); INSERT INTO marker VALUES ('precious')");
-    deps = testDeps(backupConfig(['app', 'copy'], { store: { type: 'directory', path: storeDir('guard') } }), ops, {
-      app: source.url,
-      copy: target.url,
-    });
+    stage = await openRestoreStage('bkg', 'precious');
+    ({ ops, source, target, deps } = stage);
   });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), source?.drop(), target?.drop()]);
-  });
+  afterAll(() => stage?.drop());
 
   it('rejects a wrong or missing name, touches nothing, and gives up when no confirmation comes', async () => {
     const worker = await startTestWorker({ deps });
