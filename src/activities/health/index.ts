@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { QueryConfig } from 'pg';
 import { connect } from '../../db/connect';
 import { checkKey, planFrom, type AlertTransition, type CheckResult, type HealthPlan } from '../../workflows/health/contract';
 import { messageOf } from '../../workflows/common';
@@ -197,9 +198,10 @@ export function createHealthActivities(deps: ActivityDeps) {
         try {
           client = await connect(deps.databaseUrl(rule.database), 'runbook-health');
           await client.query(`SET statement_timeout = ${cfg.platforms.requestTimeout}`);
-          // Read-only: a rule can look, never change anything.
+          // Read-only: a rule can look, never change anything. The rule travels alone in the extended protocol,
+          // which takes exactly one statement, so a `COMMIT; DELETE …` cannot end the read-only transaction.
           await client.query('BEGIN READ ONLY');
-          const { rows } = await client.query(rule.query);
+          const { rows } = await client.query({ text: rule.query, queryMode: 'extended' } as QueryConfig);
           await client.query('ROLLBACK');
           const row = rows[0] as Record<string, unknown> | undefined;
           const shown = row

@@ -1,5 +1,6 @@
 import type { Finding } from '../../workflows/incident/contract';
 import { formatElapsed } from '../../workflows/incident/contract';
+import { redactQuery } from '../../db/sql';
 import { callPlatform } from '../../platforms/activity-errors';
 import { requirePlatforms, type ActivityDeps } from '../deps';
 import { appAccess } from './services';
@@ -114,18 +115,20 @@ export function createDiagnosisActivities(deps: Pick<ActivityDeps, 'config' | 'd
       const threshold = deps.config.incidents.longQueryThreshold;
       return withAppDatabase(args.database, async (db) => {
         const { rows } = await db.query<{ pid: number; usename: string | null; state: string; seconds: number; query: string }>(
-          `SELECT pid, usename, state, round(extract(epoch FROM now() - query_start))::int AS seconds, left(query, 300) AS query
+          `SELECT pid, usename, state, round(extract(epoch FROM now() - query_start))::int AS seconds, query
            FROM pg_stat_activity
-           WHERE state <> 'idle' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+           WHERE state <> 'idle' AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND datname = current_database()
              AND query_start < now() - make_interval(secs => $1::double precision / 1000)
            ORDER BY query_start LIMIT 10`,
           [threshold],
         );
+        // The evidence lands in chat and on the timeline: no literals (user data, tokens), and short.
+        for (const r of rows) r.query = redactQuery(r.query, 300);
         return {
           check: 'long-running-queries',
           ok: rows.length === 0,
           summary: rows.length
-            ? `${rows.length} quer${rows.length === 1 ? 'y' : 'ies'} running over ${formatElapsed(threshold)}: ${rows.map((r) => `pid ${r.pid} (${r.usename}, ${formatElapsed(r.seconds * 1000)}) ${r.query.replace(/\s+/g, ' ').slice(0, 80)}`).join('; ')}`
+            ? `${rows.length} quer${rows.length === 1 ? 'y' : 'ies'} running over ${formatElapsed(threshold)}: ${rows.map((r) => `pid ${r.pid} (${r.usename}, ${formatElapsed(r.seconds * 1000)}) ${redactQuery(r.query, 80)}`).join('; ')}`
             : `no query running over ${formatElapsed(threshold)}`,
           details: { queries: rows },
         };

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client as PgClient } from 'pg';
-import { quoteIdent } from '../../db/sql';
+import { quoteIdent, redactQuery } from '../../db/sql';
 import { callPlatform } from '../../platforms/activity-errors';
 import { invalidInput } from '../../workflows/common';
 import { planFrom as deployPlanFrom } from '../../workflows/deploy/contract';
@@ -138,7 +138,8 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
     },
 
     /**
-     * Playbook 3, step 2: `pg_terminate_backend(pid)`, guarded: only a client backend of this database, never a
+     * Playbook 3, step 2: `pg_terminate_backend(pid)`, guarded: only a client backend of this database (a session of
+     * another database on the same server, e.g. the ops or Temporal database, is not found), never a
      * replication/walsender backend, never a superuser's session, never our own.
      */
     async terminateBackend(args: {
@@ -159,13 +160,16 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
           `SELECT a.pid, a.backend_type, a.usename, r.rolsuper AS superuser,
                   EXISTS (SELECT 1 FROM pg_stat_replication s WHERE s.pid = a.pid) AS replication,
                   a.pid = pg_backend_pid() AS own,
-                  round(extract(epoch FROM now() - a.query_start))::int AS seconds, left(a.query, 300) AS query
+                  round(extract(epoch FROM now() - a.query_start))::int AS seconds, a.query
            FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
-           WHERE a.pid = $1`,
+           WHERE a.pid = $1 AND a.datname = current_database()`,
           [args.pid],
         );
         const b = rows[0];
-        if (!b) throw invalidInput(`pid: no backend ${args.pid} on database ${args.database} (it may have finished already)`);
+        if (!b)
+          throw invalidInput(
+            `pid: no backend ${args.pid} on database ${args.database} (it may have finished already, or belong to another database)`,
+          );
         if (b.own) throw invalidInput(`pid: ${args.pid} is this runbook's own connection`);
         if (b.replication || b.backend_type === 'walsender')
           throw invalidInput(`pid: ${args.pid} is a replication backend (${b.backend_type}); never terminated`);
@@ -175,12 +179,19 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
         const killed = await db.query<{ ok: boolean }>(
           `SELECT pg_terminate_backend(a.pid) AS ok
            FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
-           WHERE a.pid = $1 AND a.backend_type = 'client backend' AND NOT r.rolsuper AND a.pid <> pg_backend_pid()
+           WHERE a.pid = $1 AND a.datname = current_database() AND a.backend_type = 'client backend' AND NOT r.rolsuper
+             AND a.pid <> pg_backend_pid()
              AND NOT EXISTS (SELECT 1 FROM pg_stat_replication s WHERE s.pid = a.pid)`,
           [args.pid],
         );
         if (!killed.rows[0]?.ok) throw invalidInput(`pid: backend ${args.pid} could not be terminated (it may have ended)`);
-        return { pid: b.pid, usename: b.usename ?? 'unknown', query: b.query, runningFor: formatElapsed((b.seconds ?? 0) * 1000) };
+        // The query goes to chat and the timeline: literals replaced, cut short.
+        return {
+          pid: b.pid,
+          usename: b.usename ?? 'unknown',
+          query: redactQuery(b.query, 200),
+          runningFor: formatElapsed((b.seconds ?? 0) * 1000),
+        };
       });
     },
 
