@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationMs } from '../workflows/common/duration';
+import { parseCleanupWhere } from './cleanup-where';
 
 /**
  * The one configuration file. Secrets never appear here: a field ending in `Env` names the
@@ -19,6 +20,15 @@ const timeZone = z.string().refine((tz) => {
     return false;
   }
 }, 'must be an IANA time zone such as Europe/London');
+
+/** Supabase's rule for a function name; it is also a folder under deploy.functionsDir, so it cannot hold a path. */
+export const EDGE_FUNCTION_SLUG = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const edgeFunctionSlug = z.string().regex(EDGE_FUNCTION_SLUG, 'must be a function name: a letter, then letters, digits, _ or -');
+
+/** A table name, optionally schema-qualified: it is used in SQL as it is written. */
+const tableName = z
+  .string()
+  .regex(/^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)?$/, 'must be a table name, optionally schema-qualified');
 
 import { severity, type Severity } from '../workflows/common/severity';
 export { severity, type Severity };
@@ -143,7 +153,7 @@ const platforms = z.object({
       projectUrl: url.optional(),
       anonKeyEnv: envName.default('SUPABASE_ANON_KEY'),
       /** Edge Functions whose 401 to an invalid JWT means "up" (second runbook). */
-      edgeFunctions: z.array(z.string()).default([]),
+      edgeFunctions: z.array(edgeFunctionSlug).default([]),
     })
     .prefault({}),
   pagerduty: z.object({ eventsUrl: url.default('https://events.pagerduty.com/v2/enqueue') }).prefault({}),
@@ -237,11 +247,21 @@ const backup = z.object({
 const cleanupPolicy = z.object({
   name: z.string().min(1),
   database: z.string().default('app'),
-  table: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)?$/, 'must be a table name, optionally schema-qualified'),
+  table: tableName,
   timestampColumn: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/),
   olderThan: durationMs,
-  /** Extra SQL condition, e.g. status = 'failed'. */
-  where: z.string().optional(),
+  /**
+   * Extra condition, e.g. `status = 'failed'`: parsed (see cleanup-where.ts), never pasted into SQL, so it
+   * can only narrow which expired rows go.
+   */
+  where: z
+    .string()
+    .optional()
+    .superRefine((text, ctx) => {
+      if (text === undefined) return;
+      const parsed = parseCleanupWhere(text);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    }),
   /** Rows per batch, one short transaction each (see bench/cleanup for the throughput this gives). */
   batchSize: z.number().int().positive().default(10_000),
 });
@@ -283,7 +303,7 @@ const maintenance = z
           .object({
             name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
             /** Edge Function slug under platforms.supabase.projectUrl, or a full URL. */
-            function: z.string().optional(),
+            function: edgeFunctionSlug.optional(),
             url: url.optional(),
             body: z.record(z.string(), z.unknown()).default({}),
           })
@@ -293,10 +313,10 @@ const maintenance = z
     /** Performance Tuning → Identify Slow Queries: mean execution time above this is reported. */
     slowQueryMs: z.number().positive().default(100),
     /** Table whose `cost` column feeds the cost-per-day report (Cost Alert: $100 a day). */
-    messagesTable: z.string().default('javari_messages'),
+    messagesTable: tableName.default('javari_messages'),
     dailyCostLimit: z.number().positive().default(100),
     /** Table of the second runbook's security audit (action_type, created_at). */
-    auditTable: z.string().default('audit_logs'),
+    auditTable: tableName.default('audit_logs'),
     /** Disk size per database (key of `databases`), bytes: the health check compares the database size with it (Disk usage > 90 %). */
     diskBytes: z.record(z.string(), z.number().positive()).default({}),
   })

@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { EDGE_FUNCTION_SLUG } from '../../config/schema';
 import { callPlatform, type EdgeFunctionSource } from '../../platforms';
 import { invalidInput, requirePlatforms, type ActivityDeps } from '../deps';
 
@@ -29,8 +30,13 @@ function filesUnder(root: string, dir: string): string[] {
 
 /** The files `supabase functions deploy <slug>` would upload: the function's folder and `_shared/`. */
 export function edgeFunctionSource(functionsDir: string, slug: string): EdgeFunctionSource | { problem: string } {
+  if (!EDGE_FUNCTION_SLUG.test(slug) || slug === SHARED)
+    return { problem: `slug: "${slug}" is not a function name (a letter, then letters, digits, _ or -)` };
   const folder = path.join(functionsDir, slug);
   if (!existsSync(path.join(folder, ENTRYPOINT))) return { problem: `${slug}: no ${path.join(folder, ENTRYPOINT)}` };
+  // A folder that is a link elsewhere would upload files from outside functionsDir.
+  const inside = path.relative(realpathSync(functionsDir), realpathSync(folder));
+  if (inside !== slug) return { problem: `${slug}: ${folder} leads outside ${functionsDir} (a symbolic link?)` };
   const names = [...filesUnder(functionsDir, folder), ...filesUnder(functionsDir, path.join(functionsDir, SHARED))];
   const bytes = names.reduce((n, name) => n + statSync(path.join(functionsDir, name)).size, 0);
   if (bytes > MAX_SOURCE_BYTES)

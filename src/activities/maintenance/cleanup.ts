@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, Pool } from 'pg';
 import type { RunbookConfig } from '../../config/schema';
+import { cleanupWhereSql, parseCleanupWhere, type WhereCondition } from '../../config/cleanup-where';
+import { quoteIdent } from '../../db/sql';
 import type { CleanupProgress, CleanupResult } from '../../workflows/maintenance/contract';
 
 export type CleanupPolicy = RunbookConfig['maintenance']['cleanup'][number];
@@ -46,7 +48,16 @@ const SKIP_LOCKED_BATCHES = 20;
 const DURABLE_EVERY = 20;
 const QUERY_CANCELED = '57014';
 
+/** The policy's `where`, parsed (the config was checked at load; a policy from elsewhere is checked here). */
+function whereOf(policy: CleanupPolicy): WhereCondition[] {
+  if (!policy.where) return [];
+  const parsed = parseCleanupWhere(policy.where);
+  if (typeof parsed === 'string') throw new CleanupConfigError(`cleanup "${policy.name}": where: ${parsed}`);
+  return parsed;
+}
+
 async function describeTable(target: Client, database: string, policy: CleanupPolicy): Promise<TableInfo | undefined> {
+  const conditions = whereOf(policy);
   const { rows } = await target.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [policy.table]);
   const oid = rows[0]?.oid;
   if (!oid) return undefined;
@@ -68,6 +79,15 @@ async function describeTable(target: Client, database: string, policy: CleanupPo
     [oid, policy.timestampColumn],
   );
   const m = meta[0];
+  const { rows: have } = await target.query<{ attname: string }>(
+    'SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attname = ANY($2)',
+    [oid, conditions.map((c) => c.column)],
+  );
+  const missing = conditions.map((c) => c.column).filter((c) => !have.some((h) => h.attname === c));
+  if (missing.length)
+    throw new CleanupConfigError(
+      `cleanup "${policy.name}": where: table ${policy.table} in database "${database}" has no column ${[...new Set(missing)].join(', ')}`,
+    );
   if (!m.has_ts)
     throw new CleanupConfigError(
       `cleanup "${policy.name}": table ${policy.table} in database "${database}" has no column ${policy.timestampColumn}`,
@@ -177,7 +197,8 @@ const INTEGER_KEYS = new Set(['bigint', 'integer', 'smallint']);
  */
 function batchStatements(info: TableInfo, policy: CleanupPolicy, cutoff: Date, literal: (v: string) => string) {
   const t = info.qualified;
-  const expired = `${policy.timestampColumn} < ${literal(cutoff.toISOString())}::timestamptz${policy.where ? ` AND (${policy.where})` : ''}`;
+  const extra = policy.where ? ` AND ${cleanupWhereSql(whereOf(policy), literal, quoteIdent)}` : '';
+  const expired = `${policy.timestampColumn} < ${literal(cutoff.toISOString())}::timestamptz${extra}`;
   const key = (v: string) => `${literal(v)}::${info.pkType}`;
   const tail = `SELECT count(*)::int AS n, (SELECT g.k::text FROM gone g ORDER BY g.k DESC LIMIT 1) AS last, txid_current()::text AS xid FROM gone`;
   const byCtid = (where: string, suffix: string) =>
