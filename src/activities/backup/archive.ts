@@ -1,3 +1,4 @@
+import { childEnv } from '../../host/child-env';
 import { pipeline } from 'node:stream/promises';
 import { splitPassword, type PgTools } from './pg-tools';
 import type { BackupStore } from './store';
@@ -41,7 +42,7 @@ export function readArchive(opts: ReadArchiveOptions): RunningRead {
   return { bytes: () => meter.bytes, done };
 
   async function run() {
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    const env = childEnv();
     let args: string[];
     if (opts.target.kind === 'null') {
       args = ['--file=/dev/null'];

@@ -1,3 +1,4 @@
+import { childEnv } from '../../host/child-env';
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { connect } from '../../db/connect';
@@ -79,7 +80,7 @@ export function startDump(opts: DumpOptions): RunningDump {
         ['--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password', `--dbname=${url}`],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+          env: childEnv({ PGPASSWORD: password }),
         },
       );
       // zstd reads pg_dump's stdout directly (the parent lets go of its end): the uncompressed archive never

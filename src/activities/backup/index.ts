@@ -1,3 +1,4 @@
+import { childEnv } from '../../host/child-env';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { connect } from '../../db/connect';
@@ -385,7 +386,7 @@ export function createBackupActivities(deps: BackupDeps) {
           const { url: plain, password } = splitPassword(url);
           const amcheck = startChild(t.pgAmcheck, ['--install-missing', '--heapallindexed', '--no-password', plain], {
             stdio: ['ignore', 'pipe', 'pipe'],
-            env: { ...deps.env, ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+            env: childEnv({ PGPASSWORD: password }),
           });
           let out = '';
           amcheck.process.stdout!.on('data', (c: Buffer) => void (out = (out + c.toString()).slice(-4000)));

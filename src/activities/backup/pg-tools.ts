@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
+import { childEnv } from '../../host/child-env';
 import { which } from '../../host/which';
 
 const execFileAsync = promisify(execFile);
@@ -57,7 +58,7 @@ export function pgTools(pgBinDir: string | undefined, env: NodeJS.ProcessEnv = p
 
 /** "pg_dump (PostgreSQL) 15.8 (Debian 15.8-1)" → { text: "15.8", major: 15 }. */
 export async function toolVersion(binary: string): Promise<{ text: string; major: number }> {
-  const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 15_000 });
+  const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 15_000, env: childEnv() });
   const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?[^\s]*/.exec(stdout) ?? /(\d+)(?:\.(\d+))?/.exec(stdout);
   if (!m) throw new Error(`cannot read the version of ${binary} from "${stdout.trim()}"`);
   return { text: m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1], major: Number(m[1]) };
@@ -93,8 +94,11 @@ export function assertDumpCanRead(
  */
 export function splitPassword(url: string): { url: string; password?: string } {
   const u = new URL(url);
-  if (!u.password) return { url };
-  const password = decodeURIComponent(u.password);
+  // libpq also takes the password as a query parameter (`?password=…`), which wins over the one in the authority.
+  const fromQuery = u.searchParams.get('password');
+  const password = fromQuery ?? (u.password ? decodeURIComponent(u.password) : undefined);
+  if (password === undefined) return { url };
   u.password = '';
+  u.searchParams.delete('password');
   return { url: u.toString(), password };
 }

@@ -3,6 +3,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
+import { childEnv } from '../../host/child-env';
 import { which } from '../../host/which';
 
 export interface Child {
@@ -12,9 +13,9 @@ export interface Child {
   kill(): void;
 }
 
-/** Starts a program whose stderr is kept (last 8 kB) for the error message. */
+/** Starts a program whose stderr is kept (last 8 kB) for the error message; its environment is `opts.env`, else a minimal one. */
 export function startChild(command: string, args: string[], opts: { stdio: StdioOptions; env?: NodeJS.ProcessEnv }): Child {
-  const child = spawn(command, args, { stdio: opts.stdio, env: opts.env });
+  const child = spawn(command, args, { stdio: opts.stdio, env: opts.env ?? childEnv() });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {

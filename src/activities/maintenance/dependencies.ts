@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { StepOutcome } from '../../workflows/maintenance/contract';
+import { childEnv } from '../../host/child-env';
 import { mdTable } from './markdown';
 
 interface NpmRun {
@@ -40,7 +41,8 @@ export async function dependencyReport(checkout: string, opts: { timeoutMs?: num
     return { status: 'failed', summary: `no package.json in ${checkout} (maintenance.appCheckout)` };
   }
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const env = { ...process.env, ...opts.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' };
+  // npm gets what it needs to run and reach its registry, not the worker's tokens.
+  const env = childEnv({ npm_config_update_notifier: 'false', npm_config_fund: 'false' }, { ...process.env, ...opts.env });
   const [outdated, audit] = await Promise.all([
     npmJson(checkout, ['outdated'], timeoutMs, env),
     npmJson(checkout, ['audit'], timeoutMs, env),
