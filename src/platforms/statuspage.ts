@@ -61,6 +61,16 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
         schema: statuspageIncident,
       });
     },
+    async getIncident(incidentId) {
+      const id = pageId('GET /pages/{pageId}/incidents/{incidentId}');
+      return http.request({
+        method: 'GET',
+        path: '/pages/{pageId}/incidents/{incidentId}',
+        params: { pageId: id, incidentId },
+        resource: `incident ${incidentId} of ${page(id)}`,
+        schema: statuspageIncident,
+      });
+    },
     async listUnresolved() {
       const id = pageId('GET /pages/{pageId}/incidents/unresolved');
       return http.request({

@@ -81,6 +81,8 @@ export interface VercelClient {
   approveRollingStage(idOrName: string, canaryDeploymentId: string, nextStageIndex: number): Promise<VercelRollingReleaseResponse>;
   completeRollingRelease(idOrName: string, canaryDeploymentId: string): Promise<VercelRollingReleaseResponse>;
   listEnv(idOrName: string, opts?: { decrypt?: boolean }): Promise<VercelEnvVar[]>;
+  /** One variable with its value decrypted (`GET /v1/projects/{idOrName}/env/{id}`): read one secret, not all of them. */
+  getEnv(idOrName: string, envId: string): Promise<VercelEnvVar>;
   upsertEnv(idOrName: string, vars: VercelEnvInput | VercelEnvInput[]): Promise<VercelEnvUpsertResult>;
   patchEnv(idOrName: string, envId: string, patch: Partial<VercelEnvInput>): Promise<VercelEnvVar>;
   /** The log stream up to `maxLines` (default 1000) or until the request timeout cuts it off. */
@@ -135,6 +137,7 @@ export interface StatuspageClient {
   readonly configured: boolean;
   createIncident(fields: StatuspageIncidentFields): Promise<StatuspageIncident>;
   updateIncident(incidentId: string, fields: Partial<StatuspageIncidentFields>): Promise<StatuspageIncident>;
+  getIncident(incidentId: string): Promise<StatuspageIncident>;
   listUnresolved(): Promise<StatuspageIncident[]>;
   /** Looks through unresolved incidents for `identity` before creating one. */
   findOrCreateIncident(input: FindOrCreateIncidentInput): Promise<{ incident: StatuspageIncident; created: boolean }>;

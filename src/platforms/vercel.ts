@@ -176,6 +176,16 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
       return envs;
     },
 
+    getEnv: (idOrName, envId) =>
+      http.request({
+        method: 'GET',
+        path: '/v1/projects/{idOrName}/env/{envId}',
+        params: { idOrName, envId },
+        query: { ...team },
+        resource: project(idOrName),
+        schema: vercelEnvVar,
+      }),
+
     upsertEnv: (idOrName, vars) =>
       http.request({
         method: 'POST',

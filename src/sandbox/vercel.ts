@@ -517,6 +517,13 @@ export class VercelSandbox {
       const decrypt = firstQuery(req, 'decrypt') === 'true' || firstQuery(req, 'decrypt') === '1';
       return reply.send({ envs: p.envs.map((e) => this.envView(e, decrypt)) });
     });
+    // Vercel's "retrieve the decrypted value of an environment variable" (sensitive ones stay unreadable).
+    app.get('/v1/projects/:idOrName/env/:id', (req, reply) => {
+      const p = this.project(params(req).idOrName);
+      const e = p?.envs.find((x) => x.id === params(req).id);
+      if (!p || !e) return sendError(reply, 'vercel', 404, 'Environment Variable was not found', 'not_found');
+      return reply.send(this.envView(e, true));
+    });
     app.post('/v10/projects/:idOrName/env', (req, reply) => this.createEnv(req, reply));
     app.patch('/v9/projects/:idOrName/env/:id', (req, reply) => this.patchEnv(req, reply));
     app.delete('/v9/projects/:idOrName/env/:id', (req, reply) => {

@@ -22,9 +22,13 @@ export function createPlaybookActivities(deps: Pick<ActivityDeps, 'config' | 'da
     async readProductionEnv(args: { service: string; key: string }): Promise<{ value: string | null }> {
       const svc = serviceConfig(args.service);
       if (svc.platform !== 'vercel') throw invalidInput(`${svc.name} runs on ${svc.platform}: environment playbooks need Vercel`);
-      const envs = await callPlatform(() => platforms().vercel.listEnv(svc.projectId, { decrypt: true }));
+      // Listed without values; only the one variable is then read decrypted.
+      const vercel = platforms().vercel;
+      const envs = await callPlatform(() => vercel.listEnv(svc.projectId));
       const found = envs.find((e) => e.key === args.key && e.target.includes('production'));
-      return { value: found ? (found.value ?? '') : null };
+      if (!found) return { value: null };
+      const env = await callPlatform(() => vercel.getEnv(svc.projectId, found.id));
+      return { value: env.value ?? '' };
     },
 
     /**

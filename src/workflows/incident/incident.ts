@@ -326,7 +326,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   async function statuspage(status: 'investigating' | 'identified' | 'monitoring' | 'resolved', body: string): Promise<void> {
     if (!s.statuspage || s.statuspage.status === status) return;
     try {
-      const r = await quick.updateStatuspage({ statuspageId: s.statuspage.id, status, body });
+      const r = await quick.updateStatuspage({ statuspageId: s.statuspage.id, status, body, chainId, effect: `statuspage-${s.nextSeq}` });
       s.statuspage.status = r.status;
       event('statuspage', `Status page: ${r.status} — ${body}`);
     } catch (err) {
