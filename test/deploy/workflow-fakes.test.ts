@@ -1,9 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities';
+import type { ActivityDeps } from '../../src/activities/deps';
+import { createDeployActivities } from '../../src/activities/deploy';
 import { deployStartOptions, type DeployInput, type DeployPlan, type DeployResult } from '../../src/workflows/deploy/contract';
 import { deploy } from '../../src/workflows';
-import { startTestWorker, type TestWorker } from '../harness';
+import { startTestWorker, testConfig, type TestWorker } from '../harness';
 
 /**
  * The deploy workflow's own decisions, with activities faked (typed from the real ones) to reach
@@ -66,6 +68,7 @@ function fakes(calls: string[], over: Fakes = {}): Fakes {
     rollbackProduction: log('rollbackProduction', async () => ({ requested: true, ok: true, status: 'succeeded' })),
     raiseAlerts: log('raiseAlerts', async () => ({ incidents: ['incident-deploy-web-1'], accepted: 1 })),
     notifyChat: log('notifyChat', async () => ({ channels: ['slack'] })),
+    notifyChatChannel: log('notifyChatChannel', async (i) => ({ posted: i.channel === 'slack' })),
     recordDeployment: log('recordDeployment', async () => undefined),
   };
   return { ...base, ...over };
@@ -178,6 +181,38 @@ describe('deploy workflow decisions (typed fake activities, real Temporal server
       expect(calls).not.toContain('rollbackProduction');
       // The alert path failed, so chat was told instead.
       expect(outcome.progress.incident).toMatchObject({ channels: ['slack'], error: expect.stringContaining('needs a Temporal client') });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a Telegram post that fails is retried alone: every notice reaches Slack and Telegram once each', async () => {
+    const slack: string[] = [];
+    const telegram: string[] = [];
+    let telegramFailures = 2;
+    // The real chat activities over stand-in chat clients; Telegram answers 502 twice.
+    const chat = createDeployActivities({
+      config: testConfig({}, 'netlify-supabase'),
+      platforms: {
+        slack: { configured: true, post: async (m: { text: string }) => void slack.push(m.text) },
+        telegram: {
+          configured: true,
+          sendMessage: async (text: string) => {
+            if (telegramFailures-- > 0) throw new Error('telegram answered 502');
+            telegram.push(text);
+          },
+        },
+      },
+    } as unknown as ActivityDeps);
+    const worker = await startTestWorker({
+      activities: fakes([], { notifyChat: chat.notifyChat, notifyChatChannel: chat.notifyChatChannel }),
+    });
+    try {
+      const outcome = await run(worker, input);
+      expect(outcome).toMatchObject({ verdict: 'succeeded' });
+      expect(slack).toEqual([expect.stringContaining('web')]); // the announcement
+      expect(telegram).toEqual(slack);
+      expect(new Set(slack).size).toBe(slack.length);
     } finally {
       await worker.close();
     }

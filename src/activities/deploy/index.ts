@@ -13,6 +13,7 @@ import {
   type SmokeCheck,
   type SmokeResult,
 } from '../../workflows/deploy/contract';
+import type { ChatChannel } from '../../workflows/deploy/contract';
 import { invalidInput as invalid, requirePlatforms, type ActivityDeps } from '../deps';
 import { checkCommitStatus } from './ci-status';
 import { createEdgeFunctionActivities } from './edge-functions';
@@ -340,7 +341,26 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
       return { healthy: false, detail };
     },
 
-    /** Posts to the configured chat channels (Slack, Telegram); a missing channel is skipped. */
+    /**
+     * Posts to one chat channel; `posted: false` when that channel is not configured. One activity per channel, so
+     * a retry of a failed Telegram post never posts to Slack again.
+     */
+    async notifyChatChannel(input: { channel: ChatChannel; text: string }): Promise<{ posted: boolean }> {
+      const { slack, telegram } = clients();
+      if (input.channel === 'slack') {
+        if (!slack.configured) return { posted: false };
+        await callPlatform(() => slack.post({ text: input.text }));
+      } else {
+        if (!telegram.configured) return { posted: false };
+        await callPlatform(() => telegram.sendMessage(input.text));
+      }
+      return { posted: true };
+    },
+
+    /**
+     * Posts to the configured chat channels (Slack, Telegram) in one activity; kept for runs started before
+     * notifyChatChannel (their histories replay it): a retry after a failed Telegram post re-posts to Slack.
+     */
     async notifyChat(input: { text: string }): Promise<{ channels: string[] }> {
       const channels: string[] = [];
       const { slack, telegram } = clients();

@@ -186,6 +186,10 @@ export type DeployStage = (typeof DEPLOY_STAGES)[number];
  */
 export type DeployVerdict = 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
 
+/** The deploy runbook's chat channels; each notice is one activity per channel. */
+export const CHAT_CHANNELS = ['slack', 'telegram'] as const;
+export type ChatChannel = (typeof CHAT_CHANNELS)[number];
+
 export type GateName = 'critical-env' | 'ci' | 'migrations' | 'edge-functions' | 'approval';
 export interface GateResult {
   name: GateName;

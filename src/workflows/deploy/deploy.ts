@@ -28,7 +28,7 @@ import {
   type GateName,
   type GateResult,
 } from './contract';
-import { deployActivities, loadPlan } from './proxies';
+import { deployActivities, loadPlan, notifyChat } from './proxies';
 import { rollBackProduction } from './rollback-steps';
 import { watch, type WatchRun } from './watch';
 
@@ -156,7 +156,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
   const identity = (what: string) => `${info.workflowId}/${what}/${info.firstExecutionRunId}`;
   const what = `${input.ref}${state.sha ? `@${state.sha.slice(0, 7)}` : ''}`;
   const notify = (text: string) =>
-    notices.push(quick.notifyChat({ text }).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
+    notices.push(notifyChat(quick, text).catch((err) => log.warn('chat notice failed', { error: messageOf(err) })));
 
   const checkAbort = () => {
     if (requests.abort) throw new Stop();
@@ -236,9 +236,9 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
       state.incident = { workflowId: accepted.incidents[0] };
     } catch (err) {
       const error = messageOf(err);
-      const told = await quick
-        .notifyChat({ text: `🚨 ${summary}\n${description}\n(no incident opened: ${error})` })
-        .catch(() => ({ channels: [] as string[] }));
+      const told = await notifyChat(quick, `🚨 ${summary}\n${description}\n(no incident opened: ${error})`).catch(() => ({
+        channels: [] as string[],
+      }));
       state.incident = { channels: told.channels, error };
     }
   }
@@ -286,7 +286,7 @@ export async function deploy(raw: DeployInput): Promise<DeployResult> {
           startedAt: state.startedAt,
           finishedAt: state.finishedAt!,
         }),
-        quick.notifyChat({ text: announcement(verdict, reason) }),
+        notifyChat(quick, announcement(verdict, reason)),
         ...notices,
       ]);
       for (const o of outcomes) if (o.status === 'rejected') log.warn('post-deployment task failed', { error: messageOf(o.reason) });

@@ -1,8 +1,8 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { log, patched, proxyActivities } from '@temporalio/workflow';
 import type { createAlertActivities } from '../../activities/incident/alerts';
 import type { DeployActivities } from '../../activities/deploy';
-import { activityPresets, rethrowInvalidInput } from '../common';
-import type { DeployPlan, PlanOverrides } from './contract';
+import { activityPresets, messageOf, rethrowInvalidInput } from '../common';
+import { CHAT_CHANNELS, type DeployPlan, type PlanOverrides } from './contract';
 
 /** Deploy activities (Edge Functions included) plus the alert path's `raiseAlerts`, which opens incidents. */
 type Activities = DeployActivities & Pick<ReturnType<typeof createAlertActivities>, 'raiseAlerts'>;
@@ -42,3 +42,23 @@ export function deployActivities(d: DeployPlan['durations']) {
 }
 
 export type DeployProxies = ReturnType<typeof deployActivities>;
+
+/** Runs started before notices went out one activity per channel replay the single notifyChat activity. */
+export const CHAT_PER_CHANNEL_PATCH = 'chat-notice-per-channel';
+
+/**
+ * One chat notice, one activity per channel: a Telegram post that fails and is retried never posts to Slack again.
+ * Resolves with the channels that took it; rejects only when every configured channel failed.
+ */
+export async function notifyChat(quick: DeployProxies['quick'], text: string): Promise<{ channels: string[] }> {
+  if (!patched(CHAT_PER_CHANNEL_PATCH)) return quick.notifyChat({ text });
+  const outcomes = await Promise.allSettled(CHAT_CHANNELS.map((channel) => quick.notifyChatChannel({ channel, text })));
+  const channels = CHAT_CHANNELS.filter((_, i) => {
+    const o = outcomes[i];
+    return o.status === 'fulfilled' && o.value.posted;
+  });
+  const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ channel: CHAT_CHANNELS[i], error: o.reason as unknown }] : []));
+  if (failed.length && !channels.length) throw failed[0].error;
+  for (const f of failed) log.warn('chat notice failed on one channel', { channel: f.channel, error: messageOf(f.error) });
+  return { channels: [...channels] };
+}

@@ -8,7 +8,7 @@ import {
   type RollbackResult,
   type RollbackStage,
 } from './contract';
-import { deployActivities, loadPlan } from './proxies';
+import { deployActivities, loadPlan, notifyChat } from './proxies';
 import { rollBackProduction } from './rollback-steps';
 
 /**
@@ -68,7 +68,7 @@ export async function rollback(raw: RollbackInput): Promise<RollbackResult> {
           startedAt,
           finishedAt: state.finishedAt!,
         }),
-        quick.notifyChat({ text: `${ok ? '↩️' : '❌'} ${service}: ${reason} (by ${input.requestedBy}: ${input.reason})` }),
+        notifyChat(quick, `${ok ? '↩️' : '❌'} ${service}: ${reason} (by ${input.requestedBy}: ${input.reason})`),
       ]);
       for (const o of outcomes) if (o.status === 'rejected') log.warn('rollback record or notice failed', { error: messageOf(o.reason) });
     });
