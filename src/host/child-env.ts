@@ -16,7 +16,12 @@ const PASSED = [
   'TEMP',
   'TMP',
   'SYSTEMROOT',
+  'LD_LIBRARY_PATH',
   // PostgreSQL client settings that are not credentials (PGPASSWORD is given explicitly when needed).
+  'PGHOST',
+  'PGHOSTADDR',
+  'PGPORT',
+  'PGUSER',
   'PGSSLMODE',
   'PGSSLROOTCERT',
   'PGSSLCERT',
