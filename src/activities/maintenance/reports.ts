@@ -1,5 +1,6 @@
 import type { Client, Pool } from 'pg';
 import type { RunbookConfig } from '../../config/schema';
+import { redactQuery } from '../../db/sql';
 import type { ReportName, StepOutcome } from '../../workflows/maintenance/contract';
 import { formatBytes, mdTable } from './markdown';
 
@@ -118,7 +119,7 @@ async function slowQueries({ client, database, config }: ReportContext): Promise
   let rows: { query: string; calls: string; mean_ms: string; total_ms: string }[];
   try {
     ({ rows } = await client.query(
-      `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 240) AS query, calls::text,
+      `SELECT left(query, 4000) AS query, calls::text,
               round(mean_exec_time::numeric, 1)::text AS mean_ms, round(total_exec_time::numeric)::text AS total_ms
          FROM pg_stat_statements
         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND mean_exec_time > $1
@@ -133,6 +134,8 @@ async function slowQueries({ client, database, config }: ReportContext): Promise
       data: { extension: 'not-loaded' },
     };
   }
+  // pg_stat_statements keeps utility statements (ALTER ROLE … PASSWORD '…') with their literals.
+  for (const r of rows) r.query = redactQuery(r.query, 240);
   return {
     status: 'ok',
     summary: rows.length
