@@ -19,6 +19,11 @@ export function fixture<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as T;
 }
 
+/** A Vercel fixture stamped as created now, as a live delivery is (older than the replay window is refused). */
+export function vercelFixture<T = Record<string, unknown>>(name: string): T {
+  return { ...fixture<T>(name), createdAt: Date.now() };
+}
+
 /** The example config on a task queue of its own, so nothing else in the run polls these incidents. */
 export function receiverConfig(webhooks: Record<string, unknown> = {}): RunbookConfig {
   return testConfig({ temporal: { taskQueue: uniqueName('receiver') }, webhooks });
