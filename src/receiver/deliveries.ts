@@ -129,9 +129,9 @@ export function sentryTimestampProblem(header: string | undefined, now: number, 
  */
 export function vercelCreatedAtProblem(createdAt: number, now: number, windowMs: number, toleranceMs: number): string | undefined {
   const age = now - createdAt;
-  if (age > windowMs)
-    return `the delivery was created ${new Date(createdAt).toISOString()}, older than the ${formatDuration(windowMs)} replay window`;
-  if (-age > toleranceMs)
-    return `the delivery was created ${new Date(createdAt).toISOString()}, more than ${formatDuration(toleranceMs)} ahead of this clock`;
+  // Beyond ±8.64e15 ms a Date is invalid and has no ISO form.
+  const when = Math.abs(createdAt) <= 8.64e15 ? new Date(createdAt).toISOString() : `${createdAt} ms after 1970`;
+  if (!(age <= windowMs)) return `the delivery was created ${when}, older than the ${formatDuration(windowMs)} replay window`;
+  if (-age > toleranceMs) return `the delivery was created ${when}, more than ${formatDuration(toleranceMs)} ahead of this clock`;
   return undefined;
 }
