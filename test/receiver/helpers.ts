@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { request } from 'undici';
 import { hmacHex } from '../../src/receiver/signatures';
 import type { RunbookConfig } from '../../src/config/schema';
@@ -58,9 +59,17 @@ export const vercelHeaders = (raw: string, secret = VERCEL_SECRET) => ({ 'x-verc
 /** The alert batches each `alerts` signal of the workflow's current run carried, in order. */
 export async function signalledAlerts(client: Client, workflowId: string): Promise<Alert[][]> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? [])
-    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts')
-    .map((e) => defaultPayloadConverter.fromPayload<Alert[]>(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]));
+  const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts');
+  // Through the client's codecs, so the suite also runs with payload encryption on.
+  return Promise.all(
+    signals.map((e) =>
+      decodeFromPayloadsAtIndex<Alert[]>(
+        client.options.loadedDataConverter,
+        0,
+        e.workflowExecutionSignaledEventAttributes!.input!.payloads,
+      ),
+    ),
+  );
 }
 
 export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
