@@ -10,7 +10,7 @@ import type { RunbookConfig } from './config/schema';
 import { createLogger, temporalLogger } from './logging';
 import { createPlatformClients } from './platforms';
 import { freePort } from './stack/ports';
-import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from './temporal/connection';
+import { clientOptions, connectionOptions, temporalTargetFromEnv, type TemporalTarget } from './temporal/connection';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 export const PREBUILT_BUNDLE = path.join(__dirname, '..', 'dist', 'workflow-bundle.js');
@@ -83,6 +83,7 @@ export async function createWorker(opts: RunWorkerOptions): Promise<{ worker: Wo
       connection,
       namespace: opts.target.namespace,
       taskQueue: opts.config.temporal.taskQueue,
+      ...(opts.target.dataConverter ? { dataConverter: opts.target.dataConverter } : {}),
       activities: createActivities(opts.deps),
       // In-flight activities get this long to finish (or notice cancellation) on shutdown.
       shutdownGraceTime: '10s',
@@ -111,7 +112,7 @@ export async function createDeps(
     ops,
     env,
     databaseUrl: databaseResolver(config, env, fallbackDb),
-    temporal: { client: new Client({ connection, namespace: target.namespace }), taskQueue: config.temporal.taskQueue },
+    temporal: { client: new Client(clientOptions(connection, target)), taskQueue: config.temporal.taskQueue },
     platforms: createPlatformClients(config, env),
   };
   return {

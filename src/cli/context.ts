@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
-import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
+import { clientOptions, connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
 import { canConnect } from '../stack/ports';
 import { DEFAULT_DATA_DIR, runningTemporal } from '../stack/state';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
@@ -107,7 +107,7 @@ export function createContext(globals: () => GlobalOptions, env: NodeJS.ProcessE
           } catch {
             throw new CliError(EXIT.UNREACHABLE, unreachableMessage(target), { address: target.address, namespace: target.namespace });
           }
-          return { connection, client: new Client({ connection, namespace: target.namespace }) };
+          return { connection, client: new Client(clientOptions(connection, target)) };
         })();
       }
       return connecting.then((c) => c.client);

@@ -387,9 +387,14 @@ export const configSchema = z
         maxConcurrentCalls: z.number().int().positive().default(256),
         /** Alerts per signal, to stay well under Temporal's payload size limit. */
         maxBatch: z.number().int().positive().default(500),
-        /** Vercel delivery ids remembered to ignore replays: how long and how many. */
+        /**
+         * Replay window: Vercel delivery ids and the digests of signed Sentry bodies are remembered this long (up to
+         * `vercelReplayMemory` of them) to ignore replays, and a Vercel delivery whose signed `createdAt` is older is refused.
+         */
         vercelReplayWindow: durationMs.default(86_400_000),
         vercelReplayMemory: z.number().int().positive().default(100_000),
+        /** How far Sentry-Hook-Timestamp may be from the receiver's clock, and Vercel's `createdAt` ahead of it. */
+        timestampTolerance: durationMs.default(300_000),
         /** File the remembered delivery ids are journalled to so a restart keeps them; omit to keep them in memory only. */
         deliveryJournal: z.string().min(1).optional(),
       })

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { secretFromEnv } from '../config/load';
 import { StartError, type Component } from '../stack/components';
 import { isPortFree } from '../stack/ports';
-import { connectionOptions } from '../temporal/connection';
+import { clientOptions, connectionOptions } from '../temporal/connection';
 import { startReceiver } from './server';
 
 /** `npm start`'s webhook receiver: alerts from Alertmanager, Grafana, Sentry, Vercel and generic JSON → incidents. */
@@ -26,7 +26,7 @@ export const receiver: Component = {
       stack.sandbox && !secretFromEnv(hooks.bearerTokenEnv, stack.env) ? randomBytes(24).toString('base64url') : undefined;
     const env = sandboxToken ? { ...stack.env, [hooks.bearerTokenEnv]: sandboxToken } : stack.env;
     const connection = await Connection.connect(connectionOptions(stack.temporal.target));
-    const client = new Client({ connection, namespace: stack.temporal.target.namespace });
+    const client = new Client(clientOptions(connection, stack.temporal.target));
     const started = await startReceiver({
       config,
       client,

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { formatDuration } from '../workflows/common/duration';
 
 export interface DeliveryMemoryOptions {
   /** Most ids remembered; the oldest are forgotten first. */
@@ -106,4 +107,31 @@ export class DeliveryMemory {
     renameSync(tmp, file);
     this.appended = 0;
   }
+}
+
+/**
+ * Sentry-Hook-Timestamp (unix seconds) within `toleranceMs` of `now`, or what is wrong with it. Sentry does not
+ * sign the header, so this stops a captured request replayed as is; a replay with a new header is caught by the
+ * remembered body digest.
+ */
+export function sentryTimestampProblem(header: string | undefined, now: number, toleranceMs: number): string | undefined {
+  if (header === undefined || header.trim() === '') return 'missing';
+  if (!/^\d{1,12}(\.\d+)?$/.test(header.trim())) return `not a unix time in seconds: "${header.slice(0, 40)}"`;
+  const skew = now - Number(header.trim()) * 1000;
+  if (Math.abs(skew) > toleranceMs)
+    return `${skew > 0 ? 'older' : 'newer'} than the ${formatDuration(toleranceMs)} window (${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'ago' : 'ahead'})`;
+  return undefined;
+}
+
+/**
+ * Vercel signs `createdAt` (ms) in the body: a delivery older than the replay window is refused, so a replay is
+ * either still remembered by id or too old to pass.
+ */
+export function vercelCreatedAtProblem(createdAt: number, now: number, windowMs: number, toleranceMs: number): string | undefined {
+  const age = now - createdAt;
+  // Beyond ±8.64e15 ms a Date is invalid and has no ISO form.
+  const when = Math.abs(createdAt) <= 8.64e15 ? new Date(createdAt).toISOString() : `${createdAt} ms after 1970`;
+  if (!(age <= windowMs)) return `the delivery was created ${when}, older than the ${formatDuration(windowMs)} replay window`;
+  if (-age > toleranceMs) return `the delivery was created ${when}, more than ${formatDuration(toleranceMs)} ahead of this clock`;
+  return undefined;
 }

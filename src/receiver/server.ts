@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
-import { DeliveryMemory } from './deliveries';
+import { createHash } from 'node:crypto';
+import { DeliveryMemory, sentryTimestampProblem } from './deliveries';
 import { AlertIngestor, IngestUnavailable } from './ingest';
 import {
   normalizeAlertmanager,
@@ -118,7 +119,7 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
 
   const context = (): NormalizeContext => ({ config, now: new Date() });
 
-  /** Records the alerts, or says why not. */
+  /** Records the alerts, or says why not; a delivery seen before (`deliveryId` remembered) records nothing. */
   async function record(source: string, normalized: Normalized, deliveryId?: string): Promise<Answer> {
     if (!normalized.ok) return [400, { error: `invalid ${source} payload`, problems: normalized.problems }];
     if (normalized.alerts.length === 0) return [200, { incidents: [], accepted: 0, ignored: normalized.ignored ?? 'no alerts' }];
@@ -128,7 +129,8 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
       const outcome = await deliveries.once(deliveryId, () => ingestor.ingest(alerts));
       if (outcome.replayed) {
         metrics.replays.inc({ source });
-        return [200, { incidents: [], accepted: 0, ignored: `delivery ${deliveryId} was already recorded` }];
+        const which = deliveryId.startsWith('sentry:') ? 'this signed body' : deliveryId;
+        return [200, { incidents: [], accepted: 0, ignored: `delivery ${which} was already recorded` }];
       }
       result = outcome.result;
     } else {
@@ -158,15 +160,21 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     return body;
   }
 
+  /** Unset secrets warned about, so a sender retrying every few seconds does not flood the log. */
+  const warnedUnset = new Set<string>();
   function notConfigured(source: string, envName: string): Answer {
-    app.log.warn(`webhooks for ${source} are refused: environment variable ${envName} is not set`);
+    if (!warnedUnset.has(envName)) {
+      warnedUnset.add(envName);
+      app.log.warn(`webhooks for ${source} are refused: environment variable ${envName} is not set`);
+    }
     return [503, { error: `${source} webhooks are not configured on this receiver` }];
   }
 
   /** Sources that do not sign: the token from Alertmanager's `http_config`, Grafana's contact point, or any client. */
   async function bearer(req: FastifyRequest, reply: FastifyReply) {
     const token = secretFromEnv(hooks.bearerTokenEnv, env);
-    if (!token) {
+    if (token) warnedUnset.delete(hooks.bearerTokenEnv);
+    else {
       const [status, body] = notConfigured('bearer-authenticated', hooks.bearerTokenEnv);
       return reply.code(status).header('retry-after', retryAfter).send(body);
     }
@@ -198,17 +206,18 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     url: string,
     source: string,
     sig: { algorithm: 'sha256' | 'sha1'; header: string; secretEnv: string },
-    handle: (req: FastifyRequest, json: unknown) => Promise<Answer>,
+    handle: (req: FastifyRequest, delivery: Delivery) => Promise<Answer>,
   ): void {
     app.post(url, (req, reply) =>
       send(reply, async () => {
         const secret = secretFromEnv(sig.secretEnv, env);
         if (!secret) return notConfigured(source, sig.secretEnv);
+        warnedUnset.delete(sig.secretEnv);
         const raw = req.body instanceof Delivery ? req.body.raw : undefined;
         if (!raw || !verifyHmac(sig.algorithm, secret, raw, header(req, sig.header)))
           return [401, { error: `missing or wrong ${sig.header}` }];
         const d = delivery(req);
-        return d instanceof Delivery ? handle(req, d.json) : d;
+        return d instanceof Delivery ? handle(req, d) : d;
       }),
     );
   }
@@ -217,21 +226,22 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     '/webhooks/sentry',
     'sentry',
     { algorithm: 'sha256', header: 'Sentry-Hook-Signature', secretEnv: hooks.sentrySecretEnv },
-    (req, json) =>
-      record(
+    (req, d) => {
+      const stale = sentryTimestampProblem(header(req, 'sentry-hook-timestamp'), Date.now(), hooks.timestampTolerance);
+      if (stale) return Promise.resolve<Answer>([401, { error: `Sentry-Hook-Timestamp: ${stale}` }]);
+      // Sentry signs the body only (not the timestamp, nor Request-ID): the body's digest is the delivery's id.
+      const digest = createHash('sha256').update(d.raw).digest('hex');
+      return record(
         'sentry',
-        safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), json, context())),
-      ),
-  );
-  signed(
-    '/webhooks/vercel',
-    'vercel',
-    { algorithm: 'sha1', header: 'x-vercel-signature', secretEnv: hooks.vercelSecretEnv },
-    (_req, json) => {
-      const normalized = safely(() => normalizeVercel(json, context()));
-      return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
+        safely(() => normalizeSentry(header(req, 'sentry-hook-resource'), d.json, context())),
+        `sentry:${digest}`,
+      );
     },
   );
+  signed('/webhooks/vercel', 'vercel', { algorithm: 'sha1', header: 'x-vercel-signature', secretEnv: hooks.vercelSecretEnv }, (_req, d) => {
+    const normalized = safely(() => normalizeVercel(d.json, context()));
+    return record('vercel', normalized, 'deliveryId' in normalized ? normalized.deliveryId : undefined);
+  });
 
   // Liveness: the process answers. Readiness: Temporal takes alerts now (a load balancer or probe routes on it).
   app.get('/healthz', async () => ({ status: 'ok', ...ingestor.stats() }));

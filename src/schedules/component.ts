@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { StartError, type Component } from '../stack/components';
-import { connectionOptions } from '../temporal/connection';
+import { clientOptions, connectionOptions } from '../temporal/connection';
 import { applySchedules } from '.';
 
 /**
@@ -18,7 +18,7 @@ export const schedules: Component = {
     }
     const connection = await Connection.connect(connectionOptions(stack.temporal.target));
     try {
-      const outcomes = await applySchedules(new Client({ connection, namespace: stack.temporal.target.namespace }), stack.config);
+      const outcomes = await applySchedules(new Client(clientOptions(connection, stack.temporal.target)), stack.config);
       const changed = outcomes.filter((o) => o.action !== 'unchanged');
       for (const o of changed) log.info(`${o.scheduleId}: ${o.action}`);
       return {

@@ -5,6 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Logger as Pino } from 'pino';
 import type { RunbookConfig } from '../config/schema';
 import { temporalLogger } from '../logging';
+import { dataConverterFromEnv } from '../temporal/codec';
 import { connectionOptions, temporalTargetFromEnv, type TemporalTarget } from '../temporal/connection';
 import { createDeps, createWorker, installRuntime, metricsPortFromEnv } from '../worker';
 import { migrateOpsDatabase } from './migrate';
@@ -64,7 +65,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
@@ -139,7 +140,7 @@ export const temporal: Component = {
     stack.pids.push(server.pid);
     const port = Number(server.address.split(':').pop());
     const supervisor = supervised(stack, 'temporal', 'the Temporal dev server', server, () => launch(port, true));
-    const target: TemporalTarget = { address: server.address, namespace: server.namespace };
+    const target: TemporalTarget = { address: server.address, namespace: server.namespace, dataConverter: dataConverterFromEnv(env) };
     const uiUrl = `http://localhost:${uiPort}`;
     stack.temporal = { target, uiUrl, embedded: true, sqlite: path.join(dir, 'temporal.sqlite') };
     return {

@@ -25,10 +25,12 @@ import { appDatabases } from './app-databases';
 import { receiver } from '../receiver/component';
 import { sandbox } from '../sandbox/component';
 import { schedules } from '../schedules/component';
+import { codecServer } from '../temporal/codec-component';
 
 /** Started top to bottom, stopped bottom to top. Add a component with one line in its place. */
 const components: Component[] = [
   temporal, // Temporal: TEMPORAL_ADDRESS, else the embedded dev server (Web UI on 8233)
+  codecServer, // the codec server for the UI and CLI, when payloads are encrypted (RUNBOOK_PAYLOAD_KEY)
   postgres, // PostgreSQL: OPS_DATABASE_URL / DATABASE_URL, else the embedded cluster; ops schema migrations
   appDatabases, // the embedded app databases: the app's migrations (deploy.migrationsDir), a sample app's first-start history
   sandbox, // platform sandbox (src/sandbox/) when no platform credentials are set; before the worker, which calls the platforms

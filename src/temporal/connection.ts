@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from './codec';
 
 /** How to reach Temporal, from the environment; the embedded stack fills TEMPORAL_ADDRESS itself. */
 export interface TemporalTarget {
@@ -6,6 +8,8 @@ export interface TemporalTarget {
   namespace: string;
   apiKey?: string;
   tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer } | true;
+  /** Payload encryption (RUNBOOK_PAYLOAD_KEY): every client and worker built from this target uses it. */
+  dataConverter?: DataConverter;
 }
 
 export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env, defaultNamespace = 'default'): TemporalTarget {
@@ -21,7 +25,7 @@ export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env, defa
   } else if (apiKey || env.TEMPORAL_TLS === 'true') {
     tls = true;
   }
-  return { address, namespace, apiKey, tls };
+  return { address, namespace, apiKey, tls, dataConverter: dataConverterFromEnv(env) };
 }
 
 /** Options accepted by both Connection.connect and NativeConnection.connect. */
@@ -31,4 +35,9 @@ export function connectionOptions(t: TemporalTarget) {
     ...(t.apiKey ? { apiKey: t.apiKey } : {}),
     ...(t.tls === true ? { tls: true } : t.tls ? { tls: t.tls } : {}),
   };
+}
+
+/** Options for `new Client(...)` over `connection`: the target's namespace and payload codec. */
+export function clientOptions<C>(connection: C, t: TemporalTarget) {
+  return { connection, namespace: t.namespace, ...(t.dataConverter ? { dataConverter: t.dataConverter } : {}) };
 }

@@ -6,6 +6,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import type { RunbookConfig } from '../../src/config/schema';
+import { dataConverterFromEnv } from '../../src/temporal/codec';
 
 async function main(): Promise<void> {
   const env = (name: string) => {
@@ -24,11 +25,13 @@ async function main(): Promise<void> {
       ? await Worker.create({
           connection,
           taskQueue: env('BACKUP_WORKER_TASK_QUEUE'),
+          dataConverter: dataConverterFromEnv(process.env),
           activities: (await import('../../src/activities/backup')).createBackupActivities(deps),
         })
       : await Worker.create({
           connection,
           taskQueue: env('BACKUP_WORKER_TASK_QUEUE'),
+          dataConverter: dataConverterFromEnv(process.env),
           workflowBundle: { codePath: env('BACKUP_WORKER_BUNDLE') },
           activities: (await import('../../src/activities')).createActivities(deps),
         });

@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { createActivities } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
 import { createPlatformClients } from '../../src/platforms';
+import { dataConverterFromEnv } from '../../src/temporal/codec';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     connection,
     taskQueue: env.CHAOS_TASK_QUEUE!,
     workflowBundle: { codePath: env.CHAOS_BUNDLE! },
+    dataConverter: dataConverterFromEnv(process.env), // payload encryption when RUNBOOK_PAYLOAD_KEY is set, like the service's workers
     activities: createActivities({ config, ops, env, databaseUrl: () => '', platforms: createPlatformClients(config, env) }),
     // A killed worker's cached workflows move to another worker after this, not after the 10 s default.
     stickyQueueScheduleToStartTimeout: '1s',

@@ -32,6 +32,7 @@ import {
 } from '../harness';
 import { createActivities, type Activities, type ActivityDeps } from '../../src/activities';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/workflows/common/search-attributes';
+import { dataConverterFromEnv } from '../../src/temporal/codec';
 
 /**
  * Durations scaled down: a 3-sample watch. The dev server fires timers on whole seconds, so a
@@ -186,7 +187,13 @@ export async function openStage(opts: StageOptions = {}): Promise<Stage> {
 /** A worker for one test on its own task queue, over the file's connections. */
 async function workerOn(connection: NativeConnection, client: Client, activities: object): Promise<TestWorker> {
   const taskQueue = uniqueName('tq');
-  const w = await Worker.create({ connection, taskQueue, workflowBundle: { codePath: testEnv.workflowBundle }, activities });
+  const w = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+    activities,
+    dataConverter: dataConverterFromEnv(process.env), // as testClient's
+  });
   return {
     taskQueue,
     client,

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import type { Pool } from 'pg';
@@ -18,6 +19,7 @@ import { dropDatabase, ensureDatabase } from '../../src/stack/postgres';
 import { urlForDatabase } from '../../src/db/sql';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { temporalTestServer } from '../../src/stack/binaries';
+import { dataConverterFromEnv } from '../../src/temporal/codec';
 import { createPlatformClients } from '../../src/platforms';
 import { pointAtSandbox, sandboxSecrets, type SandboxTarget } from '../../src/platforms/sandbox-target';
 
@@ -96,9 +98,12 @@ export function testConfig(
 }
 
 /** A client of the run's Temporal server, or of `address` (a test's own server). */
-export async function testClient(address = testEnv.temporalAddress): Promise<{ client: Client; connection: Connection }> {
+export async function testClient(
+  address = testEnv.temporalAddress,
+  dataConverter: DataConverter | undefined = dataConverterFromEnv(process.env),
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address });
-  return { client: new Client({ connection }), connection };
+  return { client: new Client({ connection, ...(dataConverter ? { dataConverter } : {}) }), connection };
 }
 
 export interface TestWorker {
@@ -120,20 +125,24 @@ export async function startTestWorker(opts: {
   worker?: Partial<WorkerOptions>;
   /** A Temporal server of the test's own instead of the run's. */
   address?: string;
+  /** Payload codecs for the worker and its client; by default the service's own from the environment (RUNBOOK_PAYLOAD_KEY). */
+  dataConverter?: DataConverter;
 }): Promise<TestWorker> {
   quietRuntime();
   const taskQueue = opts.taskQueue ?? uniqueName('tq');
   const address = opts.address ?? testEnv.temporalAddress;
   const nativeConnection = await NativeConnection.connect({ address });
   const activities = { ...(opts.deps ? createActivities(opts.deps) : {}), ...(opts.activities ?? {}) };
+  const dataConverter = opts.dataConverter ?? dataConverterFromEnv(process.env);
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowBundle: { codePath: testEnv.workflowBundle },
+    ...(dataConverter ? { dataConverter } : {}),
     activities,
     ...opts.worker,
   });
-  const { client, connection } = await testClient(address);
+  const { client, connection } = await testClient(address, dataConverter);
   return {
     taskQueue,
     client,

@@ -6,6 +6,7 @@ import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/wo
 import { Pool } from 'pg';
 import { createActivities } from '../../src/activities';
 import { parseConfig } from '../../src/config/load';
+import { dataConverterFromEnv } from '../../src/temporal/codec';
 
 async function main(): Promise<void> {
   const env = (name: string) => {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     connection,
     taskQueue: env('WORKER_TASK_QUEUE'),
     workflowBundle: { codePath: env('RUNBOOK_TEST_WORKFLOW_BUNDLE') },
+    dataConverter: dataConverterFromEnv(process.env), // payload encryption when RUNBOOK_PAYLOAD_KEY is set, like the service's workers
     activities: createActivities({ config, ops, env: {}, databaseUrl: (name) => databases[name] }),
   });
   process.stdout.write('ready\n');

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { request } from 'undici';
 import { hmacHex } from '../../src/receiver/signatures';
 import type { RunbookConfig } from '../../src/config/schema';
@@ -17,6 +18,11 @@ export const env = { RUNBOOK_WEBHOOK_TOKEN: TOKEN, SENTRY_CLIENT_SECRET: SENTRY_
 /** A fixture from test/receiver/fixtures, parsed, for a test to make unique and post. */
 export function fixture<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8')) as T;
+}
+
+/** A Vercel fixture stamped as created now, as a live delivery is (older than the replay window is refused). */
+export function vercelFixture<T = Record<string, unknown>>(name: string): T {
+  return { ...fixture<T>(name), createdAt: Date.now() };
 }
 
 /** The example config on a task queue of its own, so nothing else in the run polls these incidents. */
@@ -53,9 +59,17 @@ export const vercelHeaders = (raw: string, secret = VERCEL_SECRET) => ({ 'x-verc
 /** The alert batches each `alerts` signal of the workflow's current run carried, in order. */
 export async function signalledAlerts(client: Client, workflowId: string): Promise<Alert[][]> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? [])
-    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts')
-    .map((e) => defaultPayloadConverter.fromPayload<Alert[]>(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0]));
+  const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alerts');
+  // Through the client's codecs, so the suite also runs with payload encryption on.
+  return Promise.all(
+    signals.map((e) =>
+      decodeFromPayloadsAtIndex<Alert[]>(
+        client.options.loadedDataConverter,
+        0,
+        e.workflowExecutionSignaledEventAttributes!.input!.payloads,
+      ),
+    ),
+  );
 }
 
 export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import { createAlertActivities } from '../../src/activities/incident/alerts';
 import { startReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { testClient, uniqueName } from '../harness';
-import { env, fixture, post, receiverConfig, signalledAlerts, unreachableClient, vercelHeaders, workflowExists } from './helpers';
+import { env, post, receiverConfig, signalledAlerts, unreachableClient, vercelFixture, vercelHeaders, workflowExists } from './helpers';
 
 type VercelPayload = { id: string; payload: { project: { id: string } } };
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 test('Vercel: a delivery refused with 503 is accepted on retry; once recorded, its replay is ignored even after a restart', async () => {
   const config = receiverConfig({ temporalTimeout: '1s' });
   const deliveryJournal = path.join(mkdtempSync(path.join(os.tmpdir(), 'receiver-')), 'vercel-deliveries.log');
-  const failed = fixture<VercelPayload>('vercel-deployment-error');
+  const failed = vercelFixture<VercelPayload>('vercel-deployment-error');
   failed.id = uniqueName('dlv');
   failed.payload.project.id = uniqueName('prj');
   const raw = JSON.stringify(failed);

@@ -18,6 +18,7 @@ import {
   sentryHeaders,
   signalledAlerts,
   unreachableClient,
+  vercelFixture,
   vercelHeaders,
   workflowExists,
 } from './helpers';
@@ -143,7 +144,7 @@ describe('each source opens its incident, answered 202 only once Temporal has th
 
   test('Vercel: HMAC-SHA1 verified, keyed on project + event; a later success resolves; replays are ignored', async () => {
     const project = uniqueName('prj');
-    const failed = fixture<VercelPayload>('vercel-deployment-error');
+    const failed = vercelFixture<VercelPayload>('vercel-deployment-error');
     failed.id = uniqueName('dlv');
     failed.payload.project.id = project;
     const raw = JSON.stringify(failed);
@@ -156,7 +157,7 @@ describe('each source opens its incident, answered 202 only once Temporal has th
     expect(replay.status).toBe(200);
     expect(replay.body).toMatchObject({ accepted: 0, ignored: expect.stringContaining(failed.id) });
 
-    const ok = fixture<VercelPayload>('vercel-deployment-succeeded');
+    const ok = vercelFixture<VercelPayload>('vercel-deployment-succeeded');
     ok.id = uniqueName('dlv');
     ok.payload.project.id = project;
     const raw2 = JSON.stringify(ok);
@@ -242,7 +243,7 @@ describe('bad requests are refused with a reason and start nothing', () => {
     }
     expect(await workflowExists(client, incidentWorkflowId(`sentry:issue:${sentry.data.event.issue_id}`))).toBe(false);
 
-    const vercel = fixture<VercelPayload>('vercel-deployment-error');
+    const vercel = vercelFixture<VercelPayload>('vercel-deployment-error');
     vercel.payload.project.id = uniqueName('prj');
     const vraw = JSON.stringify(vercel);
     const vres = await post(at('/webhooks/vercel'), vraw, vercelHeaders(vraw, 'wrong'));
@@ -298,7 +299,7 @@ describe('bad requests are refused with a reason and start nothing', () => {
     delete (sentry.data.event as Partial<SentryPayload['data']['event']>).issue_id;
     cases.push({ route: 'sentry', body: sentry, expected: [/^data\.event\.issue_id: /], key: `sentry:issue:${issue}`, signed: 'sentry' });
 
-    const vercel = fixture<VercelPayload>('vercel-deployment-error');
+    const vercel = vercelFixture<VercelPayload>('vercel-deployment-error');
     const project = uniqueName('prj');
     vercel.payload = {
       deployment: { id: 'dpl_1', url: 'x.vercel.app', name: 'web' },
@@ -357,13 +358,13 @@ describe('bad requests are refused with a reason and start nothing', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ incidents: [], accepted: 0 });
 
-    const ok = fixture<VercelPayload>('vercel-deployment-succeeded');
+    const ok = vercelFixture<VercelPayload>('vercel-deployment-succeeded');
     ok.payload.project.id = uniqueName('prj');
     const raw = JSON.stringify(ok);
     const res2 = await post(at('/webhooks/vercel'), raw, vercelHeaders(raw));
     expect(res2.status).toBe(200);
 
-    const created = { ...fixture<VercelPayload>('vercel-deployment-error'), type: 'deployment.created', id: uniqueName('dlv') };
+    const created = { ...vercelFixture<VercelPayload>('vercel-deployment-error'), type: 'deployment.created', id: uniqueName('dlv') };
     const raw3 = JSON.stringify(created);
     const res3 = await post(at('/webhooks/vercel'), raw3, vercelHeaders(raw3));
     expect(res3.status).toBe(200);

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     connection,
     namespace: target.namespace,
     taskQueue,
+    ...(target.dataConverter ? { dataConverter: target.dataConverter } : {}),
     activities: createBackupActivities({
       config,
       ops,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { vercelCreatedAtProblem } from '../deliveries';
 import { finishAlert, invalid, parseBody, type NormalizeContext, type Normalized } from './common';
 
 /** Every Vercel webhook: delivery id, event type, and a type-specific payload. */
@@ -39,6 +40,9 @@ export function normalizeVercel(body: unknown, ctx: NormalizeContext): Normalize
   const env = parseBody(vercelEnvelope, body);
   if (!env.ok) return env.result;
   const { id: deliveryId, type } = env.data;
+  const hooks = ctx.config.webhooks;
+  const stale = vercelCreatedAtProblem(env.data.createdAt, ctx.now.getTime(), hooks.vercelReplayWindow, hooks.timestampTolerance);
+  if (stale) return { ok: false, problems: [`createdAt: ${stale}`] };
   if (!FIRES.has(type) && !RESOLVES.has(type)) return { ok: true, alerts: [], ignored: `event type "${type}" is not an alert`, deliveryId };
 
   const p = vercelDeploymentPayload.safeParse(env.data.payload);
