@@ -171,6 +171,11 @@ const platforms = z.object({
     openai: { statusUrl: 'https://status.openai.com/api/v2/status.json' },
     anthropic: { statusUrl: 'https://status.anthropic.com/api/v2/status.json' },
   }),
+  /**
+   * Status pages (Statuspage format) of the platforms the service runs on, read by the outage diagnosis
+   * ("Check Supabase status", "Vercel status", "Netlify status"); AI providers stay under `providers`.
+   */
+  statusPages: z.record(z.string(), z.object({ statusUrl: url })).default({}),
   /** Per-request timeout for every platform call. */
   requestTimeout: durationMs.default(10_000),
 });

@@ -53,6 +53,9 @@ export function pointAtSandbox(config: RunbookConfig, sandbox: SandboxTarget, op
           { statusUrl: b.providers[name] ?? `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` },
         ]),
       ),
+      statusPages: Object.fromEntries(
+        Object.keys(p.statusPages).map((name) => [name, { statusUrl: `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` }]),
+      ),
       requestTimeout: opts.requestTimeoutMs ?? p.requestTimeout,
     },
   };

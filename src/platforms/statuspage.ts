@@ -82,7 +82,7 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
 
 /** AI provider status pages (Statuspage format), by the names under platforms.providers. */
 export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.ProcessEnv): ProviderStatusClient {
-  const pages = config.platforms.providers;
+  const pages = { ...config.platforms.statusPages, ...config.platforms.providers };
   const http = new PlatformHttp({ platform: 'provider-status', baseUrl: '', timeoutMs: config.platforms.requestTimeout, env });
   const locate = (provider: string, file: 'status.json' | 'summary.json') => {
     const cfg = pages[provider];
@@ -92,7 +92,7 @@ export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.Pr
         endpoint: `GET /api/v2/${file}`,
         kind: 'rejected',
         retryable: false,
-        hint: `no status page for provider "${provider}": add it under platforms.providers (known: ${Object.keys(pages).join(', ') || 'none'})`,
+        hint: `no status page for "${provider}": add it under platforms.providers or platforms.statusPages (known: ${Object.keys(pages).join(', ') || 'none'})`,
       });
     }
     const url = new URL(cfg.statusUrl);
@@ -100,7 +100,8 @@ export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.Pr
     return { baseUrl: url.origin, path: url.pathname, resource: `the ${provider} status page` };
   };
   return {
-    providers: Object.keys(pages),
+    providers: Object.keys(config.platforms.providers),
+    platforms: Object.keys(config.platforms.statusPages),
     status: async (provider) => http.request({ method: 'GET', ...locate(provider, 'status.json'), schema: providerStatus }),
     summary: async (provider) => http.request({ method: 'GET', ...locate(provider, 'summary.json'), schema: providerSummary }),
   };

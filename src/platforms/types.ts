@@ -121,6 +121,8 @@ export interface SupabaseClient {
 export interface ProviderStatusClient {
   /** Configured provider names (platforms.providers). */
   readonly providers: string[];
+  /** Platforms with a status page (platforms.statusPages): read like a provider's, by name. */
+  readonly platforms: string[];
   status(provider: string): Promise<ProviderStatus>;
   summary(provider: string): Promise<ProviderSummary>;
 }

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { params, randomId } from './world';
 
-/** AI provider status pages in Statuspage format: /status/<provider>/api/v2/status.json and summary.json. */
+/**
+ * Status pages in Statuspage format: /status/<name>/api/v2/status.json and summary.json, for the AI providers
+ * (OpenAI, Anthropic, OpenRouter) and the platforms (Supabase, Vercel, Netlify); any other name gets a generic page.
+ */
 
 export type Indicator = 'none' | 'minor' | 'major' | 'critical';
 
@@ -30,8 +33,22 @@ const COMPONENT_STATUS: Record<Indicator, string> = {
   major: 'partial_outage',
   critical: 'major_outage',
 };
-const COMPONENTS: Record<string, string[]> = { openai: ['API', 'ChatGPT', 'Sora'], anthropic: ['claude.ai', 'Claude API', 'Claude Code'] };
-const NAMES: Record<string, string> = { openai: 'OpenAI', anthropic: 'Anthropic' };
+const COMPONENTS: Record<string, string[]> = {
+  openai: ['API', 'ChatGPT', 'Sora'],
+  anthropic: ['claude.ai', 'Claude API', 'Claude Code'],
+  openrouter: ['API', 'Chat'],
+  supabase: ['Auth', 'Database', 'Edge Functions', 'Storage', 'Management API'],
+  vercel: ['Builds', 'Edge Network', 'Serverless Functions', 'API'],
+  netlify: ['Builds', 'CDN', 'Functions', 'API'],
+};
+const NAMES: Record<string, string> = {
+  openai: 'OpenAI',
+  anthropic: 'Anthropic',
+  openrouter: 'OpenRouter',
+  supabase: 'Supabase',
+  vercel: 'Vercel',
+  netlify: 'Netlify',
+};
 
 export class ProvidersSandbox {
   private readonly states = new Map<string, ProviderState>();

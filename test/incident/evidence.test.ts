@@ -55,7 +55,7 @@ describe('incident diagnosis', () => {
         ]);
         let s = await waitForState(
           handle,
-          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 5,
+          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 11,
           'the diagnosis',
         );
         const findings = Object.fromEntries(
@@ -74,6 +74,10 @@ describe('incident diagnosis', () => {
           queries: [expect.objectContaining({ pid: slowPid, usename: role })],
         });
         expect(findings['db-connections'].data).toMatchObject({ check: 'db-connections' });
+        // The symptom looks run too; this app database has none of the runbook's tables, which they say.
+        expect(findings['platform-status'].text).toMatch(/supabase none, vercel none/);
+        expect(findings['ai-usage'].data).toMatchObject({ ok: null });
+        expect(findings['lock-contention'].data).toMatchObject({ ok: true });
 
         // Playbook 1 proposed for a person; the provider switch allowed by config ran on its own.
         s = await waitForState(handle, (x) => x.mitigations.length === 2 && x.mitigations[1].status === 'succeeded', 'the provider switch');

@@ -462,7 +462,18 @@ export interface IncidentRecord {
 
 /** What one troubleshooting "Diagnosis" step found; `ok: null` when it could not look. */
 export interface Finding {
-  check: 'recent-deployments' | 'health-endpoint' | 'provider-status' | 'db-connections' | 'long-running-queries';
+  check:
+    | 'recent-deployments'
+    | 'health-endpoint'
+    | 'provider-status'
+    | 'db-connections'
+    | 'long-running-queries'
+    | 'sign-in'
+    | 'chat-failures'
+    | 'ai-usage'
+    | 'lock-contention'
+    | 'error-trend'
+    | 'platform-status';
   ok: boolean | null;
   summary: string;
   details?: Record<string, unknown>;

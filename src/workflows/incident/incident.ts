@@ -47,6 +47,8 @@ const diagnose = proxyActivities<IncidentActivities>({ startToCloseTimeout: '1m'
 
 /** Escalation matrix (config `incidents.escalation`); incidents recorded before it escalate one level per SLA. */
 export const ESCALATION_MATRIX_PATCH = 'escalation-matrix';
+/** The Diagnosis steps per symptom (sign-in, chat, AI cost, locks, error trend, platform status pages). */
+export const SYMPTOM_DIAGNOSIS_PATCH = 'symptom-diagnosis';
 
 const PD_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = { P0: 'critical', P1: 'error', P2: 'warning', P3: 'info' };
 
@@ -391,6 +393,18 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       const database = service.database;
       looks.push(['db-connections', () => diagnose.checkDatabaseConnections({ database })]);
       looks.push(['long-running-queries', () => diagnose.findLongRunningQueries({ database })]);
+    }
+    if (patched(SYMPTOM_DIAGNOSIS_PATCH)) {
+      // Every symptom's Diagnosis at once: the incident does not know yet which symptom it is.
+      const database = service?.database;
+      looks.push(['platform-status', () => diagnose.checkPlatformStatus()]);
+      looks.push(['sign-in', () => diagnose.checkSignIn({ database })]);
+      if (database) {
+        looks.push(['error-trend', () => diagnose.checkErrorTrend({ database })]);
+        looks.push(['chat-failures', () => diagnose.checkChatFailures({ database })]);
+        looks.push(['ai-usage', () => diagnose.checkAiUsage({ database })]);
+        looks.push(['lock-contention', () => diagnose.checkLockContention({ database })]);
+      }
     }
     const findings = await Promise.all(
       looks.map(async ([check, look]): Promise<Finding> => {
