@@ -166,8 +166,11 @@ const platforms = z.object({
   pagerduty: z.object({ eventsUrl: url.default('https://events.pagerduty.com/v2/enqueue') }).prefault({}),
   statuspageApiUrl: url.default('https://api.statuspage.io/v1'),
   telegramApiUrl: url.default('https://api.telegram.org'),
-  /** AI provider status pages (Statuspage format). */
-  providers: z.record(z.string(), z.object({ statusUrl: url })).default({
+  /**
+   * AI providers: the status page (Statuspage format), and optionally the API base and the variable with its
+   * key, for Chat Not Responding's "test the API key" (`GET <apiUrl>/models`, rate-limit headers read).
+   */
+  providers: z.record(z.string(), z.object({ statusUrl: url, apiUrl: url.optional(), keyEnv: envName.optional() })).default({
     openai: { statusUrl: 'https://status.openai.com/api/v2/status.json' },
     anthropic: { statusUrl: 'https://status.anthropic.com/api/v2/status.json' },
   }),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { createActivities } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
+import { createPlatformClients } from '../../src/platforms';
 import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { scratchDatabase, testConfig, testDeps, withSandboxPlatforms, type ScratchDatabase } from '../harness';
@@ -118,6 +119,31 @@ describe('diagnosis per symptom', () => {
     expect(f).toMatchObject({ ok: false, details: { abusers: [] } });
     expect((f.details!.costPerDay as { cost: number }[])[0].cost).toBe(120);
     expect(f.summary).toMatch(/above \$100\/day/);
+  });
+
+  it('chat not responding: each provider key tried, invalid and rate-limited told apart, the budget read from the headers', async () => {
+    let f = await javari.act.checkProviderKeys();
+    expect(f).toMatchObject({ check: 'provider-keys', ok: true, details: { invalid: [], rateLimited: [] } });
+    expect(f.summary).toBe('openai key valid (200, 4999/5000 requests left), anthropic key valid (200, 4999/5000 requests left)');
+    javari.sandbox.providers.setApi('openai', { keyValid: false });
+    javari.sandbox.providers.setApi('anthropic', { remainingRequests: 0 });
+    f = await javari.act.checkProviderKeys();
+    expect(f).toMatchObject({ ok: false, details: { invalid: ['openai'], rateLimited: ['anthropic'] } });
+    expect(f.summary).toMatch(/openai key invalid \(401\), anthropic key rate-limited \(429, 0\/5000 requests left\)/);
+    // The key went as each provider expects it, and never into the finding.
+    const calls = javari.sandbox.calls({ vendor: 'ai' });
+    expect(calls.find((c) => c.path === '/openai/v1/models')!.headers.authorization).toBe('[redacted]');
+    expect(calls.find((c) => c.path === '/anthropic/v1/models')!.headers['x-api-key']).toBe('[redacted]');
+    expect(JSON.stringify(f)).not.toMatch(/sandbox-openai_api_key|sandbox-anthropic_api_key/);
+    // No key in the environment: said so, nothing sent.
+    const bare = createActivities({
+      ...testDeps(javari.config, ops, { app: javari.app.url }),
+      env: {},
+      platforms: createPlatformClients(javari.config, {}),
+    });
+    f = await bare.checkProviderKeys();
+    expect(f).toMatchObject({ ok: false, details: { invalid: ['openai', 'anthropic'] } });
+    expect(f.summary).toMatch(/openai key missing \(OPENAI_API_KEY is not set\)/);
   });
 
   it('database performance: a waiting lock and the session that blocks it', async () => {

@@ -55,7 +55,7 @@ describe('incident diagnosis', () => {
         ]);
         let s = await waitForState(
           handle,
-          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 11,
+          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 12,
           'the diagnosis',
         );
         const findings = Object.fromEntries(

@@ -292,6 +292,31 @@ export function createSymptomDiagnosisActivities(deps: Pick<ActivityDeps, 'confi
       });
     },
 
+    /** Chat Not Responding → "OpenAI API key invalid" and "rate limit reached": each configured provider's key tried. */
+    async checkProviderKeys(): Promise<Finding> {
+      const status = platforms().providers;
+      const checks = await Promise.all(status.apis.map((name) => status.checkKey(name)));
+      const bad = checks.filter((c) => c.verdict !== 'valid');
+      const budget = (c: (typeof checks)[number]) =>
+        c.remainingRequests !== undefined ? `, ${c.remainingRequests}/${c.limitRequests ?? '?'} requests left` : '';
+      return {
+        check: 'provider-keys',
+        ok: checks.length === 0 ? null : bad.length === 0,
+        summary: checks.length
+          ? checks
+              .map(
+                (c) => `${c.provider} key ${c.verdict}${c.status !== null ? ` (${c.status}${budget(c)})` : c.error ? ` (${c.error})` : ''}`,
+              )
+              .join(', ')
+          : 'no provider API configured (platforms.providers.<name>.apiUrl and keyEnv)',
+        details: {
+          keys: checks,
+          invalid: checks.filter((c) => c.verdict === 'invalid' || c.verdict === 'missing').map((c) => c.provider),
+          rateLimited: checks.filter((c) => c.verdict === 'rate-limited').map((c) => c.provider),
+        },
+      };
+    },
+
     /** Complete Outage, "check dependencies": the status pages of the platforms (Supabase, Vercel, Netlify). */
     async checkPlatformStatus(): Promise<Finding> {
       const status = platforms().providers;

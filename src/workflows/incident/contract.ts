@@ -470,6 +470,7 @@ export interface Finding {
     | 'long-running-queries'
     | 'sign-in'
     | 'chat-failures'
+    | 'provider-keys'
     | 'ai-usage'
     | 'lock-contention'
     | 'error-trend'

@@ -398,6 +398,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       // Every symptom's Diagnosis at once: the incident does not know yet which symptom it is.
       const database = service?.database;
       looks.push(['platform-status', () => diagnose.checkPlatformStatus()]);
+      looks.push(['provider-keys', () => diagnose.checkProviderKeys()]);
       looks.push(['sign-in', () => diagnose.checkSignIn({ database })]);
       if (database) {
         looks.push(['error-trend', () => diagnose.checkErrorTrend({ database })]);
