@@ -1,7 +1,7 @@
 import { Client as PgClient } from 'pg';
-import { approveMitigationUpdate, type Finding } from '../../src/workflows/incident/contract';
+import { approveMitigationUpdate, completePostmortemUpdate, resolveUpdate, type Finding } from '../../src/workflows/incident/contract';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, raise, waitForState, type IncidentStack } from './helpers';
+import { alert, incidentConfig, incidentStack, key, raise, recordHistory, waitForState, type IncidentStack } from './helpers';
 
 /**
  * The troubleshooting "Diagnosis" steps run on their own when an incident opens, and what they find drives the
@@ -99,7 +99,12 @@ describe('incident diagnosis', () => {
         const done = await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: rollback.id, by: 'roy' }] });
         expect(done).toMatchObject({ status: 'succeeded', result: { from: switched.result!.deploymentId, to: before, verified: true } });
         expect(sandbox.apps.production('crav-javari')!.current).toBe(before);
-        await handle.terminate('test over');
+        // Resolved and closed, so the recorded history (escalation matrix, symptom diagnosis) ends as a real one does.
+        await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] });
+        await waitForState(handle, (x) => x.status === 'postmortem', 'the post-mortem draft');
+        await handle.executeUpdate(completePostmortemUpdate, { args: [{ by: 'roy' }] });
+        expect((await handle.result()).status).toBe('closed');
+        await recordHistory(handle, 'diagnosis');
       });
     } finally {
       await stack.app.pool.query('SELECT pg_terminate_backend($1)', [slowPid]);
