@@ -108,7 +108,24 @@ const onCallLevel = z.object({
   pagerdutyRoutingKeyEnv: envName.optional(),
 });
 
+/**
+ * When an escalation step is due, counted from detection (or from the severity change, or the reopen):
+ * a duration, "next-business-day" (the start of business hours on the next business day), or
+ * "weekly-review" (the next `incidents.weeklyReview`).
+ */
+const stepAfter = z.union([z.literal('next-business-day'), z.literal('weekly-review'), durationMs]);
+/** One row of an escalation matrix: at `after`, page every on-call level named in `targets` (none: only listed in chat). */
+const escalationStep = z.object({ after: stepAfter, targets: z.array(z.string().min(1)).default([]) }).strict();
+const escalationSteps = z.array(escalationStep).max(20);
+
 const incidents = z.object({
+  /**
+   * The escalation matrix: per severity, who is paged and when, until someone acknowledges. When set it
+   * decides all paging (pageSeverities and the one-level-per-SLA escalation no longer apply).
+   */
+  escalation: z.object({ P0: escalationSteps, P1: escalationSteps, P2: escalationSteps, P3: escalationSteps }).strict().optional(),
+  /** When the weekly review happens, for steps whose `after` is "weekly-review". */
+  weeklyReview: z.object({ day: weekday.default('mon'), at: hhmm.default('09:00') }).prefault({}),
   /** Time to acknowledge per severity before escalating to the next on-call level. */
   sla: z.object({ P0: slaValue, P1: slaValue, P2: slaValue, P3: slaValue }),
   /** Alert label → severity. The first mapping whose label value matches wins; unmatched alerts get `defaultSeverity`. */
@@ -159,11 +176,19 @@ const platforms = z.object({
   pagerduty: z.object({ eventsUrl: url.default('https://events.pagerduty.com/v2/enqueue') }).prefault({}),
   statuspageApiUrl: url.default('https://api.statuspage.io/v1'),
   telegramApiUrl: url.default('https://api.telegram.org'),
-  /** AI provider status pages (Statuspage format). */
-  providers: z.record(z.string(), z.object({ statusUrl: url })).default({
+  /**
+   * AI providers: the status page (Statuspage format), and optionally the API base and the variable with its
+   * key, for Chat Not Responding's "test the API key" (`GET <apiUrl>/models`, rate-limit headers read).
+   */
+  providers: z.record(z.string(), z.object({ statusUrl: url, apiUrl: url.optional(), keyEnv: envName.optional() })).default({
     openai: { statusUrl: 'https://status.openai.com/api/v2/status.json' },
     anthropic: { statusUrl: 'https://status.anthropic.com/api/v2/status.json' },
   }),
+  /**
+   * Status pages (Statuspage format) of the platforms the service runs on, read by the outage diagnosis
+   * ("Check Supabase status", "Vercel status", "Netlify status"); AI providers stay under `providers`.
+   */
+  statusPages: z.record(z.string(), z.object({ statusUrl: url })).default({}),
   /** Per-request timeout for every platform call. */
   requestTimeout: durationMs.default(10_000),
 });
@@ -273,6 +298,11 @@ const sqlAlertRule = z.object({
   query: z.string().min(1),
   severity: severity.default('P2'),
   summary: z.string().min(1),
+  /**
+   * A built-in check of the same database whose incident this rule's alert joins (e.g. "connections", the
+   * pool check): the same overload seen twice is one incident with two alerts, not two incidents.
+   */
+  sameIncidentAs: z.enum(['database', 'connections', 'disk']).optional(),
 });
 
 const maintenance = z
@@ -409,6 +439,19 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['services', i, 'database'], message: `no database "${s.database}" under databases` });
       }
     });
+    const levels = new Set(cfg.oncall.levels.map((l) => l.name));
+    for (const [sev, steps] of Object.entries(cfg.incidents.escalation ?? {})) {
+      steps.forEach((step, i) =>
+        step.targets.forEach((t, j) => {
+          if (!levels.has(t))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['incidents', 'escalation', sev, i, 'targets', j],
+              message: `no on-call level "${t}" under oncall.levels (${[...levels].join(', ')})`,
+            });
+        }),
+      );
+    }
     cfg.backup.databases.forEach((d, i) => {
       if (!cfg.databases[d])
         ctx.addIssue({ code: 'custom', path: ['backup', 'databases', i], message: `no database "${d}" under databases` });

@@ -12,6 +12,8 @@ export function sandboxBaseUrls(origin: string) {
     pagerduty: `${origin}/pagerduty/v2/enqueue`,
     slack: `${origin}/slack`,
     telegram: `${origin}/telegram`,
+    /** AI provider APIs by name: `${ai}/<name>/v1`. */
+    ai: `${origin}/ai`,
     /** Status pages by provider; any other provider's page is at the same place under its own name. */
     providers: {
       openai: `${origin}/status/openai/api/v2/status.json`,
@@ -48,10 +50,17 @@ export function pointAtSandbox(config: RunbookConfig, sandbox: SandboxTarget, op
       statuspageApiUrl: b.statuspage,
       telegramApiUrl: b.telegram,
       providers: Object.fromEntries(
-        Object.keys(p.providers).map((name) => [
+        Object.entries(p.providers).map(([name, provider]) => [
           name,
-          { statusUrl: b.providers[name] ?? `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` },
+          {
+            ...provider,
+            statusUrl: b.providers[name] ?? `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json`,
+            ...(provider.apiUrl ? { apiUrl: `${b.ai}/${name}/v1` } : {}),
+          },
         ]),
+      ),
+      statusPages: Object.fromEntries(
+        Object.keys(p.statusPages).map((name) => [name, { statusUrl: `${new URL(b.vercel).origin}/status/${name}/api/v2/status.json` }]),
       ),
       requestTimeout: opts.requestTimeoutMs ?? p.requestTimeout,
     },
@@ -64,6 +73,7 @@ export function sandboxSecrets(config: RunbookConfig, sandbox: SandboxTarget): R
   const p = config.platforms;
   for (const name of [p.vercel.tokenEnv, p.netlify.tokenEnv, p.supabase.tokenEnv, p.supabase.anonKeyEnv])
     env[name] = `sandbox-${name.toLowerCase()}`;
+  for (const provider of Object.values(p.providers)) if (provider.keyEnv) env[provider.keyEnv] = `sandbox-${provider.keyEnv.toLowerCase()}`;
   for (const level of config.oncall.levels) {
     if (level.pagerdutyRoutingKeyEnv) env[level.pagerdutyRoutingKeyEnv] = `sandbox-${level.pagerdutyRoutingKeyEnv.toLowerCase()}`;
   }

@@ -2,7 +2,7 @@ import type { RunbookConfig } from '../config/schema';
 import { PlatformError } from './errors';
 import { PlatformHttp } from './http';
 import { providerStatus, providerSummary, statuspageIncident, statuspageIncidentList } from './schemas';
-import type { ProviderStatusClient, StatuspageClient } from './types';
+import type { ProviderKeyCheck, ProviderStatusClient, StatuspageClient } from './types';
 
 /**
  * Statuspage has no idempotency key, so an incident carries its creator's identity at the end of its
@@ -92,7 +92,7 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
 
 /** AI provider status pages (Statuspage format), by the names under platforms.providers. */
 export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.ProcessEnv): ProviderStatusClient {
-  const pages = config.platforms.providers;
+  const pages = { ...config.platforms.statusPages, ...config.platforms.providers };
   const http = new PlatformHttp({ platform: 'provider-status', baseUrl: '', timeoutMs: config.platforms.requestTimeout, env });
   const locate = (provider: string, file: 'status.json' | 'summary.json') => {
     const cfg = pages[provider];
@@ -102,7 +102,7 @@ export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.Pr
         endpoint: `GET /api/v2/${file}`,
         kind: 'rejected',
         retryable: false,
-        hint: `no status page for provider "${provider}": add it under platforms.providers (known: ${Object.keys(pages).join(', ') || 'none'})`,
+        hint: `no status page for "${provider}": add it under platforms.providers or platforms.statusPages (known: ${Object.keys(pages).join(', ') || 'none'})`,
       });
     }
     const url = new URL(cfg.statusUrl);
@@ -110,8 +110,48 @@ export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.Pr
     return { baseUrl: url.origin, path: url.pathname, resource: `the ${provider} status page` };
   };
   return {
-    providers: Object.keys(pages),
+    providers: Object.keys(config.platforms.providers),
+    platforms: Object.keys(config.platforms.statusPages),
+    apis: Object.entries(config.platforms.providers)
+      .filter(([, p]) => p.apiUrl && p.keyEnv)
+      .map(([name]) => name),
+    checkKey: (provider) => checkProviderKey(provider, config, env),
     status: async (provider) => http.request({ method: 'GET', ...locate(provider, 'status.json'), schema: providerStatus }),
     summary: async (provider) => http.request({ method: 'GET', ...locate(provider, 'summary.json'), schema: providerSummary }),
+  };
+}
+
+/**
+ * Chat Not Responding → "Test API key": `GET <apiUrl>/models` with the provider's key (Bearer; Anthropic's
+ * `x-api-key`). Any answer is the finding, so this never throws; the key itself never leaves this function.
+ */
+async function checkProviderKey(provider: string, config: RunbookConfig, env: NodeJS.ProcessEnv): Promise<ProviderKeyCheck> {
+  const cfg = config.platforms.providers[provider];
+  if (!cfg?.apiUrl || !cfg.keyEnv)
+    return { provider, status: null, verdict: 'error', error: `no apiUrl and keyEnv under platforms.providers.${provider}` };
+  const key = env[cfg.keyEnv];
+  if (!key) return { provider, status: null, verdict: 'missing', error: `${cfg.keyEnv} is not set` };
+  const anthropic = provider === 'anthropic';
+  let res: Response;
+  try {
+    res = await fetch(`${cfg.apiUrl.replace(/\/$/, '')}/models`, {
+      headers: anthropic ? { 'x-api-key': key, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(config.platforms.requestTimeout),
+    });
+    await res.arrayBuffer();
+  } catch (err) {
+    return { provider, status: null, verdict: 'error', error: err instanceof Error ? err.message : String(err) };
+  }
+  const header = (openai: string, claude: string) => res.headers.get(anthropic ? claude : openai) ?? undefined;
+  const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? undefined : Number(v));
+  const verdict: ProviderKeyCheck['verdict'] =
+    res.status === 401 || res.status === 403 ? 'invalid' : res.status === 429 ? 'rate-limited' : res.ok ? 'valid' : 'error';
+  return {
+    provider,
+    status: res.status,
+    verdict,
+    limitRequests: num(header('x-ratelimit-limit-requests', 'anthropic-ratelimit-requests-limit')),
+    remainingRequests: num(header('x-ratelimit-remaining-requests', 'anthropic-ratelimit-requests-remaining')),
+    reset: header('x-ratelimit-reset-requests', 'anthropic-ratelimit-requests-reset'),
   };
 }

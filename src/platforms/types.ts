@@ -120,9 +120,27 @@ export interface SupabaseClient {
   edgeFunction(slug: string): Promise<ProbeResult & { up: boolean }>;
 }
 
+export interface ProviderKeyCheck {
+  provider: string;
+  /** HTTP status, or null when there was no answer (or no key in the environment). */
+  status: number | null;
+  /** missing: the key's variable is not set; invalid: 401/403; rate-limited: 429. */
+  verdict: 'valid' | 'invalid' | 'rate-limited' | 'missing' | 'error';
+  limitRequests?: number;
+  remainingRequests?: number;
+  reset?: string;
+  error?: string;
+}
+
 export interface ProviderStatusClient {
   /** Configured provider names (platforms.providers). */
   readonly providers: string[];
+  /** Platforms with a status page (platforms.statusPages): read like a provider's, by name. */
+  readonly platforms: string[];
+  /** Providers whose API and key are configured (apiUrl and keyEnv). */
+  readonly apis: string[];
+  /** "Test API key": `GET <apiUrl>/models` with the provider's key; the answer's status and rate-limit headers. */
+  checkKey(provider: string): Promise<ProviderKeyCheck>;
   status(provider: string): Promise<ProviderStatus>;
   summary(provider: string): Promise<ProviderSummary>;
 }

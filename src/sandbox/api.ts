@@ -4,7 +4,7 @@ import type { SlackMessage, TelegramMessage } from './chat';
 import type { ActiveFault, FaultSpec } from './faults';
 import type { NetlifyDeploy, NewDeploy } from './netlify';
 import type { PagerdutyEvent } from './pagerduty';
-import type { Indicator, ProviderIncident } from './providers';
+import type { Indicator, ProviderApiState, ProviderIncident } from './providers';
 import type { SandboxBaseUrls } from './server';
 import type { SandboxState } from './snapshot';
 import type { StatuspageIncident } from './statuspage';
@@ -46,6 +46,8 @@ export interface Sandbox {
   };
   providers: {
     set(name: string, status: { indicator: Indicator; description?: string; incidents?: ProviderIncident[] }): void;
+    /** What the provider's API answers `GET /v1/models`: keys rejected, or the request budget left (0 → 429). */
+    setApi(name: string, api: Partial<ProviderApiState>): void;
   };
   vercel: {
     seedProject(idOrName: string, opts?: { envKeys?: string[]; autoAssignCustomDomains?: boolean }): { id: string; name: string };

@@ -1,7 +1,7 @@
 /** The sandbox's record of every request it answered, so tests can assert which side effects happened. */
 
 export type Vendor =
-  'vercel' | 'netlify' | 'supabase' | 'supabase-project' | 'statuspage' | 'pagerduty' | 'slack' | 'telegram' | 'status' | 'app';
+  'vercel' | 'netlify' | 'supabase' | 'supabase-project' | 'statuspage' | 'pagerduty' | 'slack' | 'telegram' | 'status' | 'ai' | 'app';
 
 export interface CallRecord {
   seq: number;

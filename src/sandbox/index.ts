@@ -133,7 +133,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       productionUrl: (project) => `${url}/_apps/production/${project}`,
       instance: (id) => apps.instance(id),
     },
-    providers: { set: (name, status) => changed(providers.set(name, status)) },
+    providers: {
+      set: (name, status) => changed(providers.set(name, status)),
+      setApi: (name, api) => changed(providers.setApi(name, api)),
+    },
     vercel: { seedProject: (idOrName, o) => changed(vercel.seedProject(idOrName, o)) },
     netlify: {
       seedSite: (id) => changed(netlify.seedSite(id)),

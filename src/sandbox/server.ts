@@ -197,6 +197,7 @@ export async function buildSandbox(opts: SandboxOptions) {
   await app.register(slack.plugin, { prefix: '/slack' });
   await app.register(telegram.plugin, { prefix: '/telegram' });
   await app.register(providers.plugin, { prefix: '/status' });
+  await app.register(providers.apiPlugin, { prefix: '/ai' });
   await app.register(apps.routesPlugin, { prefix: '/_apps' });
 
   return {

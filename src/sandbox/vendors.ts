@@ -12,6 +12,7 @@ export const MOUNTS: ReadonlyArray<{ vendor: Vendor; base: string }> = [
   { vendor: 'slack', base: '/slack' },
   { vendor: 'telegram', base: '/telegram' },
   { vendor: 'status', base: '/status' },
+  { vendor: 'ai', base: '/ai' },
   { vendor: 'app', base: '/_apps' },
 ];
 
@@ -54,6 +55,8 @@ export function sendError(reply: FastifyReply, vendor: Vendor, status: number, m
       return reply.send({ status: code ?? (status === 429 ? 'throttle event' : 'invalid event'), message, errors: [message] });
     case 'telegram':
       return reply.send({ ok: false, error_code: status, description: message });
+    case 'ai':
+      return reply.send({ error: { message, type: status === 429 ? 'rate_limit_error' : 'api_error', code: code ?? null } });
     case 'slack':
     case 'status':
     case 'app':

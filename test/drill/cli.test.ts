@@ -74,7 +74,7 @@ describe('runbook drill (CLI)', () => {
       expect(report.scenarios.map((s) => s.clean)).toEqual([true, true]);
       const escalation = report.scenarios.find((s) => s.scenario === 'escalation')!;
       expect(escalation.firstPage.slaMs).toBe(4_000);
-      expect(escalation.notes.join('\n')).toMatch(/P1 SLA 1h scaled to 4\.0s/);
+      expect(escalation.notes.join('\n')).toMatch(/P1 escalation steps scaled: primary at 0\.0s, vendor-support at 4\.0s/);
       expect(await worldProblems(t)).toEqual([]);
     });
   });

@@ -4,7 +4,7 @@ import { testClient, testEnv, uniqueName } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
 
 /**
- * SIGKILL of the worker during an escalation wait: the SLA runs out while no worker is alive, another worker
+ * SIGKILL of the worker during an escalation wait: the escalation step falls due while no worker is alive, another worker
  * starts, and the next on-call level is paged exactly once (counted in the sandbox's PagerDuty log).
  * The worker runs as a child process (test/deploy/chaos-worker.ts) so it dies the way a crashed host does.
  */
@@ -15,7 +15,14 @@ describe('worker killed during the escalation wait', () => {
   let stack: IncidentStack;
   let child: ChildProcess | undefined;
   const taskQueue = uniqueName('incident_crash');
-  const config = incidentConfig({ sla: { P0: SLA, P1: SLA, P2: SLA, P3: SLA } });
+  const steps = [
+    { after: 0, targets: ['primary'] },
+    { after: SLA, targets: ['vendor-support'] },
+  ];
+  const config = incidentConfig({
+    sla: { P0: SLA, P1: SLA, P2: SLA, P3: SLA },
+    escalation: { P0: steps, P1: steps, P2: steps, P3: steps },
+  });
 
   function startWorker(): { process: ChildProcess; ready: Promise<void> } {
     const p = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'deploy', 'chaos-worker.ts')], {

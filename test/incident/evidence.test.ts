@@ -1,7 +1,7 @@
 import { Client as PgClient } from 'pg';
-import { approveMitigationUpdate, type Finding } from '../../src/workflows/incident/contract';
+import { approveMitigationUpdate, completePostmortemUpdate, resolveUpdate, type Finding } from '../../src/workflows/incident/contract';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, raise, waitForState, type IncidentStack } from './helpers';
+import { alert, incidentConfig, incidentStack, key, raise, recordHistory, waitForState, type IncidentStack } from './helpers';
 
 /**
  * The troubleshooting "Diagnosis" steps run on their own when an incident opens, and what they find drives the
@@ -55,7 +55,7 @@ describe('incident diagnosis', () => {
         ]);
         let s = await waitForState(
           handle,
-          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 5,
+          (x) => x.evidenceRuns === 1 && x.timeline.filter((e) => e.kind === 'evidence').length === 12,
           'the diagnosis',
         );
         const findings = Object.fromEntries(
@@ -74,6 +74,10 @@ describe('incident diagnosis', () => {
           queries: [expect.objectContaining({ pid: slowPid, usename: role })],
         });
         expect(findings['db-connections'].data).toMatchObject({ check: 'db-connections' });
+        // The symptom looks run too; this app database has none of the runbook's tables, which they say.
+        expect(findings['platform-status'].text).toMatch(/supabase none, vercel none/);
+        expect(findings['ai-usage'].data).toMatchObject({ ok: null });
+        expect(findings['lock-contention'].data).toMatchObject({ ok: true });
 
         // Playbook 1 proposed for a person; the provider switch allowed by config ran on its own.
         s = await waitForState(handle, (x) => x.mitigations.length === 2 && x.mitigations[1].status === 'succeeded', 'the provider switch');
@@ -95,7 +99,12 @@ describe('incident diagnosis', () => {
         const done = await handle.executeUpdate(approveMitigationUpdate, { args: [{ mitigationId: rollback.id, by: 'roy' }] });
         expect(done).toMatchObject({ status: 'succeeded', result: { from: switched.result!.deploymentId, to: before, verified: true } });
         expect(sandbox.apps.production('crav-javari')!.current).toBe(before);
-        await handle.terminate('test over');
+        // Resolved and closed, so the recorded history (escalation matrix, symptom diagnosis) ends as a real one does.
+        await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] });
+        await waitForState(handle, (x) => x.status === 'postmortem', 'the post-mortem draft');
+        await handle.executeUpdate(completePostmortemUpdate, { args: [{ by: 'roy' }] });
+        expect((await handle.result()).status).toBe('closed');
+        await recordHistory(handle, 'diagnosis');
       });
     } finally {
       await stack.app.pool.query('SELECT pg_terminate_backend($1)', [slowPid]);

@@ -23,7 +23,7 @@ describe('incident history replay', () => {
   });
 
   it('has recorded histories that exercise updates, timers, activities and a child workflow', () => {
-    expect(histories).toEqual(expect.arrayContaining(['lifecycle.json', 'flapping.json']));
+    expect(histories).toEqual(expect.arrayContaining(['lifecycle.json', 'flapping.json', 'diagnosis.json']));
     const types = new Set(load('lifecycle.json').events.map((e) => e.eventType));
     for (const t of [
       'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED',

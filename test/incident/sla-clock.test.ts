@@ -1,4 +1,4 @@
-import { nextBusinessDayDeadline } from '../../src/workflows/common/business-hours';
+import { nextBusinessDayDeadline, nextBusinessDayStart, nextWeekly } from '../../src/workflows/common/business-hours';
 import { planFrom, type IncidentState } from '../../src/workflows/incident/contract';
 import { SlaClock, slaDeadline } from '../../src/workflows/incident/sla-clock';
 import { incidentConfig } from './helpers';
@@ -34,7 +34,7 @@ describe('next business day', () => {
 });
 
 describe('SLA clock', () => {
-  const policy = planFrom(incidentConfig());
+  const policy = planFrom(incidentConfig({ escalation: undefined }));
   const t = Date.parse('2026-11-18T15:00:00Z');
   const fresh = (severity: IncidentState['severity'] = 'P1') => {
     const s = { policy, severity, escalation: { level: -1, pages: [], exhausted: false } } as unknown as IncidentState;
@@ -107,5 +107,76 @@ describe('SLA clock', () => {
       exhausted: false,
       dueAt: '2026-11-18T16:00:00.000Z',
     });
+  });
+});
+
+describe('escalation matrix calendar', () => {
+  it.each([
+    ['Friday evening in Brisbane → Monday 09:00', '2026-11-20T19:00:00+10:00', '2026-11-23T09:00:00+10:00'],
+    [
+      'Monday 08:00, before opening → Tuesday 09:00 (the next business day, not today)',
+      '2026-11-23T08:00:00+10:00',
+      '2026-11-24T09:00:00+10:00',
+    ],
+    ['Wednesday noon → Thursday 09:00', '2026-11-25T12:00:00+10:00', '2026-11-26T09:00:00+10:00'],
+  ])('next business day: %s', (_what, now, due) => {
+    expect(nextBusinessDayStart(Date.parse(now), 'Australia/Brisbane', hours)).toBe(Date.parse(due));
+  });
+
+  it.each([
+    ['Sunday → the next day, Monday 09:00', '2026-11-22T12:00:00+10:00', '2026-11-23T09:00:00+10:00'],
+    ['Monday 08:59 → the same morning', '2026-11-23T08:59:00+10:00', '2026-11-23T09:00:00+10:00'],
+    ['Monday 09:00 exactly → a week later', '2026-11-23T09:00:00+10:00', '2026-11-30T09:00:00+10:00'],
+  ])('weekly review: %s', (_what, now, due) => {
+    expect(nextWeekly(Date.parse(now), 'Australia/Brisbane', 'mon', '09:00')).toBe(Date.parse(due));
+  });
+});
+
+describe('SLA clock with an escalation matrix', () => {
+  const policy = planFrom(incidentConfig({}, 'netlify-supabase'));
+  const t = Date.parse('2026-11-18T05:00:00Z');
+  const fresh = (severity: IncidentState['severity']) => {
+    const s = { policy, severity, escalation: { level: -1, pages: [], exhausted: false } } as unknown as IncidentState;
+    return { s, clock: new SlaClock(s, () => true) };
+  };
+
+  it('hands out each High step once, when due, and stops after the last', () => {
+    const { s, clock } = fresh('P1');
+    clock.start(t);
+    expect(clock.dueMs()).toBe(t + 30 * 60_000);
+    expect(clock.takeDueSteps(t + 29 * 60_000)).toEqual([]);
+    expect(clock.takeDueSteps(t + 30 * 60_000).map((d) => d.step.targets)).toEqual([['technical-lead']]);
+    expect(clock.takeDueSteps(t + 30 * 60_000)).toEqual([]);
+    expect(clock.dueMs()).toBe(t + 60 * 60_000);
+    // Late by hours (a worker was down): the step still runs once.
+    expect(clock.takeDueSteps(t + 5 * 60 * 60_000).map((d) => [d.index, d.cause])).toEqual([[1, 'initial']]);
+    expect(clock.dueMs()).toBeUndefined();
+    expect(s.escalation.steps?.next).toBe(2);
+  });
+
+  it('a severity change counts the new row from the change and remembers who was paged; a reopen forgets', () => {
+    const { s, clock } = fresh('P1');
+    clock.start(t);
+    clock.takeDueSteps(t + 30 * 60_000);
+    clock.paged(1, t + 30 * 60_000);
+    s.severity = 'P0';
+    clock.rearm(t + 40 * 60_000);
+    const due = clock.takeDueSteps(t + 40 * 60_000);
+    expect(due.map((d) => [d.step.targets, d.cause])).toEqual([[['system-admin', 'technical-lead'], 'severity-raised']]);
+    expect(clock.wasPaged('technical-lead')).toBe(true);
+    expect(clock.wasPaged('system-admin')).toBe(false);
+    clock.restart(t + 2 * 60 * 60_000);
+    expect(clock.wasPaged('technical-lead')).toBe(false);
+    expect(s.escalation.steps?.cause).toBe('reopened');
+  });
+
+  it('acknowledged: nothing is due any more, and a severity change does not re-arm it', () => {
+    const { s, clock } = fresh('P1');
+    clock.start(t);
+    s.acknowledgedAt = new Date(t + 60_000).toISOString();
+    clock.stop();
+    s.severity = 'P0';
+    clock.rearm(t + 2 * 60_000);
+    expect(clock.takeDueSteps(t + 10 * 60 * 60_000)).toEqual([]);
   });
 });

@@ -14,7 +14,8 @@ import { testEnv, timeSkippingEnv, uniqueName } from '../harness';
 import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
 
 /**
- * Response SLAs from both runbooks' tables, with time skipped: not acknowledged in time → the next on-call level
+ * Without an escalation matrix (config `incidents.escalation` unset; the matrix is tested in escalation.test.ts):
+ * response SLAs from both runbooks' tables, with time skipped: not acknowledged in time → the next on-call level
  * is paged, and again one SLA later, until no level is left. Runs on the time-skipping test server, which knows
  * no custom search attributes, so these incidents start without them (the workflow then does not upsert them).
  */
@@ -44,7 +45,7 @@ describe('SLA escalation with time skipped', () => {
   beforeAll(async () => {
     env = await timeSkippingEnv();
     for (const example of ['vercel-supabase', 'netlify-supabase'] as const)
-      stacks.set(example, await incidentStack(incidentConfig({}, example)));
+      stacks.set(example, await incidentStack(incidentConfig({ escalation: undefined }, example)));
   });
   afterAll(async () => {
     await env?.teardown();

@@ -217,6 +217,7 @@ export function createHealthActivities(deps: ActivityDeps) {
             severity: row ? rule.severity : undefined,
             summary: row ? `${rule.summary} (${shown})` : `${rule.name}: no rows`,
             details: row ? { rows: rows.length } : undefined,
+            ...(rule.sameIncidentAs ? { incidentKey: checkKey(rule.database, rule.sameIncidentAs) } : {}),
           });
         } catch (err) {
           results.push(unknown(key, rule.database, `rule-${rule.name}`, `rule ${rule.name} could not run: ${messageOf(err)}`));

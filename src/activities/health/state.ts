@@ -95,6 +95,7 @@ export async function recordHealthRun(
           severity,
           summary: r.summary,
           customerFacing: r.customerFacing,
+          ...(r.incidentKey ? { incidentKey: r.incidentKey } : {}),
         });
     }
     await client.query('UPDATE health_runs SET changes = $2 WHERE id = $1', [runId, JSON.stringify(changes)]);

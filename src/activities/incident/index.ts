@@ -2,6 +2,7 @@ import { planFrom, type IncidentPlan } from '../../workflows/incident/contract';
 import type { ActivityDeps } from '../deps';
 import { createAlertActivities } from './alerts';
 import { createDiagnosisActivities } from './diagnosis';
+import { createSymptomDiagnosisActivities } from './diagnosis-symptoms';
 import { createNotificationActivities } from './notifications';
 import { createPlaybookActivities } from './playbooks';
 import { createRecordActivities } from './records';
@@ -19,6 +20,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
     ...createRecordActivities(deps),
     ...createNotificationActivities(deps),
     ...createDiagnosisActivities(deps),
+    ...createSymptomDiagnosisActivities(deps),
     ...createPlaybookActivities(deps),
     ...createAlertActivities(deps),
   };

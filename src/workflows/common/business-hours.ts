@@ -71,3 +71,28 @@ export function nextBusinessDayDeadline(nowMs: number, timeZone: string, hours: 
   // No business day configured at all cannot pass config validation; a week is the sane bound.
   return nowMs + 7 * 86_400_000;
 }
+
+/**
+ * "Next business day" as an escalation step (the second runbook's Medium row): the start of business hours
+ * on the first business day after the day `nowMs` falls on, in `timeZone`.
+ */
+export function nextBusinessDayStart(nowMs: number, timeZone: string, hours: BusinessHours): number {
+  return nextOccurrence(nowMs, timeZone, hours.days, hours.start, 1);
+}
+
+/** The next `day` at `at` (HH:MM) in `timeZone` strictly after `nowMs`: the weekly review (the second runbook's Low row). */
+export function nextWeekly(nowMs: number, timeZone: string, day: BusinessHours['days'][number], at: string): number {
+  return nextOccurrence(nowMs, timeZone, [day], at, 0);
+}
+
+function nextOccurrence(nowMs: number, timeZone: string, days: BusinessHours['days'], at: string, fromDay: number): number {
+  const today = wallClock(nowMs, timeZone);
+  const [h, m] = hhmm(at);
+  for (let i = fromDay; i <= 14; i++) {
+    const date = new Date(Date.UTC(today.year, today.month - 1, today.day + i));
+    if (!days.includes(WEEKDAYS[date.getUTCDay()])) continue;
+    const t = zonedTime(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), h, m, timeZone);
+    if (t > nowMs) return t;
+  }
+  return nowMs + 7 * 86_400_000;
+}

@@ -52,6 +52,8 @@ export interface CheckResult {
   details?: Record<string, unknown>;
   /** A customer-facing failure also opens a status page incident. */
   customerFacing?: boolean;
+  /** The dedup key of the incident this check's alert joins, when not its own (`key`): one overload, one incident. */
+  incidentKey?: string;
 }
 
 export const checkKey = (service: string, check: string) => `health:${service}:${check}`;
@@ -66,6 +68,7 @@ export interface AlertTransition {
   severity?: Severity;
   summary: string;
   customerFacing?: boolean;
+  incidentKey?: string;
 }
 
 export interface HealthCheckResult {

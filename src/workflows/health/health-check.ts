@@ -18,12 +18,15 @@ const alerts = proxyActivities<Pick<Activities, 'raiseAlerts'>>({
   retry: { initialInterval: '2s', maximumInterval: '1m' },
 });
 
-/** One alert per changed check; the check key is the dedup key, so every check has its own incident. */
+/**
+ * One alert per changed check; the check key is the dedup key, so every check has its own incident, unless
+ * it names the incident it joins (a SQL rule's `sameIncidentAs`): then it is one more alert of that incident.
+ */
 function toAlert(t: AlertTransition): RaisedAlertInput {
   const now = new Date().toISOString();
   return {
     source: 'health-check',
-    dedupKey: t.key,
+    dedupKey: t.incidentKey ?? t.key,
     fingerprint: t.key,
     status: t.to === 'ok' ? 'resolved' : 'firing',
     ...(t.severity ? { severity: t.severity } : {}),

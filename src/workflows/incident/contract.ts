@@ -256,6 +256,11 @@ export interface IncidentState {
     dueAt?: string;
     pages: PageRecord[];
     exhausted: boolean;
+    /**
+     * The escalation matrix in use (plan.escalation): steps of the current severity counted from `since`;
+     * `next` is the first step not yet run; `paged` the levels paged in this episode (never paged twice).
+     */
+    steps?: { since: string; next: number; paged: string[]; cause: 'initial' | 'reopened' | 'severity-raised' };
   };
   statuspage?: { id: string; status: string; shortlink?: string };
   /** Opening the status page incident failed for good; not retried on every loop. */
@@ -290,9 +295,18 @@ export interface IncidentState {
 
 export type SlaValue = number | 'next-business-day';
 
+/** One row of the escalation matrix: at `after` (from detection), page the on-call levels named in `targets`. */
+export interface EscalationStep {
+  after: number | 'next-business-day' | 'weekly-review';
+  targets: string[];
+}
+
 /** The config subset an incident runs under, loaded once by the `incidentPolicy` activity. */
 export interface IncidentPlan {
   sla: Record<Severity, SlaValue>;
+  /** Who is paged when, per severity; absent: the first level at once (pageSeverities), the next one per SLA. */
+  escalation?: Record<Severity, EscalationStep[]>;
+  weeklyReview?: { day: IncidentPlan['businessHours']['days'][number]; at: string };
   severityFromLabels: { label: string; values: Record<string, Severity> }[];
   defaultSeverity: Severity;
   pageSeverities: Severity[];
@@ -319,6 +333,8 @@ export interface PlanSource {
   incidents: Pick<
     IncidentPlan,
     | 'sla'
+    | 'escalation'
+    | 'weeklyReview'
     | 'severityFromLabels'
     | 'defaultSeverity'
     | 'pageSeverities'
@@ -340,6 +356,7 @@ export function planFrom(config: PlanSource): IncidentPlan {
   const i = config.incidents;
   return {
     sla: i.sla,
+    ...(i.escalation ? { escalation: i.escalation, weeklyReview: i.weeklyReview } : {}),
     severityFromLabels: i.severityFromLabels,
     defaultSeverity: i.defaultSeverity,
     pageSeverities: i.pageSeverities,
@@ -445,7 +462,19 @@ export interface IncidentRecord {
 
 /** What one troubleshooting "Diagnosis" step found; `ok: null` when it could not look. */
 export interface Finding {
-  check: 'recent-deployments' | 'health-endpoint' | 'provider-status' | 'db-connections' | 'long-running-queries';
+  check:
+    | 'recent-deployments'
+    | 'health-endpoint'
+    | 'provider-status'
+    | 'db-connections'
+    | 'long-running-queries'
+    | 'sign-in'
+    | 'chat-failures'
+    | 'provider-keys'
+    | 'ai-usage'
+    | 'lock-contention'
+    | 'error-trend'
+    | 'platform-status';
   ok: boolean | null;
   summary: string;
   details?: Record<string, unknown>;

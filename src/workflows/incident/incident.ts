@@ -15,7 +15,7 @@
  * Once the post-mortem is done the workflow has ended, so the next firing alert of that group opens a new incident
  * (a new run under the same workflow id, with its own record in the ops database).
  */
-import { allHandlersFinished, condition, continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { IncidentActivities } from '../../activities/incident';
 import { formatDuration, messageOf, parseInput, publish, type Alert, type Severity } from '../common';
 import { allAlertsResolved, firingAlerts, trackAlerts } from './alert-tracking';
@@ -31,6 +31,7 @@ import {
   type IncidentStatus,
   type TimelineKind,
 } from './contract';
+import { describeStep } from './escalation';
 import { setIncidentHandlers } from './handlers';
 import { createPlaybooks } from './playbooks';
 import { addEvent, createRecorder, records, since, trimCarriedTimeline } from './records';
@@ -43,6 +44,11 @@ const quick = proxyActivities<IncidentActivities>({
 });
 /** Diagnosis: quick looks tried twice at most; a look that fails is itself a finding. */
 const diagnose = proxyActivities<IncidentActivities>({ startToCloseTimeout: '1m', retry: { initialInterval: '2s', maximumAttempts: 2 } });
+
+/** Escalation matrix (config `incidents.escalation`); incidents recorded before it escalate one level per SLA. */
+export const ESCALATION_MATRIX_PATCH = 'escalation-matrix';
+/** The Diagnosis steps per symptom (sign-in, chat, AI cost, locks, error trend, platform status pages). */
+export const SYMPTOM_DIAGNOSIS_PATCH = 'symptom-diagnosis';
 
 const PD_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = { P0: 'critical', P1: 'error', P2: 'warning', P3: 'info' };
 
@@ -68,7 +74,8 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     poke();
     return e;
   };
-  const sla = new SlaClock(s);
+  let matrix = false;
+  const sla = new SlaClock(s, () => matrix);
   const recorder = createRecorder(s, chainId);
   const playbooks = createPlaybooks({
     s,
@@ -98,6 +105,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
 
   // The config subset this incident runs under: read once when it opens, carried across continue-as-new.
   if (!s.policy) applyPlan(s, input, await records.incidentPolicy());
+  matrix = Boolean(s.policy.escalation) && patched(ESCALATION_MATRIX_PATCH);
   // The ops database keeps the record and the timeline beyond Temporal's retention.
   void recorder.keep();
 
@@ -205,6 +213,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   /** Initial response: page on-call, post to chat, open the status page incident; then diagnose. */
   async function initialResponse(): Promise<void> {
     if (shouldPage()) await page(0, s.reopened ? 'reopened' : 'initial');
+    await runDueSteps();
     if (!s.chatOpened) {
       s.chatOpened = true;
       await chat(
@@ -222,8 +231,9 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   async function respondUntilResolved(): Promise<void> {
     for (;;) {
       const seen = wakeups;
-      // Not acknowledged in time: escalate to the next on-call level.
-      if (sla.isDue(now())) await escalate();
+      // Not acknowledged in time: the next step of the escalation matrix, or the next on-call level.
+      if (matrix) await runDueSteps();
+      else if (sla.isDue(now())) await escalate();
       // Severity rose to a paging one, or a customer-facing one, since the initial response.
       if (shouldPage()) await page(0, 'severity-raised');
       if (shouldOpenStatuspage()) await openStatuspage();
@@ -249,6 +259,40 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
     });
     await page(next, 'escalation');
     await chat(`:arrow_double_up: ${s.incidentId} not acknowledged in ${sla.describe()}: escalated to ${s.policy.oncall[next].name}`);
+  }
+
+  /** The escalation matrix: every step now due pages its targets not yet paged in this episode. */
+  async function runDueSteps(): Promise<void> {
+    if (!matrix || s.acknowledgedAt || s.resolvedAt) return;
+    for (const { index, step, cause } of sla.takeDueSteps(now())) {
+      const when = describeStep(step);
+      if (!step.targets.length) {
+        event('escalation', `${s.severity} step ${index + 1} (${when}): listed for review, nobody paged`, RUNBOOK_ACTOR, { step: index });
+        await chat(`:clipboard: ${s.incidentId} (${s.severity}) ${s.title}: for the review, not acknowledged yet`);
+        continue;
+      }
+      const targets = step.targets.filter((t) => !sla.wasPaged(t));
+      const reason = step.after === 0 ? cause : 'escalation';
+      if (reason === 'escalation') {
+        event(
+          'escalation',
+          `Not acknowledged; ${s.severity} step ${index + 1} (${when}): paging ${targets.join(' and ') || 'nobody new'}`,
+          RUNBOOK_ACTOR,
+          {
+            step: index,
+            targets,
+          },
+        );
+      }
+      for (const target of targets)
+        await page(
+          s.policy.oncall.findIndex((l) => l.name === target),
+          reason,
+        );
+      if (reason === 'escalation' && targets.length) {
+        await chat(`:arrow_double_up: ${s.incidentId} not acknowledged ${when}: paged ${targets.join(' and ')}`);
+      }
+    }
   }
 
   /** Pages one on-call level; PagerDuty dedup_key = incident id. The SLA clock restarts for that level. */
@@ -349,6 +393,19 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
       const database = service.database;
       looks.push(['db-connections', () => diagnose.checkDatabaseConnections({ database })]);
       looks.push(['long-running-queries', () => diagnose.findLongRunningQueries({ database })]);
+    }
+    if (patched(SYMPTOM_DIAGNOSIS_PATCH)) {
+      // Every symptom's Diagnosis at once: the incident does not know yet which symptom it is.
+      const database = service?.database;
+      looks.push(['platform-status', () => diagnose.checkPlatformStatus()]);
+      looks.push(['provider-keys', () => diagnose.checkProviderKeys()]);
+      looks.push(['sign-in', () => diagnose.checkSignIn({ database })]);
+      if (database) {
+        looks.push(['error-trend', () => diagnose.checkErrorTrend({ database })]);
+        looks.push(['chat-failures', () => diagnose.checkChatFailures({ database })]);
+        looks.push(['ai-usage', () => diagnose.checkAiUsage({ database })]);
+        looks.push(['lock-contention', () => diagnose.checkLockContention({ database })]);
+      }
     }
     const findings = await Promise.all(
       looks.map(async ([check, look]): Promise<Finding> => {
@@ -473,6 +530,7 @@ export async function incident(raw: IncidentInput): Promise<IncidentState> {
   // ---- plumbing ----------------------------------------------------------------------------------
 
   function shouldPage(): boolean {
+    if (matrix) return false;
     return s.phase === 'response' && !s.acknowledgedAt && s.escalation.level < 0 && s.policy.pageSeverities.includes(s.severity);
   }
 
