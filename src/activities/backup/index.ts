@@ -28,6 +28,7 @@ import {
 } from '../../workflows/backup/contract';
 import { quoteIdent, urlForDatabase } from '../../db/sql';
 import { callPlatform } from '../../platforms/activity-errors';
+import { PlatformError } from '../../platforms/errors';
 import { pollUntil } from '../../platforms/poll';
 import type { PlatformClients } from '../../platforms/types';
 
@@ -637,13 +638,43 @@ export function createBackupActivities(deps: BackupDeps) {
     },
 
     /**
-     * Asks Supabase for the restore. Skipped when the project is already RESTORING (an earlier attempt got
-     * through). A repeated request after a lost answer restores to the same instant, so it changes nothing more.
+     * Asks Supabase for the restore, at most once per restore: the request is recorded as `sent` before it
+     * goes out, then `accepted` or `refused`. A retry after an accepted request, or after a request whose
+     * answer never came (a timeout, a 5xx, a killed worker), never sends another: a second restore would
+     * throw away everything written since the first. It finds the restore under way (RESTORING) and lets
+     * the wait follow it, or says plainly that it cannot tell. Supabase has no idempotency key for this call.
      */
-    async startPitrRestore(req: { projectRef: string; to: string }): Promise<{ requested: boolean }> {
+    async startPitrRestore(req: { projectRef: string; to: string; restoreId?: string }): Promise<{ requested: boolean }> {
+      const earlier = req.restoreId ? await catalogue.pitrRequest(req.restoreId) : null;
+      if (earlier === 'accepted') return { requested: false };
       const project = await callPlatform(() => supabase().getProject(req.projectRef));
-      if (project.status === 'RESTORING' || project.status === 'COMING_UP') return { requested: false };
-      await callPlatform(() => supabase().restorePitr(Math.floor(Date.parse(req.to) / 1000), req.projectRef));
+      if (project.status === 'RESTORING' || project.status === 'COMING_UP') {
+        if (req.restoreId && earlier === 'sent') await catalogue.markPitrRequest(req.restoreId, 'accepted');
+        return { requested: false };
+      }
+      if (earlier === 'sent') {
+        throw ApplicationFailure.create({
+          type: 'PitrRequestUnconfirmed',
+          nonRetryable: true,
+          message:
+            `an earlier attempt asked Supabase to restore project ${req.projectRef} to ${req.to} and got no answer; the project is ` +
+            `${project.status} with no restore under way, so it cannot be told whether that restore ran. No second request was sent ` +
+            `(it would discard everything written since the first): check the project's restores in the Supabase dashboard and ` +
+            `start a new restore only if none happened`,
+        });
+      }
+      if (req.restoreId) await catalogue.markPitrRequest(req.restoreId, 'sent');
+      await callPlatform(async () => {
+        try {
+          await supabase().restorePitr(Math.floor(Date.parse(req.to) / 1000), req.projectRef);
+        } catch (err) {
+          // A 4xx (429 included) says nothing happened, so the request may go again; anything else may have landed.
+          const status = err instanceof PlatformError ? err.status : undefined;
+          if (req.restoreId && status !== undefined && status < 500) await catalogue.markPitrRequest(req.restoreId, 'refused');
+          throw err;
+        }
+      });
+      if (req.restoreId) await catalogue.markPitrRequest(req.restoreId, 'accepted');
       log.info('point-in-time restore requested', { projectRef: req.projectRef, to: req.to });
       return { requested: true };
     },
