@@ -75,7 +75,7 @@ describe('runbook backup / restore on the command line', () => {
         expect(ok.code).toBe(0);
         // The plan went out before the confirmation, even with --json (on stderr: stdout stays one document).
         expect(ok.stderr).toContain(`from backup ${backup.backupId}`);
-        expect(ok.stderr).toMatch(/taken \S+ \(\d+ s ago\)/);
+        expect(ok.stderr).toMatch(/taken \S+ \(\d+ (s|min) ago\)/);
         expect(ok.stderr).toContain('verification: passed');
         expect(JSON.parse(ok.stdout)).toMatchObject({ stage: 'completed', mismatches: [], plan: { backupId: backup.backupId } });
         expect((await target.pool.query('SELECT count(*)::int AS n FROM app.users')).rows[0].n).toBe(500);

@@ -221,6 +221,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (workflowId: string, opts: { confirm: string }) => {
       const client = await ctx.client();
       const handle = client.workflow.getHandle(workflowId);
+      // Whoever confirms sees what they confirm, even if someone else started the restore.
+      const { plan } = await handle.query(restoreStatusQuery);
+      if (plan) for (const l of planLines(plan)) ctx.out.note(l);
       await confirm(ctx, handle, opts.confirm, false);
       await followToEnd(ctx, client, handle);
     });
