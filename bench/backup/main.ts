@@ -8,6 +8,7 @@
  *
  *   npm run bench:backup -- --size-mb 200 --runs 3        quick
  *   npm run bench:backup                                 2 GB, 3 runs
+ *   npm run bench:backup -- --pg-dir ~/.bench-pg          keep the cluster and its generated database for the next run
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -35,14 +36,37 @@ const positive = (name: string) => (v: string) => {
   return n;
 };
 
+const nonNegative = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, 0 or more`);
+  return n;
+};
+
 const opts = new Command('bench:backup')
   .option('--size-mb <n>', 'size of the generated database (pg_database_size)', positive('--size-mb'), 2048)
-  .option('--runs <n>', 'backups per mode; medians are printed', positive('--runs'), 3)
+  .option(
+    '--runs <n>',
+    'backups per mode; medians are printed (0: only verify the latest backup of the kept store)',
+    nonNegative('--runs'),
+    3,
+  )
   .option('--no-verify', 'skip the verification timing')
+  .option('--verify-runs <n>', 'verifications of the last backup; the median is printed', positive('--verify-runs'), 3)
   .option('--pg-url <url>', 'use this PostgreSQL server (superuser) instead of a local cluster')
+  .option('--pg-dir <dir>', 'keep the local cluster (and its generated database) in this directory and reuse it on the next run')
+  .option('--store-dir <dir>', 'keep the backup store in this directory (with --pg-dir, --runs 0 verifies its latest backup again)')
   .option('--single-worker', 'run the transfers in the main worker instead of a dedicated backup worker (backup.transferTaskQueue)')
   .parse()
-  .opts<{ sizeMb: number; runs: number; verify: boolean; pgUrl?: string; singleWorker?: boolean }>();
+  .opts<{
+    sizeMb: number;
+    runs: number;
+    verify: boolean;
+    verifyRuns: number;
+    pgUrl?: string;
+    pgDir?: string;
+    storeDir?: string;
+    singleWorker?: boolean;
+  }>();
 
 const MB = 1024 * 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -120,7 +144,10 @@ async function main(): Promise<void> {
     const [adminUrl, temporal, bundle] = await Promise.all([
       opts.pgUrl
         ? Promise.resolve(opts.pgUrl)
-        : startLocalPostgres({ dir: path.join(dir, 'pg'), settings: { max_wal_size: '4GB', shared_buffers: '256MB' } }).then((pg) => {
+        : startLocalPostgres({
+            dir: opts.pgDir ? path.resolve(opts.pgDir) : path.join(dir, 'pg'),
+            settings: { max_wal_size: '4GB', shared_buffers: '256MB' },
+          }).then((pg) => {
             stops.push(() => pg.stop());
             return pg.url('postgres');
           }),
@@ -149,7 +176,7 @@ async function main(): Promise<void> {
 
     const exampleFile = path.join(__dirname, '..', '..', 'config', 'examples', 'vercel-supabase.yaml');
     const raw = parseYaml(readFileSync(exampleFile, 'utf8')) as Record<string, unknown>;
-    const store = path.join(dir, 'store');
+    const store = opts.storeDir ? path.resolve(opts.storeDir) : path.join(dir, 'store');
     const taskQueue = 'bench-backup';
     const transferTaskQueue = opts.singleWorker ? undefined : 'bench-backup-transfer';
     const config = parseConfig(
@@ -221,20 +248,26 @@ async function main(): Promise<void> {
       }
     }
 
-    let verifySecs: number | undefined;
-    let verifyPeak: number | undefined;
-    if (opts.verify && last) {
+    const verifySecs: number[] = [];
+    const loads: number[] = [];
+    let verifyPeak = 0;
+    // With --runs 0 (a kept store), the latest completed backup of the catalogue is verified again.
+    for (let run = 0; opts.verify && (last || opts.runs === 0) && run < opts.verifyRuns; run++) {
       resetPeak(worker.pid);
       const started = process.hrtime.bigint();
       const v = (await client.workflow.execute('verifyBackup', {
         taskQueue,
         workflowId: `verify-bench-${Date.now()}`,
-        args: [{ backupId: last.backupId, retention: false }],
+        args: [{ ...(last ? { backupId: last.backupId } : { database: 'app' }), retention: false }],
       })) as VerifyBackupResult;
-      verifySecs = Number(process.hrtime.bigint() - started) / 1e9;
-      verifyPeak = status(worker.pid, 'VmHWM');
+      const s = Number(process.hrtime.bigint() - started) / 1e9;
+      verifySecs.push(s);
+      loads.push(os.loadavg()[0]);
+      verifyPeak = Math.max(verifyPeak, status(worker.pid, 'VmHWM'));
       if (!v.ok) throw new Error(`verification failed: ${JSON.stringify(v.checks)}`);
-      log(`  verification: ${verifySecs.toFixed(1)} s (${v.checks.map((c) => c.name).join(', ')})`);
+      log(
+        `  run ${run + 1} verification of ${v.backupId}: ${s.toFixed(1)} s (${v.checks.map((c) => c.name).join(', ')}), load average ${loads.at(-1)!.toFixed(1)}`,
+      );
     }
 
     const rawMed = median(rawSecs);
@@ -242,12 +275,18 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `bench:backup — database ${(dbBytes / MB).toFixed(0)} MB (pg_database_size), ${opts.runs} runs, medians`,
-      `  raw pg_dump -Fc -Z0 | zstd   ${rawMed.toFixed(1)} s   ${(dbBytes / MB / rawMed).toFixed(1)} MB/s   archive ${(rawBytes / MB).toFixed(0)} MB`,
-      `  backup workflow              ${wfMed.toFixed(1)} s   ${(dbBytes / MB / wfMed).toFixed(1)} MB/s   archive ${((last?.sizeBytes ?? 0) / MB).toFixed(0)} MB`,
-      `  ratio workflow / raw         ${(rawMed / wfMed).toFixed(2)}x   (target ≥ 0.90x)`,
-      `  ${transferTaskQueue ? 'backup worker' : 'worker'} peak RSS       ${(Math.max(...peaks) / MB).toFixed(0)} MB during backups, ${(idle / MB).toFixed(0)} MB idle (target ≤ 200 MB)${transferTaskQueue ? `; main worker (workflows) ${(status(main.pid, 'VmHWM') / MB).toFixed(0)} MB` : ''}`,
-      ...(verifySecs !== undefined
-        ? [`  verification                 ${verifySecs.toFixed(1)} s   (worker peak RSS ${(verifyPeak! / MB).toFixed(0)} MB)`]
+      ...(rawSecs.length
+        ? [
+            `  raw pg_dump -Fc -Z0 | zstd   ${rawMed.toFixed(1)} s   ${(dbBytes / MB / rawMed).toFixed(1)} MB/s   archive ${(rawBytes / MB).toFixed(0)} MB`,
+            `  backup workflow              ${wfMed.toFixed(1)} s   ${(dbBytes / MB / wfMed).toFixed(1)} MB/s   archive ${((last?.sizeBytes ?? 0) / MB).toFixed(0)} MB`,
+            `  ratio workflow / raw         ${(rawMed / wfMed).toFixed(2)}x   (target ≥ 0.90x)`,
+            `  ${transferTaskQueue ? 'backup worker' : 'worker'} peak RSS       ${(Math.max(...peaks) / MB).toFixed(0)} MB during backups, ${(idle / MB).toFixed(0)} MB idle (target ≤ 200 MB)${transferTaskQueue ? `; main worker (workflows) ${(status(main.pid, 'VmHWM') / MB).toFixed(0)} MB` : ''}`,
+          ]
+        : []),
+      ...(verifySecs.length
+        ? [
+            `  verification                 ${median(verifySecs).toFixed(1)} s   median of ${verifySecs.length} (${verifySecs.map((s) => s.toFixed(1)).join(', ')}; 1-min load average ${loads.map((l) => l.toFixed(1)).join(', ')}), worker peak RSS ${(verifyPeak / MB).toFixed(0)} MB (target ≤ 60 s)`,
+          ]
         : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -250,6 +250,8 @@ const backupStore = z.discriminatedUnion('type', [
     forcePathStyle: z.boolean().default(false),
     accessKeyIdEnv: envName.default('AWS_ACCESS_KEY_ID'),
     secretAccessKeyEnv: envName.default('AWS_SECRET_ACCESS_KEY'),
+    /** A request to the store that connects or moves no bytes for this long fails and is retried. */
+    requestTimeout: durationMs.default(60_000),
   }),
 ]);
 

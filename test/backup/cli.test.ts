@@ -67,8 +67,16 @@ describe('runbook backup / restore on the command line', () => {
         expect(wrong.stderr).toContain('nothing was touched');
         expect((await target.pool.query("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'app'")).rows[0].n).toBe(0);
 
+        const noReason = await cli('restore', '--into', 'copy', '--backup', backup.backupId, '--allow-unverified');
+        expect(noReason.code).toBe(2);
+        expect(noReason.stderr).toContain('needs a reason');
+
         const ok = await cli('--json', 'restore', '--into', 'copy', '--backup', backup.backupId, '--confirm', target.name);
         expect(ok.code).toBe(0);
+        // The plan went out before the confirmation, even with --json (on stderr: stdout stays one document).
+        expect(ok.stderr).toContain(`from backup ${backup.backupId}`);
+        expect(ok.stderr).toMatch(/taken \S+ \(\d+ (s|min) ago\)/);
+        expect(ok.stderr).toContain('verification: passed');
         expect(JSON.parse(ok.stdout)).toMatchObject({ stage: 'completed', mismatches: [], plan: { backupId: backup.backupId } });
         expect((await target.pool.query('SELECT count(*)::int AS n FROM app.users')).rows[0].n).toBe(500);
 

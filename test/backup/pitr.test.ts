@@ -129,3 +129,62 @@ describe('Supabase point-in-time restore through the Management API (sandbox)', 
     expect(restoreCalls()).toEqual([]);
   });
 });
+
+describe('a point-in-time restore request is sent at most once', () => {
+  let sandbox: Sandbox;
+  let ops: ScratchDatabase;
+  let deps: ActivityDeps;
+
+  beforeAll(async () => {
+    // Restores finish almost at once: a retry finds the project ACTIVE_HEALTHY again, as after a real restore it missed.
+    [sandbox, ops] = await Promise.all([startSandbox({ timing: { restoreStepMs: 50 } }), scratchDatabase('bkq_ops', { ops: true })]);
+    sandbox.supabase.seedProject(REF);
+    deps = withSandboxPlatforms(testDeps(testConfig(), ops), sandbox, { requestTimeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    await Promise.all([sandbox?.stop(), ops?.drop()]);
+  });
+
+  it('a request Supabase accepted after the client gave up is not sent again by the retry', async () => {
+    // Held past the 2 s request timeout, then carried out: the first attempt never hears that it was accepted.
+    sandbox.inject({
+      vendor: 'supabase',
+      method: 'POST',
+      path: `/v1/projects/${REF}/database/backups/restore-pitr`,
+      kind: 'delay',
+      delayMs: 2100,
+    });
+    const to = new Date(Date.now() - 600_000);
+    to.setMilliseconds(0);
+    const worker = await startTestWorker({ deps });
+    const workflowId = uniqueName('restore-pitr-once');
+    try {
+      const outcome = await worker.run(async () => {
+        const handle = await worker.client.workflow.start(pitrRestore, {
+          taskQueue: worker.taskQueue,
+          workflowId,
+          args: [{ to: to.toISOString(), pollInterval: '200ms' } satisfies PitrRestoreInput],
+        });
+        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
+          await new Promise((r) => setTimeout(r, 100));
+        await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: REF, by: 'jest' }] });
+        return handle.result().then(
+          (r) => r,
+          (err: WorkflowFailedError) => err,
+        );
+      });
+      // One restore reached Supabase; the retry said it could not tell instead of restoring a second time.
+      expect(sandbox.supabase.restores(REF)).toHaveLength(1);
+      expect(sandbox.calls({ vendor: 'supabase', method: 'POST' }).filter((c) => c.path.endsWith('/restore-pitr'))).toHaveLength(1);
+      expect(outcome).toBeInstanceOf(WorkflowFailedError);
+      expect((outcome as WorkflowFailedError).cause?.cause).toMatchObject({
+        type: 'PitrRequestUnconfirmed',
+        message: expect.stringContaining('No second request was sent'),
+      });
+      const { rows } = await ops.pool.query('SELECT status, pitr_request FROM restores WHERE id = $1', [workflowId]);
+      expect(rows).toEqual([{ status: 'failed', pitr_request: 'sent' }]);
+    } finally {
+      await worker.close();
+    }
+  });
+});

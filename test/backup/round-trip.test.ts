@@ -88,7 +88,13 @@ describe('backup → verify → restore on real PostgreSQL', () => {
       });
       await waitForStage(handle, 'awaiting-confirmation');
       await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: target.name, by: 'jest' }] });
-      return handle.result();
+      const finished = await handle.result();
+      // The comparison reads every table: it heartbeats and has the transfers' time, not the 2 minutes of quick steps.
+      const scheduled = (await handle.fetchHistory()).events?.map((e) => e.activityTaskScheduledEventAttributes);
+      const compare = scheduled?.find((a) => a?.activityType?.name === 'compareRestoredDatabase');
+      expect(Number(compare?.heartbeatTimeout?.seconds ?? 0)).toBeGreaterThan(0);
+      expect(Number(compare?.startToCloseTimeout?.seconds ?? 0)).toBeGreaterThanOrEqual(3600);
+      return finished;
     });
     expect(restored.stage).toBe('completed');
     expect(restored.mismatches).toEqual([]);

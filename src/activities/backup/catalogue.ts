@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { BackupManifest, BackupTrigger, VerifyBackupResult } from '../../workflows/backup/contract';
+import type { BackupManifest, BackupTrigger, RestorePlan, VerifyBackupResult } from '../../workflows/backup/contract';
 import type { Compression } from './streams';
 
 /** A row of the `backups` table, as activities and the CLI see it. */
@@ -200,12 +200,52 @@ export class BackupCatalogue {
     pitrTarget?: string;
     requestedBy: string;
     reason?: string;
+    /** What was shown before the confirmation. */
+    plan?: RestorePlan;
+    allowUnverified?: boolean;
   }): Promise<void> {
     await this.ops.query(
-      `INSERT INTO restores (id, kind, target, backup_id, pitr_target, requested_by, reason, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')
+      `INSERT INTO restores (id, kind, target, backup_id, pitr_target, requested_by, reason, status, plan, allow_unverified)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9)
        ON CONFLICT (id) DO NOTHING`,
-      [r.id, r.kind, r.target, r.backupId ?? null, r.pitrTarget ?? null, r.requestedBy, r.reason ?? null],
+      [
+        r.id,
+        r.kind,
+        r.target,
+        r.backupId ?? null,
+        r.pitrTarget ?? null,
+        r.requestedBy,
+        r.reason ?? null,
+        r.plan ? JSON.stringify(r.plan) : null,
+        r.allowUnverified ?? false,
+      ],
+    );
+  }
+
+  /** The recorded verification of a backup (its checks), if any ran. */
+  async verification(id: string): Promise<VerifyBackupResult | undefined> {
+    const { rows } = await this.ops.query<{ verification: VerifyBackupResult | null }>('SELECT verification FROM backups WHERE id = $1', [
+      id,
+    ]);
+    return rows[0]?.verification ?? undefined;
+  }
+
+  /**
+   * The point-in-time request of a restore: `sent` is written before the request goes out, then
+   * `accepted` (201) or `refused` (an answer that says nothing happened). Returns the state before this call.
+   */
+  async pitrRequest(id: string): Promise<'sent' | 'accepted' | 'refused' | null | undefined> {
+    const { rows } = await this.ops.query<{ pitr_request: 'sent' | 'accepted' | 'refused' | null }>(
+      'SELECT pitr_request FROM restores WHERE id = $1',
+      [id],
+    );
+    return rows[0] ? rows[0].pitr_request : undefined;
+  }
+
+  async markPitrRequest(id: string, state: 'sent' | 'accepted' | 'refused'): Promise<void> {
+    await this.ops.query(
+      `UPDATE restores SET pitr_request = $2, pitr_requested_at = CASE WHEN $2 = 'sent' THEN now() ELSE pitr_requested_at END WHERE id = $1`,
+      [id, state],
     );
   }
 

@@ -31,25 +31,25 @@ export class DirectoryStore implements BackupStore {
     await mkdir(path.dirname(file), { recursive: true });
     try {
       await pipeline(body, createWriteStream(partial, { flags: 'w' }), { signal: opts.signal });
-      // Durable before it becomes visible under its final name.
-      const fh = await open(partial, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(partial, file);
+      await publish(partial, file);
     } catch (err) {
       await rm(partial, { force: true });
       throw err;
     }
   }
 
+  /** The manifest, written like the archive: durable before it appears, since its presence marks the backup complete. */
   async putText(key: string, text: string): Promise<void> {
     const file = this.file(key);
+    const partial = `${file}.partial`;
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(`${file}.partial`, text);
-    await rename(`${file}.partial`, file);
+    try {
+      await writeFile(partial, text);
+      await publish(partial, file);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
   }
 
   async get(key: string): Promise<Readable> {
@@ -83,4 +83,15 @@ export class DirectoryStore implements BackupStore {
       });
     }
   }
+}
+
+/** fsync, then rename: a crash never leaves a name pointing at bytes that were not yet on disk. */
+async function publish(partial: string, file: string): Promise<void> {
+  const fh = await open(partial, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(partial, file);
 }

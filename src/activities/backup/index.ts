@@ -7,12 +7,12 @@ import { invalidInput as invalid } from '../../workflows/common/failures';
 import { hashStoredObject, readArchive } from './archive';
 import { BackupCatalogue, type BackupRecord } from './catalogue';
 import { startDump } from './dump';
-import { pgTools, splitPassword } from './pg-tools';
+import { pgTools, splitPassword, withSessionSettings } from './pg-tools';
 import { decideRetention } from '../../workflows/backup/retention';
 import { createBackupStore } from './open-store';
 import type { BackupStore } from './store';
 import { chooseCompression, extensionOf, startChild, type Compression } from './streams';
-import { compareTableStats, tableStats } from './table-stats';
+import { compareTableStats, parallelTableStats } from './table-stats';
 import {
   planFrom,
   type BackupListing,
@@ -20,6 +20,7 @@ import {
   type BackupPlan,
   type BackupResult,
   type BackupTrigger,
+  type BackupVerificationState,
   type RestorePlan,
   type RetentionResult,
   type TableMismatch,
@@ -28,6 +29,7 @@ import {
 } from '../../workflows/backup/contract';
 import { quoteIdent, urlForDatabase } from '../../db/sql';
 import { callPlatform } from '../../platforms/activity-errors';
+import { PlatformError } from '../../platforms/errors';
 import { pollUntil } from '../../platforms/poll';
 import type { PlatformClients } from '../../platforms/types';
 
@@ -71,19 +73,54 @@ export function backupKeys(database: string, backupId: string, compression: Comp
   return { objectKey: `${database}/${backupId}.dump.${extensionOf(compression)}`, manifestKey: `${database}/${backupId}.manifest.json` };
 }
 
+/** Connections checking tables at once (one snapshot): the largest table still takes one, the rest run beside it. */
+const TABLE_CHECK_CONNECTIONS = 3;
+/**
+ * The scratch restore's session: index builds sort in memory instead of on disk, and nothing waits for
+ * WAL flushes (a scratch database that a crash loses is simply restored again).
+ */
+const SCRATCH_RESTORE_SETTINGS = { maintenance_work_mem: '256MB', synchronous_commit: 'off' };
+/** pg_amcheck relations checked at once (a large table's heap and its indexes are separate jobs). */
+const AMCHECK_JOBS = 2;
+
+/** The sha256 check: the stored object's hash against the manifest's and the catalogue's. */
+function shaCheck(sha: string | undefined, manifest: BackupManifest, r: BackupRecord): Check {
+  const expected = manifest.sha256;
+  const ok = sha === expected && r.sha256 === expected;
+  return {
+    name: 'sha256',
+    ok,
+    detail: ok
+      ? `sha256 ${expected} matches the manifest`
+      : `sha256 of the stored object is ${sha ?? 'unreadable'}, the manifest says ${expected}${r.sha256 !== expected ? ` and the catalogue ${r.sha256}` : ''}`,
+  };
+}
+
 const notFound = (message: string) => ApplicationFailure.create({ type: 'BackupNotFound', nonRetryable: true, message });
 
 /**
  * Heartbeats once a second with the progress of a long transfer, so a killed worker is noticed within
  * the heartbeat timeout and the CLI can show bytes and rate. Cancellation arrives through the heartbeat.
  */
-async function withProgress<T>(phase: string, bytes: () => number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withProgress<T>(
+  phase: string,
+  bytes: () => number,
+  work: (signal: AbortSignal) => Promise<T>,
+  tables?: () => TransferProgress['tables'],
+): Promise<T> {
   const ctx = Context.current();
   const started = Date.now();
   const beat = () => {
     const elapsedMs = Date.now() - started;
     const b = bytes();
-    const progress: TransferProgress = { phase, bytes: b, rate: elapsedMs > 0 ? Math.round((b * 1000) / elapsedMs) : 0, elapsedMs };
+    const t = tables?.();
+    const progress: TransferProgress = {
+      phase,
+      bytes: b,
+      rate: elapsedMs > 0 ? Math.round((b * 1000) / elapsedMs) : 0,
+      elapsedMs,
+      ...(t ? { tables: t } : {}),
+    };
     ctx.heartbeat(progress);
   };
   beat();
@@ -132,21 +169,47 @@ export function createBackupActivities(deps: BackupDeps) {
     return JSON.parse(text) as BackupManifest;
   }
 
-  /** Counts (and md5s where the manifest has them) of the manifest's tables in a restored database. */
-  async function statsOf(url: string, manifest: BackupManifest) {
-    const client = await connect(url, 'runbook-verify');
+  /**
+   * Counts (and md5s where the manifest has them) of the manifest's tables in a restored database, on
+   * several connections sharing one snapshot. `progress` counts the tables done, for the heartbeat: a
+   * large database takes minutes here, and a silent activity would be taken for a dead worker.
+   */
+  function statsOf(url: string, manifest: BackupManifest, progress: { done: number }, signal: AbortSignal) {
+    return parallelTableStats(url, {
+      signal,
+      md5MaxRows: deps.config.backup.md5MaxRows,
+      tables: manifest.tables.map((t) => t.table),
+      md5For: new Set(manifest.tables.filter((t) => t.md5 !== undefined).map((t) => t.table)),
+      onTable: () => void progress.done++,
+      connections: TABLE_CHECK_CONNECTIONS,
+    });
+  }
+
+  /** pg_amcheck over every table and index of the (scratch) database, where pg_amcheck is installed. */
+  async function amcheck(pgAmcheck: string, url: string): Promise<Check> {
+    const { url: plain, password } = splitPassword(url);
+    const child = startChild(pgAmcheck, ['--install-missing', '--heapallindexed', `--jobs=${AMCHECK_JOBS}`, '--no-password', plain], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv({ PGPASSWORD: password }),
+    });
+    let out = '';
+    child.process.stdout!.on('data', (c: Buffer) => void (out = (out + c.toString()).slice(-4000)));
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const stats = await tableStats(client, {
-        md5MaxRows: deps.config.backup.md5MaxRows,
-        tables: manifest.tables.map((t) => t.table),
-        md5For: new Set(manifest.tables.filter((t) => t.md5 !== undefined).map((t) => t.table)),
-      });
-      await client.query('COMMIT');
-      return stats;
-    } finally {
-      await client.end().catch(() => undefined);
+      await child.exited;
+      return { name: 'amcheck', ok: true, detail: 'pg_amcheck found no corruption' };
+    } catch (err) {
+      return { name: 'amcheck', ok: false, detail: `pg_amcheck: ${out.trim() || (err as Error).message}` };
     }
+  }
+
+  async function verificationOf(r: BackupRecord): Promise<BackupVerificationState> {
+    if (!r.verificationStatus) return { status: 'never' };
+    const state: BackupVerificationState = { status: r.verificationStatus, verifiedAt: r.verifiedAt ?? undefined };
+    if (r.verificationStatus === 'failed') {
+      const failed = (await catalogue.verification(r.id))?.checks.filter((c) => !c.ok) ?? [];
+      state.detail = failed.map((c) => `${c.name}: ${c.detail}`).join('; ') || 'no detail recorded';
+    }
+    return state;
   }
 
   async function adminQuery(url: string, sql: string): Promise<void> {
@@ -319,25 +382,20 @@ export function createBackupActivities(deps: BackupDeps) {
           ).catch(() => undefined)
         )?.sha256;
       }
-      const expected = manifest.sha256;
-      const shaOk = sha === expected && r.sha256 === expected;
-      checks.unshift({
-        name: 'sha256',
-        ok: shaOk,
-        detail: shaOk
-          ? `sha256 ${expected} matches the manifest`
-          : `sha256 of the stored object is ${sha ?? 'unreadable'}, the manifest says ${expected}${r.sha256 !== expected ? ` and the catalogue ${r.sha256}` : ''}`,
-      });
+      checks.unshift(shaCheck(sha, manifest, r));
       return { checks, manifestTables: manifest.tables.length };
     },
 
     /**
      * Restores the backup into a fresh scratch database, compares its tables with the manifest and runs
-     * pg_amcheck where installed. The scratch database is dropped before returning, whatever happened.
+     * pg_amcheck where installed, beside the table checks. With `checkArchive` the same pass over the
+     * stored object also gives the sha256 and full-read checks (no separate read of the archive). The
+     * scratch database is dropped before returning, whatever happened.
      */
     async restoreBackupIntoScratch(req: {
       backupId: string;
       scratchDatabase: string;
+      checkArchive?: boolean;
     }): Promise<{ checks: Check[]; mismatches: TableMismatch[] }> {
       const r = await record(req.backupId);
       const manifest = await storedManifest(r);
@@ -349,21 +407,53 @@ export function createBackupActivities(deps: BackupDeps) {
       try {
         await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`);
         await adminQuery(admin, `CREATE DATABASE ${quoteIdent(req.scratchDatabase)}`);
+        const s = await store();
         const read = readArchive({
-          store: await store(),
+          store: s,
           objectKey: r.objectKey,
           compression: manifest.compression,
           tools: t,
-          target: { kind: 'database', url, clean: false },
+          target: { kind: 'database', url: withSessionSettings(url, SCRATCH_RESTORE_SETTINGS), clean: false },
         });
         try {
-          await withProgress('restore into scratch', read.bytes, () => read.done);
+          const out = await withProgress('restore into scratch', read.bytes, () => read.done);
+          if (req.checkArchive) {
+            checks.push(shaCheck(out.sha256, manifest, r));
+            checks.push({ name: 'archive', ok: true, detail: `pg_restore read ${out.bytes} stored bytes to the end` });
+          }
           checks.push({ name: 'restore', ok: true, detail: `restored into scratch database ${req.scratchDatabase}` });
         } catch (err) {
-          checks.push({ name: 'restore', ok: false, detail: `pg_restore into a scratch database failed: ${(err as Error).message}` });
+          const message = (err as Error).message;
+          if (!req.checkArchive) {
+            checks.push({ name: 'restore', ok: false, detail: `pg_restore into a scratch database failed: ${message}` });
+            return { checks, mismatches };
+          }
+          // Archive or server? The hash says whether the stored bytes are those the dump wrote.
+          const sha = (
+            await withProgress(
+              'hash',
+              () => 0,
+              (signal) => hashStoredObject(s, r.objectKey, signal),
+            ).catch(() => undefined)
+          )?.sha256;
+          const sha256 = shaCheck(sha, manifest, r);
+          checks.push(sha256);
+          checks.push(
+            sha256.ok
+              ? { name: 'restore', ok: false, detail: `pg_restore into a scratch database failed: ${message}` }
+              : { name: 'archive', ok: false, detail: `the archive does not read to its end: ${message}` },
+          );
           return { checks, mismatches };
         }
-        const actual = await statsOf(url, manifest);
+
+        // Counts and md5s beside pg_amcheck: both mostly wait on reading the same tables.
+        const progress = { done: 0 };
+        const [actual, amchecked] = await withProgress(
+          'check tables',
+          () => 0,
+          (signal) => Promise.all([statsOf(url, manifest, progress, signal), t.pgAmcheck ? amcheck(t.pgAmcheck, url) : undefined]),
+          () => ({ done: progress.done, total: manifest.tables.length }),
+        );
         mismatches = compareTableStats(manifest.tables, actual);
         const countMismatches = mismatches.filter((m) => m.actualRows !== m.expectedRows);
         const md5Mismatches = mismatches.filter((m) => m.expectedMd5 !== undefined && m.actualMd5 !== m.expectedMd5);
@@ -382,25 +472,7 @@ export function createBackupActivities(deps: BackupDeps) {
             ? `${md5Mismatches.length} of ${md5Tables} tables differ: ${md5Mismatches.map((m) => m.table).join(', ')}`
             : `${md5Tables} tables match`,
         });
-        if (t.pgAmcheck) {
-          const { url: plain, password } = splitPassword(url);
-          const amcheck = startChild(t.pgAmcheck, ['--install-missing', '--heapallindexed', '--no-password', plain], {
-            stdio: ['ignore', 'pipe', 'pipe'],
-            env: childEnv({ PGPASSWORD: password }),
-          });
-          let out = '';
-          amcheck.process.stdout!.on('data', (c: Buffer) => void (out = (out + c.toString()).slice(-4000)));
-          try {
-            await withProgress(
-              'amcheck',
-              () => 0,
-              () => amcheck.exited,
-            );
-            checks.push({ name: 'amcheck', ok: true, detail: 'pg_amcheck found no corruption' });
-          } catch (err) {
-            checks.push({ name: 'amcheck', ok: false, detail: `pg_amcheck: ${out.trim() || (err as Error).message}` });
-          }
-        }
+        if (amchecked) checks.push(amchecked);
         return { checks, mismatches };
       } finally {
         await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`).catch((err: Error) =>
@@ -454,17 +526,42 @@ export function createBackupActivities(deps: BackupDeps) {
       return { kept: decision.keep.map((k) => k.id), deleted: decision.remove.map((d) => ({ backupId: d.id, reason: d.reason })) };
     },
 
-    /** What a restore would do, and the name that must be typed to confirm it: the target database's real name. */
-    async planRestore(req: { into: string; backupId?: string; before?: string; from?: string }): Promise<RestorePlan> {
+    /**
+     * What a restore would do, and the name that must be typed to confirm it: the target database's real name.
+     * An explicit backup whose verification failed or never ran is refused unless `allowUnverified` with a reason.
+     */
+    async planRestore(req: {
+      into: string;
+      backupId?: string;
+      before?: string;
+      from?: string;
+      allowUnverified?: boolean;
+      reason?: string;
+    }): Promise<RestorePlan> {
       const url = databaseUrl(req.into);
       let r: BackupRecord | undefined;
+      let verification: BackupVerificationState = { status: 'never' };
       if (req.backupId) {
         r = await record(req.backupId);
         if (r.status !== 'completed') throw notFound(`backup "${r.id}" is ${r.status}, not completed`);
+        verification = await verificationOf(r);
+        if (verification.status !== 'passed' && !(req.allowUnverified && req.reason?.trim())) {
+          throw ApplicationFailure.create({
+            type: 'BackupNotVerified',
+            nonRetryable: true,
+            message:
+              (verification.status === 'failed'
+                ? `backup "${r.id}" failed its verification on ${verification.verifiedAt} (${verification.detail}); `
+                : `backup "${r.id}" has never been verified; `) +
+              `restore a verified backup (runbook backup list, or --before), verify this one first (runbook backup verify --backup ${r.id}), ` +
+              `or accept it with --allow-unverified --reason "…", which is recorded with the restore`,
+          });
+        }
       } else {
         const before = req.before ? new Date(req.before) : new Date();
         r = await catalogue.latestVerifiedBefore(req.from ?? req.into, before);
         if (!r) throw notFound(`no verified backup of "${req.from ?? req.into}" taken before ${before.toISOString()}`);
+        verification = await verificationOf(r);
       }
       const client = await connect(url, 'runbook-restore');
       try {
@@ -474,7 +571,10 @@ export function createBackupActivities(deps: BackupDeps) {
           target: req.into,
           backupId: r.id,
           backupTakenAt: r.startedAt,
+          backupAgeMs: Date.now() - Date.parse(r.startedAt),
           backupSizeBytes: r.sizeBytes ?? undefined,
+          backupVerification: verification,
+          ...(verification.status !== 'passed' && req.reason ? { unverifiedReason: req.reason } : {}),
         };
       } finally {
         await client.end().catch(() => undefined);
@@ -507,7 +607,14 @@ export function createBackupActivities(deps: BackupDeps) {
     /** Row counts (and md5s) of the restored database against the backup's manifest. */
     async compareRestoredDatabase(req: { backupId: string; into: string }): Promise<TableMismatch[]> {
       const manifest = await storedManifest(await record(req.backupId));
-      return compareTableStats(manifest.tables, await statsOf(databaseUrl(req.into), manifest));
+      const progress = { done: 0 };
+      const actual = await withProgress(
+        'compare tables',
+        () => 0,
+        (signal) => statsOf(databaseUrl(req.into), manifest, progress, signal),
+        () => ({ done: progress.done, total: manifest.tables.length }),
+      );
+      return compareTableStats(manifest.tables, actual);
     },
 
     /** Checks the recovery target against the project's PITR window; the ref is what must be typed to confirm. */
@@ -532,13 +639,43 @@ export function createBackupActivities(deps: BackupDeps) {
     },
 
     /**
-     * Asks Supabase for the restore. Skipped when the project is already RESTORING (an earlier attempt got
-     * through). A repeated request after a lost answer restores to the same instant, so it changes nothing more.
+     * Asks Supabase for the restore, at most once per restore: the request is recorded as `sent` before it
+     * goes out, then `accepted` or `refused`. A retry after an accepted request, or after a request whose
+     * answer never came (a timeout, a 5xx, a killed worker), never sends another: a second restore would
+     * throw away everything written since the first. It finds the restore under way (RESTORING) and lets
+     * the wait follow it, or says plainly that it cannot tell. Supabase has no idempotency key for this call.
      */
-    async startPitrRestore(req: { projectRef: string; to: string }): Promise<{ requested: boolean }> {
+    async startPitrRestore(req: { projectRef: string; to: string; restoreId?: string }): Promise<{ requested: boolean }> {
+      const earlier = req.restoreId ? await catalogue.pitrRequest(req.restoreId) : null;
+      if (earlier === 'accepted') return { requested: false };
       const project = await callPlatform(() => supabase().getProject(req.projectRef));
-      if (project.status === 'RESTORING' || project.status === 'COMING_UP') return { requested: false };
-      await callPlatform(() => supabase().restorePitr(Math.floor(Date.parse(req.to) / 1000), req.projectRef));
+      if (project.status === 'RESTORING' || project.status === 'COMING_UP') {
+        if (req.restoreId && earlier === 'sent') await catalogue.markPitrRequest(req.restoreId, 'accepted');
+        return { requested: false };
+      }
+      if (earlier === 'sent') {
+        throw ApplicationFailure.create({
+          type: 'PitrRequestUnconfirmed',
+          nonRetryable: true,
+          message:
+            `an earlier attempt asked Supabase to restore project ${req.projectRef} to ${req.to} and got no answer; the project is ` +
+            `${project.status} with no restore under way, so it cannot be told whether that restore ran. No second request was sent ` +
+            `(it would discard everything written since the first): check the project's restores in the Supabase dashboard and ` +
+            `start a new restore only if none happened`,
+        });
+      }
+      if (req.restoreId) await catalogue.markPitrRequest(req.restoreId, 'sent');
+      await callPlatform(async () => {
+        try {
+          await supabase().restorePitr(Math.floor(Date.parse(req.to) / 1000), req.projectRef);
+        } catch (err) {
+          // A 4xx (429 included) says nothing happened, so the request may go again; anything else may have landed.
+          const status = err instanceof PlatformError ? err.status : undefined;
+          if (req.restoreId && status !== undefined && status < 500) await catalogue.markPitrRequest(req.restoreId, 'refused');
+          throw err;
+        }
+      });
+      if (req.restoreId) await catalogue.markPitrRequest(req.restoreId, 'accepted');
       log.info('point-in-time restore requested', { projectRef: req.projectRef, to: req.to });
       return { requested: true };
     },

@@ -18,6 +18,7 @@ export async function createBackupStore(config: RunbookConfig['backup']['store']
     region: config.region,
     endpoint: config.endpoint,
     forcePathStyle: config.forcePathStyle,
+    requestTimeoutMs: config.requestTimeout,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
   });
 }

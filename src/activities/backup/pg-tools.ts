@@ -102,3 +102,17 @@ export function splitPassword(url: string): { url: string; password?: string } {
   u.searchParams.delete('password');
   return { url: u.toString(), password };
 }
+
+/**
+ * The connection string with server settings for the session (libpq's `options=-c name=value …`), for a
+ * pg_restore whose session should differ from the server's defaults.
+ */
+export function withSessionSettings(url: string, settings: Record<string, string>): string {
+  const u = new URL(url);
+  const own = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  const options = [u.searchParams.get('options'), ...own].filter(Boolean).join(' ');
+  u.searchParams.delete('options');
+  // libpq decodes %20, not the `+` URLSearchParams writes for a space.
+  u.search = [u.search.slice(1), `options=${encodeURIComponent(options)}`].filter(Boolean).join('&');
+  return u.toString();
+}

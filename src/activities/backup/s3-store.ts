@@ -10,6 +10,8 @@ export interface S3StoreOptions {
   endpoint?: string;
   forcePathStyle: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** A request that connects or sends/receives nothing for this long fails (and is retried by the SDK); default 60 s. */
+  requestTimeoutMs?: number;
   /** Multipart part size; memory held is about partSize × queueSize. */
   partSize?: number;
   queueSize?: number;
@@ -26,6 +28,12 @@ export class S3Store implements BackupStore {
       endpoint: opts.endpoint,
       forcePathStyle: opts.forcePathStyle,
       credentials: opts.credentials,
+      // Without these a store that accepts the connection and then goes silent holds a backup forever. The socket
+      // timeout is an idle limit, so a long streamed archive is fine as long as bytes keep moving.
+      requestHandler: {
+        connectionTimeout: Math.min(opts.requestTimeoutMs ?? 60_000, 10_000),
+        socketTimeout: opts.requestTimeoutMs ?? 60_000,
+      },
     });
     this.description = `s3://${opts.bucket}/${opts.prefix}`;
   }

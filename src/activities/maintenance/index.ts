@@ -126,7 +126,11 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
     },
 
     async databaseReport(input: { database: string; report: ReportName; days: number }): Promise<StepOutcome> {
-      const client = await connect(deps.databaseUrl(input.database), 'runbook-report');
+      // A report must never sit on the database: every query ends at maintenance.statementTimeout (a lock wait too).
+      const client = await connect(deps.databaseUrl(input.database), 'runbook-report', {
+        statement_timeout: cfg().statementTimeout,
+        lock_timeout: cfg().lockTimeout,
+      });
       try {
         return await runReport(input.report, { client, database: input.database, ops: deps.ops, config: deps.config }, input.days);
       } finally {

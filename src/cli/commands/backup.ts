@@ -86,7 +86,15 @@ export async function withProgress<T>(
   const tick = async () => {
     const p = await currentProgress(client, handle.workflowId).catch(() => undefined);
     const extra = label?.();
-    const line = [extra, p && (p.bytes ? `${p.phase}: ${formatBytes(p.bytes)} at ${formatBytes(p.rate)}/s` : p.phase)]
+    const line = [
+      extra,
+      p &&
+        (p.bytes
+          ? `${p.phase}: ${formatBytes(p.bytes)} at ${formatBytes(p.rate)}/s`
+          : p.tables
+            ? `${p.phase}: ${p.tables.done} of ${p.tables.total} tables`
+            : p.phase),
+    ]
       .filter(Boolean)
       .join(' · ');
     if (!line || finished) return;

@@ -26,11 +26,34 @@ function planLines(p: RestorePlan): string[] {
       `(recovery window ${p.pitr.earliest} … ${p.pitr.latest})`,
     ];
   }
+  const v = p.backupVerification;
   return [
     `restore into "${p.target}" (database ${p.confirmName}) from backup ${p.backupId}`,
-    `taken ${p.backupTakenAt}${p.backupSizeBytes ? `, ${formatBytes(p.backupSizeBytes)}` : ''}`,
-    'everything in the database is replaced; a backup of it is taken first',
+    `taken ${p.backupTakenAt}${p.backupAgeMs !== undefined ? ` (${formatAge(p.backupAgeMs)} ago)` : ''}${p.backupSizeBytes ? `, ${formatBytes(p.backupSizeBytes)}` : ''}`,
+    ...(v
+      ? [
+          v.status === 'passed'
+            ? `verification: passed ${v.verifiedAt}`
+            : v.status === 'failed'
+              ? `verification: FAILED ${v.verifiedAt} (${v.detail})`
+              : 'verification: NEVER verified',
+        ]
+      : []),
+    ...(p.unverifiedReason ? [`restoring it anyway (--allow-unverified): ${p.unverifiedReason}`] : []),
+    'the archive is checked (sha256, full read) first; everything in the database is then replaced, after a backup of it',
   ];
+}
+
+/** 90061000 → "1 d 1 h", 3900000 → "1 h 5 min", 42000 → "42 s". */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d} d${h ? ` ${h} h` : ''}`;
+  if (h) return `${h} h${m ? ` ${m} min` : ''}`;
+  if (m) return `${m} min`;
+  return `${s} s`;
 }
 
 /** Waits until the workflow has a plan (or ended). */
@@ -99,8 +122,9 @@ async function followToEnd(ctx: CliContext, client: Client, handle: WorkflowHand
 }
 
 async function startAndConfirm(ctx: CliContext, handle: WorkflowHandle, confirmName: string | undefined): Promise<boolean> {
+  // The plan goes out first, in every mode (stderr with --json), so nobody confirms a backup they have not seen.
   const status = await planned(handle);
-  if (!ctx.json) for (const l of planLines(status.plan!)) ctx.out.note(l);
+  for (const l of planLines(status.plan!)) ctx.out.note(l);
   if (!confirmName) {
     ctx.out.result({ workflowId: handle.workflowId, ...status }, (s) => [
       `waiting for confirmation: run \`runbook restore confirm ${handle.workflowId} --confirm ${s.plan!.confirmName}\``,
@@ -122,6 +146,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--from <database>', 'with --before: backups of this database (default: --into)')
     .option('--confirm <name>', 'the real name of the target database; without it the restore waits for `restore confirm`')
     .option('-r, --reason <text>', 'why, kept with the restore record')
+    .option('--allow-unverified', 'with --backup: accept a backup whose verification failed or never ran (needs --reason)')
     .option('--confirm-timeout <duration>', 'how long a restore waits for its confirmation', '1h')
     .action(
       async (opts: {
@@ -131,6 +156,7 @@ export function register(program: Command, ctx: CliContext): void {
         from?: string;
         confirm?: string;
         reason?: string;
+        allowUnverified?: boolean;
         confirmTimeout: string;
       }) => {
         if (!opts.into) throw new CliError(EXIT.USAGE, '--into: say which database to restore into');
@@ -142,6 +168,7 @@ export function register(program: Command, ctx: CliContext): void {
           from: opts.from ? pickDatabase(ctx, opts.from, '--from') : undefined,
           requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
           reason: opts.reason,
+          allowUnverified: opts.allowUnverified ?? false,
           confirmTimeout: opts.confirmTimeout,
         };
         parseOrUsage(restoreInput, input);
@@ -194,6 +221,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (workflowId: string, opts: { confirm: string }) => {
       const client = await ctx.client();
       const handle = client.workflow.getHandle(workflowId);
+      // Whoever confirms sees what they confirm, even if someone else started the restore.
+      const { plan } = await handle.query(restoreStatusQuery);
+      if (plan) for (const l of planLines(plan)) ctx.out.note(l);
       await confirm(ctx, handle, opts.confirm, false);
       await followToEnd(ctx, client, handle);
     });

@@ -114,6 +114,8 @@ export interface TransferProgress {
   /** Bytes per second since the phase started. */
   rate: number;
   elapsedMs: number;
+  /** Table checks (counts, md5s): tables done of all. */
+  tables?: { done: number; total: number };
 }
 
 /** `runbook backup list`: read through the worker, so the CLI needs no database credentials. */
@@ -197,9 +199,19 @@ export const restoreInput = z
     before: z.iso.datetime({ offset: true }).optional(),
     /** Database the backup was taken of (key); defaults to `into`. Only with `before`. */
     from: databaseKey.optional(),
+    /** Accept a `backupId` whose verification failed or never ran; needs a `reason`, recorded with the restore. */
+    allowUnverified: z.boolean().default(false),
     ...restoreCommon,
   })
-  .refine((r) => !(r.backupId && r.before), { message: 'give either backupId or before, not both', path: ['before'] });
+  .refine((r) => !(r.backupId && r.before), { message: 'give either backupId or before, not both', path: ['before'] })
+  .refine((r) => !r.allowUnverified || r.backupId, {
+    message: 'only with backupId (before picks verified backups only)',
+    path: ['allowUnverified'],
+  })
+  .refine((r) => !r.allowUnverified || r.reason?.trim(), {
+    message: 'restoring an unverified backup needs a reason, recorded with the restore',
+    path: ['reason'],
+  });
 export type RestoreInput = z.input<typeof restoreInput>;
 
 export const restoreWorkflowId = (database: string, at: Date) => `restore-${database}-${at.toISOString().replace(/[:.]/g, '-')}`;
@@ -234,7 +246,23 @@ export type RestoreConfirmation = z.input<typeof restoreConfirmation>;
 export const confirmRestoreUpdate = defineUpdate<RestoreStatus, [RestoreConfirmation]>('confirmRestore');
 
 export type RestoreStage =
-  'planning' | 'awaiting-confirmation' | 'pre-restore-backup' | 'restoring' | 'verifying' | 'completed' | 'failed' | 'not-confirmed';
+  | 'planning'
+  | 'awaiting-confirmation'
+  | 'checking-archive'
+  | 'pre-restore-backup'
+  | 'restoring'
+  | 'verifying'
+  | 'completed'
+  | 'failed'
+  | 'not-confirmed';
+
+/** What the catalogue knows of a backup's verification when a restore is planned. */
+export interface BackupVerificationState {
+  status: 'passed' | 'failed' | 'never';
+  verifiedAt?: string;
+  /** The failed checks, for a failed verification. */
+  detail?: string;
+}
 
 export interface RestorePlan {
   /** What must be typed to confirm: the database name on the server, or the project ref. */
@@ -242,7 +270,12 @@ export interface RestorePlan {
   target: string;
   backupId?: string;
   backupTakenAt?: string;
+  /** Age of the backup when the restore was planned. */
+  backupAgeMs?: number;
   backupSizeBytes?: number;
+  backupVerification?: BackupVerificationState;
+  /** A failed or never-verified backup restored anyway (`allowUnverified`), and why. */
+  unverifiedReason?: string;
   /** PITR: the recovery target and the window it lies in. */
   pitr?: { to: string; earliest: string; latest: string };
 }
@@ -252,6 +285,8 @@ export interface RestoreStatus {
   plan?: RestorePlan;
   confirmedBy?: string;
   preRestoreBackupId?: string;
+  /** sha256 and full-read checks of the archive, done before anything touches the target. */
+  archiveChecks?: VerifyBackupResult['checks'];
   mismatches?: TableMismatch[];
   error?: string;
 }

@@ -36,7 +36,7 @@ export async function pitrRestore(raw: PitrRestoreInput): Promise<RestoreResult>
   try {
     // 3. Restore, then wait until the project is back.
     stage('restoring');
-    await quick.startPitrRestore({ projectRef: ref, to: input.to });
+    await quick.startPitrRestore({ projectRef: ref, to: input.to, restoreId });
     const final = await waitForPitrRestore({ projectRef: ref, pollIntervalMs: input.pollInterval, timeoutMs: input.waitTimeout });
     if (final !== 'ACTIVE_HEALTHY') {
       throw ApplicationFailure.create({

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import { fnv1a, messageOf, parseInput, publish, RunbookKind } from '../common';
 import { raiseBackupAlert } from './alert';
 import { backup } from './backup';
@@ -8,8 +8,9 @@ import { quick, transfers } from './proxies';
 
 /**
  * Backup & Recovery → Restore Database from Backup ("WARNING: This will overwrite current data").
- * Nothing happens until someone types the target database's name; then the target is backed up first,
- * restored in one transaction, and its row counts are checked against the backup's manifest.
+ * The plan (which backup, its age, its verification) is recorded and shown before anything else; nothing
+ * happens until someone types the target database's name; then the archive's sha256 and a full read are
+ * checked, the target is backed up, restored in one transaction, and checked against the backup's manifest.
  */
 export async function restore(raw: RestoreInput): Promise<RestoreResult> {
   const input = parseInput(restoreInput, raw);
@@ -17,9 +18,16 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
   const gate = confirmationGate('database');
   const { status, stage } = gate;
 
-  // 1. Pick the backup and show what will be overwritten.
+  // 1. Pick the backup (a failed or never-verified one only on purpose) and record what will be overwritten.
   publish({ stage: 'planning', status: 'running' });
-  status.plan = await quick.planRestore({ into: input.into, backupId: input.backupId, before: input.before, from: input.from });
+  status.plan = await quick.planRestore({
+    into: input.into,
+    backupId: input.backupId,
+    before: input.before,
+    from: input.from,
+    allowUnverified: input.allowUnverified,
+    reason: input.reason,
+  });
   await quick.recordRestoreStart({
     restoreId,
     kind: 'backup',
@@ -27,14 +35,33 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     backupId: status.plan.backupId,
     requestedBy: input.requestedBy,
     reason: input.reason,
+    plan: status.plan,
+    allowUnverified: input.allowUnverified,
   });
 
   // 2. Wait for the typed confirmation; without it, nothing is touched.
   if (!(await gate.confirmed(restoreId, input.confirmTimeout))) return { restoreId, ...status };
 
-  const { restoreBackupInto } = transfers(await quick.backupSettings(), input.heartbeatTimeout);
+  const { restoreBackupInto, checkBackupArchive, compareRestoredDatabase } = transfers(
+    await quick.backupSettings(),
+    input.heartbeatTimeout,
+  );
   try {
-    // 3. A backup of the target as it is now, so the restore itself can be undone.
+    // 3. The archive's sha256 (against the manifest and the catalogue) and a full read, before the target is touched.
+    if (patched('restore-checks-archive-first')) {
+      stage('checking-archive');
+      status.archiveChecks = (await checkBackupArchive(status.plan.backupId!)).checks;
+      const failed = status.archiveChecks.filter((c) => !c.ok);
+      if (failed.length) {
+        throw ApplicationFailure.create({
+          type: 'BackupArchiveInvalid',
+          nonRetryable: true,
+          message: `backup ${status.plan.backupId} cannot be restored, ${input.into} was not touched: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
+        });
+      }
+    }
+
+    // 4. A backup of the target as it is now, so the restore itself can be undone.
     stage('pre-restore-backup');
     const pre = await executeChild(backup, {
       workflowId: backupWorkflowId(input.into, new Date(), `pre-restore-${fnv1a(restoreId)}`),
@@ -52,13 +79,14 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     });
     status.preRestoreBackupId = pre.backupId;
 
-    // 4. Restore: pg_restore --clean --if-exists --no-owner --exit-on-error, in one transaction.
+    // 5. Restore: pg_restore --clean --if-exists --no-owner --exit-on-error, in one transaction.
     stage('restoring');
     await restoreBackupInto({ backupId: status.plan.backupId!, into: input.into });
 
-    // 5. Verify restoration: row counts against the manifest.
+    // 6. Verify restoration: row counts and md5s against the manifest (heartbeating: it reads every table).
     stage('verifying');
-    status.mismatches = await quick.compareRestoredDatabase({ backupId: status.plan.backupId!, into: input.into });
+    const compare = patched('restore-compare-heartbeats') ? compareRestoredDatabase : quick.compareRestoredDatabase;
+    status.mismatches = await compare({ backupId: status.plan.backupId!, into: input.into });
     if (status.mismatches.length) {
       throw ApplicationFailure.create({
         type: 'RestoreMismatch',
@@ -90,7 +118,7 @@ export async function restore(raw: RestoreInput): Promise<RestoreResult> {
     throw err;
   }
 
-  // 6. Record and notify.
+  // 7. Record and notify.
   stage('completed', 'completed');
   await quick.recordRestoreEnd({
     restoreId,

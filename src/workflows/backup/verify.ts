@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { fnv1a, messageOf, parseInput, publish } from '../common';
 import { raiseBackupAlert } from './alert';
 import { verifyBackupInput, type VerifyBackupInput, type VerifyBackupResult } from './contract';
@@ -19,7 +19,8 @@ export async function verifyBackup(raw: VerifyBackupInput): Promise<VerifyBackup
   const result: VerifyBackupResult = { backupId: target.backupId, ok: false, checks: [], mismatches: [] };
   const scratchDatabase = `runbook_verify_${fnv1a(workflowId)}`;
 
-  try {
+  /** Before one-pass verification: re-hash and read the archive, then restore it. Kept for runs that began so. */
+  async function twoPasses() {
     // 1–2. Re-hash the stored object; read the whole archive through pg_restore.
     publish({ stage: 'read-archive' });
     const archive = await checkBackupArchive(target.backupId);
@@ -31,6 +32,19 @@ export async function verifyBackup(raw: VerifyBackupInput): Promise<VerifyBackup
       const restored = await restoreBackupIntoScratch({ backupId: target.backupId, scratchDatabase });
       result.checks.push(...restored.checks);
       result.mismatches = restored.mismatches;
+    }
+  }
+
+  try {
+    if (patched('verify-in-one-pass')) {
+      // 1–5 in one pass over the stored object: hash it while restoring it into a scratch database (which
+      // reads the archive to its end), then counts, md5s and amcheck side by side.
+      publish({ stage: 'restore-scratch' });
+      const restored = await restoreBackupIntoScratch({ backupId: target.backupId, scratchDatabase, checkArchive: true });
+      result.checks.push(...restored.checks);
+      result.mismatches = restored.mismatches;
+    } else {
+      await twoPasses();
     }
   } catch (err) {
     if (isCancellation(err)) throw err;
