@@ -71,6 +71,20 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** `fn` over `items`, at most `limit` at once, results in order. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
 
@@ -103,8 +117,9 @@ async function main(): Promise<void> {
     .option('--scrape <ms>', 'Prometheus scrape interval', positive, 1_000)
     .option('--runs <n>', 'deployments with an injected breach, per provider', positive, 10)
     .option('--clean <n>', 'deployments with noisy but healthy metrics and spikes, per provider', positive, 50)
+    .option('--concurrency <n>', 'deployments running at once', positive, 20)
     .parse()
-    .opts<{ interval: number; scrape: number; runs: number; clean: number }>();
+    .opts<{ interval: number; scrape: number; runs: number; clean: number; concurrency: number }>();
   const I = opts.interval;
   const S = opts.scrape;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -268,9 +283,17 @@ async function main(): Promise<void> {
       };
     };
 
-    const d = await Promise.all(names.filter((n) => n.name.startsWith('breach-')).map(detect));
+    const d = await pool(
+      names.filter((n) => n.name.startsWith('breach-')),
+      opts.concurrency,
+      detect,
+    );
     // After the detection runs, so their load does not colour the latencies.
-    const c = await Promise.all(names.filter((n) => n.name.startsWith('clean-')).map(clean));
+    const c = await pool(
+      names.filter((n) => n.name.startsWith('clean-')),
+      opts.concurrency,
+      clean,
+    );
 
     const report = {
       intervalMs: I,
