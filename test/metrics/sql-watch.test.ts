@@ -1,6 +1,9 @@
 import type { DeployResult } from '../../src/workflows/deploy/contract';
 import { createMetricReader } from '../../src/activities/metrics';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { metricCheck } from '../../src/activities/health/checks';
+import { createHealthActivities } from '../../src/activities/health';
+import type { CheckResult } from '../../src/workflows/health/contract';
 import { scratchDatabase, type ScratchDatabase } from '../harness';
 import { FAST, openStages, waitForProgress, type Stage, type Stages } from '../deploy/stage';
 
@@ -68,6 +71,17 @@ describe('metrics: the sql provider over api_logs', () => {
     expect(metricCheck(service, rate)).toMatchObject({ status: 'warning', value: 5, unit: '%' });
     // One deployment's rows only.
     expect((await reader.readMetrics(service, { baseUrl: '', deployment: 'dpl_b' }))[0].value).toBe(100);
+
+    // The health check's service check reads the same metrics through the provider instead of /api/metrics.
+    const health = createHealthActivities(stage.deps);
+    const results = (await new MockActivityEnvironment().run(health.checkService, { service: 'javari-web' })) as CheckResult[];
+    expect(results.find((r) => r.check === 'error-rate')).toMatchObject({
+      key: 'health:javari-web:error-rate',
+      status: 'warning',
+      value: 5,
+      details: { provider: 'appdb', providerType: 'sql' },
+    });
+    expect(stage.calls('app').some((c) => c.path.endsWith('/api/metrics'))).toBe(false);
   });
 
   it('an error burst of the new deployment in api_logs rolls production back; its quiet start was no data, ignored', async () => {
