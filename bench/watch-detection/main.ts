@@ -1,16 +1,21 @@
 /**
- * bench:watch-detection — how fast the deploy watch turns a breach into a rollback request, and
- * whether noisy-but-healthy releases are ever rolled back.
+ * bench:watch-detection — how fast the deploy watch turns a breach into a rollback request, per metric
+ * provider, and how many healthy-but-noisy releases it rolls back anyway.
  *
- * A real Temporal dev server (default settings), a real PostgreSQL ops database, the sandbox and a
- * worker with the real activities. Detection runs: a deployment's production breaches (error rate
- * 20 %) at a random moment of its watch; the latency is from that moment to the rollback request in
- * the sandbox's call log. Baseline, from the same runs: an ideal sampler with no workflow, activity or
- * network overhead, which would see the breach at the next sampling tick of the same watch.
- * Detection runs go concurrently, then the clean runs. Clean runs: metrics jitter ±50 % around a healthy 2 % error rate and 4 s p99 (warnings, never past
- * the critical 5 % / 10 s); any rollback among them is a false rollback.
+ * A real Temporal dev server (default settings), a real PostgreSQL ops database, the sandbox, a real
+ * Prometheus scraping the sandbox's sample app every `--scrape` ms, and a worker with the real
+ * activities. Each service's metrics (error rate 1 %/5 %, p99 5 s/10 s, failureLimit 2) are read through
+ * one provider: `endpoint` (the app's /api/metrics) or `prometheus` (PromQL over a window of one sample
+ * interval plus one scrape). Detection runs: the release starts failing 20 % of its requests at a random moment of its
+ * watch; the latency runs from that moment to the rollback request in the sandbox's call log. Baseline,
+ * from the same runs: an ideal sampler with no workflow, activity, scrape or network overhead, which
+ * would see the breach at the next tick once it is visible (scraped, for Prometheus) and, needing two
+ * critical samples in a row, act one tick later.
+ * Clean runs: 0.4 % errors with ±30 % noise, warning episodes (2–4 % for one to three samples) and
+ * single critical spikes (10–20 % for 0.3 of an interval, at most one in any two intervals) at random
+ * ticks; a rollback among them is a false rollback. Target: median detection ≤ I + scrape + 2 s.
  *
- *   npm run bench:watch-detection -- [--interval 2000] [--runs 20] [--clean 50]
+ *   npm run bench:watch-detection -- [--interval 2000] [--scrape 1000] [--runs 10] [--clean 50]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +34,31 @@ import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { startLocalTemporal } from '../../src/stack/temporal';
 import { loadConfig } from '../../src/config/load';
 import { WORKFLOWS_PATH } from '../../src/worker';
+import { startPrometheus } from '../../src/stack/prometheus';
+
+type Provider = 'endpoint' | 'prometheus';
+const PROVIDERS: Provider[] = ['endpoint', 'prometheus'];
+
+const PROM_ERROR_RATE =
+  '100 * (sum(rate(http_requests_total{deployment=~"$deployment",status=~"5.."}[$window])) or vector(0))' +
+  ' / sum(rate(http_requests_total{deployment=~"$deployment"}[$window]))';
+const PROM_P99_MS =
+  '1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{deployment=~"$deployment"}[$window])))';
+
+function metricsFor(provider: Provider, windowMs: number) {
+  const rule = { failureLimit: 2, window: windowMs, noData: 'ignore' as const, compareToStable: false };
+  const common = { warning: 1, critical: 5, unit: '%', ...rule };
+  const p99 = { warning: 5_000, critical: 10_000, unit: 'ms', ...rule };
+  return provider === 'endpoint'
+    ? [
+        { name: 'error-rate', provider: 'app', query: 'errorRate', ...common },
+        { name: 'p99', provider: 'app', query: 'p99Ms', ...p99 },
+      ]
+    : [
+        { name: 'error-rate', provider: 'prom', query: PROM_ERROR_RATE, ...common },
+        { name: 'p99', provider: 'prom', query: PROM_P99_MS, ...p99 },
+      ];
+}
 
 const positive = (v: string) => {
   const n = Number(v);
@@ -40,6 +70,20 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** `fn` over `items`, at most `limit` at once, results in order. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
@@ -70,11 +114,14 @@ async function breakdown(h: WorkflowHandle, rollbackAt: number) {
 async function main(): Promise<void> {
   const opts = new Command()
     .option('--interval <ms>', 'watch sample interval I', positive, 2_000)
-    .option('--runs <n>', 'deployments with an injected breach', positive, 20)
-    .option('--clean <n>', 'deployments with noisy but healthy metrics', positive, 50)
+    .option('--scrape <ms>', 'Prometheus scrape interval', positive, 1_000)
+    .option('--runs <n>', 'deployments with an injected breach, per provider', positive, 10)
+    .option('--clean <n>', 'deployments with noisy but healthy metrics and spikes, per provider', positive, 50)
+    .option('--concurrency <n>', 'deployments running at once', positive, 20)
     .parse()
-    .opts<{ interval: number; runs: number; clean: number }>();
+    .opts<{ interval: number; scrape: number; runs: number; clean: number; concurrency: number }>();
   const I = opts.interval;
+  const S = opts.scrape;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'watch-detection-'));
@@ -85,25 +132,35 @@ async function main(): Promise<void> {
     const [temporal, pg, sandbox] = await Promise.all([
       startLocalTemporal({ headless: true }),
       startLocalPostgres({ dir: path.join(dir, 'pg'), settings: { fsync: 'off' } }),
-      startSandbox({ timing: 10 }),
+      startSandbox({ timing: 10, metricsRps: 50 }),
     ]);
     stops.push(
       () => temporal.stop(),
       () => pg.stop(),
       () => sandbox.stop(),
     );
+    const prom = await startPrometheus({ dir, targets: [new URL(sandbox.url).host], scrapeInterval: `${S / 1000}s` });
+    stops.unshift(() => prom.stop());
     await ensureDatabase(pg.url('postgres'), 'ops');
     const opsUrl = urlForDatabase(pg.url('postgres'), 'ops');
     await migrateOpsDatabase(opsUrl);
 
     const base = loadConfig();
-    const names = [
-      ...Array.from({ length: opts.runs }, (_, i) => `breach-${i}`),
-      ...Array.from({ length: opts.clean }, (_, i) => `clean-${i}`),
-    ];
+    const names = PROVIDERS.flatMap((p) => [
+      ...Array.from({ length: opts.runs }, (_, i) => ({ name: `breach-${p}-${i}`, provider: p })),
+      ...Array.from({ length: opts.clean }, (_, i) => ({ name: `clean-${p}-${i}`, provider: p })),
+    ]);
     const raw = {
       ...base,
-      services: names.map((n) => ({ ...base.services[0], name: n, projectId: n, rollingRelease: undefined })),
+      services: names.map((n) => ({
+        ...base.services[0],
+        name: n.name,
+        projectId: n.name,
+        rollingRelease: undefined,
+        // rate() needs two scrapes inside its window at every sample: one interval plus one scrape.
+        metrics: metricsFor(n.provider, n.provider === 'prometheus' ? I + S : I),
+      })),
+      metricProviders: { app: { type: 'endpoint' as const }, prom: { type: 'prometheus' as const, url: prom.url } },
       notifications: {},
       // The deployments have no SQL migrations to apply.
       deploy: { ...base.deploy, migrationsDir: undefined },
@@ -151,8 +208,12 @@ async function main(): Promise<void> {
     };
 
     // ---- detection runs ----------------------------------------------------------------------------------
-    process.stderr.write(`${opts.runs} detection runs and ${opts.clean} clean runs with I = ${I} ms…\n`);
-    const detections = names.slice(0, opts.runs).map(async (service) => {
+    process.stderr.write(
+      `${opts.runs} detection and ${opts.clean} clean runs per provider (${PROVIDERS.join(', ')}), I = ${I} ms, scrape ${S} ms…\n`,
+    );
+    const rollbacksOf = (service: string) =>
+      sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: `/v1/projects/${service}/rollback/` });
+    const detect = async ({ name: service, provider }: { name: string; provider: Provider }) => {
       const h = await start(service, 20);
       const p = await watching(h);
       const watchStart = Date.parse(p.watch!.startedAt);
@@ -161,67 +222,130 @@ async function main(): Promise<void> {
       const injectedAt = Date.now();
       sandbox.apps.degrade(`production/${service}`, { errorRate: 20 });
       const result = (await h.result()) as DeployResult;
-      const rollback = sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: `/v1/projects/${service}/rollback/` })[0];
+      const rollback = rollbacksOf(service)[0];
       if (!rollback || result.verdict !== 'rolled-back')
         throw new Error(`${service}: no rollback (${result.verdict}: ${result.verdictReason})`);
-      const nextTick = watchStart + Math.ceil((injectedAt - watchStart) / I) * I;
-      return { latency: rollback.time - injectedAt, ideal: nextTick - injectedAt, steps: await breakdown(h, rollback.time) };
-    });
+      // Two critical samples in a row: the tick after the breach is visible (for Prometheus: scraped), and the one after it.
+      const visible = injectedAt + (provider === 'prometheus' ? S : 0);
+      const nextTick = watchStart + Math.ceil((visible - watchStart) / I) * I;
+      return {
+        provider,
+        latency: rollback.time - injectedAt,
+        ideal: nextTick + I - injectedAt,
+        steps: await breakdown(h, rollback.time),
+      };
+    };
 
     // ---- clean runs --------------------------------------------------------------------------------------
-    // Run after the detection runs, so their load does not colour the latencies.
-    const cleans = names.slice(opts.runs).map((service) => async () => {
-      const h = await start(service, 10);
-      await watching(h);
-      sandbox.apps.degrade(`production/${service}`, { errorRate: 2, p99Ms: 4_000, p95Ms: 2_500, p50Ms: 400, noise: 0.5 });
+    const rnd = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+    const calm = { errorRate: 0.4, p50Ms: 120, p95Ms: 600, p99Ms: 1_500, noise: 0.3 };
+    const clean = async ({ name: service, provider }: { name: string; provider: Provider }) => {
+      const samples = 10;
+      const h = await start(service, samples);
+      const p = await watching(h);
+      const target = `production/${service}`;
+      sandbox.apps.degrade(target, calm);
+      const watchStart = Date.parse(p.watch!.startedAt);
+      // The script of the watch: per interval, a warning episode or a single critical spike, at random.
+      let spikes = 0;
+      let episodes = 0;
+      let lastSpike = -2;
+      for (let k = 0; k < samples; k++) {
+        const tickStart = watchStart + k * I;
+        await sleep(Math.max(0, tickStart - Date.now()));
+        const r = Math.random();
+        if (r < 0.15 && k - lastSpike >= 2) {
+          // A spike that a sample may or may not catch, shorter than an interval.
+          await sleep(rnd(0, 0.6) * I);
+          sandbox.apps.degrade(target, { errorRate: rnd(10, 20) });
+          await sleep(0.3 * I);
+          sandbox.apps.degrade(target, calm);
+          spikes++;
+          lastSpike = k;
+        } else if (r < 0.35) {
+          const len = 1 + Math.floor(Math.random() * 3);
+          sandbox.apps.degrade(target, { errorRate: rnd(2, 4), p99Ms: Math.random() < 0.3 ? rnd(5_500, 8_000) : calm.p99Ms });
+          await sleep(len * I);
+          sandbox.apps.degrade(target, calm);
+          episodes++;
+          k += len - 1;
+        }
+      }
       const result = (await h.result()) as DeployResult;
-      const rollbacks = sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: `/v1/projects/${service}/rollback/` }).length;
       return {
-        falseRollback: result.verdict !== 'succeeded' || rollbacks > 0,
+        provider,
+        falseRollback: result.verdict !== 'succeeded' || rollbacksOf(service).length > 0,
+        reason: result.verdictReason,
         warnings: result.watch?.warnings ?? 0,
         samples: result.watch?.samplesTaken ?? 0,
+        spikes,
+        episodes,
       };
-    });
+    };
 
-    const d = await Promise.all(detections);
-    const c = await Promise.all(cleans.map((run) => run()));
-    const latencies = d.map((x) => x.latency);
-    const ideals = d.map((x) => x.ideal);
-    const overheads = d.map((x) => x.latency - x.ideal);
-    const falseRollbacks = c.filter((x) => x.falseRollback).length;
+    const d = await pool(
+      names.filter((n) => n.name.startsWith('breach-')),
+      opts.concurrency,
+      detect,
+    );
+    // After the detection runs, so their load does not colour the latencies.
+    const c = await pool(
+      names.filter((n) => n.name.startsWith('clean-')),
+      opts.concurrency,
+      clean,
+    );
+
     const report = {
       intervalMs: I,
-      detection: {
-        runs: d.length,
-        medianMs: Math.round(median(latencies)),
-        maxMs: Math.round(Math.max(...latencies)),
-        baselineIdealSamplerMedianMs: Math.round(median(ideals)),
-        baselineIdealSamplerMaxMs: Math.round(Math.max(...ideals)),
-        overheadMedianMs: Math.round(median(overheads)),
-        overheadMaxMs: Math.round(Math.max(...overheads)),
-        ratioMedianVsBaseline: Number((median(latencies) / median(ideals)).toFixed(2)),
-        targetMs: I + 2_000,
-        withinTarget: Math.max(...latencies) <= I + 2_000,
-      },
-      clean: {
-        runs: c.length,
-        samples: c.reduce((n, x) => n + x.samples, 0),
-        warningSamples: c.reduce((n, x) => n + x.warnings, 0),
-        falseRollbacks,
-      },
+      scrapeIntervalMs: S,
+      providers: Object.fromEntries(
+        PROVIDERS.map((provider) => {
+          const dd = d.filter((x) => x.provider === provider);
+          const cc = c.filter((x) => x.provider === provider);
+          const target = I + (provider === 'prometheus' ? S : 0) + 2_000;
+          const med = median(dd.map((x) => x.latency));
+          return [
+            provider,
+            {
+              detection: {
+                runs: dd.length,
+                medianMs: Math.round(med),
+                maxMs: Math.round(Math.max(...dd.map((x) => x.latency))),
+                baselineIdealSamplerMedianMs: Math.round(median(dd.map((x) => x.ideal))),
+                ratioMedianVsBaseline: Number((med / median(dd.map((x) => x.ideal))).toFixed(2)),
+                targetMs: target,
+                medianWithinTarget: med <= target,
+              },
+              clean: {
+                runs: cc.length,
+                samples: cc.reduce((n, x) => n + x.samples, 0),
+                warningSamples: cc.reduce((n, x) => n + x.warnings, 0),
+                criticalSpikes: cc.reduce((n, x) => n + x.spikes, 0),
+                warningEpisodes: cc.reduce((n, x) => n + x.episodes, 0),
+                falseRollbacks: cc.filter((x) => x.falseRollback).length,
+                falseRollbackReasons: cc.filter((x) => x.falseRollback).map((x) => x.reason),
+              },
+            },
+          ];
+        }),
+      ),
     };
-    const step = (k: keyof (typeof d)[number]['steps']) =>
-      `${k} median ${Math.round(median(d.map((x) => x.steps[k])))} / max ${Math.max(...d.map((x) => x.steps[k]))}`;
-    const lines = [
-      `watch detection, sample interval I = ${I} ms`,
-      `  breach → rollback request over ${d.length} runs: median ${report.detection.medianMs} ms, max ${report.detection.maxMs} ms (target ≤ I + 2 s = ${I + 2_000} ms: ${report.detection.withinTarget ? 'met' : 'MISSED'})`,
-      `  baseline (ideal sampler, next tick): median ${report.detection.baselineIdealSamplerMedianMs} ms, max ${report.detection.baselineIdealSamplerMaxMs} ms; ratio of medians ${report.detection.ratioMedianVsBaseline}`,
-      `  overhead over the ideal sampler: median ${report.detection.overheadMedianMs} ms, max ${report.detection.overheadMaxMs} ms`,
-      `  where it goes (ms): ${(['timerLate', 'toSample', 'sample', 'toRollback', 'rollbackCall'] as const).map(step).join('; ')}`,
-      `  clean watches: ${c.length} (${report.clean.samples} samples, ${report.clean.warningSamples} warning samples), false rollbacks: ${falseRollbacks}`,
-    ];
+    const lines = [`watch detection, sample interval I = ${I} ms, Prometheus scrape ${S} ms`];
+    for (const provider of PROVIDERS) {
+      const r = report.providers[provider];
+      const dd = d.filter((x) => x.provider === provider);
+      const step = (k: keyof (typeof d)[number]['steps']) =>
+        `${k} ${Math.round(median(dd.map((x) => x.steps[k])))}/${Math.max(...dd.map((x) => x.steps[k]))}`;
+      lines.push(
+        `  ${provider}: breach → rollback request over ${r.detection.runs} runs: median ${r.detection.medianMs} ms, max ${r.detection.maxMs} ms (target median ≤ ${r.detection.targetMs} ms: ${r.detection.medianWithinTarget ? 'met' : 'MISSED'})`,
+        `    baseline (ideal sampler, two ticks): median ${r.detection.baselineIdealSamplerMedianMs} ms; ratio of medians ${r.detection.ratioMedianVsBaseline}`,
+        `    where it goes (median/max ms): ${(['timerLate', 'toSample', 'sample', 'toRollback', 'rollbackCall'] as const).map(step).join('; ')}`,
+        `    clean watches: ${r.clean.runs} (${r.clean.samples} samples, ${r.clean.warningSamples} warning samples, ${r.clean.criticalSpikes} critical spikes, ${r.clean.warningEpisodes} warning episodes), false rollbacks: ${r.clean.falseRollbacks}`,
+      );
+    }
     process.stdout.write(`${lines.join('\n')}\n${JSON.stringify(report)}\n`);
-    if (!report.detection.withinTarget || falseRollbacks > 0) process.exitCode = 1;
+    if (PROVIDERS.some((p) => !report.providers[p].detection.medianWithinTarget || report.providers[p].clean.falseRollbacks > 0))
+      process.exitCode = 1;
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

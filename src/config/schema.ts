@@ -45,6 +45,37 @@ const criticalPath = z.object({
   expectBody: z.string().optional(),
 });
 
+// ---- metric providers and metrics (Flagger/Argo analysis templates: a named metric, its provider query, thresholds) ----
+const metricProvider = z.discriminatedUnion('type', [
+  /** PromQL instant queries; `$deployment` and `$window` are substituted. */
+  z.object({ type: z.literal('prometheus'), url, bearerTokenEnv: envName.optional() }),
+  /** A read-only query against a configured database returning one number; $1 = window in seconds, $2 = deployment id or NULL. */
+  z.object({ type: z.literal('sql'), database: z.string().min(1) }),
+  /** The app's own GET /api/metrics (optional: neither runbook's app has it); the query names a field: errorRate, p50Ms, p95Ms, p99Ms. */
+  z.object({ type: z.literal('endpoint') }),
+]);
+export type MetricProviderConfig = z.infer<typeof metricProvider>;
+const metric = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
+    /** Key of `metricProviders`. */
+    provider: z.string().min(1),
+    query: z.string().min(1),
+    warning: z.number().optional(),
+    critical: z.number(),
+    unit: z.string().default(''),
+    /** What a query that returns nothing (no rows, an empty vector, 0/0) means. */
+    noData: z.enum(['ignore', 'warning', 'critical']).default('ignore'),
+    /** Query window ($window, $1), e.g. the rate() range. */
+    window: durationMs.default(60_000),
+    /** Critical samples in a row that make the watch roll back (single spikes are absorbed). */
+    failureLimit: z.number().int().positive().default(2),
+    /** Staged promotion: also judge the new deployment against the stable one (breach = above critical and above k × stable). */
+    compareToStable: z.boolean().default(false),
+  })
+  .refine((m) => m.warning === undefined || m.warning <= m.critical, { message: 'warning must not exceed critical', path: ['warning'] });
+export type MetricConfig = z.infer<typeof metric>;
+
 export const service = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
   platform: z.enum(['vercel', 'netlify']),
@@ -74,6 +105,8 @@ export const service = z.object({
   git: z.object({ type: z.literal('github'), org: z.string(), repo: z.string() }).optional(),
   /** Database this service uses (key of `databases`). */
   database: z.string().optional(),
+  /** Metrics the deploy watch and the health check evaluate (see `metricProviders`); none → the app's /api/metrics. */
+  metrics: z.array(metric).default([]),
 });
 export type ServiceConfig = z.infer<typeof service>;
 
@@ -93,7 +126,6 @@ const thresholds = z
     /** DB connections as percent of the pool. */
     dbConnections: z.object({ warning: percent.default(70), critical: percent.default(90) }).prefault({}),
     diskPercent: z.object({ critical: percent.default(90) }).prefault({}),
-    memoryPercent: z.object({ warning: percent.default(80) }).prefault({}),
   })
   .refine((t) => t.errorRate.info <= t.errorRate.warning && t.errorRate.warning <= t.errorRate.critical, {
     message: 'must rise: info ≤ warning ≤ critical',
@@ -200,6 +232,8 @@ const deploy = z.object({
   stageWatch: durationMs.default(600_000),
   sampleInterval: durationMs.default(30_000),
   unhealthySamplesForRollback: z.number().int().positive().default(3),
+  /** k of the baseline comparison (metrics with compareToStable): the canary breaches above k × the stable deployment's value. */
+  baselineFactor: z.number().min(1).default(2),
   pollInterval: durationMs.default(5_000),
   requireApproval: z.boolean().default(false),
   approvalTimeout: durationMs.default(86_400_000),
@@ -389,6 +423,8 @@ export const configSchema = z
     temporal: z.object({ namespace: z.string().default('default'), taskQueue: z.string().default('durable-runbooks') }).prefault({}),
     services: z.array(service).min(1),
     databases: z.record(z.string(), database).default({}),
+    /** Named metric sources the services' `metrics` refer to. */
+    metricProviders: z.record(z.string(), metricProvider).default({}),
     thresholds: thresholds.prefault({}),
     oncall: z.object({ levels: z.array(onCallLevel).min(1) }),
     incidents: incidents,
@@ -440,6 +476,27 @@ export const configSchema = z
       if (s.database && !cfg.databases[s.database]) {
         ctx.addIssue({ code: 'custom', path: ['services', i, 'database'], message: `no database "${s.database}" under databases` });
       }
+      s.metrics.forEach((m, j) => {
+        const provider = cfg.metricProviders[m.provider];
+        if (!provider)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', i, 'metrics', j, 'provider'],
+            message: `no provider "${m.provider}" under metricProviders`,
+          });
+        else if (provider.type === 'endpoint' && !['errorRate', 'p50Ms', 'p95Ms', 'p99Ms'].includes(m.query))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', i, 'metrics', j, 'query'],
+            message: 'the endpoint provider reads errorRate, p50Ms, p95Ms or p99Ms',
+          });
+        else if (provider.type === 'sql' && !cfg.databases[provider.database])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metricProviders', m.provider, 'database'],
+            message: `no database "${provider.database}" under databases`,
+          });
+      });
     });
     const levels = new Set(cfg.oncall.levels.map((l) => l.name));
     for (const [sev, steps] of Object.entries(cfg.incidents.escalation ?? {})) {

@@ -134,6 +134,16 @@ export class Apps {
     Object.assign(r, { current: route.current, canary: route.canary, canaryPercent: route.canary ? route.canaryPercent : 0 });
   }
 
+  /** Every project's production route (what serves it now). */
+  routeList(): Array<ProductionRoute & { projectId: string }> {
+    return [...this.routes.values()].map((r) => ({
+      projectId: r.projectId,
+      current: r.current,
+      canary: r.canary,
+      canaryPercent: r.canaryPercent,
+    }));
+  }
+
   production(projectKey: string): ProductionRoute | undefined {
     const id = this.projectKeys.get(projectKey);
     const r = id ? this.routes.get(id) : undefined;

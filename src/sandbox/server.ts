@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AppRequestMetrics, metricsRpsFromEnv } from './app-metrics';
 import { Apps, type AppDegradation } from './apps';
 import { CallLog, redactHeaders, type CallFilter, type CallRecord } from './calls';
 import { FaultInjector, type ActiveFault, type FaultSpec } from './faults';
@@ -35,6 +36,8 @@ export interface SandboxOptions {
   tlsPort?: number;
   /** Calls the call log keeps (default 20 000; the oldest are dropped). */
   callLogLimit?: number;
+  /** Simulated requests per second of each project's production in the Prometheus metrics (app-metrics.ts). */
+  metricsRps?: number;
   /** A save to dataDir failed (the sandbox goes on; the next change tries again). Default: a line on stderr. */
   onSaveError?: (err: Error) => void;
 }
@@ -199,6 +202,12 @@ export async function buildSandbox(opts: SandboxOptions) {
   await app.register(providers.plugin, { prefix: '/status' });
   await app.register(providers.apiPlugin, { prefix: '/ai' });
   await app.register(apps.routesPlugin, { prefix: '/_apps' });
+  // The sample app's Prometheus metrics, for every project and deployment; outside the vendor mounts, so scrapes stay out of the call log.
+  const appMetrics = new AppRequestMetrics(apps, opts.metricsRps ?? metricsRpsFromEnv(process.env));
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await appMetrics.exposition();
+    return reply.type(contentType).send(body);
+  });
 
   return {
     app,

@@ -68,6 +68,8 @@ export interface StageOptions {
   /** Extra services (e.g. one per deployment in the chaos test). */
   services?: Record<string, unknown>[];
   deploy?: Record<string, unknown>;
+  /** Other top-level config sections (e.g. metricProviders). */
+  config?: Record<string, unknown>;
   databases?: Record<string, string>;
   /** Worker with a Temporal client, so `raiseAlerts` can open incidents. */
   withAlerts?: boolean;
@@ -116,7 +118,10 @@ export async function openStages(): Promise<Stages> {
     const first = { ...base.services[0], ...opts.service };
     const services = [first, ...(opts.services ?? []).map((s) => ({ ...base.services[0], ...s }))];
     const databases = Object.fromEntries(Object.keys(opts.databases ?? {}).map((k) => [k, { urlEnv: 'DATABASE_URL', poolSize: 10 }]));
-    const raw = testConfig({ services, deploy: { ...opts.deploy }, databases: { ...base.databases, ...databases } }, example);
+    const raw = testConfig(
+      { ...opts.config, services, deploy: { ...opts.deploy }, databases: { ...base.databases, ...databases } },
+      example,
+    );
     const { config, env } = sandboxConfigOverrides(sandbox, raw, { requestTimeoutMs: 2_000 });
     const deps: ActivityDeps = { ...testDeps(config, ops, opts.databases ?? {}), env, platforms: createPlatformClients(config, env) };
     const activities = () => {

@@ -94,7 +94,9 @@ export function testConfig(
 ): RunbookConfig {
   const file = path.join(__dirname, '..', '..', 'config', 'examples', `${example}.yaml`);
   const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  return parseConfig({ ...raw, ...overrides }, file);
+  // The examples' metrics read the sample app's database; suites that test metric providers configure their own.
+  const services = (raw.services as Record<string, unknown>[]).map((svc) => ({ ...svc, metrics: [] }));
+  return parseConfig({ ...raw, services, metricProviders: {}, ...overrides }, file);
 }
 
 /** A client of the run's Temporal server, or of `address` (a test's own server). */

@@ -15,6 +15,7 @@ import {
 } from '../../workflows/deploy/contract';
 import type { ChatChannel } from '../../workflows/deploy/contract';
 import { invalidInput as invalid, requirePlatforms, type ActivityDeps } from '../deps';
+import { createMetricReader } from '../metrics';
 import { checkCommitStatus } from './ci-status';
 import { createEdgeFunctionActivities } from './edge-functions';
 import { discoverMigrations, type MigrationFile } from './migrations/discover';
@@ -91,6 +92,7 @@ async function withHeartbeat<T>(work: () => Promise<T>, everyMs = 1_000): Promis
 export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops' | 'databaseUrl' | 'env' | 'platforms'>) {
   const { config } = deps;
   const clients = (): PlatformClients => requirePlatforms(deps);
+  const metricReader = createMetricReader({ ...deps, probe: () => clients().probe });
   /** The named service and its platform's deploy target. */
   const serviceAndTarget = (name: string): { service: ServiceConfig; target: DeployTarget } => {
     const service = serviceOf(config, name);
@@ -305,10 +307,24 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
       return callPlatform(() => target.rollBack(input.toDeploymentId, input.reason, input.pollIntervalMs));
     },
 
-    /** One watch sample: health endpoint plus request metrics of `baseUrl`. A down app is an observation, not an error. */
-    async sampleHealth(input: { service: string; baseUrl: string }): Promise<HealthSample> {
+    /**
+     * One watch sample: the health endpoint of `baseUrl` plus the service's metrics (services[].metrics,
+     * for `deployment` and, during a staged promotion, the stable one), or /api/metrics when it has none.
+     * A down app is an observation, not an error.
+     */
+    async sampleHealth(input: { service: string; baseUrl: string; deployment?: string; stableDeployment?: string }): Promise<HealthSample> {
       const service = serviceOf(config, input.service);
-      return sampleApp(clients().probe, input.baseUrl, service.healthPath);
+      if (!service.metrics.length) return sampleApp(clients().probe, input.baseUrl, service.healthPath);
+      const [health, metrics] = await Promise.all([
+        sampleApp(clients().probe, input.baseUrl, service.healthPath, { endpointMetrics: false }),
+        metricReader.readMetrics(service, {
+          baseUrl: input.baseUrl,
+          deployment: input.deployment,
+          stableDeployment: input.stableDeployment,
+          signal: Context.current().cancellationSignal,
+        }),
+      ]);
+      return { ...health, metrics };
     },
 
     /**
@@ -334,7 +350,7 @@ export function createDeployActivities(deps: Pick<ActivityDeps, 'config' | 'ops'
             continue;
           }
         }
-        const s = await sampleApp(clients().probe, service.productionUrl, service.healthPath);
+        const s = await sampleApp(clients().probe, service.productionUrl, service.healthPath, { endpointMetrics: !service.metrics.length });
         detail = s.detail;
         if (s.healthy) return { healthy: true, detail };
       }

@@ -1,4 +1,5 @@
 import type { HealthProbeResult, PlatformClients } from '../../platforms';
+import type { MetricReading } from '../../workflows/common/metrics';
 
 export interface HealthSample {
   healthy: boolean;
@@ -6,6 +7,8 @@ export interface HealthSample {
   errorRate: number | null;
   p99Ms: number | null;
   detail: string;
+  /** The service's configured metrics (services[].metrics), when it has any: then errorRate/p99Ms stay null. */
+  metrics?: MetricReading[];
 }
 
 /**
@@ -18,27 +21,38 @@ export function isHealthy(h: HealthProbeResult): boolean {
   return h.status >= 200 && h.status < 300;
 }
 
-/** One sample of an app: its health endpoint plus its request metrics. A down app is an observation, not an error. */
-export async function sampleApp(probe: PlatformClients['probe'], baseUrl: string, healthPath: string): Promise<HealthSample> {
+/**
+ * One sample of an app: its health endpoint plus, unless `endpointMetrics` is false (the service has
+ * configured metrics instead), its /api/metrics. A down app is an observation, not an error.
+ */
+export async function sampleApp(
+  probe: PlatformClients['probe'],
+  baseUrl: string,
+  healthPath: string,
+  { endpointMetrics = true } = {},
+): Promise<HealthSample> {
   const [health, metrics] = await Promise.all([
     probe.health(baseUrl, healthPath),
-    probe.metrics(baseUrl).then(
-      (m) => m,
-      (err: unknown) => err as Error,
-    ),
+    endpointMetrics
+      ? probe.metrics(baseUrl).then(
+          (m) => m,
+          (err: unknown) => err as Error,
+        )
+      : undefined,
   ]);
   const healthy = isHealthy(health);
   const detail = [
     health.status === null
       ? `health: no answer (${health.error})`
       : `health: ${health.status}${health.health ? ` ${health.health.status}` : ''}${health.problem ? ` (${health.problem})` : ''}`,
-    metrics instanceof Error ? `metrics unavailable: ${metrics.message}` : `error rate ${metrics.errorRate}%, p99 ${metrics.p99Ms} ms`,
+    ...(metrics === undefined
+      ? []
+      : [
+          metrics instanceof Error
+            ? `metrics unavailable: ${metrics.message}`
+            : `error rate ${metrics.errorRate}%, p99 ${metrics.p99Ms} ms`,
+        ]),
   ].join('; ');
-  return {
-    healthy,
-    status: health.status,
-    errorRate: metrics instanceof Error ? null : metrics.errorRate,
-    p99Ms: metrics instanceof Error ? null : metrics.p99Ms,
-    detail,
-  };
+  const m = metrics instanceof Error ? undefined : metrics;
+  return { healthy, status: health.status, errorRate: m?.errorRate ?? null, p99Ms: m?.p99Ms ?? null, detail };
 }

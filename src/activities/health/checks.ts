@@ -2,6 +2,7 @@ import { request } from 'undici';
 import type { RunbookConfig, ServiceConfig } from '../../config/schema';
 import type { AppMetrics, ProviderStatus } from '../../platforms/schemas';
 import type { HealthProbeResult, ProbeResult } from '../../platforms/types';
+import { judgeMetric, type MetricReading } from '../../workflows/common/metrics';
 import { checkKey, type CheckResult, type CheckStatus } from '../../workflows/health/contract';
 import type { CertificateInfo } from './tls';
 
@@ -123,6 +124,25 @@ export function metricChecks(service: ServiceConfig, m: AppMetrics, t: Threshold
       unit: 'ms',
     },
   ];
+}
+
+/**
+ * A configured metric (services[].metrics) read through its provider: judged like the watch judges one
+ * sample (no stable comparison outside a deployment); an unreadable query is unknown, not an alert.
+ */
+export function metricCheck(service: ServiceConfig, r: MetricReading): CheckResult {
+  const { level, reason } = judgeMetric(r, 1);
+  return {
+    key: checkKey(service.name, r.name),
+    service: service.name,
+    check: r.name,
+    customerFacing: service.customerFacing,
+    status: r.error ? 'unknown' : level,
+    summary: `${service.name} ${reason}`,
+    ...(r.value !== null ? { value: r.value } : {}),
+    unit: r.rule.unit,
+    details: { provider: r.provider, providerType: r.providerType, queriedAt: r.queriedAt, tookMs: r.tookMs },
+  };
 }
 
 /** AI provider status pages: degraded performance is a warning, an outage is critical. */

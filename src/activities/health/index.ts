@@ -5,12 +5,14 @@ import { connect } from '../../db/connect';
 import { checkKey, planFrom, type AlertTransition, type CheckResult, type HealthPlan } from '../../workflows/health/contract';
 import { messageOf } from '../../workflows/common';
 import { invalidInput, requirePlatforms, type ActivityDeps } from '../deps';
+import { createMetricReader } from '../metrics';
 import {
   appHealthChecks,
   connectionsCheck,
   diskCheck,
   edgeFunctionCheck,
   frontendCheck,
+  metricCheck,
   metricChecks,
   probeRequest,
   providerCheck,
@@ -33,13 +35,17 @@ export function createHealthActivities(deps: ActivityDeps) {
   const cfg = deps.config;
   const signal = () => Context.current().cancellationSignal;
   const platforms = () => requirePlatforms(deps);
+  const metricReader = createMetricReader({ ...deps, probe: () => platforms().probe });
 
   return {
     async healthPlan(): Promise<HealthPlan> {
       return planFrom(cfg);
     },
 
-    /** The app's /api/health (and storage from it), the frontend's 200, and the request metrics against the thresholds. */
+    /**
+     * The app's /api/health (and storage from it), the frontend's 200, and the request metrics against the
+     * thresholds: the service's configured metrics through their providers, or else its /api/metrics.
+     */
     async checkService(input: { service: string }): Promise<CheckResult[]> {
       const service = cfg.services.find((s) => s.name === input.service);
       if (!service) throw invalidInput(`no service "${input.service}" in the configuration`);
@@ -52,7 +58,10 @@ export function createHealthActivities(deps: ActivityDeps) {
       ]);
       const results = [...appHealthChecks(service, health)];
       if (front) results.push(frontendCheck(service, front));
-      if (health.status !== null) {
+      if (service.metrics.length) {
+        const readings = await metricReader.readMetrics(service, { baseUrl: service.productionUrl, signal: signal() });
+        results.push(...readings.map((r) => metricCheck(service, r)));
+      } else if (health.status !== null) {
         try {
           results.push(...metricChecks(service, await probe.metrics(service.productionUrl), cfg.thresholds));
         } catch (err) {

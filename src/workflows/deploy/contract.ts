@@ -213,6 +213,8 @@ export interface WatchSample {
   level: 'ok' | 'warning' | 'critical';
   /** Why the level is what it is, e.g. "error rate 7.2% > 5%". */
   reasons: string[];
+  /** The configured metrics' readings: value, provider and query time (absent for /api/metrics samples). */
+  metrics?: { name: string; provider: string; value: number | null; stable?: number | null; queriedAt: string; error?: string }[];
 }
 
 export interface WatchProgress {
@@ -225,6 +227,8 @@ export interface WatchProgress {
   lastP99Ms: number | null;
   lastHealthy: boolean | null;
   consecutiveUnhealthy: number;
+  /** Critical samples in a row per configured metric (a metric breaches at its failureLimit). */
+  metricStreaks?: Record<string, number>;
   warnings: number;
   /** Milliseconds until this watch ends, as of the workflow's last step. */
   timeLeftMs: number;
@@ -331,6 +335,8 @@ export interface DeployPlan {
   /** The watch's rollback condition: this many unhealthy samples in a row, or a critical threshold crossed. */
   unhealthySamplesForRollback: number;
   thresholds: { errorRate: { warning: number; critical: number }; p99Ms: { warning: number; critical: number } };
+  /** k: with staged promotion a compared metric breaches above k × the stable deployment's value (absent in older histories: 2). */
+  baselineFactor?: number;
   durations: {
     watch: number;
     stageWatch: number;
@@ -370,6 +376,7 @@ export function planFrom(config: RunbookConfig, service: ServiceConfig, o: PlanO
       errorRate: { warning: config.thresholds.errorRate.warning, critical: config.thresholds.errorRate.critical },
       p99Ms: { warning: config.thresholds.p99Ms.warning, critical: config.thresholds.p99Ms.critical },
     },
+    baselineFactor: d.baselineFactor,
     durations: {
       watch: o.durations?.watch ?? d.watch,
       stageWatch: o.durations?.stageWatch ?? d.stageWatch,

@@ -1,5 +1,6 @@
 import { condition } from '@temporalio/workflow';
 import { messageOf, publish } from '../common';
+import { judgeMetricSample, type MetricReading } from '../common/metrics';
 import type { AbortRequest, DeployPlan, DeployProgress, DeployStage, EndWatchRequest, WatchSample } from './contract';
 import type { DeployProxies } from './proxies';
 
@@ -9,7 +10,10 @@ import type { DeployProxies } from './proxies';
  * The rollback condition is one `critical` sample (classifySample): error rate above
  * `thresholds.errorRate.critical` (runbook: 5 %), p99 above `thresholds.p99Ms.critical` (10 s), or
  * `deploy.unhealthySamplesForRollback` (3) unhealthy samples in a row. Warnings (1 %, 5 s) only notify.
- * The figures reach the workflow in its plan (planFrom in contract.ts).
+ * The figures reach the workflow in its plan (planFrom in contract.ts). A service with configured metrics
+ * (services[].metrics) is judged by those instead: a metric breaches after its failureLimit critical
+ * samples in a row (judgeMetricSample), and during a staged promotion a compared metric only above
+ * k × the stable deployment's value too.
  */
 
 export interface WatchThresholds {
@@ -26,6 +30,8 @@ export interface RawSample {
   errorRate: number | null;
   p99Ms: number | null;
   detail: string;
+  /** Readings of the configured metrics; present → they replace the error-rate and p99 rules. */
+  metrics?: MetricReading[];
 }
 
 /**
@@ -37,10 +43,11 @@ export function classifySample(
   s: RawSample,
   consecutiveUnhealthy: number,
   t: WatchThresholds,
+  metricVerdict?: { critical: string[]; warning: string[] },
 ): { level: WatchSample['level']; reasons: string[] } {
   if (s.missing) return { level: 'warning', reasons: [`no sample (${s.detail})`] };
-  const critical: string[] = [];
-  const warning: string[] = [];
+  const critical: string[] = [...(metricVerdict?.critical ?? [])];
+  const warning: string[] = [...(metricVerdict?.warning ?? [])];
   if (s.errorRate !== null) {
     if (s.errorRate > t.errorRate.critical) critical.push(`error rate ${s.errorRate}% > ${t.errorRate.critical}%`);
     else if (s.errorRate > t.errorRate.warning) warning.push(`error rate ${s.errorRate}% > ${t.errorRate.warning}%`);
@@ -54,7 +61,7 @@ export function classifySample(
     if (consecutiveUnhealthy >= t.unhealthySamples) critical.push(line);
     else warning.push(line);
   }
-  if (s.errorRate === null || s.p99Ms === null) warning.push(`metrics unavailable (${s.detail})`);
+  if (!s.metrics && (s.errorRate === null || s.p99Ms === null)) warning.push(`metrics unavailable (${s.detail})`);
   if (critical.length) return { level: 'critical', reasons: critical };
   if (warning.length) return { level: 'warning', reasons: warning };
   return { level: 'ok', reasons: [] };
@@ -97,6 +104,7 @@ export async function watch(run: WatchRun, percent: number, durationMs: number, 
     lastP99Ms: null as number | null,
     lastHealthy: null as boolean | null,
     consecutiveUnhealthy: 0,
+    metricStreaks: undefined as Record<string, number> | undefined,
     warnings: 0,
     timeLeftMs: durationMs,
   };
@@ -115,15 +123,48 @@ export async function watch(run: WatchRun, percent: number, durationMs: number, 
       state.watch = { ...w, endedEarly: ended };
       return { kind: 'ended', ...ended };
     }
-    const s = await sampler
-      .sampleHealth({ service, baseUrl: url })
+    // The new deployment, and during a staged promotion the stable one it is compared with.
+    const s: RawSample = await sampler
+      .sampleHealth({
+        service,
+        baseUrl: url,
+        deployment: state.production?.id,
+        stableDeployment: percent < 100 ? state.previousProduction?.id : undefined,
+      })
       .catch((err) => ({ missing: true, healthy: false, status: null, errorRate: null, p99Ms: null, detail: messageOf(err) }));
-    if (!('missing' in s)) w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
-    const { level, reasons } = classifySample(s, w.consecutiveUnhealthy, {
-      ...p.thresholds,
-      unhealthySamples: p.unhealthySamplesForRollback,
-    });
-    const sample: WatchSample = { at: now(), percent, healthy: s.healthy, errorRate: s.errorRate, p99Ms: s.p99Ms, level, reasons };
+    if (!s.missing) w.consecutiveUnhealthy = s.healthy ? 0 : w.consecutiveUnhealthy + 1;
+    let metricVerdict;
+    if (s.metrics) {
+      metricVerdict = judgeMetricSample(s.metrics, w.metricStreaks ?? {}, p.baselineFactor ?? 2);
+      w.metricStreaks = metricVerdict.streaks;
+    }
+    const { level, reasons } = classifySample(
+      s,
+      w.consecutiveUnhealthy,
+      { ...p.thresholds, unhealthySamples: p.unhealthySamplesForRollback },
+      metricVerdict,
+    );
+    const sample: WatchSample = {
+      at: now(),
+      percent,
+      healthy: s.healthy,
+      errorRate: s.errorRate,
+      p99Ms: s.p99Ms,
+      level,
+      reasons,
+      ...(s.metrics
+        ? {
+            metrics: s.metrics.map((r) => ({
+              name: r.name,
+              provider: r.provider,
+              value: r.value,
+              ...(r.stable !== undefined ? { stable: r.stable } : {}),
+              queriedAt: r.queriedAt,
+              ...(r.error ? { error: r.error } : {}),
+            })),
+          }
+        : {}),
+    };
     Object.assign(w, {
       samplesTaken: k,
       lastErrorRate: s.errorRate,
@@ -134,9 +175,10 @@ export async function watch(run: WatchRun, percent: number, durationMs: number, 
     state.samplesTaken += 1;
     state.recentSamples = [...state.recentSamples, sample].slice(-RECENT_SAMPLES);
     // Shown in the Temporal UI beside the run's summary.
-    publish({
-      details: `watching at ${percent}%: ${k}/${planned} samples, error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms, ${level}`,
-    });
+    const shown = s.metrics
+      ? s.metrics.map((r) => `${r.name} ${r.value ?? '-'}${r.rule.unit === '%' ? '%' : r.rule.unit ? ` ${r.rule.unit}` : ''}`).join(', ')
+      : `error rate ${s.errorRate ?? '-'}%, p99 ${s.p99Ms ?? '-'} ms`;
+    publish({ details: `watching at ${percent}%: ${k}/${planned} samples, ${shown}, ${level}` });
     if (level === 'critical') return { kind: 'critical', reasons };
     if (level === 'warning') {
       w.warnings += 1;
