@@ -1,6 +1,7 @@
 import { planFrom, type IncidentPlan } from '../../workflows/incident/contract';
 import type { ActivityDeps } from '../deps';
 import { createAlertActivities } from './alerts';
+import { createDataLossActivities } from './data-loss';
 import { createDiagnosisActivities } from './diagnosis';
 import { createNotificationActivities } from './notifications';
 import { createPlaybookActivities } from './playbooks';
@@ -21,6 +22,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
     ...createDiagnosisActivities(deps),
     ...createPlaybookActivities(deps),
     ...createAlertActivities(deps),
+    ...createDataLossActivities(deps),
   };
 }
 
