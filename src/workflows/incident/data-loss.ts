@@ -168,7 +168,7 @@ export async function dataLossPlaybook(raw: DataLossInput): Promise<DataLossStat
     await chat(
       `:floppy_disk: data loss in ${input.database}: ${st.lost.map(describeLost).join(', ') || 'scope unknown'}. Options: ${st.options
         .map((o) => o.option)
-        .join(', ')}. Approve one with \`runbook incident data-loss approve ${workflowId} --option <option>\``,
+        .join(', ')}. Approve one with the approveRecovery update of ${workflowId} (option, by)`,
     );
     if (!(await condition(() => decision !== undefined, input.approvalTimeout)) || decision?.approve === false) {
       st.stage = 'not-approved';
