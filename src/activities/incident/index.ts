@@ -2,6 +2,7 @@ import { planFrom, type IncidentPlan } from '../../workflows/incident/contract';
 import type { ActivityDeps } from '../deps';
 import { createAlertActivities } from './alerts';
 import { createDataLossActivities } from './data-loss';
+import { createSecurityActivities } from './security';
 import { createDiagnosisActivities } from './diagnosis';
 import { createNotificationActivities } from './notifications';
 import { createPlaybookActivities } from './playbooks';
@@ -23,6 +24,7 @@ export function createIncidentActivities(deps: ActivityDeps) {
     ...createPlaybookActivities(deps),
     ...createAlertActivities(deps),
     ...createDataLossActivities(deps),
+    ...createSecurityActivities(deps),
   };
 }
 

@@ -1,4 +1,4 @@
-import { condition, getExternalWorkflowHandle, log, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { condition, log, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { BackupActivities } from '../../activities/backup';
 import type { DeployActivities } from '../../activities/deploy';
 import type { IncidentActivities } from '../../activities/incident';
@@ -6,7 +6,7 @@ import { fnv1a, messageOf, parseInput } from '../common';
 import { pitrRestoreWorkflowId, restoreWorkflowId, type PitrRestoreInput, type RestoreInput, type RestoreResult } from '../backup/contract';
 import type { pitrRestore } from '../backup/pitr-restore';
 import type { restore } from '../backup/restore';
-import { noteSignal, RUNBOOK_ACTOR } from './contract';
+import { noteToIncident } from './incident-note';
 import {
   approveRecoveryRequest,
   approveRecoveryUpdate,
@@ -64,10 +64,7 @@ export async function dataLossPlaybook(raw: DataLossInput): Promise<DataLossStat
   async function step(name: DataLossStep['step'], text: string): Promise<void> {
     st.steps.push({ at: now(), step: name, text });
     log.info(`data loss ${input.database} [${name}] ${text}`);
-    if (!input.incidentId) return;
-    await getExternalWorkflowHandle(input.incidentId)
-      .signal(noteSignal, { by: RUNBOOK_ACTOR, text: `Data loss playbook, ${name}: ${text}` })
-      .catch((err: unknown) => log.warn('could not write to the incident timeline', { error: messageOf(err) }));
+    await noteToIncident(input.incidentId, `Data loss playbook, ${name}: ${text}`);
   }
   async function chat(text: string): Promise<void> {
     await quick
