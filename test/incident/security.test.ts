@@ -73,6 +73,13 @@ describe('security playbook', () => {
       runKey: uniqueName('cleanup'),
       policy: 'api-logs',
     });
+  /** The project's IP blocking rules, as the Vercel Firewall API reports them. */
+  const firewallIps = async () => {
+    const res = await fetch(`${stack.sandbox.url}/vercel/v1/security/firewall/config/active?projectId=crav-javari`, {
+      headers: { authorization: 'Bearer sandbox' },
+    });
+    return ((await res.json()) as { ips: { id: string; ip: string; hostname: string; action: string; notes?: string }[] }).ips;
+  };
   const count = async (sql: string) => (await stack.app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`)).rows[0].n;
 
   async function waitForStage(handle: { query: (q: typeof securityStatusQuery) => Promise<SecurityStatus> }, stage: string) {
@@ -85,7 +92,7 @@ describe('security playbook', () => {
     throw new Error(`expected stage ${stage}; last status ${JSON.stringify(last, null, 2)}`);
   }
 
-  it('scopes the suspect, preserves the window with its hash and holds the cleanup off it, disables the account once approved (and undoes it), and lists the console steps', async () => {
+  it('scopes the suspect, preserves the window with its hash and holds the cleanup off it, disables the account and denies the address through the Vercel Firewall API once approved (and undoes both), and lists the console steps', async () => {
     await worker.run(async () => {
       const incident = await raise(worker.client, worker.taskQueue, [
         alert({ dedupKey: key('security'), severity: 'P0', summary: 'Suspicious sign-ins' }),
@@ -135,8 +142,9 @@ describe('security playbook', () => {
       expect(held).toMatchObject({ status: 'skipped', summary: expect.stringMatching(/api_logs is held as evidence by incident-/) });
       expect(await count('api_logs')).toBe(70);
 
-      // Not disabled before approval.
+      // Nothing disabled or blocked before approval.
       expect(await count(`users WHERE blocked`)).toBe(0);
+      expect(await firewallIps()).toEqual([]);
       const approved = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] });
       expect(approved.accessControl).toBe('approved');
       const open = await waitForStage(handle, 'open');
@@ -145,16 +153,22 @@ describe('security playbook', () => {
         blocked_reason: `security incident ${incident.workflowId}: credential stuffing`,
       });
       expect(await count(`users WHERE blocked`)).toBe(1);
+      // Containment through the Vercel Firewall API: one deny rule for the address, on every hostname.
+      expect(await firewallIps()).toEqual([
+        expect.objectContaining({ ip: '203.0.113.7', hostname: '*', action: 'deny', notes: expect.stringMatching(/credential stuffing/) }),
+      ]);
+      expect(open.blocked).toEqual({ service: 'javari-web', rules: [{ ip: '203.0.113.7', ruleId: (await firewallIps())[0].id }] });
       expect(open.checklist).toEqual([
         'revoke vercel token: Vercel dashboard → Account Settings → Tokens → delete "ci-deploy"',
         `end the Supabase Auth sessions of mallory@example.com: Supabase dashboard → Authentication → Users → ${mallory} → Ban user`,
-        'block 203.0.113.7: Vercel dashboard → javari-web → Firewall → Configure → New Rule: IP Address equals 203.0.113.7 → Deny',
         'review the other addresses the suspects used: 198.51.100.9',
       ]);
-      // The security contacts hear of it in chat, with the checklist.
+      // The security contacts hear of it in chat: the approval asked for, then the summary with the checklist.
       const chats = stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).map((c) => JSON.stringify(c.body));
-      expect(chats.some((c) => c.includes('disable mallory@example.com?'))).toBe(true);
-      expect(chats.some((c) => c.includes('Vercel dashboard → javari-web → Firewall'))).toBe(true);
+      expect(chats.some((c) => c.includes('disable mallory@example.com and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(
+        true,
+      );
+      expect(chats.some((c) => c.includes('Tokens → delete \\"ci-deploy\\"'))).toBe(true);
 
       // Undo: the account as it was.
       expect(await rejection(handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] }))).toMatch(
@@ -165,6 +179,13 @@ describe('security playbook', () => {
         blocked: false,
         blocked_reason: null,
       });
+      expect(await firewallIps()).toEqual([]);
+      // The firewall changes, in order: the address denied once (after reading what was there), then removed.
+      expect(
+        stack.sandbox
+          .calls({ vendor: 'vercel', method: 'PATCH', pathPrefix: '/v1/security/firewall/config' })
+          .map((c) => `${(c.body as { action: string }).action} ${c.status}`),
+      ).toEqual(['ip.insert 200', 'ip.remove 200']);
 
       // Closed: the hold is released and the cleanup deletes the old rows again (never the window's).
       const closed = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'close', by: 'sam' }] });

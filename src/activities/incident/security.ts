@@ -4,7 +4,9 @@ import type { Client as PgClient } from 'pg';
 import type { EvidenceObject, SecurityScope } from '../../workflows/incident/security-contract';
 import { createBackupStore } from '../backup/open-store';
 import type { BackupStore } from '../backup/store';
-import type { ActivityDeps } from '../deps';
+import { callPlatform } from '../../platforms/activity-errors';
+import { invalidInput } from '../../workflows/common';
+import { requirePlatforms, type ActivityDeps } from '../deps';
 import { appAccess } from './services';
 
 interface TableShape {
@@ -14,8 +16,14 @@ interface TableShape {
 }
 
 /** Security Incident: the scope of a compromise read from the app database, and its evidence copied and held. */
-export function createSecurityActivities(deps: Pick<ActivityDeps, 'config' | 'databaseUrl' | 'env' | 'ops'>) {
-  const { withAppDatabase } = appAccess(deps);
+export function createSecurityActivities(deps: Pick<ActivityDeps, 'config' | 'databaseUrl' | 'env' | 'ops' | 'platforms'>) {
+  const { withAppDatabase, serviceConfig } = appAccess(deps);
+  const vercelProject = (service: string) => {
+    const svc = serviceConfig(service);
+    if (svc.platform !== 'vercel')
+      throw invalidInput(`service: ${svc.name} runs on ${svc.platform}; the firewall API used here is Vercel's`);
+    return svc.projectId;
+  };
   let cachedStore: Promise<BackupStore> | undefined;
   const store = () => (cachedStore ??= createBackupStore(deps.config.backup.store, deps.env));
 
@@ -125,6 +133,45 @@ export function createSecurityActivities(deps: Pick<ActivityDeps, 'config' | 'da
         );
         return { objects, manifest: s.locate(manifestKey) };
       });
+    },
+
+    /**
+     * Containment: a Vercel Firewall deny rule (all hostnames) per address, through the REST API's IP blocking; an
+     * address already denied is left as it is, so a retry adds nothing. Returns the rules, for the undo.
+     */
+    async blockAddresses(args: { service: string; ips: string[]; notes: string }): Promise<{ ip: string; ruleId: string }[]> {
+      const projectId = vercelProject(args.service);
+      const vercel = requirePlatforms(deps).vercel;
+      const denied = async () => (await callPlatform(() => vercel.firewallConfig(projectId))).ips.filter((r) => r.action === 'deny');
+      const before = await denied();
+      for (const ip of args.ips.filter((a) => !before.some((r) => r.ip === a && r.hostname === '*'))) {
+        await callPlatform(() =>
+          vercel.updateFirewall(projectId, {
+            action: 'ip.insert',
+            id: null,
+            value: { hostname: '*', ip, action: 'deny', notes: args.notes.slice(0, 500) },
+          }),
+        );
+      }
+      const after = await denied();
+      return args.ips.map((ip) => {
+        const rule = after.find((r) => r.ip === ip && r.hostname === '*');
+        if (!rule) throw new Error(`the firewall of ${args.service} does not list the deny rule for ${ip} after adding it`);
+        return { ip, ruleId: rule.id };
+      });
+    },
+
+    /** The undo of blockAddresses: the rules it added are removed (a rule already gone is fine). */
+    async unblockAddresses(args: { service: string; ruleIds: string[] }): Promise<{ removed: number }> {
+      const projectId = vercelProject(args.service);
+      const vercel = requirePlatforms(deps).vercel;
+      const present = new Set((await callPlatform(() => vercel.firewallConfig(projectId))).ips.map((r) => r.id));
+      let removed = 0;
+      for (const id of args.ruleIds.filter((r) => present.has(r))) {
+        await callPlatform(() => vercel.updateFirewall(projectId, { action: 'ip.remove', id }));
+        removed++;
+      }
+      return { removed };
     },
 
     /** The incident is over: the cleanup may delete those rows again. */

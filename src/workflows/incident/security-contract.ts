@@ -71,12 +71,15 @@ export interface EvidenceObject {
 }
 
 export interface SecurityStatus {
-  stage: 'scoping' | 'preserving-evidence' | 'awaiting-approval' | 'disabling-accounts' | 'open' | 'closed' | 'failed';
+  stage: 'scoping' | 'preserving-evidence' | 'awaiting-approval' | 'acting' | 'open' | 'closed' | 'failed';
   steps: { at: string; step: 'scope' | 'evidence' | 'access-control' | 'containment' | 'notify' | 'close'; text: string }[];
   scope?: SecurityScope;
   evidence?: { holdId: string; objects: EvidenceObject[]; manifest: string };
   /** Accounts disabled, with what they were before (for the undo). */
   disabled?: { userId: string; previous: Record<string, unknown> }[];
+  /** Vercel Firewall deny rules this playbook added (for the undo). */
+  blocked?: { service: string; rules: { ip: string; ruleId: string }[] };
+  /** The approval of the destructive steps (disabling accounts, blocking addresses), and their undo. */
   accessControl?: 'approved' | 'rejected' | 'no-approval' | 'undone';
   /** What the platforms' APIs do not do here: each with the exact console step. */
   checklist: string[];
@@ -89,7 +92,8 @@ export const securityDecisionRequest = z
 export type SecurityDecisionRequest = z.input<typeof securityDecisionRequest>;
 
 /**
- * approve / reject disabling the suspect accounts (while it waits), undo it (once done), or close the playbook:
+ * approve / reject disabling the suspect accounts and blocking the addresses (while it waits), undo both (once done),
+ * or close the playbook:
  * the evidence hold is released and the cleanup may delete those rows again.
  */
 export const securityDecisionUpdate = defineUpdate<SecurityStatus, [SecurityDecisionRequest]>('securityDecision');

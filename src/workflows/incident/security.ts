@@ -54,7 +54,7 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
         await condition(() => st.stage === 'closed');
       } else {
         decision = d;
-        await condition(() => st.stage !== 'awaiting-approval' && st.stage !== 'disabling-accounts');
+        await condition(() => st.stage !== 'awaiting-approval' && st.stage !== 'acting');
       }
       return st;
     },
@@ -123,22 +123,32 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
         : 'no log or audit table to copy',
     );
 
-    // 3. Access control: the suspect accounts disabled once approved; tokens revoked in the consoles.
+    // 3–4. Access control and containment: the suspect accounts disabled and the addresses denied at the edge, once
+    // approved (both undoable); tokens, and what the platform's API does not do, go to the checklist.
     for (const t of input.tokens) st.checklist.push(`revoke ${t.platform} token: ${REVOKE_STEP[t.platform](t.name)}`);
-    if (scope.users.length) {
+    const { service, platform } = await quick.dataLossService({ database: input.database });
+    const firewall = service && platform === 'vercel' ? service : undefined;
+    const toBlock = firewall ? input.ips : [];
+    for (const ip of input.ips.filter((a) => !toBlock.includes(a)))
+      st.checklist.push(
+        `block ${ip}: Netlify → ${service ?? 'the site'} → Project configuration → Access & security → Traffic rules → block ${ip}`,
+      );
+    if (scope.users.length || toBlock.length) {
+      const what = [
+        ...(scope.users.length ? [`disable ${scope.users.map((u) => u.email ?? u.id).join(', ')}`] : []),
+        ...(toBlock.length ? [`deny ${toBlock.join(', ')} in the Vercel Firewall of ${firewall}`] : []),
+      ].join(' and ');
       st.stage = 'awaiting-approval';
       await chat(
-        `:lock: security incident${input.incidentId ? ` ${input.incidentId}` : ''}: disable ${scope.users.map((u) => u.email ?? u.id).join(', ')}? Approve with the securityDecision update of ${workflowId} (action approve, by)`,
+        `:lock: security incident${input.incidentId ? ` ${input.incidentId}` : ''}: ${what}? Approve with the securityDecision update of ${workflowId} (action approve, by)`,
       );
       const answered = await condition(() => decision !== undefined, input.approvalTimeout);
       if (!answered || decision?.action === 'reject') {
         st.accessControl = answered ? 'rejected' : 'no-approval';
-        await step(
-          'access-control',
-          answered ? `disabling the accounts rejected by ${decision!.by}` : 'no approval in time; accounts left enabled',
-        );
+        await step('access-control', answered ? `${what}: rejected by ${decision!.by}` : `${what}: no approval in time; nothing changed`);
       } else {
-        st.stage = 'disabling-accounts';
+        st.stage = 'acting';
+        st.accessControl = 'approved';
         st.disabled = [];
         for (const u of scope.users) {
           const previous = await quick.readUserLimits({ database: input.database, userId: u.id });
@@ -155,27 +165,29 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
             `end the Supabase Auth sessions of ${u.email ?? u.id}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
           );
         }
-        st.accessControl = 'approved';
-        await step(
-          'access-control',
-          `approved by ${decision!.by}: blocked ${scope.users.map((u) => u.email ?? u.id).join(', ')} in users (undo restores them)`,
-        );
+        if (scope.users.length)
+          await step(
+            'access-control',
+            `approved by ${decision!.by}: blocked ${scope.users.map((u) => u.email ?? u.id).join(', ')} in users`,
+          );
+        if (toBlock.length) {
+          const rules = await quick.blockAddresses({
+            service: firewall!,
+            ips: toBlock,
+            notes: `security incident${input.incidentId ? ` ${input.incidentId}` : ''}: ${input.reason}`,
+          });
+          st.blocked = { service: firewall!, rules };
+          await step(
+            'containment',
+            `approved by ${decision!.by}: ${rules.map((r) => `${r.ip} denied (rule ${r.ruleId})`).join(', ')} in the Vercel Firewall of ${firewall}`,
+          );
+        }
       }
     }
-
-    // 4. Containment: the addresses blocked at the edge.
-    const { service, platform } = await quick.dataLossService({ database: input.database });
-    for (const ip of input.ips)
-      st.checklist.push(
-        platform === 'vercel'
-          ? `block ${ip}: Vercel dashboard → ${service} → Firewall → Configure → New Rule: IP Address equals ${ip} → Deny`
-          : `block ${ip}: Netlify → ${service ?? 'the site'} → Project configuration → Access & security → Traffic rules → block ${ip}`,
-      );
     if (scope.addresses.some((a) => !input.ips.includes(a)))
       st.checklist.push(
         `review the other addresses the suspects used: ${scope.addresses.filter((a) => !input.ips.includes(a)).join(', ')}`,
       );
-    if (input.ips.length) await step('containment', `${input.ips.length} address(es) to block at the edge: ${input.ips.join(', ')}`);
 
     // 5. Communication.
     st.stage = 'open';
@@ -200,7 +212,10 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
 
   async function undoAccessControl(by: string): Promise<void> {
     for (const d of st.disabled ?? []) await quick.setUserLimits({ database: input.database, userId: d.userId, limits: d.previous });
+    const removed = st.blocked
+      ? (await quick.unblockAddresses({ service: st.blocked.service, ruleIds: st.blocked.rules.map((r) => r.ruleId) })).removed
+      : 0;
     st.accessControl = 'undone';
-    await step('access-control', `undone by ${by}: ${(st.disabled ?? []).length} account(s) restored`);
+    await step('access-control', `undone by ${by}: ${(st.disabled ?? []).length} account(s) restored, ${removed} firewall rule(s) removed`);
   }
 }
