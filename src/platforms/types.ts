@@ -26,6 +26,7 @@ import type {
   VercelRollingReleaseConfig,
   VercelRollingReleaseResponse,
   VercelRuntimeLog,
+  VercelFirewallConfig,
 } from './schemas';
 
 /** The platform interfaces activities program against; every method validates its answer and throws PlatformError. */
@@ -87,6 +88,19 @@ export interface VercelClient {
   patchEnv(idOrName: string, envId: string, patch: Partial<VercelEnvInput>): Promise<VercelEnvVar>;
   /** The log stream up to `maxLines` (default 1000) or until the request timeout cuts it off. */
   runtimeLogs(projectId: string, deploymentId: string, opts?: { maxLines?: number }): Promise<VercelRuntimeLog[]>;
+  /** Vercel Firewall: the active configuration (its IP blocking rules). */
+  firewallConfig(projectId: string): Promise<VercelFirewallConfig>;
+  /** PATCH /v1/security/firewall/config with one change, e.g. `{ action: 'ip.insert', id: null, value: { hostname: '*', ip, action: 'deny' } }`. */
+  updateFirewall(
+    projectId: string,
+    change:
+      | {
+          action: 'ip.insert';
+          id: null;
+          value: { hostname: string; ip: string; action: 'deny' | 'challenge' | 'log' | 'bypass'; notes?: string };
+        }
+      | { action: 'ip.remove'; id: string },
+  ): Promise<void>;
 }
 
 export interface NetlifyClient {

@@ -8,6 +8,7 @@ import {
   vercelEnvList,
   vercelEnvUpsertResult,
   vercelEnvVar,
+  vercelFirewallConfig,
   vercelProject,
   vercelRollingReleaseResponse,
   vercelRuntimeLog,
@@ -207,6 +208,27 @@ export function createVercelClient(config: RunbookConfig, env: NodeJS.ProcessEnv
         resource: `environment variable ${envId} of ${project(idOrName)}`,
         schema: vercelEnvVar,
       }),
+
+    firewallConfig: (projectId) =>
+      http.request({
+        method: 'GET',
+        path: '/v1/security/firewall/config/{configVersion}',
+        params: { configVersion: 'active' },
+        query: { ...team, projectId },
+        resource: `firewall of ${project(projectId)}`,
+        schema: vercelFirewallConfig,
+      }),
+
+    async updateFirewall(projectId, change) {
+      await http.request({
+        method: 'PATCH',
+        path: '/v1/security/firewall/config',
+        query: { ...team, projectId },
+        body: change,
+        resource: `firewall of ${project(projectId)}`,
+        schema: z.unknown(),
+      });
+    },
 
     runtimeLogs: (projectId, deploymentId, o = {}) =>
       http.request({

@@ -72,6 +72,15 @@ export interface VercelEnv {
   updatedAt: number;
 }
 
+/** An IP blocking rule of the Vercel Firewall. */
+export interface FirewallIpRule {
+  id: string;
+  hostname: string;
+  ip: string;
+  action: string;
+  notes?: string;
+}
+
 export interface VercelProject {
   id: string;
   name: string;
@@ -135,12 +144,21 @@ export class VercelSandbox {
   load(state: VercelState): void {
     this.projects.clear();
     this.deployments.clear();
+    this.firewalls.clear();
     for (const p of state.projects) this.projects.set(p.id, p);
     for (const d of state.deployments) this.deployments.set(d.id, d);
     this.lastCreatedAt = state.lastCreatedAt;
   }
 
   // ---- model -------------------------------------------------------------------------------------
+
+  private firewalls = new Map<string, { version: number; updatedAt: number; ips: FirewallIpRule[] }>();
+
+  private firewallOf(projectId: string) {
+    let fw = this.firewalls.get(projectId);
+    if (!fw) this.firewalls.set(projectId, (fw = { version: 1, updatedAt: Date.now(), ips: [] }));
+    return fw;
+  }
 
   /** Looks a project up by id or name; unknown names are provisioned (seeded) when autoProvision is on. */
   project(idOrName: string): VercelProject | undefined {
@@ -532,6 +550,72 @@ export class VercelSandbox {
       if (!p || !e) return sendError(reply, 'vercel', 404, 'Environment Variable was not found', 'not_found');
       p.envs = p.envs.filter((x) => x !== e);
       return reply.send(this.envView(e, false));
+    });
+    // Vercel Firewall (REST API, security): IP blocking rules of a project, read and changed one action at a time.
+    app.get('/v1/security/firewall/config/:configVersion', (req, reply) => {
+      const p = this.project(firstQuery(req, 'projectId') ?? '');
+      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      const fw = this.firewallOf(p.id);
+      return reply.send({
+        ownerId: p.accountId,
+        projectKey: p.id,
+        id: `waf_${p.id}`,
+        version: fw.version,
+        updatedAt: new Date(fw.updatedAt).toISOString(),
+        firewallEnabled: true,
+        crs: {},
+        rules: [],
+        ips: fw.ips,
+        changes: [],
+      });
+    });
+    app.patch('/v1/security/firewall/config', (req, reply) => {
+      const p = this.project(firstQuery(req, 'projectId') ?? '');
+      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      const body = isRecord(req.body) ? req.body : {};
+      const fw = this.firewallOf(p.id);
+      if (body.action === 'ip.insert') {
+        const v = isRecord(body.value) ? body.value : {};
+        if (typeof v.ip !== 'string' || !v.ip || typeof v.hostname !== 'string' || !v.hostname)
+          return sendError(
+            reply,
+            'vercel',
+            400,
+            'Invalid request: `value` should have required properties `hostname` and `ip`',
+            'bad_request',
+          );
+        if (!['deny', 'challenge', 'log', 'bypass'].includes(String(v.action)))
+          return sendError(
+            reply,
+            'vercel',
+            400,
+            'Invalid request: `value.action` should be one of deny, challenge, log, bypass',
+            'bad_request',
+          );
+        fw.ips.push({
+          id: `ip_${randomId(12)}`,
+          hostname: v.hostname,
+          ip: v.ip,
+          action: String(v.action),
+          ...(typeof v.notes === 'string' ? { notes: v.notes } : {}),
+        });
+      } else if (body.action === 'ip.remove') {
+        const before = fw.ips.length;
+        fw.ips = fw.ips.filter((x) => x.id !== body.id);
+        if (fw.ips.length === before) return sendError(reply, 'vercel', 404, `IP rule ${String(body.id)} not found`, 'not_found');
+      } else {
+        // The sandbox models IP blocking only; other firewall actions are refused rather than pretended.
+        return sendError(
+          reply,
+          'vercel',
+          400,
+          `Invalid request: action ${String(body.action)} is not supported by this sandbox`,
+          'bad_request',
+        );
+      }
+      fw.version++;
+      fw.updatedAt = Date.now();
+      return reply.send({});
     });
     app.get('/v1/projects/:projectId/deployments/:deploymentId/runtime-logs', (req, reply) => {
       const p = this.project(params(req).projectId);

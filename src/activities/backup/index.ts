@@ -132,6 +132,12 @@ async function withProgress<T>(
   }
 }
 
+/** Where a backup is restored for a look inside: `backup.verifyServerUrlEnv` when set, else the backed-up database's own server. */
+export function scratchServerUrl(deps: Pick<ActivityDeps, 'config' | 'databaseUrl' | 'env'>, database: string, scratch: string): string {
+  const base = deps.config.backup.verifyServerUrlEnv ? deps.env[deps.config.backup.verifyServerUrlEnv] : undefined;
+  return urlForDatabase(base ?? deps.databaseUrl(database), scratch);
+}
+
 export function createBackupActivities(deps: BackupDeps) {
   const catalogue = new BackupCatalogue(deps.ops);
   let cachedStore: Promise<BackupStore> | undefined;
@@ -221,11 +227,7 @@ export function createBackupActivities(deps: BackupDeps) {
     }
   }
 
-  /** Where verification restores: `backup.verifyServerUrlEnv` when set, else the backed-up database's own server. */
-  function scratchUrl(database: string, scratch: string): string {
-    const base = deps.config.backup.verifyServerUrlEnv ? deps.env[deps.config.backup.verifyServerUrlEnv] : undefined;
-    return urlForDatabase(base ?? databaseUrl(database), scratch);
-  }
+  const scratchUrl = (database: string, scratch: string) => scratchServerUrl({ ...deps, databaseUrl }, database, scratch);
 
   async function notify(text: string): Promise<{ delivered: string[] }> {
     const delivered: string[] = [];
@@ -390,12 +392,14 @@ export function createBackupActivities(deps: BackupDeps) {
      * Restores the backup into a fresh scratch database, compares its tables with the manifest and runs
      * pg_amcheck where installed, beside the table checks. With `checkArchive` the same pass over the
      * stored object also gives the sha256 and full-read checks (no separate read of the archive). The
-     * scratch database is dropped before returning, whatever happened.
+     * scratch database is dropped before returning, whatever happened, unless `keep` asks for a checked
+     * copy to read from (the data-loss playbook's copy-back; it drops it with dropScratchDatabase).
      */
     async restoreBackupIntoScratch(req: {
       backupId: string;
       scratchDatabase: string;
       checkArchive?: boolean;
+      keep?: boolean;
     }): Promise<{ checks: Check[]; mismatches: TableMismatch[] }> {
       const r = await record(req.backupId);
       const manifest = await storedManifest(r);
@@ -475,12 +479,14 @@ export function createBackupActivities(deps: BackupDeps) {
         if (amchecked) checks.push(amchecked);
         return { checks, mismatches };
       } finally {
-        await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`).catch((err: Error) =>
-          log.warn('could not drop the scratch database; the workflow drops it again', {
-            scratch: req.scratchDatabase,
-            error: err.message,
-          }),
-        );
+        const restored = checks.some((c) => c.name === 'restore' && c.ok);
+        if (!req.keep || !restored)
+          await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(req.scratchDatabase)} WITH (FORCE)`).catch((err: Error) =>
+            log.warn('could not drop the scratch database; the workflow drops it again', {
+              scratch: req.scratchDatabase,
+              error: err.message,
+            }),
+          );
       }
     },
 

@@ -1,6 +1,8 @@
 import { planFrom, type IncidentPlan } from '../../workflows/incident/contract';
 import type { ActivityDeps } from '../deps';
 import { createAlertActivities } from './alerts';
+import { createDataLossActivities } from './data-loss';
+import { createSecurityActivities } from './security';
 import { createDiagnosisActivities } from './diagnosis';
 import { createSymptomDiagnosisActivities } from './diagnosis-symptoms';
 import { createNotificationActivities } from './notifications';
@@ -23,6 +25,8 @@ export function createIncidentActivities(deps: ActivityDeps) {
     ...createSymptomDiagnosisActivities(deps),
     ...createPlaybookActivities(deps),
     ...createAlertActivities(deps),
+    ...createDataLossActivities(deps),
+    ...createSecurityActivities(deps),
   };
 }
 

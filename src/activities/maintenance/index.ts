@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client, Pool } from 'pg';
 import { connect } from '../../db/connect';
 import {
   planFrom,
@@ -38,6 +39,8 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       const url = deps.databaseUrl(policy.database);
       const target = await connect(url, 'runbook-cleanup');
       try {
+        const held = await evidenceHold(target, deps.ops, policy.database, policy.table);
+        if (held) return { status: 'skipped', summary: held, data: { table: policy.table, held: true } };
         const previous = ctx.info.heartbeatDetails as CleanupProgress | undefined;
         const r = await runCleanup({
           target,
@@ -216,3 +219,19 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
 }
 
 export type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;
+
+/**
+ * A security incident's evidence hold on the table (evidence_holds, set by the security playbook): while one is
+ * open the cleanup deletes nothing from it. The reason it is skipped, or undefined.
+ */
+async function evidenceHold(target: Client, ops: Pool, database: string, table: string): Promise<string | undefined> {
+  const { rows } = await target.query<{ name: string | null }>('SELECT to_regclass($1)::text AS name', [table]);
+  const name = rows[0]?.name;
+  if (!name) return undefined;
+  const holds = await ops.query<{ incident_id: string | null; hold_id: string }>(
+    `SELECT hold_id, incident_id FROM evidence_holds WHERE database = $1 AND table_name = $2 AND released_at IS NULL ORDER BY created_at LIMIT 1`,
+    [database, name],
+  );
+  const h = holds.rows[0];
+  return h ? `${name} is held as evidence by ${h.incident_id ?? h.hold_id}; not cleaned while the hold is open` : undefined;
+}

@@ -169,3 +169,12 @@ export const vercelRuntimeLog = z.object({
   responseStatusCode: z.number().nullish(),
 });
 export type VercelRuntimeLog = z.infer<typeof vercelRuntimeLog>;
+
+/** GET /v1/security/firewall/config/{configVersion}: the fields this project reads (IP blocking rules). */
+export const vercelFirewallConfig = z.looseObject({
+  version: z.number().optional(),
+  ips: z
+    .array(z.looseObject({ id: z.string(), hostname: z.string(), ip: z.string(), action: z.string(), notes: z.string().optional() }))
+    .default([]),
+});
+export type VercelFirewallConfig = z.infer<typeof vercelFirewallConfig>;

@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createMaintenanceActivities } from '../../src/activities/maintenance';
+import { incidentStateQuery } from '../../src/workflows/incident/contract';
+import { securityDecisionUpdate, securityStatusQuery, type SecurityStatus } from '../../src/workflows/incident/security-contract';
+import type { securityPlaybook } from '../../src/workflows';
+import { startTestWorker, uniqueName, type TestWorker } from '../harness';
+import { storeDir } from '../backup/helpers';
+import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState, type IncidentStack } from './helpers';
+
+jest.setTimeout(120_000);
+
+const examples = path.join(__dirname, '..', '..', 'examples');
+/** Javari AI's schema (users, api_logs, javari_logs) and AI Query Hub's audit trail (audit_logs with addresses). */
+const JAVARI_SCHEMA = readFileSync(path.join(examples, 'javari-ai', 'migrations', '2025-11-01-initial-schema.sql'), 'utf8');
+const AUDIT_LOGS = /CREATE TABLE audit_logs \([\s\S]*?\n\);/.exec(
+  readFileSync(path.join(examples, 'ai-query-hub', 'supabase', 'migrations', '20260105090000_initial_schema.sql'), 'utf8'),
+)![0];
+
+/** Second runbook, Emergency Procedures 2 (Security Incident), against the sample apps' tables and the sandbox. */
+describe('security playbook', () => {
+  let stack: IncidentStack;
+  let worker: TestWorker;
+  const evidenceDir = storeDir('security');
+  const base = incidentConfig();
+  const config = {
+    ...base,
+    backup: { ...base.backup, store: { type: 'directory' as const, path: evidenceDir } },
+    maintenance: {
+      ...base.maintenance,
+      cleanup: [
+        { name: 'api-logs', database: 'app', table: 'api_logs', timestampColumn: 'created_at', olderThan: 36 * 3_600_000, batchSize: 100 },
+      ],
+    },
+  };
+  let mallory: string;
+
+  beforeAll(async () => {
+    stack = await incidentStack(config);
+    await stack.app.pool.query(JAVARI_SCHEMA);
+    await stack.app.pool.query(AUDIT_LOGS);
+    const { rows } = await stack.app.pool.query<{ id: string }>(`
+      INSERT INTO users (email, last_sign_in_at) VALUES ('mallory@example.com', now() - interval '5 minutes') RETURNING id`);
+    mallory = rows[0].id;
+    await stack.app.pool.query(`
+      INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 4) g;
+      -- The window (last 24 h): 40 requests, 10 of them mallory's; and 30 older ones the cleanup would delete.
+      INSERT INTO api_logs (endpoint, status, latency, user_id, created_at)
+        SELECT '/api/chat', 200, 50, CASE WHEN g <= 10 THEN '${mallory}'::uuid END, now() - g * interval '1 minute' FROM generate_series(1, 40) g;
+      INSERT INTO api_logs (endpoint, status, latency, created_at) SELECT '/api/chat', 200, 50, now() - interval '2 days' FROM generate_series(1, 30);
+      INSERT INTO javari_logs (user_id, action, created_at) SELECT '${mallory}'::uuid, 'export', now() - g * interval '1 minute' FROM generate_series(1, 5) g;
+      INSERT INTO audit_logs (user_id, action_type, ip_address, created_at) VALUES
+        ('${mallory}', 'sign_in', '203.0.113.7', now() - interval '5 minutes'),
+        ('${mallory}', 'sign_in', '198.51.100.9', now() - interval '4 minutes'),
+        (NULL, 'auth_failure', '203.0.113.7', now() - interval '6 minutes'),
+        (NULL, 'sign_in', '192.0.2.1', now() - interval '3 minutes');
+    `);
+  });
+  beforeEach(async () => {
+    worker = await startTestWorker({ deps: stack.deps });
+  });
+  afterEach(async () => {
+    await worker?.close();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const cleanup = () =>
+    new MockActivityEnvironment().run(createMaintenanceActivities(stack.deps).cleanupExpiredRows, {
+      runKey: uniqueName('cleanup'),
+      policy: 'api-logs',
+    });
+  /** The project's IP blocking rules, as the Vercel Firewall API reports them. */
+  const firewallIps = async () => {
+    const res = await fetch(`${stack.sandbox.url}/vercel/v1/security/firewall/config/active?projectId=crav-javari`, {
+      headers: { authorization: 'Bearer sandbox' },
+    });
+    return ((await res.json()) as { ips: { id: string; ip: string; hostname: string; action: string; notes?: string }[] }).ips;
+  };
+  const count = async (sql: string) => (await stack.app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`)).rows[0].n;
+
+  async function waitForStage(handle: { query: (q: typeof securityStatusQuery) => Promise<SecurityStatus> }, stage: string) {
+    let last: SecurityStatus | undefined;
+    for (let i = 0; i < 300; i++) {
+      last = await handle.query(securityStatusQuery).catch(() => undefined);
+      if (last?.stage === stage) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`expected stage ${stage}; last status ${JSON.stringify(last, null, 2)}`);
+  }
+
+  it('scopes the suspect, preserves the window with its hash and holds the cleanup off it, disables the account and denies the address through the Vercel Firewall API once approved (and undoes both), and lists the console steps', async () => {
+    await worker.run(async () => {
+      const incident = await raise(worker.client, worker.taskQueue, [
+        alert({ dedupKey: key('security'), severity: 'P0', summary: 'Suspicious sign-ins' }),
+      ]);
+      await waitForState(incident, (s) => s.escalation.pages.length > 0, 'the page');
+      const handle = await worker.client.workflow.start<typeof securityPlaybook>('securityPlaybook', {
+        taskQueue: worker.taskQueue,
+        workflowId: uniqueName('security'),
+        args: [
+          {
+            database: 'app',
+            incidentId: incident.workflowId,
+            userIds: [mallory],
+            ips: ['203.0.113.7'],
+            tokens: [{ platform: 'vercel', name: 'ci-deploy' }],
+            requestedBy: 'sam',
+            reason: 'credential stuffing',
+          },
+        ],
+      });
+      const waiting = await waitForStage(handle, 'awaiting-approval');
+
+      // Immediate assessment.
+      expect(waiting.scope?.users).toEqual([expect.objectContaining({ id: mallory, email: 'mallory@example.com', blocked: false })]);
+      expect(waiting.scope?.tables).toEqual([
+        { table: 'api_logs', rows: 40, suspectRows: 10 },
+        { table: 'javari_logs', rows: 5, suspectRows: 5 },
+        { table: 'audit_logs', rows: 4, suspectRows: 3 },
+      ]);
+      expect(waiting.scope?.addresses).toEqual(['198.51.100.9', '203.0.113.7']);
+
+      // Evidence: the window's rows, stored with the hash of exactly what was stored.
+      const objects = waiting.evidence!.objects;
+      expect(objects.map((o) => [o.table, o.rows])).toEqual([
+        ['api_logs', 40],
+        ['javari_logs', 5],
+        ['audit_logs', 4],
+      ]);
+      for (const o of objects) {
+        const stored = readFileSync(o.location, 'utf8');
+        expect(createHash('sha256').update(stored).digest('hex')).toBe(o.sha256);
+        expect(stored.trim().split('\n')).toHaveLength(o.rows);
+      }
+      expect(JSON.parse(readFileSync(waiting.evidence!.manifest, 'utf8')).objects).toEqual(objects);
+      // …and the cleanup leaves the held table alone while the playbook is open.
+      const held = await cleanup();
+      expect(held).toMatchObject({ status: 'skipped', summary: expect.stringMatching(/api_logs is held as evidence by incident-/) });
+      expect(await count('api_logs')).toBe(70);
+
+      // Nothing disabled or blocked before approval.
+      expect(await count(`users WHERE blocked`)).toBe(0);
+      expect(await firewallIps()).toEqual([]);
+      const approved = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] });
+      expect(approved.accessControl).toBe('approved');
+      const open = await waitForStage(handle, 'open');
+      expect((await stack.app.pool.query('SELECT blocked, blocked_reason FROM users WHERE id = $1', [mallory])).rows[0]).toEqual({
+        blocked: true,
+        blocked_reason: `security incident ${incident.workflowId}: credential stuffing`,
+      });
+      expect(await count(`users WHERE blocked`)).toBe(1);
+      // Containment through the Vercel Firewall API: one deny rule for the address, on every hostname.
+      expect(await firewallIps()).toEqual([
+        expect.objectContaining({ ip: '203.0.113.7', hostname: '*', action: 'deny', notes: expect.stringMatching(/credential stuffing/) }),
+      ]);
+      expect(open.blocked).toEqual({ service: 'javari-web', rules: [{ ip: '203.0.113.7', ruleId: (await firewallIps())[0].id }] });
+      expect(open.checklist).toEqual([
+        'revoke vercel token: Vercel dashboard → Account Settings → Tokens → delete "ci-deploy"',
+        `end the Supabase Auth sessions of mallory@example.com: Supabase dashboard → Authentication → Users → ${mallory} → Ban user`,
+        'review the other addresses the suspects used: 198.51.100.9',
+      ]);
+      // The security contacts hear of it in chat: the approval asked for, then the summary with the checklist.
+      const chats = stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).map((c) => JSON.stringify(c.body));
+      expect(chats.some((c) => c.includes('disable mallory@example.com and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(
+        true,
+      );
+      expect(chats.some((c) => c.includes('Tokens → delete \\"ci-deploy\\"'))).toBe(true);
+
+      // Undo: the account as it was.
+      expect(await rejection(handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] }))).toMatch(
+        /nothing waits for approval/,
+      );
+      await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'undo', by: 'sam' }] });
+      expect((await stack.app.pool.query('SELECT blocked, blocked_reason FROM users WHERE id = $1', [mallory])).rows[0]).toEqual({
+        blocked: false,
+        blocked_reason: null,
+      });
+      expect(await firewallIps()).toEqual([]);
+      // The firewall changes, in order: the address denied once (after reading what was there), then removed.
+      expect(
+        stack.sandbox
+          .calls({ vendor: 'vercel', method: 'PATCH', pathPrefix: '/v1/security/firewall/config' })
+          .map((c) => `${(c.body as { action: string }).action} ${c.status}`),
+      ).toEqual(['ip.insert 200', 'ip.remove 200']);
+
+      // Closed: the hold is released and the cleanup deletes the old rows again (never the window's).
+      const closed = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'close', by: 'sam' }] });
+      expect(closed.stage).toBe('closed');
+      expect(await cleanup()).toMatchObject({ status: 'ok' });
+      expect(await count('api_logs')).toBe(40);
+
+      // The incident's timeline, in order.
+      const notes = (await incident.query(incidentStateQuery)).timeline
+        .filter((e) => e.kind === 'note' && e.by === 'runbook')
+        .map((e) => e.text.replace(/^Security playbook, /, '').split(':')[0]);
+      expect(notes).toEqual(['scope', 'evidence', 'access-control', 'containment', 'notify', 'access-control', 'close']);
+      await incident.terminate('test over');
+    });
+  });
+
+  it('refuses a start that names no suspect, before anything runs', async () => {
+    await worker.run(async () => {
+      const workflowId = uniqueName('security');
+      await expect(
+        worker.client.workflow.execute<typeof securityPlaybook>('securityPlaybook', {
+          taskQueue: worker.taskQueue,
+          workflowId,
+          args: [{ database: 'app', requestedBy: 'sam', reason: 'x' }],
+        }),
+      ).rejects.toMatchObject({ cause: { message: expect.stringMatching(/userIds: name at least one suspect/) } });
+      expect(await stack.ops.pool.query('SELECT count(*)::int AS n FROM evidence_holds WHERE hold_id = $1', [workflowId])).toMatchObject({
+        rows: [{ n: 0 }],
+      });
+    });
+  });
+});
