@@ -5,12 +5,13 @@
  * scripts (docker/temporal), run here with host paths.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { Client as PgClient } from 'pg';
+import { Connection } from '@temporalio/client';
 import { loadConfig, secretFromEnv } from '../../src/config/load';
 import type { RunbookConfig } from '../../src/config/schema';
 import { quoteIdent } from '../../src/db/sql';
@@ -20,7 +21,8 @@ import { freePort, isPortFree, waitForPort } from '../../src/stack/ports';
 import { startLocalPostgres, type LocalPostgres } from '../../src/stack/postgres';
 import { sandboxDecision } from '../../src/sandbox/component';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
-import { runLogged, spawnLogged, untilReady, type ClusterProcess } from './processes';
+import { runLogged, spawnLogged, tail, untilReady, type ClusterProcess } from './processes';
+import { describeExit } from '../../src/stack/supervise';
 
 export const ROOT = path.join(__dirname, '..', '..');
 const DOCKER_TEMPORAL = path.join(ROOT, 'docker', 'temporal');
@@ -184,11 +186,32 @@ async function serverConfig(toolsDir: string, pgPort: number, frontendPort: numb
   return cfg;
 }
 
-/** Polls a log until `pattern` appears. */
-async function logLine(file: string, pattern: RegExp): Promise<void> {
-  for (;;) {
-    if (existsSync(file) && pattern.test(readFileSync(file, 'utf8'))) return;
+/** The first match of `pattern`'s group in a log, once it appears (given up after 180 s, as untilReady does). */
+async function logMatch(file: string, pattern: RegExp): Promise<string> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const m = existsSync(file) ? pattern.exec(readFileSync(file, 'utf8')) : null;
+    if (m) return m[1];
     await new Promise((r) => setTimeout(r, 200));
+  }
+  return '';
+}
+
+/** Resolves once a process of ours (identity `<pid>@host`) polls the task queue (for workflow tasks, or activity tasks). */
+async function polling(
+  connection: Connection,
+  namespace: string,
+  taskQueue: string,
+  pid: number,
+  type: 'workflow' | 'activity' = 'workflow',
+): Promise<void> {
+  const deadline = Date.now() + 180_000; // untilReady gives up by then
+  while (Date.now() < deadline) {
+    const res = await connection.workflowService
+      .describeTaskQueue({ namespace, taskQueue: { name: taskQueue, kind: 1 }, taskQueueType: type === 'workflow' ? 1 : 2 })
+      .catch(() => undefined);
+    if (res?.pollers?.some((p) => p.identity?.startsWith(`${pid}@`))) return;
+    await new Promise((r) => setTimeout(r, 300));
   }
 }
 
@@ -200,6 +223,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const logDir = path.join(dataDir, 'logs');
   rmSync(logDir, { recursive: true, force: true }); // this run's logs only; restarts append
   mkdirSync(logDir, { recursive: true });
+  // PostgreSQL runs as the postgres account when we are root, and must reach its directory.
+  if (process.getuid?.() === 0) chmodSync(dataDir, 0o755);
   const baseEnv = opts.env ?? process.env;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -212,12 +237,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (!config.backup.transferTaskQueue) config = { ...config, backup: { ...config.backup, transferTaskQueue: DEFAULT_TRANSFER_QUEUE } };
 
     // The workflow bundle is built once for every worker (they start without webpack), while the rest comes up.
-    const bundle = runLogged({
+    const bundler = spawnLogged({
       name: 'workflow-bundle',
       command: process.execPath,
       args: tsxArgs('scripts/build-workflow-bundle.ts'),
       env: baseEnv,
       logDir,
+    });
+    stops.push(() => bundler.stop(1_000));
+    const bundle = bundler.exited.then((e) => {
+      if (e.code !== 0) throw new Error(`building the workflow bundle ${describeExit(e)}; ${bundler.logFile}:\n${tail(bundler.logFile)}`);
     });
     bundle.catch(() => undefined);
     const toolsDir = await buildTools(log, opts.ui);
@@ -283,6 +312,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const dbUrl = (name: string) => `postgres://runbook:runbook@127.0.0.1:${pg.port}/${name}`;
     const opsUrl = dbUrl('ops');
     await migrateOpsDatabase(opsUrl, log);
+    const connection = await Connection.connect({ address });
+    stops.push(() => connection.close());
     const env: NodeJS.ProcessEnv = {
       ...baseEnv,
       TEMPORAL_ADDRESS: address,
@@ -334,7 +365,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const p = spawnLogged({ name: `worker-${++workerCount}`, command: process.execPath, args: tsxArgs('src/worker.ts'), env, logDir });
       workers.push(p);
       stops.push(() => p.stop());
-      await untilReady(p, logLine(p.logFile, /polling task queue/), 120_000, p.name);
+      await untilReady(p, polling(connection, namespace, config.temporal.taskQueue, p.pid), 180_000, p.name);
       return p;
     };
     await Promise.all(Array.from({ length: opts.workers }, () => addWorker()));
@@ -348,22 +379,31 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       logDir,
     });
     stops.push(() => backupWorker.stop());
-    await untilReady(backupWorker, logLine(backupWorker.logFile, /backup worker polling/), 120_000, 'the backup transfer worker');
+    await untilReady(
+      backupWorker,
+      polling(connection, namespace, config.backup.transferTaskQueue!, backupWorker.pid, 'activity'),
+      180_000,
+      'the backup transfer worker',
+    );
 
     const receivers: Receiver[] = [];
     for (let i = 1; i <= opts.receivers; i++) {
-      const port = await freePort();
       const p = spawnLogged({
         name: `receiver-${i}`,
         command: process.execPath,
         args: tsxArgs('src/receiver/main.ts'),
-        // Each replica journals Vercel delivery ids in its own directory.
-        env: { ...env, RUNBOOK_WEBHOOK_PORT: String(port), RUNBOOK_DATA_DIR: path.join(dataDir, `receiver-${i}`) },
+        // Port 0: each replica takes a free port and logs it. Each journals Vercel delivery ids in its own directory.
+        env: {
+          ...env,
+          RUNBOOK_WEBHOOK_PORT: '0',
+          RUNBOOK_DATA_DIR: path.join(dataDir, `receiver-${i}`),
+          RUNBOOK_LOG_LEVEL: /^(trace|debug)$/.test(env.RUNBOOK_LOG_LEVEL ?? '') ? env.RUNBOOK_LOG_LEVEL : 'info',
+        },
         logDir,
       });
       stops.push(() => p.stop());
-      await untilReady(p, waitForPort(port, '127.0.0.1', 120_000), 125_000, p.name);
-      receivers.push({ process: p, url: `http://127.0.0.1:${port}` });
+      const url = await untilReady(p, logMatch(p.logFile, /listening: (http:\/\/[^\s]+)/), 180_000, p.name);
+      receivers.push({ process: p, url });
     }
     log(`${opts.receivers} receiver(s)`);
 
