@@ -1,9 +1,12 @@
 #!/bin/sh
-# One-shot (temporalio/admin-tools): the namespace this service uses and its custom search attributes
-# (the same list as src/shared/search-attributes.ts). Idempotent.
+# The namespace this service uses and its custom search attributes (the same list as
+# src/workflows/common/search-attributes.ts). Idempotent. Run by the compose file's one-shot
+# temporalio/admin-tools container and by `npm run cluster` (scripts/cluster), which set
+# TEMPORAL_ADDRESS, NAMESPACE and TEMPORAL_CLI (default: temporal on PATH).
 set -eu
 ns=${NAMESPACE:-default}
 addr=${TEMPORAL_ADDRESS:-temporal:7233}
+temporal() { "${TEMPORAL_CLI:-temporal}" "$@"; }
 
 until temporal operator cluster health --address "$addr" >/dev/null 2>&1; do echo "waiting for Temporal at $addr"; sleep 2; done
 

@@ -1,12 +1,20 @@
 #!/bin/sh
-# One-shot (temporalio/admin-tools): create Temporal's persistence and visibility databases and bring
-# their schemas up to date. Safe to re-run: existing databases are kept, schemas only move forward.
+# Creates Temporal's persistence and visibility databases and brings their schemas up to date. Safe to
+# re-run: existing databases are kept, schemas only move forward. Run by the compose file's one-shot
+# temporalio/admin-tools container and by `npm run cluster` (scripts/cluster), which set:
+#   POSTGRES_SEEDS, DB_PORT, POSTGRES_USER and SQL_PASSWORD (the password) for the PostgreSQL server;
+#   TEMPORAL_SCHEMA_DIR (default: the admin-tools image's /etc/temporal/schema/postgresql/v12);
+#   TEMPORAL_SQL_TOOL (default: temporal-sql-tool on PATH).
 set -eu
-# The password comes from SQL_PASSWORD in the environment.
-sql() { temporal-sql-tool --plugin postgres12 --ep postgresql -p 5432 -u "$POSTGRES_USER" "$@"; }
-schema=/etc/temporal/schema/postgresql/v12
+host=${POSTGRES_SEEDS:-postgresql}
+port=${DB_PORT:-5432}
+schema=${TEMPORAL_SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
+sql() { "${TEMPORAL_SQL_TOOL:-temporal-sql-tool}" --plugin postgres12 --ep "$host" -p "$port" -u "$POSTGRES_USER" "$@"; }
+reachable() {
+  if command -v nc >/dev/null 2>&1; then nc -z "$host" "$port"; else pg_isready -q -h "$host" -p "$port"; fi
+}
 
-until nc -z postgresql 5432; do echo 'waiting for postgresql:5432'; sleep 1; done
+until reachable; do echo "waiting for $host:$port"; sleep 1; done
 
 for db in temporal temporal_visibility; do
   dir=temporal

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
@@ -122,6 +122,48 @@ describe('runbook CLI against a real Temporal server', () => {
         ]);
       } finally {
         await worker.close();
+      }
+    });
+
+    it('names `runbook db migrate` when the external ops database has no schema, which the command then applies once', async () => {
+      const bare = await scratchDatabase('doctor_bare');
+      const taskQueue = uniqueName('doctor');
+      const env = { ...cliEnv(configOnQueue(dir, taskQueue)), OPS_DATABASE_URL: bare.url };
+      const worker = await startTestWorker({ deps: testDeps(testConfig(), bare), taskQueue });
+      try {
+        await worker.run(async () => {
+          const before = await runCli(['doctor'], env);
+          expect(before.code).toBe(1);
+          expect(before.stdout).toMatch(
+            /FAIL\s+postgres\s+ops database at .+ lacks \d+ schema migration\(s\) .*run `npx runbook db migrate`/,
+          );
+          expect(before.stdout).not.toContain('selfCheck workflow');
+
+          const migrate = await runCli(['db', 'migrate', '--json'], env);
+          expect({ code: migrate.code, stderr: migrate.stderr }).toEqual({ code: 0, stderr: '' });
+          const applied = (JSON.parse(migrate.stdout) as { applied: string[] }).applied;
+          expect(applied).toEqual(
+            readdirSync(path.join(ROOT, 'migrations', 'ops'))
+              .map((f) => f.replace(/\.sql$/, ''))
+              .sort(),
+          );
+          const again = await runCli(['db', 'migrate'], env);
+          expect(again.stdout.trim()).toMatch(/schema already up to date$/);
+
+          const after = await runCli(['doctor', '--json'], env);
+          const report = JSON.parse(after.stdout) as DoctorReport;
+          expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
+            ['temporal', true],
+            ['postgres', true],
+            ['search attributes', true],
+            ['worker', true],
+            ['selfCheck workflow', true],
+          ]);
+          expect(after.code).toBe(0);
+        });
+      } finally {
+        await worker.close();
+        await bare.drop();
       }
     });
 

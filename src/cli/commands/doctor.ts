@@ -5,6 +5,8 @@ import { selfCheckWorkflowId, type SelfCheckResult } from '../../workflows/self-
 import { durationMs } from '../../workflows/common/duration';
 import type { selfCheck } from '../../workflows/self-check';
 import { connect } from '../../db/connect';
+import { pendingOpsMigrations } from '../../stack/migrate';
+import { where } from './db';
 import { DEFAULT_DATA_DIR, runningStack } from '../../stack/state';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
@@ -46,16 +48,6 @@ async function serverVersion(client: Client, address: string): Promise<DoctorChe
   }
 }
 
-/** host:port/database, never the credentials. */
-function where(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.host}${u.pathname}`;
-  } catch {
-    return '(unparseable OPS_DATABASE_URL)';
-  }
-}
-
 /**
  * The ops database the worker writes to: OPS_DATABASE_URL, else the embedded one of the stack running
  * from RUNBOOK_DATA_DIR. Without either there is nothing to check directly (the selfCheck run still does).
@@ -67,7 +59,16 @@ async function opsDatabase(env: NodeJS.ProcessEnv): Promise<DoctorCheck | undefi
     const db = await connect(url, 'runbook doctor', { connectionTimeoutMillis: 3_000 });
     try {
       const { rows } = await db.query<{ server_version: string }>('SHOW server_version');
-      return { name: 'postgres', ok: true, detail: `ops database at ${where(url)} (PostgreSQL ${rows[0]?.server_version ?? '?'})` };
+      const version = rows[0]?.server_version ?? '?';
+      // A database the worker was pointed at but nobody migrated: say what to run, not which relation is missing.
+      const pending = await pendingOpsMigrations(db);
+      if (pending.length)
+        return {
+          name: 'postgres',
+          ok: false,
+          detail: `ops database at ${where(url)} (PostgreSQL ${version}) lacks ${pending.length} schema migration(s) (${pending[0]}…): run \`npx runbook db migrate\` with the same OPS_DATABASE_URL`,
+        };
+      return { name: 'postgres', ok: true, detail: `ops database at ${where(url)} (PostgreSQL ${version}), schema up to date` };
     } finally {
       await db.end().catch(() => undefined);
     }

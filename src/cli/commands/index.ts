@@ -11,6 +11,7 @@ import * as restore from './restore';
 import * as deploy from './deploy';
 import * as incident from './incident';
 import * as drill from './drill';
+import * as db from './db';
 
 /**
  * A noun of the CLI (`runbook <noun> <verb>`): one file per noun exporting `register`, e.g.
@@ -32,7 +33,7 @@ export interface CommandModule {
 }
 
 /** Every noun, in the order `runbook --help` lists them. Add one line per new file. */
-const modules: CommandModule[] = [status, doctor, config, schedules, maintenance, health, backup, restore, deploy, incident, drill];
+const modules: CommandModule[] = [status, doctor, config, schedules, maintenance, health, backup, restore, deploy, incident, drill, db];
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   for (const m of modules) m.register(program, ctx);

@@ -1,0 +1,74 @@
+/**
+ * `npm run receiver`: the webhook receiver alone, against TEMPORAL_ADDRESS: the same server `npm start`
+ * runs (the stack's receiver component), for running several replicas behind a load balancer next to
+ * workers started with `npm run worker`. Port: RUNBOOK_WEBHOOK_PORT, else `webhooks.port`. Vercel delivery
+ * ids are journalled under RUNBOOK_DATA_DIR (default .data) unless `webhooks.deliveryJournal` names a file.
+ *
+ * Exit codes: 0 after SIGINT/SIGTERM, 1 when it failed to start, 2 for a bad configuration.
+ */
+import { ConfigError, loadConfig } from '../config/load';
+import { createLogger } from '../logging';
+import { prepareDataDir, StartError, type Stack } from '../stack/components';
+import { DEFAULT_DATA_DIR } from '../stack/state';
+import { temporalTargetFromEnv } from '../temporal/connection';
+import { receiver } from './component';
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const log = createLogger(env);
+  let config: Stack['config'];
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.lines()) process.stderr.write(`${line}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (!env.TEMPORAL_ADDRESS) {
+    process.stderr.write('TEMPORAL_ADDRESS is not set: the receiver records alerts on a running Temporal (`npm start` runs one)\n');
+    return 2;
+  }
+  let failure: unknown;
+  let wake: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (wake = resolve));
+  const stack: Stack = {
+    config,
+    env,
+    dataDir: prepareDataDir(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR),
+    log,
+    pids: [],
+    fail(err) {
+      failure ??= err;
+      wake();
+    },
+    temporal: { target: temporalTargetFromEnv(env, config.temporal.namespace), embedded: false },
+  };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => wake());
+  let running;
+  try {
+    running = await receiver.start(stack);
+  } catch (err) {
+    log.error({ component: 'receiver' }, err instanceof StartError || err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+  log.info({ component: 'receiver' }, `listening: ${stack.receiver?.url} (Temporal ${stack.temporal?.target.address})`);
+  await stopRequested;
+  await running?.stop();
+  if (failure) {
+    log.error({ component: 'receiver' }, failure instanceof Error ? failure.message : String(failure));
+    return 1;
+  }
+  log.info({ component: 'receiver' }, 'stopped');
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
