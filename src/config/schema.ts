@@ -367,6 +367,22 @@ export const configSchema = z
         maxConcurrentCalls: z.number().int().positive().default(256),
         /** Alerts per signal, to stay well under Temporal's payload size limit. */
         maxBatch: z.number().int().positive().default(500),
+        /** A hot key's next signal waits this long to gather more alerts (0: at once). */
+        linger: durationMs.default(0),
+        /**
+         * What each dedup key's incident has accepted, remembered per process to answer repeats without a Temporal
+         * call: how many keys, fingerprints per key, and how long it is trusted. `false` sends every delivery.
+         */
+        repeatMemory: z
+          .union([
+            z.literal(false),
+            z.object({
+              keys: z.number().int().positive().default(10_000),
+              alertsPerKey: z.number().int().positive().default(1_000),
+              ttl: durationMs.default(60_000),
+            }),
+          ])
+          .default({ keys: 10_000, alertsPerKey: 1_000, ttl: 60_000 }),
         /** Vercel delivery ids remembered to ignore replays: how long and how many. */
         vercelReplayWindow: durationMs.default(86_400_000),
         vercelReplayMemory: z.number().int().positive().default(100_000),

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { incidentWorkflowId, type Alert, type AlertsAccepted } from '../workflows/common/alerts';
+import { AcceptedMemory, type AcceptedMemoryOptions } from './accepted';
 import { alertsSignal, incidentStartOptions, severityOfAlert, type IncidentInput, type IncidentPlan } from '../workflows/incident/contract';
 
 /** Temporal did not durably accept the alerts (unreachable, timed out, refused), or the queue is full: answer 503. */
@@ -21,8 +22,10 @@ export interface IngestObserver {
   temporalCall?(call: 'signalWithStart' | 'signal', outcome: 'ok' | 'error', seconds: number): void;
   /** Alerts that rode in a signal started for another request instead of a call of their own. */
   coalesced?(alerts: number): void;
-  /** Identical alerts (same fingerprint and status) merged within one batch. */
+  /** Alerts answered without a Temporal call: the incident already has them (or an identical one rode in the same signal). */
   duplicates?(alerts: number): void;
+  /** Alerts sent to Temporal after all because the run that had them closed. */
+  forwarded?(alerts: number): void;
   error?(err: unknown, workflowId: string): void;
 }
 
@@ -39,6 +42,15 @@ export interface IngestorOptions {
   maxBatch?: number;
   /** Per Temporal call. */
   timeoutMs?: number;
+  /**
+   * While a key is hot (a call for it just returned and more alerts wait), its next signal waits this long to
+   * gather more. 0 sends at once.
+   */
+  lingerMs?: number;
+  /** What each key's incident has accepted, remembered to answer repeats without a Temporal call; `false` turns it off. */
+  repeats?: AcceptedMemoryOptions | false;
+  /** How often the runs closed lately are listed, so a closed incident's memory is dropped. */
+  closedPollMs?: number;
   observer?: IngestObserver;
   /** Label → severity mapping (config `incidents`), so a new incident is findable by severity from the start. */
   severityPolicy?: Pick<IncidentPlan, 'severityFromLabels' | 'defaultSeverity'>;
@@ -57,6 +69,10 @@ interface KeyResult {
   /** False when only resolutions arrived and no incident was open to take them. */
   recorded: boolean;
 }
+/** Visibility is eventually consistent: each listing of closed runs reaches back this far before the last one. */
+const VISIBILITY_LAG_MS = 5_000;
+/** The run statuses that end a chain (continue-as-new goes on in a new run with the same state). */
+const CLOSED = `ExecutionStatus IN ('Completed', 'Failed', 'Terminated', 'TimedOut', 'Canceled')`;
 
 /**
  * Hands alerts to their incident workflows by signal-with-start, which joins the running incident of the
@@ -76,6 +92,12 @@ export class AlertIngestor {
   private readonly maxCalls: number;
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
+  private readonly lingerMs: number;
+  private readonly memory?: AcceptedMemory;
+  private readonly closedPollMs: number;
+  private closedTimer?: NodeJS.Timeout;
+  private closedSince = Date.now();
+  private calls = 0;
 
   constructor(private readonly opts: IngestorOptions) {
     this.coalesce = opts.coalesce ?? true;
@@ -83,6 +105,11 @@ export class AlertIngestor {
     this.maxCalls = opts.maxConcurrentCalls ?? 256;
     this.maxBatch = opts.maxBatch ?? 500;
     this.timeoutMs = opts.timeoutMs ?? 5_000;
+    this.lingerMs = opts.lingerMs ?? 0;
+    this.closedPollMs = opts.closedPollMs ?? 1_000;
+    const repeats = opts.repeats ?? { maxKeys: 10_000, maxAlertsPerKey: 1_000, ttlMs: 60_000 };
+    // The one-call-per-alert baseline remembers nothing.
+    if (this.coalesce && repeats) this.memory = new AcceptedMemory(repeats);
   }
 
   async ingest(alerts: Alert[]): Promise<AlertsAccepted> {
@@ -101,7 +128,7 @@ export class AlertIngestor {
       if (this.queued + alerts.length > this.maxQueued) {
         throw new IngestUnavailable(`too many alerts waiting for Temporal (${this.queued}); retry later`, 'overloaded');
       }
-      results = await Promise.all([...byKey].map(([key, list]) => this.enqueue(key, list)));
+      results = await Promise.all([...byKey].map(([key, list]) => this.answerOrEnqueue(key, list)));
     }
     const incidents = new Set<string>();
     let accepted = 0;
@@ -121,15 +148,67 @@ export class AlertIngestor {
     return { incidents: [...incidents], accepted };
   }
 
-  /** Alerts waiting, calls in flight, keys with work. */
-  stats(): { queuedAlerts: number; inFlight: number; keys: number } {
-    return { queuedAlerts: this.queued, inFlight: this.inFlight, keys: this.keys.size };
+  /** Alerts waiting, calls in flight, keys with work, keys remembered, Temporal calls made. */
+  stats(): { queuedAlerts: number; inFlight: number; keys: number; remembered: number; temporalCalls: number } {
+    return {
+      queuedAlerts: this.queued,
+      inFlight: this.inFlight,
+      keys: this.keys.size,
+      remembered: this.memory?.size ?? 0,
+      temporalCalls: this.calls,
+    };
   }
 
   /** Refuses new alerts and waits for the queued ones to be settled. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.closedTimer);
+    this.closedTimer = undefined;
     while (this.drains.size > 0) await Promise.allSettled([...this.drains]);
+  }
+
+  /** A key with nothing in flight is answered from memory when every alert is a repeat; the rest queue. */
+  private answerOrEnqueue(key: string, alerts: Alert[]): Promise<KeyResult> {
+    if (this.memory && !this.keys.has(key)) {
+      const { fresh, repeats } = this.memory.split(key, alerts);
+      if (repeats.length) this.opts.observer?.duplicates?.(repeats.length);
+      if (fresh.length === 0) return Promise.resolve({ workflowId: incidentWorkflowId(key), recorded: true });
+      alerts = fresh;
+    }
+    return this.enqueue(key, alerts);
+  }
+
+  /** While keys are remembered, lists the incident runs closed lately and drops their memory. */
+  private watchClosedRuns(): void {
+    if (!this.memory || this.closedTimer || this.closed) return;
+    this.closedTimer = setTimeout(() => {
+      void this.pollClosedRuns().finally(() => {
+        this.closedTimer = undefined;
+        if (this.memory!.size > 0) this.watchClosedRuns();
+      });
+    }, this.closedPollMs);
+    this.closedTimer.unref();
+  }
+
+  private async pollClosedRuns(): Promise<void> {
+    const memory = this.memory!;
+    const started = Date.now();
+    const since = new Date(this.closedSince - VISIBILITY_LAG_MS).toISOString();
+    const query = `WorkflowType = 'incident' AND TaskQueue = '${this.opts.taskQueue}' AND ${CLOSED} AND CloseTime >= '${since}'`;
+    try {
+      for await (const info of this.opts.client.workflow.list({ query, pageSize: 1000 })) {
+        if (!info.closeTime) continue;
+        const gone = memory.closed(info.workflowId, info.runId, info.closeTime.getTime());
+        if (gone?.alerts.length) {
+          // Answered from the memory of a run that had closed: they go to Temporal after all (a new run).
+          this.opts.observer?.forwarded?.(gone.alerts.length);
+          this.enqueue(gone.key, gone.alerts).catch((err: unknown) => this.opts.observer?.error?.(err, info.workflowId));
+        }
+      }
+      this.closedSince = started;
+    } catch (err) {
+      this.opts.observer?.error?.(err, '(closed incident runs)');
+    }
   }
 
   private enqueue(key: string, alerts: Alert[]): Promise<KeyResult> {
@@ -150,7 +229,11 @@ export class AlertIngestor {
   /** One key's calls, strictly in order, so a resolution never overtakes the firing it resolves. */
   private async drain(key: string, queue: KeyQueue): Promise<void> {
     try {
+      let hot = false;
       while (queue.waiting.length > 0) {
+        // A key whose call just returned with more waiting is hot: let its next batch gather a little longer.
+        if (hot && this.lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.lingerMs));
+        hot = true;
         // Waiting for a slot is when a storm coalesces best: everything arriving meanwhile joins this batch.
         await this.acquire();
         const taken: Waiter[] = [];
@@ -165,9 +248,9 @@ export class AlertIngestor {
         try {
           const result = await this.send(
             key,
-            dedupe(
+            this.withoutRepeats(
+              key,
               taken.flatMap((w) => w.alerts),
-              this.opts.observer,
             ),
           );
           for (const w of taken) w.resolve(result);
@@ -197,25 +280,46 @@ export class AlertIngestor {
     else this.inFlight--;
   }
 
-  /** Records a batch of one key's alerts; several signals when it exceeds `maxBatch`. */
+  /** The alerts of a batch that change something: against the key's memory, else only identical ones merged. */
+  private withoutRepeats(key: string, alerts: Alert[]): Alert[] {
+    const { fresh, repeats } = this.memory ? this.memory.split(key, alerts) : dedupe(alerts);
+    if (repeats.length) this.opts.observer?.duplicates?.(repeats.length);
+    return fresh;
+  }
+
+  /** Records a batch of one key's alerts; several signals when it exceeds `maxBatch`; none when all were repeats. */
   private async send(key: string, alerts: Alert[]): Promise<KeyResult> {
     const workflowId = incidentWorkflowId(key);
+    if (alerts.length === 0) return { workflowId, recorded: true };
     let recorded = false;
     for (let i = 0; i < alerts.length; i += this.maxBatch) {
-      recorded = (await this.signal(key, workflowId, alerts.slice(i, i + this.maxBatch))) || recorded;
+      const batch = alerts.slice(i, i + this.maxBatch);
+      const startedAt = Date.now();
+      const outcome = await this.signal(key, workflowId, batch);
+      if (outcome === false) {
+        this.memory?.forget(key);
+      } else {
+        recorded = true;
+        if (this.memory) {
+          this.memory.accept(key, workflowId, batch, outcome.runId, startedAt);
+          this.watchClosedRuns();
+        }
+      }
     }
     return { workflowId, recorded };
   }
 
-  private async signal(key: string, workflowId: string, alerts: Alert[]): Promise<boolean> {
+  /** False when only resolutions were sent and no incident was open; else the run that took them, when known. */
+  private async signal(key: string, workflowId: string, alerts: Alert[]): Promise<false | { runId?: string }> {
     const { client, taskQueue, observer } = this.opts;
     const firing = alerts.find((a) => a.status === 'firing');
     const call = firing ? 'signalWithStart' : 'signal';
     const started = performance.now();
+    this.calls++;
     try {
-      await client.withDeadline(Date.now() + this.timeoutMs, async () => {
+      const runId = await client.withDeadline(Date.now() + this.timeoutMs, async () => {
         if (firing) {
-          await client.workflow.signalWithStart('incident', {
+          const handle = await client.workflow.signalWithStart('incident', {
             workflowId,
             taskQueue,
             args: [{ dedupKey: key } satisfies IncidentInput],
@@ -228,13 +332,14 @@ export class AlertIngestor {
               service: firing.service,
             }),
           });
-        } else {
-          // Only resolutions: they settle an open incident, but must never open one.
-          await client.workflow.getHandle(workflowId).signal(alertsSignal, alerts);
+          return handle.signaledRunId;
         }
+        // Only resolutions: they settle an open incident, but must never open one.
+        await client.workflow.getHandle(workflowId).signal(alertsSignal, alerts);
+        return undefined;
       });
       observer?.temporalCall?.(call, 'ok', (performance.now() - started) / 1000);
-      return true;
+      return { runId };
     } catch (err) {
       if (!firing && err instanceof WorkflowNotFoundError) {
         observer?.temporalCall?.(call, 'ok', (performance.now() - started) / 1000);
@@ -248,16 +353,19 @@ export class AlertIngestor {
 }
 
 /** Keeps the last of identical alerts (same fingerprint and status) and the order of the rest. */
-function dedupe(alerts: Alert[], observer?: IngestObserver): Alert[] {
-  if (alerts.length < 2) return alerts;
+function dedupe(alerts: Alert[]): { fresh: Alert[]; repeats: Alert[] } {
+  if (alerts.length < 2) return { fresh: alerts, repeats: [] };
   const seen = new Set<string>();
-  const kept: Alert[] = [];
+  const fresh: Alert[] = [];
+  const repeats: Alert[] = [];
   for (let i = alerts.length - 1; i >= 0; i--) {
     const id = `${alerts[i].status}\u0000${alerts[i].fingerprint}`;
-    if (seen.has(id)) continue;
+    if (seen.has(id)) {
+      repeats.push(alerts[i]);
+      continue;
+    }
     seen.add(id);
-    kept.push(alerts[i]);
+    fresh.push(alerts[i]);
   }
-  if (kept.length < alerts.length) observer?.duplicates?.(alerts.length - kept.length);
-  return kept.reverse();
+  return { fresh: fresh.reverse(), repeats };
 }

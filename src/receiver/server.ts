@@ -81,6 +81,12 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     maxConcurrentCalls: hooks.maxConcurrentCalls,
     maxBatch: hooks.maxBatch,
     timeoutMs: hooks.temporalTimeout,
+    lingerMs: hooks.linger,
+    repeats: hooks.repeatMemory && {
+      maxKeys: hooks.repeatMemory.keys,
+      maxAlertsPerKey: hooks.repeatMemory.alertsPerKey,
+      ttlMs: hooks.repeatMemory.ttl,
+    },
     severityPolicy: config.incidents,
     observer: {
       ...metrics.observer,
