@@ -386,6 +386,12 @@ export const configSchema = z
         /** Vercel delivery ids remembered to ignore replays: how long and how many. */
         vercelReplayWindow: durationMs.default(86_400_000),
         vercelReplayMemory: z.number().int().positive().default(100_000),
+        /**
+         * Acknowledge alerts once they are fsync'd to this file, and send them to Temporal from there (a restart sends
+         * what is left). `false`: acknowledge only once Temporal has them. Unset: `npm start` keeps it in
+         * <data dir>/webhooks/alerts.journal.
+         */
+        alertJournal: z.union([z.literal(false), z.string().min(1)]).optional(),
         /** File the remembered delivery ids are journalled to so a restart keeps them; omit to keep them in memory only. */
         deliveryJournal: z.string().min(1).optional(),
       })

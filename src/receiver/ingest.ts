@@ -3,13 +3,14 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { incidentWorkflowId, type Alert, type AlertsAccepted } from '../workflows/common/alerts';
 import { AcceptedMemory, type AcceptedMemoryOptions } from './accepted';
+import type { AlertJournal } from './journal';
 import { alertsSignal, incidentStartOptions, severityOfAlert, type IncidentInput, type IncidentPlan } from '../workflows/incident/contract';
 
 /** Temporal did not durably accept the alerts (unreachable, timed out, refused), or the queue is full: answer 503. */
 export class IngestUnavailable extends Error {
   constructor(
     message: string,
-    readonly reason: 'temporal' | 'overloaded' | 'closed',
+    readonly reason: 'temporal' | 'overloaded' | 'closed' | 'journal',
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -51,6 +52,11 @@ export interface IngestorOptions {
   repeats?: AcceptedMemoryOptions | false;
   /** How often the runs closed lately are listed, so a closed incident's memory is dropped. */
   closedPollMs?: number;
+  /**
+   * Acknowledge once the alerts are fsync'd here, then send them to Temporal in the background (retrying until
+   * Temporal takes them); what the journal holds undone when the ingestor starts is sent first.
+   */
+  journal?: AlertJournal;
   observer?: IngestObserver;
   /** Label → severity mapping (config `incidents`), so a new incident is findable by severity from the start. */
   severityPolicy?: Pick<IncidentPlan, 'severityFromLabels' | 'defaultSeverity'>;
@@ -84,6 +90,8 @@ export class AlertIngestor {
   private readonly keys = new Map<string, KeyQueue>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly drains = new Set<Promise<void>>();
+  /** Keys with alerts being written to the journal, per key how many writes. */
+  private readonly writing = new Map<string, number>();
   private inFlight = 0;
   private queued = 0;
   private closed = false;
@@ -110,17 +118,17 @@ export class AlertIngestor {
     const repeats = opts.repeats ?? { maxKeys: 10_000, maxAlertsPerKey: 1_000, ttlMs: 60_000 };
     // The one-call-per-alert baseline remembers nothing.
     if (this.coalesce && repeats) this.memory = new AcceptedMemory(repeats);
+    if (opts.journal) {
+      if (!this.coalesce) throw new Error('a journal needs coalescing');
+      for (const r of opts.journal.pending) this.forward(r.seq, byDedupKey(r.alerts));
+    }
   }
 
   async ingest(alerts: Alert[]): Promise<AlertsAccepted> {
     if (this.closed) throw new IngestUnavailable('the receiver is shutting down', 'closed');
     if (alerts.length === 0) return { incidents: [], accepted: 0 };
-    const byKey = new Map<string, Alert[]>();
-    for (const a of alerts) {
-      const list = byKey.get(a.dedupKey);
-      if (list) list.push(a);
-      else byKey.set(a.dedupKey, [a]);
-    }
+    const byKey = byDedupKey(alerts);
+    if (this.opts.journal) return this.journalled(this.opts.journal, byKey, alerts.length);
     let results: KeyResult[];
     if (!this.coalesce) {
       results = await Promise.all(alerts.map((a) => this.send(a.dedupKey, [a])));
@@ -148,9 +156,10 @@ export class AlertIngestor {
     return { incidents: [...incidents], accepted };
   }
 
-  /** Alerts waiting, calls in flight, keys with work, keys remembered, Temporal calls made. */
-  stats(): { queuedAlerts: number; inFlight: number; keys: number; remembered: number; temporalCalls: number } {
+  /** Alerts waiting, calls in flight, keys with work, keys remembered, Temporal calls made, journal records not yet sent. */
+  stats(): { queuedAlerts: number; inFlight: number; keys: number; remembered: number; temporalCalls: number; journalBacklog: number } {
     return {
+      journalBacklog: this.opts.journal?.backlog ?? 0,
       queuedAlerts: this.queued,
       inFlight: this.inFlight,
       keys: this.keys.size,
@@ -165,6 +174,46 @@ export class AlertIngestor {
     clearTimeout(this.closedTimer);
     this.closedTimer = undefined;
     while (this.drains.size > 0) await Promise.allSettled([...this.drains]);
+  }
+
+  /** Alerts on disk are accepted: they go to Temporal in the background, and come back from the journal after a crash. */
+  private async journalled(journal: AlertJournal, byKey: Map<string, Alert[]>, count: number): Promise<AlertsAccepted> {
+    const fresh = new Map<string, Alert[]>();
+    for (const [key, list] of byKey) {
+      // A key with alerts on their way (queued, or being written) must not be judged against a memory they will change.
+      const kept = this.memory && !this.keys.has(key) && !this.writing.has(key) ? this.withoutRepeats(key, list) : list;
+      if (kept.length) fresh.set(key, kept);
+    }
+    const incidents = [...byKey.keys()].map((key) => incidentWorkflowId(key));
+    if (fresh.size === 0) return { incidents, accepted: count };
+    const journalling = [...fresh.values()].flat();
+    if (this.queued + journalling.length > this.maxQueued) {
+      throw new IngestUnavailable(`too many alerts waiting for Temporal (${this.queued}); retry later`, 'overloaded');
+    }
+    let seq: number;
+    for (const key of fresh.keys()) this.writing.set(key, (this.writing.get(key) ?? 0) + 1);
+    try {
+      seq = await journal.append(journalling);
+    } catch (err) {
+      this.opts.observer?.error?.(err, '(alert journal)');
+      throw new IngestUnavailable('the alerts could not be written to the journal; retry later', 'journal', { cause: err });
+    } finally {
+      for (const key of fresh.keys()) {
+        const n = this.writing.get(key)! - 1;
+        if (n) this.writing.set(key, n);
+        else this.writing.delete(key);
+      }
+    }
+    this.forward(seq, fresh);
+    return { incidents, accepted: count };
+  }
+
+  /** Sends a journal record's alerts, key by key, and marks it done once Temporal has all of them. */
+  private forward(seq: number, byKey: Map<string, Alert[]>): void {
+    void Promise.all([...byKey].map(([key, list]) => this.enqueue(key, list))).then(
+      () => this.opts.journal!.done(seq),
+      () => undefined, // only when closing: the record stays in the journal for the next start
+    );
   }
 
   /** A key with nothing in flight is answered from memory when every alert is a repeat; the rest queue. */
@@ -246,13 +295,11 @@ export class AlertIngestor {
         this.queued -= count;
         if (taken.length > 1) this.opts.observer?.coalesced?.(count - taken[0].alerts.length);
         try {
-          const result = await this.send(
+          const alerts = this.withoutRepeats(
             key,
-            this.withoutRepeats(
-              key,
-              taken.flatMap((w) => w.alerts),
-            ),
+            taken.flatMap((w) => w.alerts),
           );
+          const result = this.opts.journal ? await this.sendUntilTaken(key, alerts) : await this.send(key, alerts);
           for (const w of taken) w.resolve(result);
         } catch (err) {
           for (const w of taken) w.reject(err);
@@ -285,6 +332,19 @@ export class AlertIngestor {
     const { fresh, repeats } = this.memory ? this.memory.split(key, alerts) : dedupe(alerts);
     if (repeats.length) this.opts.observer?.duplicates?.(repeats.length);
     return fresh;
+  }
+
+  /** Journalled alerts are already acknowledged: retried (in order, holding the key) until Temporal takes them or the receiver stops. */
+  private async sendUntilTaken(key: string, alerts: Alert[]): Promise<KeyResult> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        return await this.send(key, alerts);
+      } catch (err) {
+        if (this.closed) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (this.closed) throw err;
+      }
+    }
   }
 
   /** Records a batch of one key's alerts; several signals when it exceeds `maxBatch`; none when all were repeats. */
@@ -350,6 +410,16 @@ export class AlertIngestor {
       throw new IngestUnavailable('Temporal did not accept the alerts; retry later', 'temporal', { cause: err });
     }
   }
+}
+
+function byDedupKey(alerts: Alert[]): Map<string, Alert[]> {
+  const byKey = new Map<string, Alert[]>();
+  for (const a of alerts) {
+    const list = byKey.get(a.dedupKey);
+    if (list) list.push(a);
+    else byKey.set(a.dedupKey, [a]);
+  }
+  return byKey;
 }
 
 /** Keeps the last of identical alerts (same fingerprint and status) and the order of the rest. */

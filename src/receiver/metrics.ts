@@ -58,6 +58,14 @@ export function receiverMetrics(opts: { processMetrics?: boolean } = {}) {
     },
   });
   new Gauge({
+    name: 'runbook_alerts_journal_backlog',
+    help: 'Journal records acknowledged but not yet taken by Temporal',
+    registers,
+    collect() {
+      this.set(ingestor?.stats().journalBacklog ?? 0);
+    },
+  });
+  new Gauge({
     name: 'runbook_temporal_calls_in_flight',
     help: 'Temporal calls in flight',
     registers,

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Client } from '@temporalio/client';
 import { DeliveryMemory } from './deliveries';
 import { AlertIngestor, IngestUnavailable } from './ingest';
+import { AlertJournal } from './journal';
 import {
   normalizeAlertmanager,
   normalizeGeneric,
@@ -27,6 +28,11 @@ export interface ReceiverOptions {
   env?: NodeJS.ProcessEnv;
   /** Overrides `webhooks.coalesce`; `false` is the one-call-per-alert baseline of the alert-storm bench. */
   coalesce?: boolean;
+  /**
+   * Overrides `webhooks.alertJournal`: a file to acknowledge alerts once they are fsync'd there; `null` acknowledges
+   * only once Temporal has them.
+   */
+  alertJournal?: string | null;
   /** Overrides `webhooks.deliveryJournal`; `null` keeps Vercel delivery ids in memory only. */
   deliveryJournal?: string | null;
   /** A pino logger for warnings (Temporal refusing alerts, unconfigured secrets); requests themselves are not logged. */
@@ -73,7 +79,10 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     return503OnClosing: true,
   });
 
+  const journalFile = opts.alertJournal === undefined ? hooks.alertJournal || undefined : (opts.alertJournal ?? undefined);
+  const alertJournal = journalFile ? new AlertJournal(journalFile) : undefined;
   const ingestor = new AlertIngestor({
+    journal: alertJournal,
     client: opts.client,
     taskQueue: config.temporal.taskQueue,
     coalesce: opts.coalesce ?? hooks.coalesce,
@@ -257,6 +266,7 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     async close() {
       await app.close(); // stops taking requests; in-flight ones finish
       await ingestor.close();
+      await alertJournal?.close();
     },
   };
 }
