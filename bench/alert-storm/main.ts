@@ -210,6 +210,18 @@ async function counter(url: string, name: string): Promise<number> {
 
 const non2xx = (r: StormResult) => Object.entries(r.statuses).reduce((n, [s, c]) => (s.startsWith('2') ? n : n + c), 0);
 
+/** Journalled alerts are acknowledged before Temporal has them: waits until the receiver has sent them all. */
+async function drained(url: string): Promise<void> {
+  for (const deadline = Date.now() + 300_000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 200))) {
+    const health = (await fetch(`${url}/healthz`).then((res) => res.json())) as {
+      journalBacklog?: number;
+      queuedAlerts: number;
+      inFlight: number;
+    };
+    if (!health.journalBacklog && !health.queuedAlerts && !health.inFlight) return;
+  }
+}
+
 async function measureShape(target: Target, shape: Shape, r: number): Promise<Measured> {
   const run = `${shape[0]}${r}${randomBytes(3).toString('hex')}`;
   const plan = buildStorm({ shape, deliveries: opts.deliveries, groups: opts.groups, groupSize: opts.groupSize, run });
@@ -218,15 +230,14 @@ async function measureShape(target: Target, shape: Shape, r: number): Promise<Me
   const base = await storm(noop.value, plan.storm, opts.connections);
   await noop.stop();
 
-  if (plan.prime.length) await storm(target.url, plan.prime, opts.connections);
+  if (plan.prime.length) {
+    await storm(target.url, plan.prime, opts.connections);
+    await drained(target.url); // the storm repeats alerts Temporal already has
+  }
   const callsBefore = await counter(target.url, 'runbook_temporal_call_seconds_count');
   const stormStarted = performance.now();
   const result = await storm(target.url, plan.storm, opts.connections);
-  // Journalled alerts are acknowledged before Temporal has them: wait until the receiver has sent them all.
-  for (const deadline = Date.now() + 300_000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 200))) {
-    const health = (await fetch(`${target.url}/healthz`).then((res) => res.json())) as { journalBacklog?: number; queuedAlerts: number };
-    if (!health.journalBacklog && !health.queuedAlerts) break;
-  }
+  await drained(target.url);
   const sentAfter = (performance.now() - stormStarted) / 1000;
   const calls = (await counter(target.url, 'runbook_temporal_call_seconds_count')) - callsBefore;
   const found = await recorded(target.client, plan.prefix, plan.incidents);

@@ -75,6 +75,10 @@ interface KeyResult {
   /** False when only resolutions arrived and no incident was open to take them. */
   recorded: boolean;
 }
+/** How long closing waits for journalled alerts still being sent. */
+const JOURNAL_CLOSE_WAIT_MS = 3_000;
+/** Per Temporal call when alerts are sent from the journal. */
+const JOURNAL_CALL_TIMEOUT_MS = 30_000;
 /** Visibility is eventually consistent: each listing of closed runs reaches back this far before the last one. */
 const VISIBILITY_LAG_MS = 5_000;
 /** The run statuses that end a chain (continue-as-new goes on in a new run with the same state). */
@@ -106,13 +110,16 @@ export class AlertIngestor {
   private closedTimer?: NodeJS.Timeout;
   private closedSince = Date.now();
   private calls = 0;
+  private readonly aborter = new AbortController();
 
   constructor(private readonly opts: IngestorOptions) {
     this.coalesce = opts.coalesce ?? true;
     this.maxQueued = opts.maxQueuedAlerts ?? 50_000;
     this.maxCalls = opts.maxConcurrentCalls ?? 256;
     this.maxBatch = opts.maxBatch ?? 500;
-    this.timeoutMs = opts.timeoutMs ?? 5_000;
+    // Journalled alerts have been answered already: a call may take longer than a sender would wait, and a
+    // timed-out call that Temporal took after all only costs a second one.
+    this.timeoutMs = Math.max(opts.timeoutMs ?? 5_000, opts.journal ? JOURNAL_CALL_TIMEOUT_MS : 0);
     this.lingerMs = opts.lingerMs ?? 0;
     this.closedPollMs = opts.closedPollMs ?? 1_000;
     const repeats = opts.repeats ?? { maxKeys: 10_000, maxAlertsPerKey: 1_000, ttlMs: 60_000 };
@@ -173,7 +180,11 @@ export class AlertIngestor {
     this.closed = true;
     clearTimeout(this.closedTimer);
     this.closedTimer = undefined;
+    // Journalled alerts are safe on disk: give the calls in flight a moment, then abort them (the journal keeps
+    // their alerts for the next start).
+    const patience = this.opts.journal ? setTimeout(() => this.aborter.abort(), JOURNAL_CLOSE_WAIT_MS) : undefined;
     while (this.drains.size > 0) await Promise.allSettled([...this.drains]);
+    clearTimeout(patience);
   }
 
   /** Alerts on disk are accepted: they go to Temporal in the background, and come back from the journal after a crash. */
@@ -377,27 +388,29 @@ export class AlertIngestor {
     const started = performance.now();
     this.calls++;
     try {
-      const runId = await client.withDeadline(Date.now() + this.timeoutMs, async () => {
-        if (firing) {
-          const handle = await client.workflow.signalWithStart('incident', {
-            workflowId,
-            taskQueue,
-            args: [{ dedupKey: key } satisfies IncidentInput],
-            signal: alertsSignal,
-            signalArgs: [alerts],
-            ...incidentStartOptions({
-              dedupKey: key,
-              title: firing.summary,
-              severity: this.opts.severityPolicy ? severityOfAlert(firing, this.opts.severityPolicy) : firing.severity,
-              service: firing.service,
-            }),
-          });
-          return handle.signaledRunId;
-        }
-        // Only resolutions: they settle an open incident, but must never open one.
-        await client.workflow.getHandle(workflowId).signal(alertsSignal, alerts);
-        return undefined;
-      });
+      const runId = await client.withAbortSignal(this.aborter.signal, () =>
+        client.withDeadline(Date.now() + this.timeoutMs, async () => {
+          if (firing) {
+            const handle = await client.workflow.signalWithStart('incident', {
+              workflowId,
+              taskQueue,
+              args: [{ dedupKey: key } satisfies IncidentInput],
+              signal: alertsSignal,
+              signalArgs: [alerts],
+              ...incidentStartOptions({
+                dedupKey: key,
+                title: firing.summary,
+                severity: this.opts.severityPolicy ? severityOfAlert(firing, this.opts.severityPolicy) : firing.severity,
+                service: firing.service,
+              }),
+            });
+            return handle.signaledRunId;
+          }
+          // Only resolutions: they settle an open incident, but must never open one.
+          await client.workflow.getHandle(workflowId).signal(alertsSignal, alerts);
+          return undefined;
+        }),
+      );
       observer?.temporalCall?.(call, 'ok', (performance.now() - started) / 1000);
       return { runId };
     } catch (err) {
