@@ -13,3 +13,4 @@ export function benchConfig(taskQueue: string, webhooks: Record<string, unknown>
 
 /** Messages between the bench and its child processes. */
 export type ChildMessage = { ready: string } | { stopped: true } | { error: string };
+export const BENCH_SENTRY_SECRET = 'alert-storm-bench-sentry-secret';

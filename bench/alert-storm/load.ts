@@ -1,120 +1,61 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { BENCH_TOKEN } from './config';
-
-export interface StormOptions {
-  url: string;
-  alerts: number;
-  groups: number;
-  connections: number;
-  /** Alerts per POST (all of one group, as Alertmanager groups them). */
-  perRequest: number;
-  /** `grouped`: a group's alerts arrive together, as in a cascading failure; `shuffled`: groups interleave at random. */
-  order: 'grouped' | 'shuffled';
-  /** Prefix that keeps each storm's groups (and so its incidents) apart. */
-  run: string;
-}
+import type { Planned } from './shapes';
 
 export interface StormResult {
   requests: number;
   alertsSent: number;
+  /** Alerts of the deliveries answered 2xx. */
   alertsAccepted: number;
   seconds: number;
-  /** Per request, until its 202 (including retries after a 503), ms. */
+  /** Per delivery, until its 2xx (including retries after a 503), ms. */
   latencies: Float64Array;
   statuses: Record<string, number>;
 }
 
-/** `run` keeps the workflow ids of one storm under a common prefix (see incidentPrefix). */
-export const groupKey = (run: string, g: number) => `{}:{run="${run}", alertname="StormGroup${g}"}`;
-export const incidentPrefix = (run: string) => `incident-alertmanager-run-${run.toLowerCase()}-`;
+/** Alertmanager's notification retries: exponential backoff after a failed delivery, capped. */
+const RETRY_MS = { first: 100, max: 2_000, attempts: 30 };
 
-interface Planned {
-  body: string;
-  alerts: number;
-}
-
-/** Every request body of the storm, built before the clock starts. */
-function plan(o: StormOptions): Planned[] {
-  const startsAt = new Date().toISOString();
-  const out: Planned[] = [];
-  for (let g = 0; g < o.groups; g++) {
-    const count = Math.floor(o.alerts / o.groups) + (g < o.alerts % o.groups ? 1 : 0);
-    const alertname = `StormGroup${g}`;
-    for (let i = 0; i < count; i += o.perRequest) {
-      const alerts = [];
-      for (let j = i; j < Math.min(count, i + o.perRequest); j++) {
-        alerts.push({
-          status: 'firing',
-          labels: { alertname, instance: `node-${j}.bench:9100`, job: 'node', service: 'javari-web', severity: 'warning' },
-          annotations: { summary: `${alertname}: node-${j} unhealthy`, description: 'Synthetic alert of the alert-storm benchmark.' },
-          startsAt,
-          endsAt: '0001-01-01T00:00:00Z',
-          generatorURL: 'http://prometheus.bench:9090/graph?g0.expr=up%3D%3D0',
-          fingerprint: `${o.run}.${g}.${j}`,
-        });
-      }
-      out.push({
-        alerts: alerts.length,
-        body: JSON.stringify({
-          version: '4',
-          groupKey: groupKey(o.run, g),
-          truncatedAlerts: 0,
-          status: 'firing',
-          receiver: 'durable-runbooks',
-          groupLabels: { alertname },
-          commonLabels: { alertname, job: 'node', service: 'javari-web', severity: 'warning' },
-          commonAnnotations: {},
-          externalURL: 'http://alertmanager.bench:9093',
-          alerts,
-        }),
-      });
-    }
-  }
-  if (o.order === 'shuffled') {
-    let seed = 42;
-    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
-      [out[i], out[j]] = [out[j], out[i]];
-    }
-  }
-  return out;
-}
-
-/** Posts the storm with `connections` requests in flight; a 503 is retried like a source would, after 100 ms. */
-export async function storm(o: StormOptions): Promise<StormResult> {
-  const requests = plan(o);
-  const pool = new Pool(o.url, { connections: o.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+/** Posts the deliveries with `connections` requests in flight; a 503 (or a refused connection) is retried as Alertmanager does. */
+export async function storm(url: string, requests: Planned[], connections: number): Promise<StormResult> {
+  const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const latencies = new Float64Array(requests.length);
   const statuses: Record<string, number> = {};
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` };
   let next = 0;
   let accepted = 0;
+  let sent = 0;
   const started = performance.now();
   async function lane(): Promise<void> {
     for (;;) {
       const i = next++;
       if (i >= requests.length) return;
+      const r = requests[i];
+      sent += r.alerts;
       const t0 = performance.now();
-      for (let attempt = 0; ; attempt++) {
-        const res = await pool.request({ path: '/webhooks/alertmanager', method: 'POST', headers, body: requests[i].body });
-        const text = await res.body.text();
-        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-        if (res.statusCode === 202) {
-          accepted += (JSON.parse(text) as { accepted: number }).accepted;
+      for (let attempt = 0, wait = RETRY_MS.first; ; attempt++, wait = Math.min(wait * 2, RETRY_MS.max)) {
+        let status = 0;
+        try {
+          const res = await pool.request({ path: r.path, method: 'POST', headers: r.headers, body: r.body });
+          await res.body.text();
+          status = res.statusCode;
+        } catch {
+          status = 0; // connection refused or reset
+        }
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status >= 200 && status < 300) {
+          accepted += r.alerts;
           break;
         }
-        if (res.statusCode !== 503 || attempt >= 50) break;
-        await new Promise((r) => setTimeout(r, 100));
+        if ((status !== 503 && status !== 0) || attempt >= RETRY_MS.attempts) break;
+        await new Promise((done) => setTimeout(done, wait));
       }
       latencies[i] = performance.now() - t0;
     }
   }
-  await Promise.all(Array.from({ length: o.connections }, lane));
+  await Promise.all(Array.from({ length: connections }, lane));
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
-  return { requests: requests.length, alertsSent: o.alerts, alertsAccepted: accepted, seconds, latencies, statuses };
+  return { requests: requests.length, alertsSent: sent, alertsAccepted: accepted, seconds, latencies, statuses };
 }
 
 export function percentile(values: Float64Array, p: number): number {

@@ -455,6 +455,22 @@ export const configSchema = z
         maxConcurrentCalls: z.number().int().positive().default(256),
         /** Alerts per signal, to stay well under Temporal's payload size limit. */
         maxBatch: z.number().int().positive().default(500),
+        /** A hot key's next signal waits this long to gather more alerts (0: at once). */
+        linger: durationMs.default(0),
+        /**
+         * What each dedup key's incident has accepted, remembered per process to answer repeats without a Temporal
+         * call: how many keys, fingerprints per key, and how long it is trusted. `false` sends every delivery.
+         */
+        repeatMemory: z
+          .union([
+            z.literal(false),
+            z.object({
+              keys: z.number().int().positive().default(10_000),
+              alertsPerKey: z.number().int().positive().default(1_000),
+              ttl: durationMs.default(60_000),
+            }),
+          ])
+          .default({ keys: 10_000, alertsPerKey: 1_000, ttl: 60_000 }),
         /**
          * Replay window: Vercel delivery ids and the digests of signed Sentry bodies are remembered this long (up to
          * `vercelReplayMemory` of them) to ignore replays, and a Vercel delivery whose signed `createdAt` is older is refused.
@@ -463,6 +479,12 @@ export const configSchema = z
         vercelReplayMemory: z.number().int().positive().default(100_000),
         /** How far Sentry-Hook-Timestamp may be from the receiver's clock, and Vercel's `createdAt` ahead of it. */
         timestampTolerance: durationMs.default(300_000),
+        /**
+         * Acknowledge alerts once they are fsync'd to this file, and send them to Temporal from there (a restart sends
+         * what is left). `false`: acknowledge only once Temporal has them. Unset: `npm start` keeps it in
+         * <data dir>/webhooks/alerts.journal.
+         */
+        alertJournal: z.union([z.literal(false), z.string().min(1)]).optional(),
         /** File the remembered delivery ids are journalled to so a restart keeps them; omit to keep them in memory only. */
         deliveryJournal: z.string().min(1).optional(),
       })

@@ -35,6 +35,8 @@ export const receiver: Component = {
       logger: log.child({ component: 'receiver' }),
       processMetrics: true,
       readiness: { address: stack.temporal.target.address },
+      // Alerts are acknowledged once on disk here, and sent to Temporal from there (see README, Alert storms).
+      alertJournal: hooks.alertJournal === false ? null : (hooks.alertJournal ?? path.join(stack.dataDir, 'webhooks', 'alerts.journal')),
       // Vercel delivery ids survive a restart next to the rest of the local state.
       deliveryJournal: hooks.deliveryJournal ?? path.join(stack.dataDir, 'webhooks', 'vercel-deliveries.log'),
     });

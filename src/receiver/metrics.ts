@@ -26,7 +26,12 @@ export function receiverMetrics(opts: { processMetrics?: boolean } = {}) {
   });
   const duplicates = new Counter({
     name: 'runbook_alerts_duplicate_total',
-    help: 'Identical alerts (same fingerprint and status) merged within one signal',
+    help: 'Alerts answered without a Temporal call: repeats of what their incident already has, or of an alert in the same signal',
+    registers,
+  });
+  const forwarded = new Counter({
+    name: 'runbook_alerts_forwarded_total',
+    help: 'Repeats answered from memory, then sent to Temporal after all because the incident run that had them closed',
     registers,
   });
   const replays = new Counter({
@@ -53,6 +58,14 @@ export function receiverMetrics(opts: { processMetrics?: boolean } = {}) {
     },
   });
   new Gauge({
+    name: 'runbook_alerts_journal_backlog',
+    help: 'Journal records acknowledged but not yet taken by Temporal',
+    registers,
+    collect() {
+      this.set(ingestor?.stats().journalBacklog ?? 0);
+    },
+  });
+  new Gauge({
     name: 'runbook_temporal_calls_in_flight',
     help: 'Temporal calls in flight',
     registers,
@@ -65,6 +78,7 @@ export function receiverMetrics(opts: { processMetrics?: boolean } = {}) {
     temporalCall: (call, outcome, seconds) => temporalSeconds.observe({ call, outcome }, seconds),
     coalesced: (n) => coalesced.inc(n),
     duplicates: (n) => duplicates.inc(n),
+    forwarded: (n) => forwarded.inc(n),
   };
 
   return {

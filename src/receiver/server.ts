@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { DeliveryMemory, sentryTimestampProblem } from './deliveries';
 import { AlertIngestor, IngestUnavailable } from './ingest';
+import { AlertJournal } from './journal';
 import {
   normalizeAlertmanager,
   normalizeGeneric,
@@ -28,6 +29,11 @@ export interface ReceiverOptions {
   env?: NodeJS.ProcessEnv;
   /** Overrides `webhooks.coalesce`; `false` is the one-call-per-alert baseline of the alert-storm bench. */
   coalesce?: boolean;
+  /**
+   * Overrides `webhooks.alertJournal`: a file to acknowledge alerts once they are fsync'd there; `null` acknowledges
+   * only once Temporal has them.
+   */
+  alertJournal?: string | null;
   /** Overrides `webhooks.deliveryJournal`; `null` keeps Vercel delivery ids in memory only. */
   deliveryJournal?: string | null;
   /** A pino logger for warnings (Temporal refusing alerts, unconfigured secrets); requests themselves are not logged. */
@@ -74,7 +80,10 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     return503OnClosing: true,
   });
 
+  const journalFile = opts.alertJournal === undefined ? hooks.alertJournal || undefined : (opts.alertJournal ?? undefined);
+  const alertJournal = journalFile ? new AlertJournal(journalFile) : undefined;
   const ingestor = new AlertIngestor({
+    journal: alertJournal,
     client: opts.client,
     taskQueue: config.temporal.taskQueue,
     coalesce: opts.coalesce ?? hooks.coalesce,
@@ -82,6 +91,12 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     maxConcurrentCalls: hooks.maxConcurrentCalls,
     maxBatch: hooks.maxBatch,
     timeoutMs: hooks.temporalTimeout,
+    lingerMs: hooks.linger,
+    repeats: hooks.repeatMemory && {
+      maxKeys: hooks.repeatMemory.keys,
+      maxAlertsPerKey: hooks.repeatMemory.alertsPerKey,
+      ttlMs: hooks.repeatMemory.ttl,
+    },
     severityPolicy: config.incidents,
     observer: {
       ...metrics.observer,
@@ -261,6 +276,7 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     async close() {
       await app.close(); // stops taking requests; in-flight ones finish
       await ingestor.close();
+      await alertJournal?.close();
     },
   };
 }

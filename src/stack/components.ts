@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -13,6 +14,7 @@ import { freePort, isPortFree } from './ports';
 import { ensureDatabase, startLocalPostgres } from './postgres';
 import { startLocalTemporal } from './temporal';
 import { isAlive, readStackFile, stackFilePath, writeStackFile } from './state';
+import type { WorkerMessage, WorkerStart } from './worker-process';
 import { restartPolicyFromEnv, RestartPolicyError, supervise, type RestartPolicy, type SupervisedServer } from './supervise';
 
 /** What `npm start` has brought up so far; each component reads what it needs and adds what it provides. */
@@ -207,46 +209,104 @@ export const postgres: Component = {
   },
 };
 
-/** The Temporal worker, in this process: workflows bundled from source, or the prebuilt bundle with NODE_ENV=production. */
+/**
+ * The Temporal worker: by default in a child process of its own (src/stack/worker-process.ts), so a busy worker
+ * (workflow tasks, activities, the Core bridge) never delays the webhook receiver's answers in this process.
+ * RUNBOOK_WORKER=inline runs it in this process. Workflows bundled from source, or the prebuilt bundle with
+ * NODE_ENV=production.
+ */
 export const worker: Component = {
   name: 'worker',
   async start(stack) {
-    const { config, env, log } = stack;
+    const { config, env } = stack;
     if (!stack.temporal || !stack.databases) throw new StartError('the worker starts after Temporal and PostgreSQL');
+    const mode = env.RUNBOOK_WORKER || 'process';
+    if (mode !== 'process' && mode !== 'inline') throw new StartError(`RUNBOOK_WORKER: must be "process" or "inline", got "${mode}"`);
     const metricsPort = await freePort(metricsPortFromEnv(env) || undefined);
-    installRuntime({ metricsPort, logger: temporalLogger(log), shutdownSignals: [] });
-    const target = stack.temporal.target;
     const production = env.NODE_ENV === 'production';
-    const deps = await createDeps(config, target, env, stack.databases.opsUrl);
-    let w: Worker;
-    let connection: Awaited<ReturnType<typeof createWorker>>['connection'];
-    try {
-      ({ worker: w, connection } = await createWorker({ config, target, deps: deps.deps, production }));
-    } catch (err) {
-      await deps.close();
-      throw err;
-    }
-    const running = w.run().catch((err: unknown) => stack.fail(err));
+    const running =
+      mode === 'inline' ? await inlineWorker(stack, metricsPort, production) : await childWorker(stack, metricsPort, production);
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     stack.worker = { taskQueue: config.temporal.taskQueue, metricsUrl, production };
     return {
       banner: [
         [
           'worker',
-          `task queue "${config.temporal.taskQueue}", ${production ? 'prebuilt workflow bundle' : 'workflows bundled from source'}`,
+          `task queue "${config.temporal.taskQueue}", ${production ? 'prebuilt workflow bundle' : 'workflows bundled from source'}, ${mode === 'inline' ? 'in this process' : `in process ${running.pid}`}`,
         ],
         ['metrics', metricsUrl],
       ],
-      async stop() {
-        // Stops polling, lets in-flight tasks finish (shutdownGraceTime), then resolves run().
-        if (w.getState() === 'RUNNING') w.shutdown();
-        await running;
-        await connection.close();
-        await deps.close();
-      },
+      stop: running.stop,
     };
   },
 };
+
+async function inlineWorker(stack: Stack, metricsPort: number, production: boolean): Promise<{ pid: number; stop(): Promise<void> }> {
+  const { config, env, log } = stack;
+  installRuntime({ metricsPort, logger: temporalLogger(log), shutdownSignals: [] });
+  const target = stack.temporal!.target;
+  const deps = await createDeps(config, target, env, stack.databases!.opsUrl);
+  let w: Worker;
+  let connection: Awaited<ReturnType<typeof createWorker>>['connection'];
+  try {
+    ({ worker: w, connection } = await createWorker({ config, target, deps: deps.deps, production }));
+  } catch (err) {
+    await deps.close();
+    throw err;
+  }
+  const running = w.run().catch((err: unknown) => stack.fail(err));
+  return {
+    pid: process.pid,
+    async stop() {
+      // Stops polling, lets in-flight tasks finish (shutdownGraceTime), then resolves run().
+      if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      await connection.close();
+      await deps.close();
+    },
+  };
+}
+
+async function childWorker(stack: Stack, metricsPort: number, production: boolean): Promise<{ pid: number; stop(): Promise<void> }> {
+  // The data dir on its command line lets a later start find it if this one is killed outright (claimDataDir).
+  const child = fork(require.resolve('./worker-process'), ['--data-dir', stack.dataDir], {
+    env: stack.env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping = false;
+  const start: WorkerStart = {
+    config: stack.config,
+    target: stack.temporal!.target,
+    opsUrl: stack.databases!.opsUrl,
+    production,
+    metricsPort,
+  };
+  child.send(start);
+  const ready = await new Promise<WorkerMessage | { exited: number | null }>((resolve) => {
+    child.once('message', (m: WorkerMessage) => resolve(m));
+    void exited.then((code) => resolve({ exited: code }));
+  });
+  if (!('ready' in ready)) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw new StartError(`the worker did not start: ${'failed' in ready ? ready.failed : `its process exited with code ${ready.exited}`}`);
+  }
+  stack.pids.push(child.pid!);
+  void exited.then((code) => {
+    if (!stopping) stack.fail(new Error(`the worker process exited unexpectedly (code ${code})`));
+  });
+  return {
+    pid: child.pid!,
+    async stop() {
+      stopping = true;
+      if (child.exitCode === null && child.connected) child.send({ stop: true });
+      // Its own shutdown lets in-flight tasks finish (shutdownGraceTime 10 s); beyond that it is killed.
+      const timer = setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
 
 /** The data dir, created (and traversable by the postgres account when we run as root). */
 export function prepareDataDir(dir: string): string {

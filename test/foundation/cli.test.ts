@@ -92,6 +92,61 @@ describe('runbook CLI against a real Temporal server', () => {
     }
   });
 
+  it('with more runs than one page, totals come from the count API and lists page through all or say what they leave out', async () => {
+    const taskQueue = uniqueName('many');
+    const config = configOnQueue(dir, taskQueue);
+    const runs = 230; // visibility pages hold 100
+    const handles: WorkflowHandle[] = [];
+    try {
+      for (let i = 0; i < runs; i += 10) {
+        handles.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(10, runs - i) }, (_, j) =>
+              client.workflow.start('incident', {
+                taskQueue, // no worker polls it: the runs stay open
+                workflowId: `${taskQueue}-incident-${i + j}`,
+                args: [{ dedupKey: `${taskQueue}:${i + j}` }],
+                typedSearchAttributes: [
+                  { key: RunbookKind, value: 'incident' },
+                  { key: RunbookStatus, value: 'open' },
+                ],
+              }),
+            ),
+          )),
+        );
+      }
+      type Listed = { total: number; shown: number; incidents: { incidentId: string }[] };
+      let all: Listed | undefined;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const res = await runCli(['incident', 'list', '--json'], cliEnv(config));
+        expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+        all = JSON.parse(res.stdout) as Listed;
+        if (all.total === runs && all.incidents.length === runs) break;
+        await new Promise((r) => setTimeout(r, 500)); // visibility is eventually consistent
+      }
+      expect(all).toMatchObject({ total: runs, shown: runs });
+      expect(new Set(all!.incidents.map((x) => x.incidentId)).size).toBe(runs);
+
+      const limited = JSON.parse((await runCli(['incident', 'list', '--limit', '20', '--json'], cliEnv(config))).stdout) as Listed;
+      expect(limited).toMatchObject({ total: runs, shown: 20 });
+      expect(limited.incidents).toHaveLength(20);
+      const human = await runCli(['incident', 'list', '--limit', '20'], cliEnv(config));
+      expect(human.stdout).toContain(`${runs} open incidents (showing 20 of ${runs}; --limit shows more)`);
+
+      const status = JSON.parse((await runCli(['status', '--json'], cliEnv(config))).stdout) as StatusReport;
+      expect(status).toMatchObject({ total: runs, shown: 200 });
+      expect(status.kinds.incident).toHaveLength(200);
+      const statusHuman = await runCli(['status', '--limit', '50'], cliEnv(config));
+      expect(statusHuman.stdout).toContain(`${runs} open runs on task queue "${taskQueue}"`);
+      expect(statusHuman.stdout).toContain(`(showing 50 of ${runs}; --limit shows more)`);
+      const everything = JSON.parse((await runCli(['status', '--limit', '1000', '--json'], cliEnv(config))).stdout) as StatusReport;
+      expect(everything).toMatchObject({ total: runs, shown: runs });
+    } finally {
+      for (let i = 0; i < handles.length; i += 20)
+        await Promise.all(handles.slice(i, i + 20).map((h) => h.terminate('test over').catch(() => undefined)));
+    }
+  }, 120_000);
+
   describe('doctor', () => {
     let ops: ScratchDatabase;
     beforeAll(async () => {

@@ -35,7 +35,7 @@ describe('runbook incident (the CLI)', () => {
   /** `incident list` output once visibility (indexed a moment after each change) shows `count` rows. */
   async function listed(args: string[], count: number, ok: (rows: { status: string }[]) => boolean = () => true): Promise<unknown[]> {
     for (let i = 0; ; i++) {
-      const rows = JSON.parse((await runCli(args, env)).stdout) as { status: string }[];
+      const rows = (JSON.parse((await runCli(args, env)).stdout) as { incidents: { status: string }[] }).incidents;
       if ((rows.length === count && ok(rows)) || i === 5) return rows;
       await new Promise((r) => setTimeout(r, 500));
     }

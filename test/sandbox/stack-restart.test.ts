@@ -171,7 +171,8 @@ describe('npm start killed with -9 under a deployment watch and an open P1', () 
     expect(after.promotions).toEqual(steps);
     expect(after.promotions.slice(0, before.promotions.length)).toEqual(before.promotions);
     expect({ ...after, promotions: undefined }).toEqual({ ...before, promotions: undefined });
-    const open = (await cli(['incident', 'list'])) as unknown as Json[];
-    expect(open.map((i) => i.incidentId)).toEqual([incidentId]);
+    const open = (await cli(['incident', 'list'])) as unknown as { total: number; incidents: Json[] };
+    expect(open.incidents.map((i) => i.incidentId)).toEqual([incidentId]);
+    expect(open.total).toBe(1);
   }, 420_000);
 });

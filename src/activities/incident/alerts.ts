@@ -38,6 +38,8 @@ export function createAlertActivities(deps: Pick<ActivityDeps, 'config' | 'tempo
         maxQueuedAlerts: hooks.maxQueuedAlerts,
         timeoutMs: hooks.temporalTimeout,
         severityPolicy: deps.config.incidents,
+        // A few alerts a minute, each meant to be recorded: no memory of repeats.
+        repeats: false,
       });
       const now = new Date();
       // An unreachable Temporal fails the attempt; the activity's retry policy tries again.

@@ -36,6 +36,7 @@ import { RunbookService, RunbookSeverity, RunbookStatus } from '../../workflows/
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';
+import { listRuns, parseLimit, shownOf } from '../visibility';
 import { parseOrUsage } from './backup';
 
 /** `runbook incident declare|list|show|ack|commander|note|severity|mitigate|resolve|postmortem`: the incident workflow. */
@@ -129,22 +130,26 @@ export function stateLines(s: IncidentState): string[] {
 const mitigationLine = (id: string, m: Mitigation) =>
   `${id} ${m.id}: ${m.status}${m.outcome ? ` — ${m.outcome}` : ''}${m.error ? ` — ${m.error}` : ''}${m.status === 'awaiting-approval' ? ` (approve with: runbook incident mitigate ${id} --approve ${m.id})` : ''}`;
 
-async function listIncidents(client: Client, taskQueue: string, all: boolean) {
+/** Incidents (open ones, or all): every one, or the first `limit`; `total` counts them all. */
+async function listIncidents(client: Client, taskQueue: string, all: boolean, limit?: number) {
   const query = [`TaskQueue = "${taskQueue}"`, 'RunbookKind = "incident"', ...(all ? [] : ['ExecutionStatus = "Running"'])].join(' AND ');
-  const rows = [];
-  for await (const info of client.workflow.list({ query, pageSize: 100 })) {
-    const sa = info.typedSearchAttributes;
-    rows.push({
-      incidentId: info.workflowId,
-      severity: sa.get(RunbookSeverity) ?? null,
-      status: sa.get(RunbookStatus) ?? (info.status.name === 'RUNNING' ? 'open' : 'closed'),
-      service: sa.get(RunbookService) ?? null,
-      opened: info.startTime.toISOString(),
-      workflowStatus: info.status.name,
-    });
-    if (rows.length >= 100) break;
-  }
-  return rows;
+  const { total, items } = await listRuns(
+    client,
+    query,
+    (info) => {
+      const sa = info.typedSearchAttributes;
+      return {
+        incidentId: info.workflowId,
+        severity: sa.get(RunbookSeverity) ?? null,
+        status: sa.get(RunbookStatus) ?? (info.status.name === 'RUNNING' ? 'open' : 'closed'),
+        service: sa.get(RunbookService) ?? null,
+        opened: info.startTime.toISOString(),
+        workflowStatus: info.status.name,
+      };
+    },
+    limit,
+  );
+  return { total, shown: items.length, incidents: items };
 }
 
 interface MitigateOptions {
@@ -252,16 +257,20 @@ export function register(program: Command, ctx: CliContext): void {
     .command('list')
     .description('open incidents (with --all, closed ones too)')
     .option('-a, --all', 'closed incidents too')
-    .action(async (o: { all?: boolean }) => {
-      const rows = await listIncidents(await ctx.client(), ctx.taskQueue(), Boolean(o.all));
-      ctx.out.result(rows, (r) =>
-        r.length
-          ? table(
-              ['INCIDENT', 'SEVERITY', 'STATUS', 'SERVICE', 'OPENED'],
-              r.map((x) => [x.incidentId, x.severity, x.status, x.service, x.opened]),
-            )
-          : ['no open incidents'],
-      );
+    .option('-n, --limit <n>', 'list at most this many (the total is always counted); default: all')
+    .action(async (o: { all?: boolean; limit?: string }) => {
+      const list = await listIncidents(await ctx.client(), ctx.taskQueue(), Boolean(o.all), parseLimit(o.limit));
+      ctx.out.result(list, (r) => {
+        if (!r.incidents.length) return [r.total ? `${r.total} incidents (none listed)` : o.all ? 'no incidents' : 'no open incidents'];
+        const more = shownOf(r.shown, r.total);
+        return [
+          ...table(
+            ['INCIDENT', 'SEVERITY', 'STATUS', 'SERVICE', 'OPENED'],
+            r.incidents.map((x) => [x.incidentId, x.severity, x.status, x.service, x.opened]),
+          ),
+          `${r.total} ${o.all ? '' : 'open '}incident${r.total === 1 ? '' : 's'}${more ? ` (${more})` : ''}`,
+        ];
+      });
     });
 
   incident

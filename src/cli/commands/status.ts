@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { RunbookKind, RunbookService, RunbookSeverity, RunbookStage, RunbookStatus } from '../../workflows/common/search-attributes';
 import type { CliContext } from '../context';
-import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';
+import { listRuns, parseLimit, shownOf } from '../visibility';
 
 export interface RunSummary {
   workflowId: string;
@@ -23,7 +23,10 @@ export interface StatusReport {
   namespace: string;
   taskQueue: string;
   query: string;
+  /** Runs that match, from Temporal's count API. */
   total: number;
+  /** Runs listed below (at most --limit). */
+  shown: number;
   /** Runs grouped by RunbookKind (the workflow type when a run carries no kind). */
   kinds: Record<string, RunSummary[]>;
 }
@@ -59,7 +62,8 @@ function human(report: StatusReport, all: boolean): string[] {
   const what = `${all ? '' : 'open '}run${report.total === 1 ? '' : 's'}`;
   const where = `on task queue "${report.taskQueue}" (namespace ${report.namespace})`;
   if (report.total === 0) return [`no ${what} ${where}`];
-  const lines = [`${report.total} ${what} ${where}`];
+  const more = shownOf(report.shown, report.total);
+  const lines = [`${report.total} ${what} ${where}${more ? ` (${more})` : ''}`];
   for (const [kind, runs] of Object.entries(report.kinds)) {
     lines.push('', `${kind} (${runs.length})`);
     const headers = ['WORKFLOW ID', ...(all ? ['EXECUTION'] : []), 'SERVICE', 'SEVERITY', 'STATUS', 'STAGE', 'STARTED'];
@@ -83,21 +87,16 @@ export function register(program: Command, ctx: CliContext): void {
     .description("list this service's open workflow runs, grouped by kind")
     .option('-a, --all', 'include closed runs (completed, failed, terminated…)')
     .option('-k, --kind <kind>', 'only runs of this kind (incident, deploy, backup…)')
-    .option('-n, --limit <n>', 'at most this many runs', '200')
+    .option('-n, --limit <n>', 'list at most this many runs (the total is always counted)', '200')
     .action(async (opts: { all?: boolean; kind?: string; limit: string }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new CliError(EXIT.USAGE, `--limit: must be a positive integer, got "${opts.limit}"`);
+      const limit = parseLimit(opts.limit);
       const taskQueue = ctx.taskQueue();
       const client = await ctx.client();
       const query = statusQuery(taskQueue, opts);
+      const { total, items } = await listRuns(client, query, summarize, limit);
       const kinds: Record<string, RunSummary[]> = {};
-      let total = 0;
-      for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
-        const run = summarize(info);
-        (kinds[run.kind] ??= []).push(run);
-        if (++total >= limit) break;
-      }
-      const report: StatusReport = { namespace: client.options.namespace, taskQueue, query, total, kinds };
+      for (const run of items) (kinds[run.kind] ??= []).push(run);
+      const report: StatusReport = { namespace: client.options.namespace, taskQueue, query, total, shown: items.length, kinds };
       ctx.out.result(report, (r) => human(r, Boolean(opts.all)));
     });
 }

@@ -60,6 +60,21 @@ export const raisedAlertSchema = alertSchema.extend({
 export type RaisedAlertInput = z.input<typeof raisedAlertSchema>;
 export type RaisedAlert = z.infer<typeof raisedAlertSchema>;
 
+/** What tracking needs to know of an alert already seen. */
+export interface KnownAlert {
+  status: Alert['status'];
+  episodeStartsAt: string;
+}
+
+/**
+ * Whether a delivery changes anything for an alert already seen: the same status is a repeat (it only counts
+ * a delivery), and a firing of an episode already resolved (same startsAt) is stale. The incident workflow
+ * tracks alerts by this rule, and the webhook receiver answers such deliveries itself by the same rule.
+ */
+export function isRepeat(known: KnownAlert, a: Pick<Alert, 'status' | 'startsAt'>): boolean {
+  return known.status === a.status || (a.status === 'firing' && a.startsAt === known.episodeStartsAt);
+}
+
 /** What accepting alerts answers: the incidents they joined or opened, and how many alerts were recorded. */
 export interface AlertsAccepted {
   incidents: string[];

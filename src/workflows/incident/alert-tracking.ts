@@ -2,7 +2,7 @@
  * Alert tracking by fingerprint (Detection → "assess severity"; Resolution → "every alert resolved"):
  * pure bookkeeping on the incident state, unit-tested as is.
  */
-import type { Alert, Severity } from '../common';
+import { isRepeat, type Alert, type Severity } from '../common';
 import { higherSeverity, severityOfAlert, type IncidentState } from './contract';
 import { addEvent } from './records';
 
@@ -49,8 +49,7 @@ export function trackAlerts(s: IncidentState, alerts: Alert[], nowMs: number): A
       else changes.resolved.push(a.fingerprint);
     } else {
       known.deliveries++;
-      if (known.status === a.status) continue;
-      if (a.status === 'firing' && a.startsAt === known.episodeStartsAt) continue;
+      if (isRepeat(known, a)) continue;
       known.status = a.status;
       known.lastChangeAt = new Date(nowMs).toISOString();
       known.severity = severity;
