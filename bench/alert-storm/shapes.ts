@@ -44,9 +44,12 @@ export interface Storm {
   prefix: string;
 }
 
+/** The workflow id prefix of one storm's incidents. */
+export const incidentPrefix = (run: string) => `incident-alertmanager-run-${run.toLowerCase()}-`;
+
 const amHeaders = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` };
 /** Workflow ids are slugs of the dedup key: `alertmanager:{}:{run="<run>", …}` → `incident-alertmanager-run-<run>-…`. */
-const groupKey = (run: string, g: number) => `{}:{run="${run}", alertname="StormGroup${g}"}`;
+export const groupKey = (run: string, g: number) => `{}:{run="${run}", alertname="StormGroup${g}"}`;
 
 function amDelivery(run: string, g: number, alerts: number[], startsAt: string, peer: string): Planned {
   const alertname = `StormGroup${g}`;
@@ -128,7 +131,7 @@ function sentryDelivery(issueId: string, eventId: string): Planned {
 /** The deliveries of one storm of `shape`. */
 export function buildStorm(o: ShapeOptions): Storm {
   const startsAt = new Date().toISOString();
-  const prefix = `incident-alertmanager-run-${o.run.toLowerCase()}-`;
+  const prefix = incidentPrefix(o.run);
   switch (o.shape) {
     case 'grouped':
     case 'distinct': {

@@ -1,4 +1,4 @@
-import { groupKey } from '../alert-storm/load';
+import { groupKey } from '../alert-storm/shapes';
 import { BENCH_TOKEN } from '../alert-storm/config';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 

@@ -20,7 +20,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { startLocalTemporal } from '../../src/stack/temporal';
 import { BENCH_TOKEN, type ChildMessage } from '../alert-storm/config';
-import { incidentPrefix, percentile, storm } from '../alert-storm/load';
+import { percentile, storm } from '../alert-storm/load';
+import { buildStorm, incidentPrefix } from '../alert-storm/shapes';
 import { recorded, terminateAll } from '../alert-storm/verify';
 import { startCluster } from '../../scripts/cluster/cluster';
 import { incidentId, notification, post } from './alerts';
@@ -102,9 +103,10 @@ async function main(): Promise<void> {
         const client = new Client({ connection, namespace: side.namespace });
         const receiver = await receiverProcess(side.address, `bench-cluster-${tag()}`);
         const run = `c${r}${tag()}`;
-        const common = { url: receiver.url, connections: opts.connections, perRequest: 1, order: 'grouped' as const };
-        await storm({ ...common, run: `warm${run}`, alerts: Math.min(500, opts.alerts), groups: 1 });
-        const res = await storm({ ...common, run, alerts: opts.alerts, groups: opts.groups });
+        const grouped = (r: string, deliveries: number, groups: number) =>
+          buildStorm({ shape: 'grouped', deliveries, groups, groupSize: 1, run: r }).storm;
+        await storm(receiver.url, grouped(`warm${run}`, Math.min(500, opts.alerts), 1), opts.connections);
+        const res = await storm(receiver.url, grouped(run, opts.alerts, opts.groups), opts.connections);
         await receiver.stop();
         const found = await recorded(client, incidentPrefix(run), opts.groups);
         const warm = await recorded(client, incidentPrefix(`warm${run}`), 1);

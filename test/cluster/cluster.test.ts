@@ -10,7 +10,7 @@ import type { deploy } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';
 import { freePort } from '../../src/stack/ports';
 import { BENCH_TOKEN } from '../../bench/alert-storm/config';
-import { incidentPrefix } from '../../bench/alert-storm/load';
+import { incidentPrefix } from '../../bench/alert-storm/shapes';
 import { incidentId, notification, post } from '../../bench/cluster/alerts';
 import { recorded, terminateAll } from '../../bench/alert-storm/verify';
 import { startCluster, type Cluster } from '../../scripts/cluster/cluster';
