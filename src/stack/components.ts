@@ -277,7 +277,8 @@ async function childWorker(stack: Stack, metricsPort: number, production: boolea
   let stopping = false;
   const start: WorkerStart = {
     config: stack.config,
-    target: stack.temporal!.target,
+    // Without the payload codec (keys and methods): the child rebuilds it from the same environment.
+    target: { ...stack.temporal!.target, dataConverter: undefined },
     opsUrl: stack.databases!.opsUrl,
     production,
     metricsPort,

@@ -5,6 +5,7 @@
  */
 import type { RunbookConfig } from '../config/schema';
 import { createLogger, temporalLogger } from '../logging';
+import { dataConverterFromEnv } from '../temporal/codec';
 import type { TemporalTarget } from '../temporal/connection';
 import { createDeps, createWorker, installRuntime } from '../worker';
 
@@ -17,7 +18,11 @@ export interface WorkerStart {
 }
 export type WorkerMessage = { ready: true } | { failed: string };
 
-async function run(start: WorkerStart): Promise<void> {
+async function run(received: WorkerStart): Promise<void> {
+  // The payload codec holds keys and methods, which IPC cannot carry: it is rebuilt here from the same environment.
+  const dataConverter = dataConverterFromEnv(process.env);
+  const { dataConverter: _lost, ...target } = received.target;
+  const start: WorkerStart = { ...received, target: { ...target, ...(dataConverter ? { dataConverter } : {}) } };
   const log = createLogger(process.env).child({ component: 'worker' });
   installRuntime({ metricsPort: start.metricsPort, logger: temporalLogger(log), shutdownSignals: [] });
   const deps = await createDeps(start.config, start.target, process.env, start.opsUrl);
