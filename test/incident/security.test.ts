@@ -36,6 +36,9 @@ describe('security playbook', () => {
     },
   };
   let mallory: string;
+  /** A suspect Supabase Auth does not know (an account of the app alone): its ban stays a checklist item. */
+  let trent: string;
+  const ref = config.platforms.supabase.projectRef!;
 
   beforeAll(async () => {
     stack = await incidentStack(config);
@@ -46,6 +49,7 @@ describe('security playbook', () => {
     mallory = rows[0].id;
     await stack.app.pool.query(`
       INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 4) g;
+      INSERT INTO users (email) VALUES ('trent@example.com');
       -- The window (last 24 h): 40 requests, 10 of them mallory's; and 30 older ones the cleanup would delete.
       INSERT INTO api_logs (endpoint, status, latency, user_id, created_at)
         SELECT '/api/chat', 200, 50, CASE WHEN g <= 10 THEN '${mallory}'::uuid END, now() - g * interval '1 minute' FROM generate_series(1, 40) g;
@@ -57,6 +61,10 @@ describe('security playbook', () => {
         (NULL, 'auth_failure', '203.0.113.7', now() - interval '6 minutes'),
         (NULL, 'sign_in', '192.0.2.1', now() - interval '3 minutes');
     `);
+  });
+  beforeAll(async () => {
+    trent = (await stack.app.pool.query<{ id: string }>(`SELECT id FROM users WHERE email = 'trent@example.com'`)).rows[0].id;
+    stack.sandbox.supabase.seedAuthUser(ref, { id: mallory, email: 'mallory@example.com' });
   });
   beforeEach(async () => {
     worker = await startTestWorker({ deps: stack.deps });
@@ -92,7 +100,7 @@ describe('security playbook', () => {
     throw new Error(`expected stage ${stage}; last status ${JSON.stringify(last, null, 2)}`);
   }
 
-  it('scopes the suspect, preserves the window with its hash and holds the cleanup off it, disables the account and denies the address through the Vercel Firewall API once approved (and undoes both), and lists the console steps', async () => {
+  it('scopes the suspects, preserves the window with its hash and holds the cleanup off it, blocks the accounts in users, bans them through the Supabase Auth admin API and denies the address through the Vercel Firewall API once approved (and undoes all three), and lists the console steps', async () => {
     await worker.run(async () => {
       const incident = await raise(worker.client, worker.taskQueue, [
         alert({ dedupKey: key('security'), severity: 'P0', summary: 'Suspicious sign-ins' }),
@@ -105,7 +113,7 @@ describe('security playbook', () => {
           {
             database: 'app',
             incidentId: incident.workflowId,
-            userIds: [mallory],
+            userIds: [mallory, trent],
             ips: ['203.0.113.7'],
             tokens: [{ platform: 'vercel', name: 'ci-deploy' }],
             requestedBy: 'sam',
@@ -116,7 +124,13 @@ describe('security playbook', () => {
       const waiting = await waitForStage(handle, 'awaiting-approval');
 
       // Immediate assessment.
-      expect(waiting.scope?.users).toEqual([expect.objectContaining({ id: mallory, email: 'mallory@example.com', blocked: false })]);
+      expect(waiting.scope?.users).toHaveLength(2);
+      expect(waiting.scope?.users).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ id: mallory, email: 'mallory@example.com', blocked: false }),
+          expect.objectContaining({ id: trent, email: 'trent@example.com', blocked: false }),
+        ]),
+      );
       expect(waiting.scope?.tables).toEqual([
         { table: 'api_logs', rows: 40, suspectRows: 10 },
         { table: 'javari_logs', rows: 5, suspectRows: 5 },
@@ -145,6 +159,8 @@ describe('security playbook', () => {
       // Nothing disabled or blocked before approval.
       expect(await count(`users WHERE blocked`)).toBe(0);
       expect(await firewallIps()).toEqual([]);
+      expect(stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
+      expect(stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' })).toEqual([]);
       const approved = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] });
       expect(approved.accessControl).toBe('approved');
       const open = await waitForStage(handle, 'open');
@@ -152,7 +168,11 @@ describe('security playbook', () => {
         blocked: true,
         blocked_reason: `security incident ${incident.workflowId}: credential stuffing`,
       });
-      expect(await count(`users WHERE blocked`)).toBe(1);
+      expect(await count(`users WHERE blocked`)).toBe(2);
+      // Supabase Auth: mallory banned through the admin API (a century: until someone lifts it), so no session survives.
+      const bannedUntil = Date.parse(stack.sandbox.supabase.authUser(ref, mallory)!.banned_until!);
+      expect(bannedUntil).toBeGreaterThan(Date.now() + 99 * 365 * 86_400_000);
+      expect(open.authBanned).toEqual([{ userId: mallory, bannedUntil: expect.any(String) }]);
       // Containment through the Vercel Firewall API: one deny rule for the address, on every hostname.
       expect(await firewallIps()).toEqual([
         expect.objectContaining({ ip: '203.0.113.7', hostname: '*', action: 'deny', notes: expect.stringMatching(/credential stuffing/) }),
@@ -160,14 +180,12 @@ describe('security playbook', () => {
       expect(open.blocked).toEqual({ service: 'javari-web', rules: [{ ip: '203.0.113.7', ruleId: (await firewallIps())[0].id }] });
       expect(open.checklist).toEqual([
         'revoke vercel token: Vercel dashboard → Account Settings → Tokens → delete "ci-deploy"',
-        `end the Supabase Auth sessions of mallory@example.com: Supabase dashboard → Authentication → Users → ${mallory} → Ban user`,
+        `end the Supabase Auth sessions of trent@example.com (Supabase Auth does not know this id): Supabase dashboard → Authentication → Users → ${trent} → Ban user`,
         'review the other addresses the suspects used: 198.51.100.9',
       ]);
       // The security contacts hear of it in chat: the approval asked for, then the summary with the checklist.
       const chats = stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).map((c) => JSON.stringify(c.body));
-      expect(chats.some((c) => c.includes('disable mallory@example.com and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(
-        true,
-      );
+      expect(chats.some((c) => c.includes('and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(true);
       expect(chats.some((c) => c.includes('Tokens → delete \\"ci-deploy\\"'))).toBe(true);
 
       // Undo: the account as it was.
@@ -179,6 +197,8 @@ describe('security playbook', () => {
         blocked: false,
         blocked_reason: null,
       });
+      expect(await count(`users WHERE blocked`)).toBe(0);
+      expect(stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
       expect(await firewallIps()).toEqual([]);
       // The firewall changes, in order: the address denied once (after reading what was there), then removed.
       expect(
@@ -186,6 +206,32 @@ describe('security playbook', () => {
           .calls({ vendor: 'vercel', method: 'PATCH', pathPrefix: '/v1/security/firewall/config' })
           .map((c) => `${(c.body as { action: string }).action} ${c.status}`),
       ).toEqual(['ip.insert 200', 'ip.remove 200']);
+      // Every access-control call, in order: each suspect banned in Supabase Auth (trent unknown there: 404), the address
+      // denied; then the undo lifts the ban it set and removes the rule.
+      expect(
+        stack.sandbox
+          .calls()
+          .filter((c) => (c.vendor === 'supabase-project' && c.method === 'PUT') || (c.vendor === 'vercel' && c.method === 'PATCH'))
+          .map((c) =>
+            c.vendor === 'vercel'
+              ? `firewall ${(c.body as { action: string }).action} ${c.status}`
+              : `auth ${c.path.split('/').at(-1) === mallory ? 'mallory' : c.path.split('/').at(-1) === trent ? 'trent' : c.path} ban_duration=${(c.body as { ban_duration: string }).ban_duration} ${c.status}`,
+          ),
+      ).toEqual([
+        // (the suspects in the scope's order)
+        ...open.scope!.users.map((u) =>
+          u.id === mallory ? 'auth mallory ban_duration=876000h 200' : 'auth trent ban_duration=876000h 404',
+        ),
+        'firewall ip.insert 200',
+        'auth mallory ban_duration=none 200',
+        'firewall ip.remove 200',
+      ]);
+      expect(
+        stack.sandbox
+          .calls({ vendor: 'supabase-project', method: 'PUT' })
+          .filter((c) => c.status === 200)
+          .map((c) => c.path),
+      ).toEqual([`/${ref}/auth/v1/admin/users/${mallory}`, `/${ref}/auth/v1/admin/users/${mallory}`]);
 
       // Closed: the hold is released and the cleanup deletes the old rows again (never the window's).
       const closed = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'close', by: 'sam' }] });

@@ -5,6 +5,7 @@ import type { EvidenceObject, SecurityScope } from '../../workflows/incident/sec
 import { createBackupStore } from '../backup/open-store';
 import type { BackupStore } from '../backup/store';
 import { callPlatform } from '../../platforms/activity-errors';
+import { PlatformError } from '../../platforms/errors';
 import { invalidInput } from '../../workflows/common';
 import { requirePlatforms, type ActivityDeps } from '../deps';
 import { appAccess } from './services';
@@ -172,6 +173,34 @@ export function createSecurityActivities(deps: Pick<ActivityDeps, 'config' | 'da
         removed++;
       }
       return { removed };
+    },
+
+    /**
+     * Access control in Supabase Auth: each account banned through the admin API (PUT /auth/v1/admin/users/{id},
+     * ban_duration), so it can neither sign in nor refresh its session; "none" lifts the ban (the undo). Setting the
+     * same ban again is harmless, so a retry is safe. An id Supabase Auth does not know (404) is reported, not fatal;
+     * with no project URL configured nothing is called.
+     */
+    async setAuthBans(args: { userIds: string[]; banDuration: string }): Promise<{
+      configured: boolean;
+      changed: { userId: string; bannedUntil: string | null }[];
+      notFound: string[];
+    }> {
+      if (!deps.config.platforms.supabase.projectUrl) return { configured: false, changed: [], notFound: [] };
+      const supabase = requirePlatforms(deps).supabase;
+      const changed: { userId: string; bannedUntil: string | null }[] = [];
+      const notFound: string[] = [];
+      for (const userId of args.userIds) {
+        const user = await callPlatform(() =>
+          supabase.banAuthUser(userId, args.banDuration).catch((err: unknown) => {
+            if (err instanceof PlatformError && err.status === 404) return null;
+            throw err;
+          }),
+        );
+        if (user) changed.push({ userId, bannedUntil: user.banned_until ?? null });
+        else notFound.push(userId);
+      }
+      return { configured: true, changed, notFound };
     },
 
     /** The incident is over: the cleanup may delete those rows again. */

@@ -20,6 +20,8 @@ const long = proxyActivities<IncidentActivities>({
 });
 
 const DAY = 86_400_000;
+/** Supabase Auth's ban_duration for a compromised account: a century, i.e. until someone lifts it (the undo). */
+const AUTH_BAN = '876000h';
 
 /** Where each platform's token is revoked by hand: no platform API this project follows revokes one. */
 const REVOKE_STEP: Record<string, (name: string) => string> = {
@@ -161,15 +163,23 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
             },
           });
           st.disabled.push({ userId: u.id, previous });
-          st.checklist.push(
-            `end the Supabase Auth sessions of ${u.email ?? u.id}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
-          );
         }
-        if (scope.users.length)
+        if (scope.users.length) {
+          // Supabase Auth: banned accounts can neither sign in nor refresh their sessions.
+          const auth = await quick.setAuthBans({ userIds: scope.users.map((u) => u.id), banDuration: AUTH_BAN });
+          st.authBanned = auth.changed;
+          for (const u of scope.users.filter((x) => !auth.changed.some((c) => c.userId === x.id)))
+            st.checklist.push(
+              `end the Supabase Auth sessions of ${u.email ?? u.id}${auth.configured ? ' (Supabase Auth does not know this id)' : ''}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
+            );
+          const name = (id: string) => scope.users.find((u) => u.id === id)?.email ?? id;
           await step(
             'access-control',
-            `approved by ${decision!.by}: blocked ${scope.users.map((u) => u.email ?? u.id).join(', ')} in users`,
+            `approved by ${decision!.by}: blocked ${scope.users.map((u) => u.email ?? u.id).join(', ')} in users${
+              auth.changed.length ? `; banned ${auth.changed.map((c) => name(c.userId)).join(', ')} in Supabase Auth` : ''
+            }${auth.notFound.length ? `; not in Supabase Auth: ${auth.notFound.map(name).join(', ')}` : ''}`,
           );
+        }
         if (toBlock.length) {
           const rules = await quick.blockAddresses({
             service: firewall!,
@@ -212,10 +222,16 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
 
   async function undoAccessControl(by: string): Promise<void> {
     for (const d of st.disabled ?? []) await quick.setUserLimits({ database: input.database, userId: d.userId, limits: d.previous });
+    const unbanned = st.authBanned?.length
+      ? (await quick.setAuthBans({ userIds: st.authBanned.map((b) => b.userId), banDuration: 'none' })).changed.length
+      : 0;
     const removed = st.blocked
       ? (await quick.unblockAddresses({ service: st.blocked.service, ruleIds: st.blocked.rules.map((r) => r.ruleId) })).removed
       : 0;
     st.accessControl = 'undone';
-    await step('access-control', `undone by ${by}: ${(st.disabled ?? []).length} account(s) restored, ${removed} firewall rule(s) removed`);
+    await step(
+      'access-control',
+      `undone by ${by}: ${(st.disabled ?? []).length} account(s) restored, ${unbanned} Supabase Auth ban(s) lifted, ${removed} firewall rule(s) removed`,
+    );
   }
 }
