@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMaintenanceActivities } from '../../src/activities/maintenance';
+import { startSandbox } from '../../src/sandbox';
 import { incidentStateQuery } from '../../src/workflows/incident/contract';
 import { securityDecisionUpdate, securityStatusQuery, type SecurityStatus } from '../../src/workflows/incident/security-contract';
 import type { securityPlaybook } from '../../src/workflows';
@@ -262,5 +264,50 @@ describe('security playbook', () => {
         rows: [{ n: 0 }],
       });
     });
+  });
+});
+
+/** The sandbox's Supabase Auth admin API, as GoTrue's contract has it; its users and their bans outlive a restart. */
+describe('sandbox Supabase Auth admin API', () => {
+  it('wants the key as apikey and bearer token, refuses a malformed ban_duration, answers 404 for an unknown user, and keeps the ban across a restart', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-sandbox-auth-'));
+    const ref = 'abcdefghijklmnopqrst';
+    const id = '7b0c5b2e-61a7-4c0e-9c43-0d2b8e3c1f11';
+    try {
+      const first = await startSandbox({ timing: 5, dataDir: dir });
+      first.supabase.seedProject(ref);
+      first.supabase.seedAuthUser(ref, { id, email: 'eve@example.com' });
+      const put = (userId: string, body: unknown, headers: Record<string, string>) =>
+        fetch(`${first.baseUrls.supabaseProject}/${ref}/auth/v1/admin/users/${userId}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+      const key = { apikey: 'service-role', authorization: 'Bearer service-role' };
+      expect((await put(id, { ban_duration: '24h' }, { apikey: 'service-role' })).status).toBe(401);
+      expect((await put(id, { ban_duration: '24h' }, { authorization: 'Bearer service-role' })).status).toBe(401);
+      const bad = await put(id, { ban_duration: '100 years' }, key);
+      expect([bad.status, ((await bad.json()) as { error_code: string }).error_code]).toEqual([400, 'validation_failed']);
+      const unknown = await put('00000000-0000-0000-0000-000000000000', { ban_duration: '24h' }, key);
+      expect([unknown.status, await unknown.json()]).toEqual([404, expect.objectContaining({ error_code: 'user_not_found' })]);
+      expect(first.supabase.authUser(ref, id)?.banned_until).toBeNull();
+      const banned = await put(id, { ban_duration: '2h30m' }, key);
+      expect(banned.status).toBe(200);
+      const user = (await banned.json()) as { id: string; email: string; banned_until: string };
+      expect(user).toMatchObject({ id, email: 'eve@example.com' });
+      expect(Date.parse(user.banned_until) - Date.now()).toBeGreaterThan(2.4 * 3_600_000);
+      expect(Date.parse(user.banned_until) - Date.now()).toBeLessThanOrEqual(2.5 * 3_600_000);
+      expect(first.calls({ vendor: 'supabase-project', method: 'PUT' }).map((c) => c.status)).toEqual([401, 401, 400, 404, 200]);
+      await first.stop();
+
+      const second = await startSandbox({ timing: 5, dataDir: dir });
+      try {
+        expect(second.supabase.authUser(ref, id)?.banned_until).toBe(user.banned_until);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
