@@ -164,6 +164,16 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
         schema: supabaseAuthUser,
       });
     },
+    async getAuthUser(userId) {
+      needProjectUrl('GET /auth/v1/admin/users/{id}');
+      return admin.request({
+        method: 'GET',
+        path: '/auth/v1/admin/users/{id}',
+        params: { id: userId },
+        resource: `Supabase Auth user ${userId}`,
+        schema: supabaseAuthUser,
+      });
+    },
     async edgeFunction(slug) {
       const base = needProjectUrl('GET /functions/v1/{slug}');
       const anonKey = gateway.secret('GET /functions/v1/{slug}');

@@ -385,17 +385,36 @@ export class SupabaseSandbox {
       return reply.send({ version: 'v2.170.0', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' });
     });
     // GoTrue's admin API: the service_role key as apikey and bearer token; ban_duration is a Go duration or "none".
-    app.put('/:ref/auth/v1/admin/users/:id', (req, reply) => {
+    /** The admin API's checks, in GoTrue's order: project, apikey, bearer token, Auth up, the user; undefined once answered. */
+    const adminUser = (req: FastifyRequest, reply: FastifyReply): SupabaseAuthUser | undefined => {
       const p = this.project(params(req).ref);
-      if (!p) return sendError(reply, 'supabase-project', 404, 'Not Found');
+      if (!p) return void sendError(reply, 'supabase-project', 404, 'Not Found');
       if (!req.headers.apikey)
-        return reply.code(401).send({ message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
+        return void reply
+          .code(401)
+          .send({ message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
       const [scheme, token] = (req.headers.authorization ?? '').split(/\s+/, 2);
       if (scheme?.toLowerCase() !== 'bearer' || !token)
-        return reply.code(401).send({ code: 401, error_code: 'no_authorization', msg: 'This endpoint requires a Bearer token' });
-      if (this.serviceStatus(p, 'auth') !== 'ACTIVE_HEALTHY') return unavailable(reply);
+        return void reply.code(401).send({ code: 401, error_code: 'no_authorization', msg: 'This endpoint requires a Bearer token' });
+      if (this.serviceStatus(p, 'auth') !== 'ACTIVE_HEALTHY') return void unavailable(reply);
       const user = p.authUsers.find((u) => u.id === params(req).id);
-      if (!user) return reply.code(404).send({ code: 404, error_code: 'user_not_found', msg: 'User not found' });
+      if (!user) return void reply.code(404).send({ code: 404, error_code: 'user_not_found', msg: 'User not found' });
+      return user;
+    };
+    const userView = (user: SupabaseAuthUser) => ({
+      ...user,
+      aud: 'authenticated',
+      role: 'authenticated',
+      app_metadata: {},
+      user_metadata: {},
+    });
+    app.get('/:ref/auth/v1/admin/users/:id', (req, reply) => {
+      const user = adminUser(req, reply);
+      return user ? reply.send(userView(user)) : reply;
+    });
+    app.put('/:ref/auth/v1/admin/users/:id', (req, reply) => {
+      const user = adminUser(req, reply);
+      if (!user) return reply;
       const body = isRecord(req.body) ? req.body : {};
       if (body.ban_duration !== undefined) {
         const ms = typeof body.ban_duration === 'string' ? banDurationMs(body.ban_duration) : undefined;
@@ -408,7 +427,7 @@ export class SupabaseSandbox {
         user.banned_until = ms === null ? null : new Date(Date.now() + ms).toISOString();
       }
       user.updated_at = new Date().toISOString();
-      return reply.send({ ...user, aud: 'authenticated', role: 'authenticated', app_metadata: {}, user_metadata: {} });
+      return reply.send(userView(user));
     });
     app.all('/:ref/functions/v1/:name', (req, reply) => {
       const p = this.project(params(req).ref);

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createSecurityActivities } from '../../src/activities/incident/security';
 import { createMaintenanceActivities } from '../../src/activities/maintenance';
 import { startSandbox } from '../../src/sandbox';
-import { incidentStateQuery } from '../../src/workflows/incident/contract';
 import { securityDecisionUpdate, securityStatusQuery, type SecurityStatus } from '../../src/workflows/incident/security-contract';
 import type { securityPlaybook } from '../../src/workflows';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
@@ -208,32 +208,34 @@ describe('security playbook', () => {
           .calls({ vendor: 'vercel', method: 'PATCH', pathPrefix: '/v1/security/firewall/config' })
           .map((c) => `${(c.body as { action: string }).action} ${c.status}`),
       ).toEqual(['ip.insert 200', 'ip.remove 200']);
-      // Every access-control call, in order: each suspect banned in Supabase Auth (trent unknown there: 404), the address
-      // denied; then the undo lifts the ban it set and removes the rule.
+      // Every access-control call, in order: each suspect's Supabase Auth user read (trent unknown there: 404), the one
+      // not banned yet banned, the address denied; then the undo lifts the ban it set and removes the rule.
+      const who = (p: string) => (p.endsWith(mallory) ? 'mallory' : p.endsWith(trent) ? 'trent' : p);
       expect(
         stack.sandbox
           .calls()
-          .filter((c) => (c.vendor === 'supabase-project' && c.method === 'PUT') || (c.vendor === 'vercel' && c.method === 'PATCH'))
+          .filter(
+            (c) =>
+              (c.vendor === 'supabase-project' && c.path.includes('/auth/v1/admin/users/')) ||
+              (c.vendor === 'vercel' && c.method === 'PATCH'),
+          )
           .map((c) =>
             c.vendor === 'vercel'
               ? `firewall ${(c.body as { action: string }).action} ${c.status}`
-              : `auth ${c.path.split('/').at(-1) === mallory ? 'mallory' : c.path.split('/').at(-1) === trent ? 'trent' : c.path} ban_duration=${(c.body as { ban_duration: string }).ban_duration} ${c.status}`,
+              : `auth ${c.method} ${who(c.path)}${c.method === 'PUT' ? ` ban_duration=${(c.body as { ban_duration: string }).ban_duration}` : ''} ${c.status}`,
           ),
       ).toEqual([
         // (the suspects in the scope's order)
-        ...open.scope!.users.map((u) =>
-          u.id === mallory ? 'auth mallory ban_duration=876000h 200' : 'auth trent ban_duration=876000h 404',
-        ),
+        ...open.scope!.users.map((u) => (u.id === mallory ? 'auth GET mallory 200' : 'auth GET trent 404')),
+        'auth PUT mallory ban_duration=876000h 200',
         'firewall ip.insert 200',
-        'auth mallory ban_duration=none 200',
+        'auth PUT mallory ban_duration=none 200',
         'firewall ip.remove 200',
       ]);
-      expect(
-        stack.sandbox
-          .calls({ vendor: 'supabase-project', method: 'PUT' })
-          .filter((c) => c.status === 200)
-          .map((c) => c.path),
-      ).toEqual([`/${ref}/auth/v1/admin/users/${mallory}`, `/${ref}/auth/v1/admin/users/${mallory}`]);
+      expect(stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' }).map((c) => c.path)).toEqual([
+        `/${ref}/auth/v1/admin/users/${mallory}`,
+        `/${ref}/auth/v1/admin/users/${mallory}`,
+      ]);
 
       // Closed: the hold is released and the cleanup deletes the old rows again (never the window's).
       const closed = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'close', by: 'sam' }] });
@@ -241,12 +243,43 @@ describe('security playbook', () => {
       expect(await cleanup()).toMatchObject({ status: 'ok' });
       expect(await count('api_logs')).toBe(40);
 
-      // The incident's timeline, in order.
-      const notes = (await incident.query(incidentStateQuery)).timeline
+      // The incident's timeline, in order (the close note follows the update's answer: the playbook's last step).
+      const closedState = await waitForState(
+        incident,
+        (st) => st.timeline.some((e) => e.kind === 'note' && e.text.startsWith('Security playbook, close')),
+        'the close note',
+      );
+      const notes = closedState.timeline
         .filter((e) => e.kind === 'note' && e.by === 'runbook')
         .map((e) => e.text.replace(/^Security playbook, /, '').split(':')[0]);
       expect(notes).toEqual(['scope', 'evidence', 'access-control', 'containment', 'notify', 'access-control', 'close']);
       await incident.terminate('test over');
+    });
+  });
+
+  it('reads Supabase Auth before banning: an account banned already is reported (so the undo leaves it banned); with no project URL nothing is called', async () => {
+    // (inside the worker's run: the suite's worker is closed after each test)
+    await worker.run(async () => {
+      const carol = '5d7c2f1a-0b3e-4c55-8a1d-2f6e9b0c4d21';
+      stack.sandbox.supabase.seedAuthUser(ref, { id: carol, email: 'carol@example.com' });
+      const activities = createSecurityActivities(stack.deps);
+      const env = new MockActivityEnvironment();
+      await env.run(activities.setAuthBans, { userIds: [carol], banDuration: '24h' });
+      expect(await env.run(activities.readAuthBans, { userIds: [carol, mallory, '00000000-0000-0000-0000-000000000000'] })).toEqual({
+        configured: true,
+        banned: [carol],
+        notFound: ['00000000-0000-0000-0000-000000000000'],
+      });
+
+      const supabase = { ...stack.deps.config.platforms.supabase, projectUrl: undefined };
+      const deps = { ...stack.deps, config: { ...stack.deps.config, platforms: { ...stack.deps.config.platforms, supabase } } };
+      stack.sandbox.clearCalls();
+      expect(await env.run(createSecurityActivities(deps).readAuthBans, { userIds: [mallory] })).toEqual({
+        configured: false,
+        banned: [],
+        notFound: [],
+      });
+      expect(stack.sandbox.calls({ vendor: 'supabase-project' })).toEqual([]);
     });
   });
 

@@ -166,18 +166,27 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
         }
         if (scope.users.length) {
           // Supabase Auth: banned accounts can neither sign in nor refresh their sessions.
-          const auth = await quick.setAuthBans({ userIds: scope.users.map((u) => u.id), banDuration: AUTH_BAN });
+          // Supabase Auth: banned accounts can neither sign in nor refresh their sessions. Those banned already stay
+          // out of st.authBanned, so the undo never lifts a ban this playbook did not set.
+          const ids = scope.users.map((u) => u.id);
+          const known = await quick.readAuthBans({ userIds: ids });
+          const toBan = ids.filter((id) => known.configured && !known.banned.includes(id) && !known.notFound.includes(id));
+          const auth = toBan.length ? await quick.setAuthBans({ userIds: toBan, banDuration: AUTH_BAN }) : { changed: [], notFound: [] };
           st.authBanned = auth.changed;
-          for (const u of scope.users.filter((x) => !auth.changed.some((c) => c.userId === x.id)))
+          const notFound = [...known.notFound, ...auth.notFound];
+          for (const u of scope.users.filter((x) => !known.configured || notFound.includes(x.id)))
             st.checklist.push(
-              `end the Supabase Auth sessions of ${u.email ?? u.id}${auth.configured ? ' (Supabase Auth does not know this id)' : ''}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
+              `end the Supabase Auth sessions of ${u.email ?? u.id}${known.configured ? ' (Supabase Auth does not know this id)' : ''}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
             );
           const name = (id: string) => scope.users.find((u) => u.id === id)?.email ?? id;
+          const list = (xs: string[]) => xs.map(name).join(', ');
           await step(
             'access-control',
-            `approved by ${decision!.by}: blocked ${scope.users.map((u) => u.email ?? u.id).join(', ')} in users${
-              auth.changed.length ? `; banned ${auth.changed.map((c) => name(c.userId)).join(', ')} in Supabase Auth` : ''
-            }${auth.notFound.length ? `; not in Supabase Auth: ${auth.notFound.map(name).join(', ')}` : ''}`,
+            `approved by ${decision!.by}: blocked ${list(ids)} in users${
+              auth.changed.length ? `; banned ${list(auth.changed.map((c) => c.userId))} in Supabase Auth` : ''
+            }${known.banned.length ? `; already banned in Supabase Auth: ${list(known.banned)}` : ''}${
+              notFound.length ? `; not in Supabase Auth: ${list(notFound)}` : ''
+            }`,
           );
         }
         if (toBlock.length) {
