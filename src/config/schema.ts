@@ -201,6 +201,8 @@ const platforms = z.object({
       /** Base URL of the project's API gateway (https://<ref>.supabase.co). */
       projectUrl: url.optional(),
       anonKeyEnv: envName.default('SUPABASE_ANON_KEY'),
+      /** The project's service_role key, for Supabase Auth's admin API (banning suspect accounts in a security incident). */
+      serviceRoleKeyEnv: envName.default('SUPABASE_SERVICE_ROLE_KEY'),
       /** Edge Functions whose 401 to an invalid JWT means "up" (second runbook). */
       edgeFunctions: z.array(edgeFunctionSlug).default([]),
     })

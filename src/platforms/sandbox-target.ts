@@ -71,7 +71,7 @@ export function pointAtSandbox(config: RunbookConfig, sandbox: SandboxTarget, op
 export function sandboxSecrets(config: RunbookConfig, sandbox: SandboxTarget): Record<string, string> {
   const env: Record<string, string> = {};
   const p = config.platforms;
-  for (const name of [p.vercel.tokenEnv, p.netlify.tokenEnv, p.supabase.tokenEnv, p.supabase.anonKeyEnv])
+  for (const name of [p.vercel.tokenEnv, p.netlify.tokenEnv, p.supabase.tokenEnv, p.supabase.anonKeyEnv, p.supabase.serviceRoleKeyEnv])
     env[name] = `sandbox-${name.toLowerCase()}`;
   for (const provider of Object.values(p.providers)) if (provider.keyEnv) env[provider.keyEnv] = `sandbox-${provider.keyEnv.toLowerCase()}`;
   for (const level of config.oncall.levels) {

@@ -5,6 +5,7 @@ import { PlatformHttp } from './http';
 import { createAppProbe } from './probe';
 import {
   supabaseAuthHealth,
+  supabaseAuthUser,
   supabaseBackups,
   supabaseFunction,
   supabaseFunctions,
@@ -35,6 +36,18 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
     timeoutMs,
     env,
     credential: { env: cfg.anonKeyEnv, noun: 'anon key', header: (key) => ({ apikey: key }) },
+  });
+  // The admin API takes the service_role key both as the gateway's apikey and as the bearer token.
+  const admin = new PlatformHttp({
+    platform: 'supabase',
+    baseUrl: cfg.projectUrl ?? '',
+    timeoutMs,
+    env,
+    credential: {
+      env: cfg.serviceRoleKeyEnv,
+      noun: 'service_role key',
+      header: (key) => ({ apikey: key, authorization: `Bearer ${key}` }),
+    },
   });
 
   const probe = createAppProbe(config, env);
@@ -139,6 +152,27 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
     async authHealth() {
       needProjectUrl('GET /auth/v1/health');
       return gateway.request({ method: 'GET', path: '/auth/v1/health', resource: 'the project API gateway', schema: supabaseAuthHealth });
+    },
+    async banAuthUser(userId, banDuration) {
+      needProjectUrl('PUT /auth/v1/admin/users/{id}');
+      return admin.request({
+        method: 'PUT',
+        path: '/auth/v1/admin/users/{id}',
+        params: { id: userId },
+        body: { ban_duration: banDuration },
+        resource: `Supabase Auth user ${userId}`,
+        schema: supabaseAuthUser,
+      });
+    },
+    async getAuthUser(userId) {
+      needProjectUrl('GET /auth/v1/admin/users/{id}');
+      return admin.request({
+        method: 'GET',
+        path: '/auth/v1/admin/users/{id}',
+        params: { id: userId },
+        resource: `Supabase Auth user ${userId}`,
+        schema: supabaseAuthUser,
+      });
     },
     async edgeFunction(slug) {
       const base = needProjectUrl('GET /functions/v1/{slug}');

@@ -9,6 +9,7 @@ import type {
   StatuspageIncident,
   StatuspageIncidentFields,
   SupabaseAuthHealth,
+  SupabaseAuthUser,
   SupabaseBackups,
   SupabaseFunction,
   SupabaseHealthServiceName,
@@ -127,6 +128,13 @@ export interface SupabaseClient {
   deployFunction(slug: string, fn: EdgeFunctionSource, ref?: string): Promise<SupabaseFunction>;
   /** GoTrue health behind the project's API gateway (needs platforms.supabase.projectUrl and the anon key). */
   authHealth(): Promise<SupabaseAuthHealth>;
+  /**
+   * Supabase Auth's admin API, `PUT <projectUrl>/auth/v1/admin/users/{id}` with `ban_duration` (a Go duration such as
+   * "876000h", or "none" to lift the ban), with the service_role key: a banned user can neither sign in nor refresh a session.
+   */
+  banAuthUser(userId: string, banDuration: string): Promise<SupabaseAuthUser>;
+  /** `GET <projectUrl>/auth/v1/admin/users/{id}` with the service_role key: the user, with `banned_until`. */
+  getAuthUser(userId: string): Promise<SupabaseAuthUser>;
   /**
    * GET <projectUrl>/functions/v1/<slug> with an invalid JWT: a 401 (or 2xx) means the backend is up,
    * as the second runbook reads it; anything else, or no answer, means down.

@@ -8,7 +8,7 @@ import type { Indicator, ProviderApiState, ProviderIncident } from './providers'
 import type { SandboxBaseUrls } from './server';
 import type { SandboxState } from './snapshot';
 import type { StatuspageIncident } from './statuspage';
-import type { PitrRestore, QueryHandler, ServiceStatus, SupabaseService } from './supabase';
+import type { PitrRestore, QueryHandler, ServiceStatus, SupabaseAuthUser, SupabaseService } from './supabase';
 import type { Timing } from './timing';
 import type { TlsCertificateChange, TlsCertificateView } from './tls';
 
@@ -69,6 +69,9 @@ export interface Sandbox {
     /** Answers POST …/database/query (default: `select 1` → one row, else no rows). */
     onQuery(handler: QueryHandler): void;
     restores(ref: string): PitrRestore[];
+    /** A Supabase Auth user of the project (the admin API answers 404 for any other id). */
+    seedAuthUser(ref: string, user: { id: string; email?: string | null }): void;
+    authUser(ref: string, id: string): SupabaseAuthUser | undefined;
   };
   statuspage: { incidents(pageId?: string): StatuspageIncident[] };
   pagerduty: {

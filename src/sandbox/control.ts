@@ -70,6 +70,12 @@ export function controlPlugin(sb: () => Sandbox) {
         if (typeof b.pitrEnabled === 'boolean') s.setPitrEnabled(ref, b.pitrEnabled);
         for (const [service, status] of Object.entries(body(b.services))) s.setServiceHealth(ref, service as never, status as never);
         for (const [slug, down] of Object.entries(body(b.functionsDown))) s.setFunctionDown(ref, slug, down === true);
+        if (b.authUsers !== undefined && !Array.isArray(b.authUsers)) throw new Error('authUsers: must be an array of {id, email?}');
+        for (const u of (b.authUsers as unknown[] | undefined) ?? []) {
+          const user = body(u);
+          if (typeof user.id !== 'string' || !user.id) throw new Error('authUsers[].id: required, the Supabase Auth user id');
+          s.seedAuthUser(ref, { id: user.id, email: typeof user.email === 'string' ? user.email : null });
+        }
         return reply.code(204).send();
       } catch (err) {
         return fail(reply, err);

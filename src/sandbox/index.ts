@@ -178,6 +178,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         supabase.queryHandler = handler;
       },
       restores: (ref) => structuredClone(sbProject(ref).restores),
+      seedAuthUser: (ref, user) => {
+        supabase.seedAuthUser(sbProject(ref), user);
+        store?.touch();
+      },
+      authUser: (ref, id) => structuredClone(sbProject(ref).authUsers.find((u) => u.id === id)),
     },
     statuspage: { incidents: (pageId) => structuredClone(statuspage.incidents.filter((i) => !pageId || i.page_id === pageId)) },
     pagerduty: {

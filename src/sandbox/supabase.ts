@@ -30,6 +30,16 @@ export interface PitrRestore {
   outcome: 'pending' | 'ACTIVE_HEALTHY' | 'RESTORE_FAILED';
 }
 
+/** A Supabase Auth (GoTrue) user of the project, as the admin API shows it. */
+export interface SupabaseAuthUser {
+  id: string;
+  email: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Set by PUT /auth/v1/admin/users/{id} with a ban_duration; null once lifted with "none". */
+  banned_until: string | null;
+}
+
 export interface SupabaseProject {
   ref: string;
   name: string;
@@ -43,6 +53,8 @@ export interface SupabaseProject {
   restores: PitrRestore[];
   failNextRestore: boolean;
   functions: Map<string, SupabaseFunction>;
+  /** Supabase Auth's users, seeded by tests or the control API (the sandbox signs no one up). */
+  authUsers: SupabaseAuthUser[];
 }
 
 export interface SupabaseState {
@@ -78,7 +90,8 @@ export class SupabaseSandbox {
 
   load(state: SupabaseState): void {
     this.projects.clear();
-    for (const p of state.projects) this.projects.set(p.ref, { ...p, functions: new Map(p.functions.map((f) => [f.slug, f])) });
+    for (const p of state.projects)
+      this.projects.set(p.ref, { ...p, authUsers: p.authUsers ?? [], functions: new Map(p.functions.map((f) => [f.slug, f])) });
   }
 
   project(ref: string): SupabaseProject | undefined {
@@ -110,6 +123,7 @@ export class SupabaseSandbox {
         restores: [],
         failNextRestore: false,
         functions: new Map(),
+        authUsers: [],
       };
       this.projects.set(ref, p);
     }
@@ -152,6 +166,16 @@ export class SupabaseSandbox {
         };
     p.functions.set(slug, fn);
     return fn;
+  }
+
+  /** Adds (or leaves as it is) a Supabase Auth user of the project. */
+  seedAuthUser(p: SupabaseProject, user: { id: string; email?: string | null }): SupabaseAuthUser {
+    const existing = p.authUsers.find((u) => u.id === user.id);
+    if (existing) return existing;
+    const at = new Date().toISOString();
+    const created: SupabaseAuthUser = { id: user.id, email: user.email ?? null, created_at: at, updated_at: at, banned_until: null };
+    p.authUsers.push(created);
+    return created;
   }
 
   /** Time span PITR can restore to, unix seconds. */
@@ -360,6 +384,51 @@ export class SupabaseSandbox {
       if (this.serviceStatus(p, 'auth') !== 'ACTIVE_HEALTHY') return unavailable(reply);
       return reply.send({ version: 'v2.170.0', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' });
     });
+    // GoTrue's admin API: the service_role key as apikey and bearer token; ban_duration is a Go duration or "none".
+    /** The admin API's checks, in GoTrue's order: project, apikey, bearer token, Auth up, the user; undefined once answered. */
+    const adminUser = (req: FastifyRequest, reply: FastifyReply): SupabaseAuthUser | undefined => {
+      const p = this.project(params(req).ref);
+      if (!p) return void sendError(reply, 'supabase-project', 404, 'Not Found');
+      if (!req.headers.apikey)
+        return void reply
+          .code(401)
+          .send({ message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' });
+      const [scheme, token] = (req.headers.authorization ?? '').split(/\s+/, 2);
+      if (scheme?.toLowerCase() !== 'bearer' || !token)
+        return void reply.code(401).send({ code: 401, error_code: 'no_authorization', msg: 'This endpoint requires a Bearer token' });
+      if (this.serviceStatus(p, 'auth') !== 'ACTIVE_HEALTHY') return void unavailable(reply);
+      const user = p.authUsers.find((u) => u.id === params(req).id);
+      if (!user) return void reply.code(404).send({ code: 404, error_code: 'user_not_found', msg: 'User not found' });
+      return user;
+    };
+    const userView = (user: SupabaseAuthUser) => ({
+      ...user,
+      aud: 'authenticated',
+      role: 'authenticated',
+      app_metadata: {},
+      user_metadata: {},
+    });
+    app.get('/:ref/auth/v1/admin/users/:id', (req, reply) => {
+      const user = adminUser(req, reply);
+      return user ? reply.send(userView(user)) : reply;
+    });
+    app.put('/:ref/auth/v1/admin/users/:id', (req, reply) => {
+      const user = adminUser(req, reply);
+      if (!user) return reply;
+      const body = isRecord(req.body) ? req.body : {};
+      if (body.ban_duration !== undefined) {
+        const ms = typeof body.ban_duration === 'string' ? banDurationMs(body.ban_duration) : undefined;
+        if (ms === undefined)
+          return reply.code(400).send({
+            code: 400,
+            error_code: 'validation_failed',
+            msg: `invalid format for ban duration: ${JSON.stringify(body.ban_duration)} (a duration such as "24h" or "none")`,
+          });
+        user.banned_until = ms === null ? null : new Date(Date.now() + ms).toISOString();
+      }
+      user.updated_at = new Date().toISOString();
+      return reply.send(userView(user));
+    });
     app.all('/:ref/functions/v1/:name', (req, reply) => {
       const p = this.project(params(req).ref);
       if (!p) return sendError(reply, 'supabase-project', 404, 'Not Found');
@@ -372,4 +441,14 @@ export class SupabaseSandbox {
       return reply.code(401).send({ code: 401, message: 'Invalid JWT' });
     });
   };
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration ("876000h", "2h45m") in ms; null for "none" (lift the ban); undefined when malformed. */
+function banDurationMs(text: string): number | null | undefined {
+  if (text === 'none') return null;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (!parts.length || parts.map((m) => m[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, m) => sum + Number(m[1]) * DURATION_UNITS[m[2]], 0);
 }

@@ -294,6 +294,98 @@ describe('data-loss playbook', () => {
       expect(stack.sandbox.calls({ vendor: 'vercel', method: 'POST' }).filter((c) => c.path.includes('/env'))).toHaveLength(0);
     });
   });
+
+  it('PITR: approved, the child pitrRestore confirmed by the project ref, Supabase asked once for one second before the event, then verified and told', async () => {
+    await worker.run(async () => {
+      const incident = await raise(worker.client, worker.taskQueue, [
+        alert({ dedupKey: key('data-loss-pitr'), severity: 'P1', summary: 'Rows missing from users' }),
+      ]);
+      await waitForState(incident, (s) => s.escalation.pages.length === 1, 'the page');
+      await verifiedBackup();
+      const before = await rowsOf(TABLES);
+      // What Supabase's restore brings back: the embedded database stands in for the project, so the test keeps a copy.
+      await stack.app.pool.query(TABLES.map((t) => `DROP TABLE IF EXISTS pitr_${t}; CREATE TABLE pitr_${t} AS TABLE ${t};`).join('\n'));
+      // The event comes after the backup was verified (the assessment compares with the newest verified before it).
+      await new Promise((r) => setTimeout(r, 1_100));
+      const eventAt = new Date();
+      const { session } = await damage();
+      const handle = await worker.client.workflow.start<typeof dataLossPlaybook>('dataLossPlaybook', {
+        taskQueue: worker.taskQueue,
+        workflowId: uniqueName('data-loss'),
+        args: [
+          {
+            database: 'app',
+            incidentId: incident.workflowId,
+            eventAt: eventAt.toISOString(),
+            pitrPollInterval: 100,
+            requestedBy: 'dana',
+            reason: 'a cleanup script deleted rows',
+          } satisfies DataLossInput,
+        ],
+      });
+      const plan = await waitForStage(handle, 'awaiting-approval');
+      await session.end().catch(() => undefined);
+      const ref = config.platforms.supabase.projectRef!;
+      expect(plan.options[0]).toMatchObject({
+        option: 'pitr',
+        detail: expect.stringContaining(`project ${ref} to ${new Date(eventAt.getTime() - 1000).toISOString()}`),
+      });
+
+      await handle.executeUpdate(approveRecoveryUpdate, { args: [{ option: 'pitr', by: 'dana' }] });
+      let restoreId: string | undefined;
+      for (let i = 0; !restoreId && i < 200; i++) {
+        restoreId = (await handle.query(dataLossStatusQuery)).restoreWorkflowId;
+        if (!restoreId) await new Promise((r) => setTimeout(r, 100));
+      }
+      const restore = worker.client.workflow.getHandle(restoreId!);
+      let status = await restore.query(restoreStatusQuery);
+      for (let i = 0; status.stage !== 'awaiting-confirmation' && i < 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await restore.query(restoreStatusQuery);
+      }
+      expect(status.plan?.confirmName).toBe(ref);
+      // Nothing asked of Supabase before the confirmation.
+      expect(stack.sandbox.supabase.restores(ref)).toEqual([]);
+      await restore.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: ref, by: 'dana' }] });
+      // Supabase rolls the database back while the project is RESTORING.
+      for (let i = 0; !stack.sandbox.supabase.restores(ref).length && i < 200; i++) await new Promise((r) => setTimeout(r, 50));
+      for (const t of TABLES)
+        await stack.app.pool.query(`INSERT INTO ${t} OVERRIDING SYSTEM VALUE SELECT * FROM pitr_${t} ON CONFLICT DO NOTHING`);
+
+      const done = await handle.result();
+      expect(done).toMatchObject({ stage: 'completed', chosen: { option: 'pitr', by: 'dana' }, stillMissing: [] });
+      expect(await rowsOf(TABLES)).toEqual(before);
+      // Supabase asked once, for one second before the event.
+      const asked = stack.sandbox.calls({
+        vendor: 'supabase',
+        method: 'POST',
+        pathPrefix: `/v1/projects/${ref}/database/backups/restore-pitr`,
+      });
+      expect(asked.map((c) => [c.status, c.body])).toEqual([
+        [201, { recovery_time_target_unix: Math.floor(eventAt.getTime() / 1000) - 1 }],
+      ]);
+      // Then verified against the backup's manifest, and told: read-only lifted, the status page and chat.
+      const steps = done.steps.map((s) => s.step);
+      expect(steps.slice(steps.indexOf('plan'))).toEqual([
+        'plan',
+        'approval',
+        'recover',
+        'recover',
+        'verify',
+        'communicate',
+        'communicate',
+      ]);
+      expect(done.steps.find((s) => s.step === 'verify')?.text).toMatch(/every table holds at least the rows of backup/);
+      expect(done.steps.at(-1)?.text).toMatch(/app recovered by pitr \(approved by dana\)/);
+      expect(stack.sandbox.calls({ vendor: 'statuspage' }).filter((c) => c.method !== 'GET').length).toBeGreaterThan(0);
+      expect(
+        stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).some((c) => JSON.stringify(c.body).includes('recovered by pitr')),
+      ).toBe(true);
+      const notes = (await incident.query(incidentStateQuery)).timeline.filter((e) => e.kind === 'note' && e.by === 'runbook');
+      expect(notes.some((n) => /recover: pitr .* completed \(confirmed by dana\)/.test(n.text))).toBe(true);
+      await incident.terminate('test over');
+    });
+  });
 });
 
 describe('data-loss playbook with time skipped', () => {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { createSecurityActivities } from '../../src/activities/incident/security';
 import { createMaintenanceActivities } from '../../src/activities/maintenance';
-import { incidentStateQuery } from '../../src/workflows/incident/contract';
+import { startSandbox } from '../../src/sandbox';
 import { securityDecisionUpdate, securityStatusQuery, type SecurityStatus } from '../../src/workflows/incident/security-contract';
 import type { securityPlaybook } from '../../src/workflows';
 import { startTestWorker, uniqueName, type TestWorker } from '../harness';
@@ -36,6 +38,9 @@ describe('security playbook', () => {
     },
   };
   let mallory: string;
+  /** A suspect Supabase Auth does not know (an account of the app alone): its ban stays a checklist item. */
+  let trent: string;
+  const ref = config.platforms.supabase.projectRef!;
 
   beforeAll(async () => {
     stack = await incidentStack(config);
@@ -46,6 +51,7 @@ describe('security playbook', () => {
     mallory = rows[0].id;
     await stack.app.pool.query(`
       INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 4) g;
+      INSERT INTO users (email) VALUES ('trent@example.com');
       -- The window (last 24 h): 40 requests, 10 of them mallory's; and 30 older ones the cleanup would delete.
       INSERT INTO api_logs (endpoint, status, latency, user_id, created_at)
         SELECT '/api/chat', 200, 50, CASE WHEN g <= 10 THEN '${mallory}'::uuid END, now() - g * interval '1 minute' FROM generate_series(1, 40) g;
@@ -57,6 +63,10 @@ describe('security playbook', () => {
         (NULL, 'auth_failure', '203.0.113.7', now() - interval '6 minutes'),
         (NULL, 'sign_in', '192.0.2.1', now() - interval '3 minutes');
     `);
+  });
+  beforeAll(async () => {
+    trent = (await stack.app.pool.query<{ id: string }>(`SELECT id FROM users WHERE email = 'trent@example.com'`)).rows[0].id;
+    stack.sandbox.supabase.seedAuthUser(ref, { id: mallory, email: 'mallory@example.com' });
   });
   beforeEach(async () => {
     worker = await startTestWorker({ deps: stack.deps });
@@ -92,7 +102,7 @@ describe('security playbook', () => {
     throw new Error(`expected stage ${stage}; last status ${JSON.stringify(last, null, 2)}`);
   }
 
-  it('scopes the suspect, preserves the window with its hash and holds the cleanup off it, disables the account and denies the address through the Vercel Firewall API once approved (and undoes both), and lists the console steps', async () => {
+  it('scopes the suspects, preserves the window with its hash and holds the cleanup off it, blocks the accounts in users, bans them through the Supabase Auth admin API and denies the address through the Vercel Firewall API once approved (and undoes all three), and lists the console steps', async () => {
     await worker.run(async () => {
       const incident = await raise(worker.client, worker.taskQueue, [
         alert({ dedupKey: key('security'), severity: 'P0', summary: 'Suspicious sign-ins' }),
@@ -105,7 +115,7 @@ describe('security playbook', () => {
           {
             database: 'app',
             incidentId: incident.workflowId,
-            userIds: [mallory],
+            userIds: [mallory, trent],
             ips: ['203.0.113.7'],
             tokens: [{ platform: 'vercel', name: 'ci-deploy' }],
             requestedBy: 'sam',
@@ -116,7 +126,13 @@ describe('security playbook', () => {
       const waiting = await waitForStage(handle, 'awaiting-approval');
 
       // Immediate assessment.
-      expect(waiting.scope?.users).toEqual([expect.objectContaining({ id: mallory, email: 'mallory@example.com', blocked: false })]);
+      expect(waiting.scope?.users).toHaveLength(2);
+      expect(waiting.scope?.users).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ id: mallory, email: 'mallory@example.com', blocked: false }),
+          expect.objectContaining({ id: trent, email: 'trent@example.com', blocked: false }),
+        ]),
+      );
       expect(waiting.scope?.tables).toEqual([
         { table: 'api_logs', rows: 40, suspectRows: 10 },
         { table: 'javari_logs', rows: 5, suspectRows: 5 },
@@ -145,6 +161,8 @@ describe('security playbook', () => {
       // Nothing disabled or blocked before approval.
       expect(await count(`users WHERE blocked`)).toBe(0);
       expect(await firewallIps()).toEqual([]);
+      expect(stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
+      expect(stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' })).toEqual([]);
       const approved = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] });
       expect(approved.accessControl).toBe('approved');
       const open = await waitForStage(handle, 'open');
@@ -152,7 +170,11 @@ describe('security playbook', () => {
         blocked: true,
         blocked_reason: `security incident ${incident.workflowId}: credential stuffing`,
       });
-      expect(await count(`users WHERE blocked`)).toBe(1);
+      expect(await count(`users WHERE blocked`)).toBe(2);
+      // Supabase Auth: mallory banned through the admin API (a century: until someone lifts it), so no session survives.
+      const bannedUntil = Date.parse(stack.sandbox.supabase.authUser(ref, mallory)!.banned_until!);
+      expect(bannedUntil).toBeGreaterThan(Date.now() + 99 * 365 * 86_400_000);
+      expect(open.authBanned).toEqual([{ userId: mallory, bannedUntil: expect.any(String) }]);
       // Containment through the Vercel Firewall API: one deny rule for the address, on every hostname.
       expect(await firewallIps()).toEqual([
         expect.objectContaining({ ip: '203.0.113.7', hostname: '*', action: 'deny', notes: expect.stringMatching(/credential stuffing/) }),
@@ -160,14 +182,12 @@ describe('security playbook', () => {
       expect(open.blocked).toEqual({ service: 'javari-web', rules: [{ ip: '203.0.113.7', ruleId: (await firewallIps())[0].id }] });
       expect(open.checklist).toEqual([
         'revoke vercel token: Vercel dashboard → Account Settings → Tokens → delete "ci-deploy"',
-        `end the Supabase Auth sessions of mallory@example.com: Supabase dashboard → Authentication → Users → ${mallory} → Ban user`,
+        `end the Supabase Auth sessions of trent@example.com (Supabase Auth does not know this id): Supabase dashboard → Authentication → Users → ${trent} → Ban user`,
         'review the other addresses the suspects used: 198.51.100.9',
       ]);
       // The security contacts hear of it in chat: the approval asked for, then the summary with the checklist.
       const chats = stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).map((c) => JSON.stringify(c.body));
-      expect(chats.some((c) => c.includes('disable mallory@example.com and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(
-        true,
-      );
+      expect(chats.some((c) => c.includes('and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(true);
       expect(chats.some((c) => c.includes('Tokens → delete \\"ci-deploy\\"'))).toBe(true);
 
       // Undo: the account as it was.
@@ -179,6 +199,8 @@ describe('security playbook', () => {
         blocked: false,
         blocked_reason: null,
       });
+      expect(await count(`users WHERE blocked`)).toBe(0);
+      expect(stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
       expect(await firewallIps()).toEqual([]);
       // The firewall changes, in order: the address denied once (after reading what was there), then removed.
       expect(
@@ -186,6 +208,34 @@ describe('security playbook', () => {
           .calls({ vendor: 'vercel', method: 'PATCH', pathPrefix: '/v1/security/firewall/config' })
           .map((c) => `${(c.body as { action: string }).action} ${c.status}`),
       ).toEqual(['ip.insert 200', 'ip.remove 200']);
+      // Every access-control call, in order: each suspect's Supabase Auth user read (trent unknown there: 404), the one
+      // not banned yet banned, the address denied; then the undo lifts the ban it set and removes the rule.
+      const who = (p: string) => (p.endsWith(mallory) ? 'mallory' : p.endsWith(trent) ? 'trent' : p);
+      expect(
+        stack.sandbox
+          .calls()
+          .filter(
+            (c) =>
+              (c.vendor === 'supabase-project' && c.path.includes('/auth/v1/admin/users/')) ||
+              (c.vendor === 'vercel' && c.method === 'PATCH'),
+          )
+          .map((c) =>
+            c.vendor === 'vercel'
+              ? `firewall ${(c.body as { action: string }).action} ${c.status}`
+              : `auth ${c.method} ${who(c.path)}${c.method === 'PUT' ? ` ban_duration=${(c.body as { ban_duration: string }).ban_duration}` : ''} ${c.status}`,
+          ),
+      ).toEqual([
+        // (the suspects in the scope's order)
+        ...open.scope!.users.map((u) => (u.id === mallory ? 'auth GET mallory 200' : 'auth GET trent 404')),
+        'auth PUT mallory ban_duration=876000h 200',
+        'firewall ip.insert 200',
+        'auth PUT mallory ban_duration=none 200',
+        'firewall ip.remove 200',
+      ]);
+      expect(stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' }).map((c) => c.path)).toEqual([
+        `/${ref}/auth/v1/admin/users/${mallory}`,
+        `/${ref}/auth/v1/admin/users/${mallory}`,
+      ]);
 
       // Closed: the hold is released and the cleanup deletes the old rows again (never the window's).
       const closed = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'close', by: 'sam' }] });
@@ -193,12 +243,43 @@ describe('security playbook', () => {
       expect(await cleanup()).toMatchObject({ status: 'ok' });
       expect(await count('api_logs')).toBe(40);
 
-      // The incident's timeline, in order.
-      const notes = (await incident.query(incidentStateQuery)).timeline
+      // The incident's timeline, in order (the close note follows the update's answer: the playbook's last step).
+      const closedState = await waitForState(
+        incident,
+        (st) => st.timeline.some((e) => e.kind === 'note' && e.text.startsWith('Security playbook, close')),
+        'the close note',
+      );
+      const notes = closedState.timeline
         .filter((e) => e.kind === 'note' && e.by === 'runbook')
         .map((e) => e.text.replace(/^Security playbook, /, '').split(':')[0]);
       expect(notes).toEqual(['scope', 'evidence', 'access-control', 'containment', 'notify', 'access-control', 'close']);
       await incident.terminate('test over');
+    });
+  });
+
+  it('reads Supabase Auth before banning: an account banned already is reported (so the undo leaves it banned); with no project URL nothing is called', async () => {
+    // (inside the worker's run: the suite's worker is closed after each test)
+    await worker.run(async () => {
+      const carol = '5d7c2f1a-0b3e-4c55-8a1d-2f6e9b0c4d21';
+      stack.sandbox.supabase.seedAuthUser(ref, { id: carol, email: 'carol@example.com' });
+      const activities = createSecurityActivities(stack.deps);
+      const env = new MockActivityEnvironment();
+      await env.run(activities.setAuthBans, { userIds: [carol], banDuration: '24h' });
+      expect(await env.run(activities.readAuthBans, { userIds: [carol, mallory, '00000000-0000-0000-0000-000000000000'] })).toEqual({
+        configured: true,
+        banned: [carol],
+        notFound: ['00000000-0000-0000-0000-000000000000'],
+      });
+
+      const supabase = { ...stack.deps.config.platforms.supabase, projectUrl: undefined };
+      const deps = { ...stack.deps, config: { ...stack.deps.config, platforms: { ...stack.deps.config.platforms, supabase } } };
+      stack.sandbox.clearCalls();
+      expect(await env.run(createSecurityActivities(deps).readAuthBans, { userIds: [mallory] })).toEqual({
+        configured: false,
+        banned: [],
+        notFound: [],
+      });
+      expect(stack.sandbox.calls({ vendor: 'supabase-project' })).toEqual([]);
     });
   });
 
@@ -216,5 +297,50 @@ describe('security playbook', () => {
         rows: [{ n: 0 }],
       });
     });
+  });
+});
+
+/** The sandbox's Supabase Auth admin API, as GoTrue's contract has it; its users and their bans outlive a restart. */
+describe('sandbox Supabase Auth admin API', () => {
+  it('wants the key as apikey and bearer token, refuses a malformed ban_duration, answers 404 for an unknown user, and keeps the ban across a restart', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-sandbox-auth-'));
+    const ref = 'abcdefghijklmnopqrst';
+    const id = '7b0c5b2e-61a7-4c0e-9c43-0d2b8e3c1f11';
+    try {
+      const first = await startSandbox({ timing: 5, dataDir: dir });
+      first.supabase.seedProject(ref);
+      first.supabase.seedAuthUser(ref, { id, email: 'eve@example.com' });
+      const put = (userId: string, body: unknown, headers: Record<string, string>) =>
+        fetch(`${first.baseUrls.supabaseProject}/${ref}/auth/v1/admin/users/${userId}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+      const key = { apikey: 'service-role', authorization: 'Bearer service-role' };
+      expect((await put(id, { ban_duration: '24h' }, { apikey: 'service-role' })).status).toBe(401);
+      expect((await put(id, { ban_duration: '24h' }, { authorization: 'Bearer service-role' })).status).toBe(401);
+      const bad = await put(id, { ban_duration: '100 years' }, key);
+      expect([bad.status, ((await bad.json()) as { error_code: string }).error_code]).toEqual([400, 'validation_failed']);
+      const unknown = await put('00000000-0000-0000-0000-000000000000', { ban_duration: '24h' }, key);
+      expect([unknown.status, await unknown.json()]).toEqual([404, expect.objectContaining({ error_code: 'user_not_found' })]);
+      expect(first.supabase.authUser(ref, id)?.banned_until).toBeNull();
+      const banned = await put(id, { ban_duration: '2h30m' }, key);
+      expect(banned.status).toBe(200);
+      const user = (await banned.json()) as { id: string; email: string; banned_until: string };
+      expect(user).toMatchObject({ id, email: 'eve@example.com' });
+      expect(Date.parse(user.banned_until) - Date.now()).toBeGreaterThan(2.4 * 3_600_000);
+      expect(Date.parse(user.banned_until) - Date.now()).toBeLessThanOrEqual(2.5 * 3_600_000);
+      expect(first.calls({ vendor: 'supabase-project', method: 'PUT' }).map((c) => c.status)).toEqual([401, 401, 400, 404, 200]);
+      await first.stop();
+
+      const second = await startSandbox({ timing: 5, dataDir: dir });
+      try {
+        expect(second.supabase.authUser(ref, id)?.banned_until).toBe(user.banned_until);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

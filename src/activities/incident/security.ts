@@ -5,6 +5,7 @@ import type { EvidenceObject, SecurityScope } from '../../workflows/incident/sec
 import { createBackupStore } from '../backup/open-store';
 import type { BackupStore } from '../backup/store';
 import { callPlatform } from '../../platforms/activity-errors';
+import { PlatformError } from '../../platforms/errors';
 import { invalidInput } from '../../workflows/common';
 import { requirePlatforms, type ActivityDeps } from '../deps';
 import { appAccess } from './services';
@@ -174,6 +175,42 @@ export function createSecurityActivities(deps: Pick<ActivityDeps, 'config' | 'da
       return { removed };
     },
 
+    /**
+     * Access control in Supabase Auth, read first: which accounts are banned already (those the undo must leave
+     * banned) and which ids Supabase Auth does not know (404); with no project URL configured nothing is called.
+     */
+    async readAuthBans(args: { userIds: string[] }): Promise<{ configured: boolean; banned: string[]; notFound: string[] }> {
+      const out = { configured: false, banned: [] as string[], notFound: [] as string[] };
+      if (!deps.config.platforms.supabase.projectUrl) return out;
+      out.configured = true;
+      const supabase = requirePlatforms(deps).supabase;
+      for (const userId of args.userIds) {
+        const user = await callPlatform(() => unlessUnknown(supabase.getAuthUser(userId)));
+        if (!user) out.notFound.push(userId);
+        else if (user.banned_until && Date.parse(user.banned_until) > Date.now()) out.banned.push(userId);
+      }
+      return out;
+    },
+
+    /**
+     * Each account banned through Supabase Auth's admin API (PUT /auth/v1/admin/users/{id}, ban_duration), so it can
+     * neither sign in nor refresh its session; "none" lifts the ban (the undo). Setting the same ban again is
+     * harmless, so a retry is safe; an id Supabase Auth does not know (404) is reported, not fatal.
+     */
+    async setAuthBans(args: {
+      userIds: string[];
+      banDuration: string;
+    }): Promise<{ changed: { userId: string; bannedUntil: string | null }[]; notFound: string[] }> {
+      const supabase = requirePlatforms(deps).supabase;
+      const out = { changed: [] as { userId: string; bannedUntil: string | null }[], notFound: [] as string[] };
+      for (const userId of args.userIds) {
+        const user = await callPlatform(() => unlessUnknown(supabase.banAuthUser(userId, args.banDuration)));
+        if (user) out.changed.push({ userId, bannedUntil: user.banned_until ?? null });
+        else out.notFound.push(userId);
+      }
+      return out;
+    },
+
     /** The incident is over: the cleanup may delete those rows again. */
     async releaseEvidenceHold(args: { holdId: string }): Promise<{ released: number }> {
       const r = await deps.ops.query('UPDATE evidence_holds SET released_at = now() WHERE hold_id = $1 AND released_at IS NULL', [
@@ -208,4 +245,12 @@ function suspectFilter(shape: TableShape, userIds: string[], ips: string[]): { s
   if (shape.hasUser) parts.push(`user_id::text = ANY ($${params.push(userIds) + 1}::text[])`);
   if (shape.hasIp) parts.push(`host(ip_address) = ANY ($${params.push(ips) + 1}::text[])`);
   return { sql: parts.length ? parts.join(' OR ') : 'false', params };
+}
+
+/** A 404 from Supabase Auth's admin API: the id is not one of its users. */
+function unlessUnknown<T>(p: Promise<T>): Promise<T | null> {
+  return p.catch((err: unknown) => {
+    if (err instanceof PlatformError && err.status === 404) return null;
+    throw err;
+  });
 }

@@ -69,3 +69,11 @@ export const supabaseFunctions = z.array(supabaseFunction);
 /** GET https://<ref>.supabase.co/auth/v1/health (needs the `apikey` header). */
 export const supabaseAuthHealth = z.object({ version: z.string(), name: z.string(), description: z.string().optional() });
 export type SupabaseAuthHealth = z.infer<typeof supabaseAuthHealth>;
+
+/** GoTrue's user, as PUT /auth/v1/admin/users/{id} answers it: only what is read here. */
+export const supabaseAuthUser = z.object({
+  id: z.string(),
+  email: z.string().nullish(),
+  banned_until: z.string().nullish(),
+});
+export type SupabaseAuthUser = z.infer<typeof supabaseAuthUser>;

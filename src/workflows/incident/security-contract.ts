@@ -5,7 +5,8 @@ import { durationMs } from '../common';
 /**
  * Emergency Procedures 2, Security Incident (response < 2 minutes): the `securityPlaybook` workflow. Scope the
  * compromise, preserve the evidence before anything is cleaned (and hold the cleanup off those tables while the
- * playbook is open), disable the suspect accounts once approved (undoable), list what must be revoked or blocked by
+ * playbook is open), disable the suspect accounts once approved (in the app's users table and, where the Supabase
+ * project is configured, banned through Supabase Auth's admin API; undoable), list what must be revoked or blocked by
  * hand, and notify. The playbook stays open, holding the evidence, until it is closed.
  */
 
@@ -77,6 +78,8 @@ export interface SecurityStatus {
   evidence?: { holdId: string; objects: EvidenceObject[]; manifest: string };
   /** Accounts disabled, with what they were before (for the undo). */
   disabled?: { userId: string; previous: Record<string, unknown> }[];
+  /** Accounts banned in Supabase Auth through its admin API (for the undo: the ban lifted). */
+  authBanned?: { userId: string; bannedUntil: string | null }[];
   /** Vercel Firewall deny rules this playbook added (for the undo). */
   blocked?: { service: string; rules: { ip: string; ruleId: string }[] };
   /** The approval of the destructive steps (disabling accounts, blocking addresses), and their undo. */

@@ -20,6 +20,8 @@ const long = proxyActivities<IncidentActivities>({
 });
 
 const DAY = 86_400_000;
+/** Supabase Auth's ban_duration for a compromised account: a century, i.e. until someone lifts it (the undo). */
+const AUTH_BAN = '876000h';
 
 /** Where each platform's token is revoked by hand: no platform API this project follows revokes one. */
 const REVOKE_STEP: Record<string, (name: string) => string> = {
@@ -161,15 +163,32 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
             },
           });
           st.disabled.push({ userId: u.id, previous });
-          st.checklist.push(
-            `end the Supabase Auth sessions of ${u.email ?? u.id}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
-          );
         }
-        if (scope.users.length)
+        if (scope.users.length) {
+          // Supabase Auth: banned accounts can neither sign in nor refresh their sessions.
+          // Supabase Auth: banned accounts can neither sign in nor refresh their sessions. Those banned already stay
+          // out of st.authBanned, so the undo never lifts a ban this playbook did not set.
+          const ids = scope.users.map((u) => u.id);
+          const known = await quick.readAuthBans({ userIds: ids });
+          const toBan = ids.filter((id) => known.configured && !known.banned.includes(id) && !known.notFound.includes(id));
+          const auth = toBan.length ? await quick.setAuthBans({ userIds: toBan, banDuration: AUTH_BAN }) : { changed: [], notFound: [] };
+          st.authBanned = auth.changed;
+          const notFound = [...known.notFound, ...auth.notFound];
+          for (const u of scope.users.filter((x) => !known.configured || notFound.includes(x.id)))
+            st.checklist.push(
+              `end the Supabase Auth sessions of ${u.email ?? u.id}${known.configured ? ' (Supabase Auth does not know this id)' : ''}: Supabase dashboard → Authentication → Users → ${u.id} → Ban user`,
+            );
+          const name = (id: string) => scope.users.find((u) => u.id === id)?.email ?? id;
+          const list = (xs: string[]) => xs.map(name).join(', ');
           await step(
             'access-control',
-            `approved by ${decision!.by}: blocked ${scope.users.map((u) => u.email ?? u.id).join(', ')} in users`,
+            `approved by ${decision!.by}: blocked ${list(ids)} in users${
+              auth.changed.length ? `; banned ${list(auth.changed.map((c) => c.userId))} in Supabase Auth` : ''
+            }${known.banned.length ? `; already banned in Supabase Auth: ${list(known.banned)}` : ''}${
+              notFound.length ? `; not in Supabase Auth: ${list(notFound)}` : ''
+            }`,
           );
+        }
         if (toBlock.length) {
           const rules = await quick.blockAddresses({
             service: firewall!,
@@ -212,10 +231,16 @@ export async function securityPlaybook(raw: SecurityInput): Promise<SecurityStat
 
   async function undoAccessControl(by: string): Promise<void> {
     for (const d of st.disabled ?? []) await quick.setUserLimits({ database: input.database, userId: d.userId, limits: d.previous });
+    const unbanned = st.authBanned?.length
+      ? (await quick.setAuthBans({ userIds: st.authBanned.map((b) => b.userId), banDuration: 'none' })).changed.length
+      : 0;
     const removed = st.blocked
       ? (await quick.unblockAddresses({ service: st.blocked.service, ruleIds: st.blocked.rules.map((r) => r.ruleId) })).removed
       : 0;
     st.accessControl = 'undone';
-    await step('access-control', `undone by ${by}: ${(st.disabled ?? []).length} account(s) restored, ${removed} firewall rule(s) removed`);
+    await step(
+      'access-control',
+      `undone by ${by}: ${(st.disabled ?? []).length} account(s) restored, ${unbanned} Supabase Auth ban(s) lifted, ${removed} firewall rule(s) removed`,
+    );
   }
 }
