@@ -79,6 +79,8 @@ export interface Cluster {
   logDir: string;
   /** Starts one more worker. */
   addWorker(): Promise<ClusterProcess>;
+  /** Starts another backup transfer worker on the transfer queue (it becomes `backupWorker`). */
+  addBackupWorker(): Promise<ClusterProcess>;
   /** Stops the Temporal server (SIGTERM, or kill -9 with `hard`) and starts it again on the same ports. */
   restartServer(opts?: { hard?: boolean; downMs?: number }): Promise<void>;
   /** Stops Temporal's PostgreSQL (fast shutdown, or kill -9 with `hard`) and starts it again on its port. */
@@ -371,20 +373,20 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await Promise.all(Array.from({ length: opts.workers }, () => addWorker()));
     log(`${opts.workers} worker(s) on task queue "${config.temporal.taskQueue}"`);
 
-    const backupWorker = spawnLogged({
-      name: 'backup-transfer-worker',
-      command: process.execPath,
-      args: tsxArgs('src/activities/backup/transfer-worker.ts'),
-      env,
-      logDir,
-    });
-    stops.push(() => backupWorker.stop());
-    await untilReady(
-      backupWorker,
-      polling(connection, namespace, config.backup.transferTaskQueue!, backupWorker.pid, 'activity'),
-      180_000,
-      'the backup transfer worker',
-    );
+    let backupWorkerCount = 0;
+    const startBackupWorker = async () => {
+      const p = spawnLogged({
+        name: `backup-transfer-worker${++backupWorkerCount > 1 ? `-${backupWorkerCount}` : ''}`,
+        command: process.execPath,
+        args: tsxArgs('src/activities/backup/transfer-worker.ts'),
+        env,
+        logDir,
+      });
+      stops.push(() => p.stop());
+      await untilReady(p, polling(connection, namespace, config.backup.transferTaskQueue!, p.pid, 'activity'), 180_000, p.name);
+      return p;
+    };
+    const backupWorker = await startBackupWorker();
 
     const receivers: Receiver[] = [];
     for (let i = 1; i <= opts.receivers; i++) {
@@ -458,6 +460,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ui,
       logDir,
       addWorker,
+      async addBackupWorker() {
+        cluster.backupWorker = await startBackupWorker();
+        return cluster.backupWorker;
+      },
       async restartServer({ hard = false, downMs = 0 } = {}) {
         if (hard) await server.kill();
         else await server.stop();

@@ -1,12 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
+import {
+  backupIdFromWorkflowId,
+  backupWorkflowId,
+  manualBackupSuffix,
+  type BackupInput,
+  type BackupManifest,
+} from '../../src/workflows/backup/contract';
+import { RunbookKind } from '../../src/workflows/common';
 import { deployProgressQuery, deployStartOptions, type DeployResult } from '../../src/workflows/deploy/contract';
 import { incidentStateQuery, type IncidentState } from '../../src/workflows/incident/contract';
-import type { deploy } from '../../src/workflows';
+import type { backup, deploy } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';
 import { freePort } from '../../src/stack/ports';
 import { BENCH_TOKEN } from '../../bench/alert-storm/config';
@@ -79,6 +88,16 @@ async function state(handle: WorkflowHandle, ok: (s: IncidentState) => boolean, 
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
+  }
+}
+
+async function sql<T>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const db = new PgClient({ connectionString: url });
+  await db.connect();
+  try {
+    return (await db.query(text, params)).rows as T[];
+  } finally {
+    await db.end();
   }
 }
 
@@ -247,5 +266,111 @@ describe('the production topology without Docker', () => {
       `cluster: PostgreSQL down ${((pgBack - restartedAt) / 1000).toFixed(1)} s; a new alert paged ${(recovered / 1000).toFixed(1)} s after it was back; PagerDuty triggers repeated under one dedup_key: ${triggers.length - 2}\n`,
     );
     await terminateAll(client, [handle.workflowId, second.workflowId]);
+  }, 300_000);
+
+  it('a backup transfer worker killed with -9 mid-dump: the backup completes once, is catalogued once and restores', async () => {
+    const rows = 2_000_000;
+    const appUrl = cluster.env[cluster.config.databases.app.urlEnv]!;
+    // Verification restores into a scratch database on the same server and runs pg_amcheck there: the
+    // service's role creates databases, and new ones come from a template1 whose amcheck it may run.
+    await sql(cluster.postgres.url('postgres'), 'ALTER ROLE runbook CREATEDB');
+    for (const statement of [
+      'CREATE SCHEMA IF NOT EXISTS amcheck',
+      'CREATE EXTENSION IF NOT EXISTS amcheck WITH SCHEMA amcheck',
+      'GRANT USAGE ON SCHEMA amcheck TO runbook',
+      'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA amcheck TO runbook',
+    ])
+      await sql(cluster.postgres.url('template1'), statement);
+    for (const statement of [
+      'DROP TABLE IF EXISTS cluster_bulk, cluster_orders',
+      'CREATE TABLE cluster_bulk (id bigint PRIMARY KEY, body text NOT NULL)',
+      // Hex digests: ~150 MB of COPY text that zstd halves at best, so the dump is still writing when the kill lands.
+      `INSERT INTO cluster_bulk SELECT g, md5(g::text) || md5((-g)::text) FROM generate_series(1, ${rows}) g`,
+      // Small enough for the manifest's md5, which the scratch restore must match row for row.
+      'CREATE TABLE cluster_orders (id int PRIMARY KEY, total numeric NOT NULL)',
+      'INSERT INTO cluster_orders SELECT g, g * 1.5 FROM generate_series(1, 1000) g',
+    ])
+      await sql(appUrl, statement);
+
+    const now = new Date();
+    const workflowId = `${backupWorkflowId('app', now, manualBackupSuffix(now))}-${id()}`;
+    const backupId = backupIdFromWorkflowId(workflowId);
+    const input: BackupInput = { database: 'app', trigger: 'manual', requestedBy: 'cluster test', verify: true, heartbeatTimeout: '3s' };
+    const handle: WorkflowHandle<typeof backup> = await client.workflow.start<typeof backup>('backup', {
+      taskQueue: cluster.config.temporal.taskQueue,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: [{ key: RunbookKind, value: 'backup' }],
+      staticSummary: 'Manual backup of app, its transfer worker killed mid-dump',
+    });
+
+    // The archive is being written once its .partial file in the store has bytes.
+    const storeDir = path.join(dir, 'backups', 'app');
+    const ours = () => {
+      try {
+        return readdirSync(storeDir).filter((f) => f.startsWith(`${backupId}.`));
+      } catch {
+        return [];
+      }
+    };
+    const writing = () =>
+      ours().some((f) => {
+        try {
+          return f.endsWith('.partial') && statSync(path.join(storeDir, f)).size > 0;
+        } catch {
+          return false; // renamed into place meanwhile
+        }
+      });
+    const deadline = Date.now() + 120_000;
+    while (!writing()) {
+      if (Date.now() > deadline) throw new Error(`the dump never started writing: ${JSON.stringify(ours())}`);
+      await sleep(50);
+    }
+    const victim = cluster.backupWorker;
+    const killedAt = Date.now();
+    await victim.kill();
+    // The dump ran on the transfer worker's queue, in the process just killed, and had not finished.
+    const { raw } = await handle.describe();
+    expect(raw.pendingActivities?.map((a) => [a.activityType?.name, a.lastWorkerIdentity?.split('@')[0]])).toEqual([
+      ['dumpBackup', String(victim.pid)],
+    ]);
+    expect(await sql(cluster.opsUrl, 'SELECT status, attempt FROM backups WHERE workflow_id = $1', [workflowId])).toEqual([
+      { status: 'running', attempt: 1 },
+    ]);
+    expect(ours().filter((f) => !f.endsWith('.partial'))).toEqual([]);
+
+    const replacement = cluster.addBackupWorker();
+    const result = await handle.result();
+    const recovery = Date.now() - killedAt;
+    await replacement;
+
+    // One catalogue entry, completed by the second attempt and verified by a restore.
+    const catalogue = await sql<{ id: string; status: string; attempt: number; verification_status: string; completed_at: Date }>(
+      cluster.opsUrl,
+      'SELECT id, status, attempt, verification_status, completed_at FROM backups WHERE workflow_id = $1',
+      [workflowId],
+    );
+    expect(catalogue.map(({ completed_at: _, ...r }) => r)).toEqual([
+      { id: backupId, status: 'completed', attempt: 2, verification_status: 'passed' },
+    ]);
+    // One archive and its manifest in the store, nothing half-written.
+    expect(ours().sort()).toEqual([path.basename(result.location), `${backupId}.manifest.json`].sort());
+    const manifest = JSON.parse(readFileSync(path.join(storeDir, `${backupId}.manifest.json`), 'utf8')) as BackupManifest;
+    expect(manifest.sha256).toBe(result.sha256);
+    const table = (name: string) => manifest.tables.find((t) => t.table === name);
+    expect(table('public.cluster_bulk')?.rows).toBe(rows);
+    expect(table('public.cluster_orders')).toMatchObject({ rows: 1000, md5: expect.any(String) });
+    // The restored copy has the same tables, row counts and md5s as the dump's snapshot.
+    expect(result.verified?.ok).toBe(true);
+    expect(result.verified?.mismatches).toEqual([]);
+    expect(result.verified?.checks.filter((c) => ['restore', 'row-counts', 'md5'].includes(c.name)).map((c) => [c.name, c.ok])).toEqual([
+      ['restore', true],
+      ['row-counts', true],
+      ['md5', true],
+    ]);
+    const dumped = catalogue[0].completed_at.getTime() - killedAt;
+    process.stdout.write(
+      `cluster: backup (${(result.sizeBytes / 1e6).toFixed(0)} MB stored) catalogued ${(dumped / 1000).toFixed(1)} s and verified ${(recovery / 1000).toFixed(1)} s after kill -9 of ${victim.name}\n`,
+    );
   }, 300_000);
 });

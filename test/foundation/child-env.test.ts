@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { splitPassword } from '../../src/activities/backup/pg-tools';
+import { splitPassword, withSessionSettings } from '../../src/activities/backup/pg-tools';
 import { dependencyReport } from '../../src/activities/maintenance/dependencies';
 import { childEnv } from '../../src/host/child-env';
 import { ROOT, runTs } from '../harness/cli';
@@ -73,5 +73,12 @@ describe('least secrets for child processes', () => {
       password: 'q secret',
     });
     expect(splitPassword('postgres://app@db/app')).toEqual({ url: 'postgres://app@db/app' });
+  });
+
+  it('session settings survive the password split: their spaces stay %20, as libpq decodes them', () => {
+    const url = withSessionSettings('postgres://app:s3cret@db/app', { maintenance_work_mem: '256MB', synchronous_commit: 'off' });
+    const options = '-c%20maintenance_work_mem%3D256MB%20-c%20synchronous_commit%3Doff';
+    expect(splitPassword(url)).toEqual({ url: `postgres://app@db/app?options=${options}`, password: 's3cret' });
+    expect(splitPassword(`${url}&password=q%20secret`)).toEqual({ url: `postgres://app@db/app?options=${options}`, password: 'q secret' });
   });
 });

@@ -99,7 +99,11 @@ export function splitPassword(url: string): { url: string; password?: string } {
   const password = fromQuery ?? (u.password ? decodeURIComponent(u.password) : undefined);
   if (password === undefined) return { url };
   u.password = '';
-  u.searchParams.delete('password');
+  if (fromQuery !== null) {
+    u.searchParams.delete('password');
+    // The rewrite spells spaces `+`, which libpq does not decode (`options=-c a=1 -c b=2` would break).
+    u.search = u.search.replace(/\+/g, '%20');
+  }
   return { url: u.toString(), password };
 }
 
