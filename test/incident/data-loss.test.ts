@@ -106,7 +106,7 @@ describe('data-loss playbook', () => {
   async function damage(): Promise<{ session: PgClient; pid: number }> {
     await stack.app.pool.query(`
       DELETE FROM users WHERE email IN ('user3@example.com', 'user7@example.com');
-      DELETE FROM javari_messages WHERE id % 3 = 0;
+      DELETE FROM javari_messages WHERE id % 3 = 0 AND content IS DISTINCT FROM 'written after the backup';
     `);
     const session = new PgClient({ connectionString: appUrl, application_name: 'cleanup-script' });
     session.on('error', () => undefined);
@@ -139,7 +139,8 @@ describe('data-loss playbook', () => {
       // Written after the backup and never deleted: a copy-back must leave it, a full restore would lose it.
       await stack.app.pool.query(
         `INSERT INTO javari_messages (conversation_id, user_id, role, content)
-         SELECT id, user_id, 'user', 'written after the backup' FROM javari_conversations ORDER BY id LIMIT 1`,
+         SELECT c.id, c.user_id, 'user', 'written after the backup' FROM javari_conversations c JOIN users u ON u.id = c.user_id
+         WHERE u.email NOT IN ('user3@example.com', 'user7@example.com') ORDER BY c.id LIMIT 1`,
       );
       const later = (await stack.app.pool.query(`SELECT id FROM javari_messages WHERE content = 'written after the backup'`)).rows[0]
         .id as string;

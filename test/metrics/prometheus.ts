@@ -43,3 +43,17 @@ export async function scraped(prometheusUrl: string, timeoutMs = 20_000): Promis
     await new Promise((res) => setTimeout(res, 200));
   }
 }
+
+/** Waits until `query` (an instant PromQL query for one number) answers above `min`. */
+export async function promAbove(prometheusUrl: string, query: string, min: number, timeoutMs = 30_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as {
+      data: { result: { value: [number, string] }[] };
+    };
+    const value = Number(r.data.result[0]?.value[1]);
+    if (value > min) return value;
+    if (Date.now() > until) throw new Error(`Prometheus never answered above ${min}: ${query}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
