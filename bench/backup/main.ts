@@ -4,7 +4,8 @@
  * then the workflow through a worker in its own process (real Temporal dev server, real PostgreSQL),
  * alternating which goes first. It prints throughput in MB/s of database size, the ratio to the baseline,
  * the worker's peak RSS (VmHWM, reset before each backup), and the time of one verification (re-hash,
- * full read, restore into a scratch database, counts/md5s, amcheck).
+ * full read, restore into a scratch database, counts/md5s, amcheck) against the raw restore of the same
+ * archive (`zstd -dc | pg_restore --single-transaction` into a fresh database), alternating which goes first.
  *
  *   npm run bench:backup -- --size-mb 200 --runs 3        quick
  *   npm run bench:backup                                 2 GB, 3 runs
@@ -118,6 +119,33 @@ function rawPipeline(pgDump: string, url: string, out: string): Promise<number> 
       code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e9) : reject(new Error(`raw pipeline exited with ${code}`)),
     );
   });
+}
+
+/**
+ * The verification's baseline: the one step it cannot skip, done by hand — the archive decompressed into
+ * pg_restore in one transaction, into a fresh database (created and dropped outside the timing).
+ */
+async function rawRestore(pgRestore: string, adminUrl: string, archive: string): Promise<number> {
+  const scratch = `bench_raw_restore_${process.pid}`;
+  const admin = new PgClient({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${scratch}`);
+    const started = process.hrtime.bigint();
+    const script = `set -o pipefail; zstd -dc "$ARCHIVE" | "${pgRestore}" --format=custom --no-owner --exit-on-error --single-transaction --dbname="$DB_URL"`;
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('bash', ['-c', script], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, ARCHIVE: archive, DB_URL: urlForDatabase(adminUrl, scratch) },
+      });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`raw restore exited with ${code}`))));
+    });
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+  }
 }
 
 function status(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -249,10 +277,20 @@ async function main(): Promise<void> {
     }
 
     const verifySecs: number[] = [];
+    const rawRestoreSecs: number[] = [];
     const loads: number[] = [];
     let verifyPeak = 0;
     // With --runs 0 (a kept store), the latest completed backup of the catalogue is verified again.
     for (let run = 0; opts.verify && (last || opts.runs === 0) && run < opts.verifyRuns; run++) {
+      // The raw restore of the same archive, alternating which goes first (only with a backup of this run:
+      // its archive is a local file of the directory store).
+      const doRawRestore = async () => {
+        if (!last) return;
+        const s = await rawRestore(pgTools(undefined).pgRestore, adminUrl, last.location);
+        rawRestoreSecs.push(s);
+        log(`  run ${run + 1} raw zstd -dc | pg_restore --single-transaction: ${s.toFixed(1)} s`);
+      };
+      if (run % 2 === 0) await doRawRestore();
       resetPeak(worker.pid);
       const started = process.hrtime.bigint();
       const v = (await client.workflow.execute('verifyBackup', {
@@ -268,6 +306,7 @@ async function main(): Promise<void> {
       log(
         `  run ${run + 1} verification of ${v.backupId}: ${s.toFixed(1)} s (${v.checks.map((c) => c.name).join(', ')}), load average ${loads.at(-1)!.toFixed(1)}`,
       );
+      if (run % 2 === 1) await doRawRestore();
     }
 
     const rawMed = median(rawSecs);
@@ -286,6 +325,12 @@ async function main(): Promise<void> {
       ...(verifySecs.length
         ? [
             `  verification                 ${median(verifySecs).toFixed(1)} s   median of ${verifySecs.length} (${verifySecs.map((s) => s.toFixed(1)).join(', ')}; 1-min load average ${loads.map((l) => l.toFixed(1)).join(', ')}), worker peak RSS ${(verifyPeak / MB).toFixed(0)} MB (target ≤ 60 s)`,
+            ...(rawRestoreSecs.length
+              ? [
+                  `  raw restore (baseline)       ${median(rawRestoreSecs).toFixed(1)} s   median of ${rawRestoreSecs.length} (${rawRestoreSecs.map((s) => s.toFixed(1)).join(', ')})`,
+                  `  ratio verification / raw     ${(median(verifySecs) / median(rawRestoreSecs)).toFixed(2)}x   (sha256, full read, restore, counts, md5s and amcheck against the restore alone)`,
+                ]
+              : []),
           ]
         : []),
     ];

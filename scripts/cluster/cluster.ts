@@ -15,7 +15,7 @@ import { Connection } from '@temporalio/client';
 import { loadConfig, secretFromEnv } from '../../src/config/load';
 import type { RunbookConfig } from '../../src/config/schema';
 import { quoteIdent } from '../../src/db/sql';
-import { temporalCli } from '../../src/stack/binaries';
+import { postgresBinDir, temporalCli } from '../../src/stack/binaries';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { freePort, isPortFree, waitForPort } from '../../src/stack/ports';
 import { startLocalPostgres, type LocalPostgres } from '../../src/stack/postgres';
@@ -132,18 +132,14 @@ async function prepareDatabases(pg: LocalPostgres, config: RunbookConfig): Promi
   if (!(await exists(admin, 'SELECT 1 FROM pg_roles WHERE rolname = $1', [TEMPORAL_DB_USER])))
     await sql(admin, [`CREATE ROLE ${TEMPORAL_DB_USER} LOGIN SUPERUSER PASSWORD '${TEMPORAL_DB_PASSWORD}'`]);
   if (!(await exists(admin, 'SELECT 1 FROM pg_roles WHERE rolname = $1', ['runbook']))) {
-    const init = readFileSync(path.join(ROOT, 'docker', 'postgres', 'init-databases.sql'), 'utf8')
-      .split('\n')
-      .filter((l) => !l.trimStart().startsWith('--'))
-      .join('\n');
-    // CREATE DATABASE refuses to run inside the implicit transaction of a multi-statement query.
-    await sql(
-      admin,
-      init
-        .split(';')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    );
+    // With psql, as the postgres image runs it: the script switches databases with \connect.
+    await run(path.join(postgresBinDir(), 'psql'), [
+      '--no-psqlrc',
+      '--quiet',
+      '--set=ON_ERROR_STOP=1',
+      `--dbname=${admin}`,
+      `--file=${path.join(ROOT, 'docker', 'postgres', 'init-databases.sql')}`,
+    ]);
   }
   // Databases the configuration names beyond the compose file's `app`, owned by the service's role.
   for (const name of Object.keys(config.databases)) {

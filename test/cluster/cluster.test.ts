@@ -272,15 +272,7 @@ describe('the production topology without Docker', () => {
     const rows = 2_000_000;
     const appUrl = cluster.env[cluster.config.databases.app.urlEnv]!;
     // Verification restores into a scratch database on the same server and runs pg_amcheck there: the
-    // service's role creates databases, and new ones come from a template1 whose amcheck it may run.
-    await sql(cluster.postgres.url('postgres'), 'ALTER ROLE runbook CREATEDB');
-    for (const statement of [
-      'CREATE SCHEMA IF NOT EXISTS amcheck',
-      'CREATE EXTENSION IF NOT EXISTS amcheck WITH SCHEMA amcheck',
-      'GRANT USAGE ON SCHEMA amcheck TO runbook',
-      'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA amcheck TO runbook',
-    ])
-      await sql(cluster.postgres.url('template1'), statement);
+    // cluster's set-up (docker/postgres/init-databases.sql) gave the service's role CREATEDB and amcheck.
     for (const statement of [
       'DROP TABLE IF EXISTS cluster_bulk, cluster_orders',
       'CREATE TABLE cluster_bulk (id bigint PRIMARY KEY, body text NOT NULL)',
