@@ -6,45 +6,22 @@
  *
  * Exit codes: 0 after SIGINT/SIGTERM, 1 when it failed to start, 2 for a bad configuration.
  */
-import { ConfigError, loadConfig } from '../config/load';
 import { createLogger } from '../logging';
-import { prepareDataDir, StartError, type Stack } from '../stack/components';
-import { DEFAULT_DATA_DIR } from '../stack/state';
+import { openStack, StartError } from '../stack/components';
 import { temporalTargetFromEnv } from '../temporal/connection';
 import { receiver } from './component';
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const log = createLogger(env);
-  let config: Stack['config'];
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.lines()) process.stderr.write(`${line}\n`);
-      return 2;
-    }
-    throw err;
-  }
   if (!env.TEMPORAL_ADDRESS) {
     process.stderr.write('TEMPORAL_ADDRESS is not set: the receiver records alerts on a running Temporal (`npm start` runs one)\n');
     return 2;
   }
-  let failure: unknown;
-  let wake: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolve) => (wake = resolve));
-  const stack: Stack = {
-    config,
-    env,
-    dataDir: prepareDataDir(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR),
-    log,
-    pids: [],
-    fail(err) {
-      failure ??= err;
-      wake();
-    },
-    temporal: { target: temporalTargetFromEnv(env, config.temporal.namespace), embedded: false },
-  };
-  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => wake());
+  const run = openStack(env, log);
+  if (run === 2) return 2;
+  const { stack } = run;
+  stack.temporal = { target: temporalTargetFromEnv(env, stack.config.temporal.namespace), embedded: false };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => run.requestStop());
   let running;
   try {
     running = await receiver.start(stack);
@@ -53,10 +30,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     return 1;
   }
   log.info({ component: 'receiver' }, `listening: ${stack.receiver?.url} (Temporal ${stack.temporal?.target.address})`);
-  await stopRequested;
+  await run.stopRequested;
   await running?.stop();
-  if (failure) {
-    log.error({ component: 'receiver' }, failure instanceof Error ? failure.message : String(failure));
+  if (run.failure) {
+    log.error({ component: 'receiver' }, run.failure instanceof Error ? run.failure.message : String(run.failure));
     return 1;
   }
   log.info({ component: 'receiver' }, 'stopped');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Logger as Pino } from 'pino';
+import { ConfigError, loadConfig } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
 import { temporalLogger } from '../logging';
 import { dataConverterFromEnv } from '../temporal/codec';
@@ -13,7 +14,7 @@ import { migrateOpsDatabase } from './migrate';
 import { freePort, isPortFree } from './ports';
 import { ensureDatabase, startLocalPostgres } from './postgres';
 import { startLocalTemporal } from './temporal';
-import { isAlive, readStackFile, stackFilePath, writeStackFile } from './state';
+import { DEFAULT_DATA_DIR, isAlive, readStackFile, stackFilePath, writeStackFile } from './state';
 import type { WorkerMessage, WorkerStart } from './worker-process';
 import { restartPolicyFromEnv, RestartPolicyError, supervise, type RestartPolicy, type SupervisedServer } from './supervise';
 
@@ -307,6 +308,52 @@ async function childWorker(stack: Stack, metricsPort: number, production: boolea
       clearTimeout(timer);
     },
   };
+}
+
+/** One run of the stack, or of a part of it alone (`npm run receiver`): its state and how it ends. */
+export interface StackRun {
+  stack: Stack;
+  /** Settles on the first failure (`stack.fail`) or stop request. */
+  stopRequested: Promise<void>;
+  requestStop(): void;
+  /** The first failure, if any. */
+  failure: unknown;
+}
+
+/**
+ * The configuration, loaded (a bad file: one line per bad field on stderr, and 2, the exit code, instead
+ * of a run), and the data directory (RUNBOOK_DATA_DIR, default .data), prepared.
+ */
+export function openStack(env: NodeJS.ProcessEnv, log: Pino): StackRun | 2 {
+  let config: Stack['config'];
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.lines()) process.stderr.write(`${line}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let wake: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (wake = resolve));
+  const run: StackRun = {
+    stopRequested,
+    requestStop: () => wake(),
+    failure: undefined,
+    stack: {
+      config,
+      env,
+      dataDir: prepareDataDir(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR),
+      log,
+      pids: [],
+      fail(err) {
+        run.failure ??= err;
+        wake();
+      },
+    },
+  };
+  return run;
 }
 
 /** The data dir, created (and traversable by the postgres account when we run as root). */

@@ -7,20 +7,9 @@
  */
 import { rmSync } from 'node:fs';
 import type { Logger as Pino } from 'pino';
-import { ConfigError, loadConfig } from '../config/load';
 import { createLogger } from '../logging';
-import {
-  claimDataDir,
-  postgres,
-  prepareDataDir,
-  StartError,
-  temporal,
-  worker,
-  type Component,
-  type Running,
-  type Stack,
-} from './components';
-import { DEFAULT_DATA_DIR, stackFilePath, writeStackFile } from './state';
+import { claimDataDir, openStack, postgres, StartError, temporal, worker, type Component, type Running, type Stack } from './components';
+import { stackFilePath, writeStackFile } from './state';
 import { appDatabases } from './app-databases';
 import { receiver } from '../receiver/component';
 import { sandbox } from '../sandbox/component';
@@ -60,34 +49,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   const log: Pino = createLogger(env);
   const say = (msg: string) => log.info({ component: 'stack' }, msg);
 
-  // 1. Configuration: a bad file stops here, one line per bad field.
-  let config: Stack['config'];
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.lines()) process.stderr.write(`${line}\n`);
-      return 2;
-    }
-    throw err;
-  }
-
-  // 2. The data directory, claimed for this run.
-  const dataDir = prepareDataDir(env.RUNBOOK_DATA_DIR || DEFAULT_DATA_DIR);
-  let failure: unknown;
-  let wake: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolve) => (wake = resolve));
-  const stack: Stack = {
-    config,
-    env,
-    dataDir,
-    log,
-    pids: [],
-    fail(err) {
-      failure ??= err;
-      wake();
-    },
-  };
+  // 1–2. The configuration (a bad file stops here, one line per bad field) and the data directory.
+  const run = openStack(env, log);
+  if (run === 2) return 2;
+  const { stack, stopRequested } = run;
+  const dataDir = stack.dataDir;
 
   // 3. Signals: the first one stops everything in order, a second one kills at once.
   let signalled: NodeJS.Signals | undefined;
@@ -109,7 +75,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     signalled = signal;
     signalledAt = Date.now();
     say(`${signal}: stopping (again to force)`);
-    wake();
+    run.requestStop();
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
 
@@ -120,18 +86,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     await claimDataDir(dataDir, log);
     claimed = true;
     for (const component of components) {
-      if (signalled || failure) break;
+      if (signalled || run.failure) break;
       say(`starting ${component.name}`);
       const running = await component.start(stack);
       if (running) started.push({ name: component.name, running });
       writeStackFile(stack);
     }
-    if (!signalled && !failure) {
+    if (!signalled && !run.failure) {
       process.stdout.write(banner(stack, started));
       await stopRequested;
     }
   } catch (err) {
-    failure ??= err;
+    stack.fail(err);
   } finally {
     for (const { name, running } of started.reverse()) {
       say(`stopping ${name}`);
@@ -144,6 +110,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     if (claimed) rmSync(stackFilePath(dataDir), { force: true });
   }
 
+  const failure = run.failure;
   if (failure) {
     const message = failure instanceof StartError || failure instanceof Error ? failure.message : String(failure);
     log.error({ component: 'stack' }, message);
