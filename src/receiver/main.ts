@@ -7,7 +7,7 @@
  * Exit codes: 0 after SIGINT/SIGTERM, 1 when it failed to start, 2 for a bad configuration.
  */
 import { createLogger } from '../logging';
-import { openStack, StartError } from '../stack/components';
+import { finishRun, openStack, runEntry, StartError } from '../stack/components';
 import { temporalTargetFromEnv } from '../temporal/connection';
 import { receiver } from './component';
 
@@ -32,20 +32,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   log.info({ component: 'receiver' }, `listening: ${stack.receiver?.url} (Temporal ${stack.temporal?.target.address})`);
   await run.stopRequested;
   await running?.stop();
-  if (run.failure) {
-    log.error({ component: 'receiver' }, run.failure instanceof Error ? run.failure.message : String(run.failure));
-    return 1;
-  }
-  log.info({ component: 'receiver' }, 'stopped');
-  return 0;
+  return finishRun(run, 'receiver');
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runEntry(main);

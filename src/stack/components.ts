@@ -356,6 +356,29 @@ export function openStack(env: NodeJS.ProcessEnv, log: Pino): StackRun | 2 {
   return run;
 }
 
+/** How a run ended, logged: 1 after a failure (its stack too with RUNBOOK_DEBUG, unless a StartError), else 0. */
+export function finishRun(run: StackRun, component: string): number {
+  const { failure, stack } = run;
+  if (failure) {
+    stack.log.error({ component }, failure instanceof Error ? failure.message : String(failure));
+    if (stack.env.RUNBOOK_DEBUG && failure instanceof Error && !(failure instanceof StartError)) process.stderr.write(`${failure.stack}\n`);
+    return 1;
+  }
+  stack.log.info({ component }, 'stopped');
+  return 0;
+}
+
+/** Runs an entry point's main() when the file is run directly, exiting with its code. */
+export function runEntry(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
 /** The data dir, created (and traversable by the postgres account when we run as root). */
 export function prepareDataDir(dir: string): string {
   const abs = path.resolve(dir);

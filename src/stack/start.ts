@@ -8,7 +8,18 @@
 import { rmSync } from 'node:fs';
 import type { Logger as Pino } from 'pino';
 import { createLogger } from '../logging';
-import { claimDataDir, openStack, postgres, StartError, temporal, worker, type Component, type Running, type Stack } from './components';
+import {
+  claimDataDir,
+  finishRun,
+  openStack,
+  postgres,
+  runEntry,
+  temporal,
+  worker,
+  type Component,
+  type Running,
+  type Stack,
+} from './components';
 import { stackFilePath, writeStackFile } from './state';
 import { appDatabases } from './app-databases';
 import { receiver } from '../receiver/component';
@@ -110,23 +121,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     if (claimed) rmSync(stackFilePath(dataDir), { force: true });
   }
 
-  const failure = run.failure;
-  if (failure) {
-    const message = failure instanceof StartError || failure instanceof Error ? failure.message : String(failure);
-    log.error({ component: 'stack' }, message);
-    if (env.RUNBOOK_DEBUG && failure instanceof Error && !(failure instanceof StartError)) process.stderr.write(`${failure.stack}\n`);
-    return 1;
-  }
-  say('stopped');
-  return 0;
+  return finishRun(run, 'stack');
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runEntry(main);
