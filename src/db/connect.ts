@@ -25,3 +25,33 @@ export function createPool(url: string, opts: Omit<PoolConfig, 'connectionString
   pool.on('error', ignore);
   return pool;
 }
+
+/** PostgreSQL error classes that mean the connection, not the statement, failed: 08 (connection exception), 57P01–57P03 (shutdown, starting up). */
+const CONNECTION_SQLSTATE = /^(08...|57P0[123])$/;
+const CONNECTION_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN']);
+
+/** Whether a query failed because the server went away (a restart, a failover), so the same query may succeed later. */
+export function isConnectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && (CONNECTION_SQLSTATE.test(e.code) || CONNECTION_ERRNO.has(e.code))) return true;
+  return (
+    typeof e.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)
+  );
+}
+
+/**
+ * Runs a query again while the server is briefly away (a PostgreSQL restart takes seconds): for the records
+ * that must follow an effect already made, where giving up would leave the effect unrecorded. Other
+ * errors, and an outage longer than `attempts` tries (about 15 s by default), are thrown.
+ */
+export async function retryWhileConnectionLost<T>(query: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await query();
+    } catch (err) {
+      if (attempt >= attempts || !isConnectionLost(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** (attempt - 1), 5_000)));
+    }
+  }
+}

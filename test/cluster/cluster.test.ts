@@ -53,7 +53,9 @@ beforeAll(async () => {
     sandboxStepMs: 20,
     adjustConfig: (c) => ({
       ...c,
-      incidents: { ...c.incidents, sla: { P0: SLA, P1: SLA, P2: SLA, P3: SLA } },
+      // The SLA-period escalation (one on-call level per period), not the example's matrix, whose later
+      // steps wait the runbook's 15 min and up.
+      incidents: { ...c.incidents, sla: { P0: SLA, P1: SLA, P2: SLA, P3: SLA }, escalation: undefined },
       backup: { ...c.backup, store: { type: 'directory', path: path.join(dir, 'backups') } },
       // The cluster's app database is empty: no sample-app schema for a deploy to migrate.
       deploy: { ...c.deploy, migrationsDir: undefined },

@@ -70,6 +70,38 @@ describe('incident side effects: once, and least secrets', () => {
     expect(posts('slack') - slack).toBe(1);
   });
 
+  it('the ops database lost for a moment right after a post: the record waits for it, so the retry finds the post done', async () => {
+    const chainId = uniqueName('chain');
+    const slack = posts('slack');
+    // PostgreSQL restarting as the post is recorded: the first two tries of the record fail as pg reports a shutdown.
+    let refused = 0;
+    const ops = new Proxy(stack.deps.ops, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (text: string, values?: unknown[]) => {
+          if (/^UPDATE incident_side_effects/.test(text) && refused < 2) {
+            refused++;
+            return Promise.reject(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }));
+          }
+          return target.query(text, values);
+        };
+      },
+    });
+    const during = createNotificationActivities({ ...stack.deps, ops });
+    await expect(during.postToChat({ chainId, effect: 'chat-5', text: 'Investigating' })).resolves.toMatchObject({
+      channels: ['Slack', 'Telegram'],
+    });
+    expect(refused).toBe(2);
+    // Temporal's next attempt (or a replay of this one) finds both posts done at once, with no lease to wait out.
+    await expect(notifications().postToChat({ chainId, effect: 'chat-5', text: 'Investigating' })).resolves.toBeDefined();
+    expect(posts('slack') - slack).toBe(1);
+    const { rows } = await stack.ops.pool.query<{ done: boolean }>(
+      `SELECT done_at IS NOT NULL AS done FROM incident_side_effects WHERE incident_id = $1`,
+      [chainId],
+    );
+    expect(rows.map((r) => r.done)).toEqual([true, true]);
+  });
+
   it('a status page update is made once: after a crash past the update, in overlapping attempts, and without an effect id', async () => {
     const incidentId = uniqueName('inc');
     const chainId = uniqueName('chain');

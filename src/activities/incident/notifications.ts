@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Severity } from '../../config/schema';
 import { callPlatform } from '../../platforms/activity-errors';
 import type { PagerdutySeverity } from '../../platforms/schemas';
+import { retryWhileConnectionLost } from '../../db/connect';
 import { invalidInput } from '../../workflows/common';
 import { requirePlatforms, type ActivityDeps } from '../deps';
 
@@ -65,13 +66,17 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
       if (seen[0]?.done) return undefined;
       throw ApplicationFailure.retryable(`${kind} ${effectId} is being made by another attempt`, 'SideEffectInProgress');
     }
+    // Recording what was made outlasts a short outage of the ops database: an effect made but not recorded
+    // holds its claim until the lease runs out, and every retry until then fails as "in progress".
     const finish = (outcome: 'done' | 'uncertain', result: unknown) =>
-      deps.ops.query(`UPDATE incident_side_effects SET done_at = now(), outcome = $3, result = $4 WHERE effect_id = $1 AND claim = $2`, [
-        effectId,
-        claim,
-        outcome,
-        JSON.stringify(result ?? null),
-      ]);
+      retryWhileConnectionLost(() =>
+        deps.ops.query(`UPDATE incident_side_effects SET done_at = now(), outcome = $3, result = $4 WHERE effect_id = $1 AND claim = $2`, [
+          effectId,
+          claim,
+          outcome,
+          JSON.stringify(result ?? null),
+        ]),
+      );
     if (!ours.fresh && ifUnknown !== 'repeat') {
       // Taken over from an attempt that died mid-call.
       const happened = ifUnknown === 'skip' ? undefined : await ifUnknown.check();
@@ -85,9 +90,9 @@ export function createNotificationActivities(deps: Pick<ActivityDeps, 'config' |
     try {
       result = await fn();
     } catch (err) {
-      await deps.ops
-        .query('DELETE FROM incident_side_effects WHERE effect_id = $1 AND claim = $2 AND done_at IS NULL', [effectId, claim])
-        .catch(() => undefined);
+      await retryWhileConnectionLost(() =>
+        deps.ops.query('DELETE FROM incident_side_effects WHERE effect_id = $1 AND claim = $2 AND done_at IS NULL', [effectId, claim]),
+      ).catch(() => undefined);
       throw err;
     }
     await finish('done', result);
