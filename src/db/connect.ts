@@ -19,10 +19,16 @@ export async function connect(
   return client;
 }
 
-/** A pool whose idle connections may be ended by the server without taking the process down. */
+/**
+ * A pool whose connections may be ended by the server without taking the process down: idle ones (the
+ * pool's 'error') and checked-out ones, which pg-pool leaves without a listener while a caller holds them
+ * between two queries (a transaction, a ledger connection); the next query on such a client fails instead,
+ * and the pool drops it on release.
+ */
 export function createPool(url: string, opts: Omit<PoolConfig, 'connectionString'> = {}): Pool {
   const pool = new Pool({ connectionString: url, ...opts });
   pool.on('error', ignore);
+  pool.on('connect', (client) => client.on('error', ignore));
   return pool;
 }
 
