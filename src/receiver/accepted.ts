@@ -64,6 +64,17 @@ export class AcceptedMemory {
     return this.keys.size;
   }
 
+  /** Whether every alert only repeats what the key's run accepted: `split` would find nothing fresh. Changes nothing. */
+  onlyRepeats(key: string, alerts: Alert[]): boolean {
+    const m = this.keys.get(key);
+    if (!m) return false;
+    for (const a of alerts) {
+      const known = m.alerts.get(a.fingerprint);
+      if (!known || !isRepeat(known, a)) return false;
+    }
+    return true;
+  }
+
   /** Splits one key's alerts, in order, into those that change the incident and repeats; remembers the repeats as answered. */
   split(key: string, alerts: Alert[]): Split {
     const m = this.keys.get(key);

@@ -163,6 +163,22 @@ export class AlertIngestor {
     return { incidents: [...incidents], accepted };
   }
 
+  /**
+   * The answer `ingest` would give when every alert of the delivery is a repeat of what its incident run accepted
+   * and no key has alerts on their way (queued, in flight or being journalled): the same judgement, made without
+   * queueing. Otherwise undefined, and the delivery goes through `ingest`.
+   */
+  answerRepeats(alerts: Alert[]): AlertsAccepted | undefined {
+    if (this.closed || !this.memory || alerts.length === 0) return undefined;
+    const byKey = byDedupKey(alerts);
+    for (const [key, list] of byKey) {
+      if (this.keys.has(key) || this.writing.has(key) || !this.memory.onlyRepeats(key, list)) return undefined;
+    }
+    for (const [key, list] of byKey) this.memory.split(key, list);
+    this.opts.observer?.duplicates?.(alerts.length);
+    return { incidents: [...byKey.keys()].map((key) => incidentWorkflowId(key)), accepted: alerts.length };
+  }
+
   /** Alerts waiting, calls in flight, keys with work, keys remembered, Temporal calls made, journal records not yet sent. */
   stats(): { queuedAlerts: number; inFlight: number; keys: number; remembered: number; temporalCalls: number; journalBacklog: number } {
     return {

@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import secureJsonParse from 'secure-json-parse';
 import { DeliveryMemory, sentryTimestampProblem } from './deliveries';
 import { AlertIngestor, IngestUnavailable } from './ingest';
 import { AlertJournal } from './journal';
@@ -18,6 +20,7 @@ import {
 import { verifyBearer, verifyHmac } from './signatures';
 import { secretFromEnv } from '../config/load';
 import type { RunbookConfig } from '../config/schema';
+import type { Alert } from '../workflows/common/alerts';
 import { receiverMetrics, type ReceiverMetrics } from './metrics';
 import { temporalReadiness, type ReadinessOptions } from './readiness';
 
@@ -52,15 +55,35 @@ export interface Receiver {
 }
 
 /** The request body as received: the raw bytes are what Sentry and Vercel sign. */
+/** A request's raw bytes; its JSON is parsed on first use, so a repeat answered from its bytes is never parsed. */
 class Delivery {
-  constructor(
-    readonly raw: Buffer,
-    readonly json: unknown,
-    readonly problem?: string,
-  ) {}
+  private parsed?: { json?: unknown; problem?: string };
+  constructor(readonly raw: Buffer) {}
+
+  get json(): unknown {
+    return this.parse().json;
+  }
+
+  get problem(): string | undefined {
+    return this.parse().problem;
+  }
+
+  private parse(): { json?: unknown; problem?: string } {
+    if (this.parsed) return this.parsed;
+    if (this.raw.length === 0) return (this.parsed = { problem: '(body): the body is empty; send a JSON object' });
+    try {
+      // As fastify's own JSON parser: __proto__ and constructor.prototype keys are refused.
+      return (this.parsed = { json: secureJsonParse(this.raw.toString('utf8'), { protoAction: 'error', constructorAction: 'error' }) });
+    } catch {
+      return (this.parsed = { problem: '(body): not valid JSON' });
+    }
+  }
 }
 
 type Answer = [status: number, body: Record<string, unknown>];
+
+/** Alerts held by the cache of accepted bodies, over all bodies. */
+const ACCEPTED_BODY_ALERTS = 20_000;
 
 /**
  * The webhook receiver: one route per alert source. Every request is authenticated (bearer token, or the
@@ -108,15 +131,23 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const journal = opts.deliveryJournal === undefined ? hooks.deliveryJournal : (opts.deliveryJournal ?? undefined);
   const deliveries = new DeliveryMemory({ max: hooks.vercelReplayMemory, ttlMs: hooks.vercelReplayWindow, journal });
 
-  // Keep the raw bytes next to the parsed JSON; a parse error is reported by the route, after authentication.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: hooks.bodyLimitBytes }, (req, body, done) => {
-    const raw = body as Buffer;
-    if (raw.length === 0) return done(null, new Delivery(raw, undefined, '(body): the body is empty; send a JSON object'));
-    void parseJson(req, raw.toString('utf8'), (err, json) =>
-      done(null, err ? new Delivery(raw, undefined, '(body): not valid JSON') : new Delivery(raw, json)),
-    );
-  });
+  // The raw bytes; the JSON is parsed when a route first needs it, and a parse error is reported after authentication.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: hooks.bodyLimitBytes }, (_req, body, done) =>
+    done(null, new Delivery(body as Buffer)),
+  );
+
+  // Bodies whose alerts were accepted, by their bytes' digest: Alertmanager resends a group byte for byte (each HA
+  // peer, every repeat_interval), and such a resend, while its incident has all of it, is answered without parsing
+  // or validating it again. Only while the repeat memory agrees: anything else takes the full path.
+  const acceptedBodies =
+    hooks.repeatMemory &&
+    new LRUCache<string, Alert[]>({
+      max: hooks.repeatMemory.keys,
+      ttl: hooks.repeatMemory.ttl,
+      // Bounded by the alerts held too: a group can hold hundreds.
+      maxSize: ACCEPTED_BODY_ALERTS,
+      sizeCalculation: (alerts) => Math.max(1, alerts.length),
+    });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
@@ -204,14 +235,25 @@ export async function buildReceiver(opts: ReceiverOptions): Promise<Receiver> {
     ['/webhooks/generic', 'generic', normalizeGeneric],
   ];
   for (const [url, source, normalize] of bearerRoutes) {
+    // Grafana and Alertmanager bodies are alerts and nothing that changes by the time they arrive; a generic
+    // body may leave its times to the receiver, so it is always read afresh.
+    const resent = acceptedBodies && source !== 'generic' ? acceptedBodies : undefined;
     app.post(url, { onRequest: bearer }, (req, reply) =>
       send(reply, async () => {
+        const raw = req.body instanceof Delivery ? req.body.raw : undefined;
+        const digest = resent && raw && `${source}:${createHash('sha256').update(raw).digest('base64')}`;
+        const known = digest ? resent!.get(digest) : undefined;
+        const repeat = known && ingestor.answerRepeats(known);
+        if (repeat) {
+          metrics.accepted.inc({ source }, repeat.accepted);
+          return [202, { ...repeat }];
+        }
         const d = delivery(req);
         if (!(d instanceof Delivery)) return d;
-        return record(
-          source,
-          safely(() => normalize(d.json, context())),
-        );
+        const normalized = safely(() => normalize(d.json, context()));
+        const answer = await record(source, normalized);
+        if (digest && answer[0] === 202 && normalized.ok) resent!.set(digest, normalized.alerts);
+        return answer;
       }),
     );
   }

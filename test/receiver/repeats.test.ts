@@ -111,6 +111,41 @@ test('repeats are answered without a Temporal call; every change of status reach
   ]);
 });
 
+test('a resend byte for byte is answered from its bytes while the memory holds its run, and goes to Temporal once it does not', async () => {
+  const config = receiverConfig({ repeatMemory: { keys: 100, alertsPerKey: 100, ttl: '2s' } });
+  const rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  const groupKey = `{}:{alertname="${uniqueName('resend')}"}`;
+  const id = incidentWorkflowId(`alertmanager:${groupKey}`);
+  const url = `${rcv.url}/webhooks/alertmanager`;
+  const body = delivery(groupKey, [
+    ['a', 'firing', T1],
+    ['b', 'firing', T1],
+  ]);
+  try {
+    expect(await post(url, body, bearer())).toMatchObject({ status: 202, body: { incidents: [id], accepted: 2 } });
+    for (let i = 0; i < 4; i++)
+      expect(await post(url, body, bearer())).toMatchObject({ status: 202, body: { incidents: [id], accepted: 2 } });
+    expect(signalled(rcv)).toBe(1);
+    expect(await metric(rcv.url, 'runbook_alerts_duplicate_total')).toBe(8);
+    expect(await metric(rcv.url, 'runbook_alerts_accepted_total{source="alertmanager"}')).toBe(10);
+
+    // The same bytes, but the alerts changed since (b resolved by another delivery): they are read afresh and
+    // judged by the incident's rule; a firing of the resolved episode is a repeat.
+    expect((await post(url, delivery(groupKey, [['b', 'resolved', T1]]), bearer())).status).toBe(202);
+    expect(signalled(rcv)).toBe(2);
+    expect((await post(url, body, bearer())).status).toBe(202);
+    expect(signalled(rcv)).toBe(2);
+
+    // Once the key's memory has expired, the bytes alone answer nothing: the resend goes to Temporal.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await post(url, body, bearer())).toMatchObject({ status: 202, body: { incidents: [id], accepted: 2 } });
+    expect(signalled(rcv)).toBe(3);
+  } finally {
+    await rcv.stop();
+  }
+  expect(await runsOf(client, id)).toBe(1);
+});
+
 test('a restarted receiver sends the first delivery of each key to Temporal again', async () => {
   const config = receiverConfig();
   const groupKey = `{}:{alertname="${uniqueName('restart')}"}`;
