@@ -9,13 +9,12 @@
  *
  *   npm run bench:alert-storm -- --shape ha,distinct --deliveries 4000 --runs 3
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
 import { urlForDatabase } from '../../src/db/sql';
@@ -23,29 +22,22 @@ import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { startLocalTemporal } from '../../src/stack/temporal';
 import { alertsSignal, incidentStartOptions } from '../../src/workflows/incident/contract';
 import { incidentWorkflowId, type Alert } from '../../src/workflows/common/alerts';
-import type { ChildMessage } from './config';
+import { intOption, median } from '../cli';
+import { child } from './child';
 import { percentile, storm, type StormResult } from './load';
 import { buildStorm, SHAPES, type Shape } from './shapes';
 import { startNpmStack } from './stack';
 import { recorded, terminateAll } from './verify';
 
-const int =
-  (name: string, min = 1) =>
-  (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-
 const program = new Command('bench:alert-storm')
   .option('--shape <shapes>', `comma-separated: ${SHAPES.join(', ')}, temporal`, SHAPES.join(','))
-  .option('--deliveries <n>', 'deliveries (POSTs) per storm', int('--deliveries'), 4_000)
-  .option('--groups <k>', 'alert groups (= incidents) per storm', int('--groups'), 500)
-  .option('--group-size <n>', 'alerts per group in the ha shape', int('--group-size'), 2)
-  .option('--connections <c>', 'requests in flight', int('--connections'), 32)
-  .option('--runs <n>', 'storms per shape; medians are printed', int('--runs'), 3)
+  .option('--deliveries <n>', 'deliveries (POSTs) per storm', intOption('--deliveries'), 4_000)
+  .option('--groups <k>', 'alert groups (= incidents) per storm', intOption('--groups'), 500)
+  .option('--group-size <n>', 'alerts per group in the ha shape', intOption('--group-size'), 2)
+  .option('--connections <c>', 'requests in flight', intOption('--connections'), 32)
+  .option('--runs <n>', 'storms per shape; medians are printed', intOption('--runs'), 3)
   .option('--topology <t>', 'npm-start (one stack process) or split (receiver and worker in their own processes)', 'npm-start')
-  .option('--linger <ms>', 'webhooks.linger of the receiver', int('--linger', 0))
+  .option('--linger <ms>', 'webhooks.linger of the receiver', intOption('--linger', 0))
   .option('--no-repeat-memory', 'webhooks.repeatMemory: false (every delivery goes to Temporal)')
   .option('--no-journal', 'webhooks.alertJournal: false (202 only once Temporal has the alerts)')
   .option('--worker <mode>', 'RUNBOOK_WORKER of the npm-start topology: process or inline', 'process')
@@ -73,40 +65,6 @@ const webhooks = {
   ...(opts.repeatMemory ? {} : { repeatMemory: false }),
   ...(opts.journal ? {} : { alertJournal: false }),
 };
-
-interface Child {
-  value: string;
-  stop(): Promise<void>;
-}
-
-/** A TypeScript child process that reports `ready` over IPC. */
-function child(file: string, args: string[], execArgv: string[] = []): Promise<Child> {
-  const proc: ChildProcess = fork(path.join(__dirname, file), args, {
-    execArgv: ['--import', 'tsx', ...execArgv],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${file} exited with code ${code} before it was ready`)));
-    proc.once('message', (m: ChildMessage) => {
-      if ('error' in m) return reject(new Error(`${file}: ${m.error}`));
-      if (!('ready' in m)) return;
-      proc.removeAllListeners('exit');
-      resolve({
-        value: m.ready,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (proc.exitCode !== null) return done();
-            const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-            proc.once('exit', () => {
-              clearTimeout(timer);
-              done();
-            });
-            proc.send({ stop: true });
-          }),
-      });
-    });
-  });
-}
 
 interface Target {
   url: string;
@@ -181,7 +139,6 @@ interface Measured {
   non2xx: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function line(m: Measured): string {

@@ -47,38 +47,55 @@ export interface Storm {
 /** The workflow id prefix of one storm's incidents. */
 export const incidentPrefix = (run: string) => `incident-alertmanager-run-${run.toLowerCase()}-`;
 
-const amHeaders = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` };
+export const amHeaders = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` };
 /** Workflow ids are slugs of the dedup key: `alertmanager:{}:{run="<run>", …}` → `incident-alertmanager-run-<run>-…`. */
 export const groupKey = (run: string, g: number) => `{}:{run="${run}", alertname="StormGroup${g}"}`;
 
-function amDelivery(run: string, g: number, alerts: number[], startsAt: string, peer: string): Planned {
+/** One alert of a notification: its fingerprint and the node it fires on. */
+export interface AmAlert {
+  fingerprint: string;
+  node: string;
+}
+
+/** The body of an Alertmanager notification of group `g` of a run, firing `alerts`, as the HA member `peer` sends it. */
+export function amNotification(
+  run: string,
+  g: number,
+  alerts: AmAlert[],
+  o: { startsAt: string; peer: string; severity?: string },
+): string {
   const alertname = `StormGroup${g}`;
-  const fingerprints = alerts.map((j) => `${run}.${g}.${j}`);
+  const severity = o.severity ?? 'warning';
+  return JSON.stringify({
+    version: '4',
+    groupKey: groupKey(run, g),
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'durable-runbooks',
+    groupLabels: { alertname },
+    commonLabels: { alertname, job: 'node', service: 'javari-web', severity },
+    commonAnnotations: {},
+    externalURL: o.peer,
+    alerts: alerts.map(({ fingerprint, node }) => ({
+      status: 'firing',
+      labels: { alertname, instance: `${node}.bench:9100`, job: 'node', service: 'javari-web', severity },
+      annotations: { summary: `${alertname}: ${node} unhealthy`, description: 'Synthetic alert of the alert-storm benchmark.' },
+      startsAt: o.startsAt,
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus.bench:9090/graph?g0.expr=up%3D%3D0',
+      fingerprint,
+    })),
+  });
+}
+
+function amDelivery(run: string, g: number, alerts: number[], startsAt: string, peer: string): Planned {
+  const members = alerts.map((j) => ({ fingerprint: `${run}.${g}.${j}`, node: `node-${j}` }));
   return {
     path: '/webhooks/alertmanager',
     headers: amHeaders,
     alerts: alerts.length,
-    fingerprints,
-    body: JSON.stringify({
-      version: '4',
-      groupKey: groupKey(run, g),
-      truncatedAlerts: 0,
-      status: 'firing',
-      receiver: 'durable-runbooks',
-      groupLabels: { alertname },
-      commonLabels: { alertname, job: 'node', service: 'javari-web', severity: 'warning' },
-      commonAnnotations: {},
-      externalURL: peer,
-      alerts: alerts.map((j, i) => ({
-        status: 'firing',
-        labels: { alertname, instance: `node-${j}.bench:9100`, job: 'node', service: 'javari-web', severity: 'warning' },
-        annotations: { summary: `${alertname}: node-${j} unhealthy`, description: 'Synthetic alert of the alert-storm benchmark.' },
-        startsAt,
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus.bench:9090/graph?g0.expr=up%3D%3D0',
-        fingerprint: fingerprints[i],
-      })),
-    }),
+    fingerprints: members.map((m) => m.fingerprint),
+    body: amNotification(run, g, members, { startsAt, peer }),
   };
 }
 

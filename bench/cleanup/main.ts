@@ -10,7 +10,8 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { intOption } from '../cli';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Client, Pool } from 'pg';
 import { createMaintenanceActivities } from '../../src/activities/maintenance';
@@ -21,19 +22,13 @@ import { quoteIdent } from '../../src/db/sql';
 import type { CleanupResult, StepOutcome } from '../../src/workflows/maintenance/contract';
 import { parse as parseYaml } from 'yaml';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
-
 const opts = new Command('bench:cleanup')
-  .option('--rows <n>', 'expired rows to delete per run', int('--rows'), 5_000_000)
-  .option('--fresh <n>', 'rows that stay (younger than the cutoff)', int('--fresh'), 500_000)
-  .option('--batch <n>', 'cleanup batch size (default: the configuration default of maintenance.cleanup[].batchSize)', int('--batch'))
-  .option('--runs <n>', 'runs per method; medians are printed', int('--runs'), 3)
-  .option('--insert-every <ms>', 'pace of the concurrent insert workload', int('--insert-every'), 5)
-  .option('--idle <s>', 'seconds the insert workload runs alone before each delete (its idle latency)', int('--idle'), 5)
+  .option('--rows <n>', 'expired rows to delete per run', intOption('--rows'), 5_000_000)
+  .option('--fresh <n>', 'rows that stay (younger than the cutoff)', intOption('--fresh'), 500_000)
+  .option('--batch <n>', 'cleanup batch size (default: the configuration default of maintenance.cleanup[].batchSize)', intOption('--batch'))
+  .option('--runs <n>', 'runs per method; medians are printed', intOption('--runs'), 3)
+  .option('--insert-every <ms>', 'pace of the concurrent insert workload', intOption('--insert-every'), 5)
+  .option('--idle <s>', 'seconds the insert workload runs alone before each delete (its idle latency)', intOption('--idle'), 5)
   .parse()
   .opts<{ rows: number; fresh: number; batch?: number; runs: number; insertEvery: number; idle: number }>();
 

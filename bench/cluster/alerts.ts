@@ -1,31 +1,10 @@
-import { groupKey } from '../alert-storm/shapes';
-import { BENCH_TOKEN } from '../alert-storm/config';
+import { amHeaders, amNotification, groupKey } from '../alert-storm/shapes';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 
-/** One Alertmanager notification of a run's group `g` carrying one alert per fingerprint. */
+/** One Alertmanager notification of a run's group `g` carrying one alert per fingerprint (each firing on a node of its name). */
 export function notification(run: string, g: number, fingerprints: string[], severity = 'warning'): string {
-  const alertname = `StormGroup${g}`;
-  const now = new Date().toISOString();
-  return JSON.stringify({
-    version: '4',
-    groupKey: groupKey(run, g),
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'durable-runbooks',
-    groupLabels: { alertname },
-    commonLabels: { alertname, service: 'javari-web', severity },
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager.test:9093',
-    alerts: fingerprints.map((fingerprint) => ({
-      status: 'firing',
-      labels: { alertname, instance: fingerprint, service: 'javari-web', severity },
-      annotations: { summary: `${alertname} on ${fingerprint}` },
-      startsAt: now,
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus.test:9090/graph',
-      fingerprint,
-    })),
-  });
+  const alerts = fingerprints.map((fingerprint) => ({ fingerprint, node: fingerprint }));
+  return amNotification(run, g, alerts, { startsAt: new Date().toISOString(), peer: 'http://alertmanager.test:9093', severity });
 }
 
 /** The incident the receivers open for group `g` of a run (Alertmanager's dedup key is its group key). */
@@ -36,7 +15,7 @@ export async function post(url: string, body: string): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${url}/webhooks/alertmanager`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` },
+      headers: amHeaders,
       body,
     });
     await res.text();

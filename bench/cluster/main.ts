@@ -10,64 +10,35 @@
  *
  *   npm run bench:cluster -- --alerts 4000 --groups 40 --page-groups 20 --runs 3
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { startLocalTemporal } from '../../src/stack/temporal';
-import { BENCH_TOKEN, type ChildMessage } from '../alert-storm/config';
+import { intOption, median } from '../cli';
+import { child } from '../alert-storm/child';
+import { BENCH_TOKEN } from '../alert-storm/config';
 import { percentile, storm } from '../alert-storm/load';
 import { buildStorm, incidentPrefix } from '../alert-storm/shapes';
 import { recorded, terminateAll } from '../alert-storm/verify';
 import { startCluster } from '../../scripts/cluster/cluster';
 import { incidentId, notification, post } from './alerts';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
 const opts = new Command('bench:cluster')
-  .option('--alerts <n>', 'alerts per acceptance storm', int('--alerts'), 4_000)
-  .option('--groups <k>', 'groups (= incidents) per acceptance storm', int('--groups'), 40)
-  .option('--connections <c>', 'requests in flight', int('--connections'), 32)
-  .option('--page-groups <k>', 'P0 incidents per worker-scaling storm', int('--page-groups'), 20)
-  .option('--runs <n>', 'runs of each measurement; medians are printed', int('--runs'), 3)
+  .option('--alerts <n>', 'alerts per acceptance storm', intOption('--alerts'), 4_000)
+  .option('--groups <k>', 'groups (= incidents) per acceptance storm', intOption('--groups'), 40)
+  .option('--connections <c>', 'requests in flight', intOption('--connections'), 32)
+  .option('--page-groups <k>', 'P0 incidents per worker-scaling storm', intOption('--page-groups'), 20)
+  .option('--runs <n>', 'runs of each measurement; medians are printed', intOption('--runs'), 3)
   .parse()
   .opts<{ alerts: number; groups: number; connections: number; pageGroups: number; runs: number }>();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tag = () => randomBytes(3).toString('hex');
-
-/** The alert-storm bench's receiver process against `address`, recording on `taskQueue`. */
-function receiverProcess(address: string, taskQueue: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = fork(path.join(__dirname, '..', 'alert-storm', 'receiver-process.ts'), [address, taskQueue, 'coalesce'], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
-    proc.on('message', (m: ChildMessage) => {
-      if ('error' in m) reject(new Error(m.error));
-      if (!('ready' in m)) return;
-      proc.removeAllListeners('exit');
-      resolve({
-        url: m.ready,
-        stop: () =>
-          new Promise<void>((done) => {
-            proc.once('exit', () => done());
-            proc.send({ stop: true });
-          }),
-      });
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-cluster-'));
@@ -101,12 +72,12 @@ async function main(): Promise<void> {
       for (const side of sides) {
         const connection = await Connection.connect({ address: side.address });
         const client = new Client({ connection, namespace: side.namespace });
-        const receiver = await receiverProcess(side.address, `bench-cluster-${tag()}`);
+        const receiver = await child('receiver-process.ts', [side.address, `bench-cluster-${tag()}`, 'coalesce']);
         const run = `c${r}${tag()}`;
         const grouped = (r: string, deliveries: number, groups: number) =>
           buildStorm({ shape: 'grouped', deliveries, groups, groupSize: 1, run: r }).storm;
-        await storm(receiver.url, grouped(`warm${run}`, Math.min(500, opts.alerts), 1), opts.connections);
-        const res = await storm(receiver.url, grouped(run, opts.alerts, opts.groups), opts.connections);
+        await storm(receiver.value, grouped(`warm${run}`, Math.min(500, opts.alerts), 1), opts.connections);
+        const res = await storm(receiver.value, grouped(run, opts.alerts, opts.groups), opts.connections);
         await receiver.stop();
         const found = await recorded(client, incidentPrefix(run), opts.groups);
         const warm = await recorded(client, incidentPrefix(`warm${run}`), 1);

@@ -20,7 +20,8 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { intOption } from '../cli';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
@@ -60,11 +61,6 @@ function metricsFor(provider: Provider, windowMs: number) {
       ];
 }
 
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -113,11 +109,11 @@ async function breakdown(h: WorkflowHandle, rollbackAt: number) {
 
 async function main(): Promise<void> {
   const opts = new Command()
-    .option('--interval <ms>', 'watch sample interval I', positive, 2_000)
-    .option('--scrape <ms>', 'Prometheus scrape interval', positive, 1_000)
-    .option('--runs <n>', 'deployments with an injected breach, per provider', positive, 10)
-    .option('--clean <n>', 'deployments with noisy but healthy metrics and spikes, per provider', positive, 50)
-    .option('--concurrency <n>', 'deployments running at once', positive, 20)
+    .option('--interval <ms>', 'watch sample interval I', intOption('--interval'), 2_000)
+    .option('--scrape <ms>', 'Prometheus scrape interval', intOption('--scrape'), 1_000)
+    .option('--runs <n>', 'deployments with an injected breach, per provider', intOption('--runs'), 10)
+    .option('--clean <n>', 'deployments with noisy but healthy metrics and spikes, per provider', intOption('--clean'), 50)
+    .option('--concurrency <n>', 'deployments running at once', intOption('--concurrency'), 20)
     .parse()
     .opts<{ interval: number; scrape: number; runs: number; clean: number; concurrency: number }>();
   const I = opts.interval;

@@ -31,6 +31,9 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
+/** Who a request is from: `--by` when given, else the shell's user as `cli:<user>`. */
+export const who = (ctx: Pick<CliContext, 'env'>, by?: string): string => by ?? `cli:${ctx.env.USER ?? 'unknown'}`;
+
 export interface GlobalOptions {
   json?: boolean;
   config?: string;

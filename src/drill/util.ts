@@ -195,6 +195,15 @@ export function slaMs(world: DrillWorld, severity: string): number {
   return typeof v === 'number' ? v : 86_400_000;
 }
 
+/** Waits until the incident has paged, then measures the run by it, the first page against its severity's response SLA. */
+export async function waitForFirstPage(run: ScenarioRun, incidentId: string): Promise<IncidentState> {
+  const s = await waitForIncident(run.world, incidentId, (x) => x.escalation.pages.length > 0, 'the incident to page', 60_000);
+  run.firstPage.slaMs = slaMs(run.world, s.severity);
+  run.firstPage.sla = `${s.severity} response`;
+  measureIncident(run, s);
+  return s;
+}
+
 /** Incident measures of a run: detection, first page, mitigation, resolution, from its state. */
 export function measureIncident(run: ScenarioRun, s: IncidentState): void {
   run.detection.ms ??= run.since(s.detectedAt);

@@ -1,13 +1,9 @@
 import type { RunbookConfig } from '../config/schema';
 import { classifyStatus } from './classify';
-import { PlatformError, type PlatformName } from './errors';
+import { notConfigured } from './errors';
 import { PlatformHttp } from './http';
 import { slackWebhookResult, telegramResponse } from './schemas';
 import type { SlackClient, TelegramClient } from './types';
-
-function notConfigured(platform: PlatformName, endpoint: string, section: string): PlatformError {
-  return new PlatformError({ platform, endpoint, kind: 'rejected', retryable: false, hint: `not configured: set ${section}` });
-}
 
 export function createSlackClient(config: RunbookConfig, env: NodeJS.ProcessEnv): SlackClient {
   const slack = config.notifications.slack;
@@ -23,7 +19,7 @@ export function createSlackClient(config: RunbookConfig, env: NodeJS.ProcessEnv)
   return {
     configured: http !== undefined,
     async post(message) {
-      if (!slack || !http) throw notConfigured('slack', 'POST <webhook URL>', 'notifications.slack');
+      if (!slack || !http) throw notConfigured('slack', 'POST <webhook URL>', 'not configured: set notifications.slack');
       const revoked = `the webhook URL in ${slack.webhookUrlEnv} was revoked or is wrong: create a new incoming webhook and put its URL there`;
       await http.request({
         method: 'POST',
@@ -52,7 +48,7 @@ export function createTelegramClient(config: RunbookConfig, env: NodeJS.ProcessE
   return {
     configured: http !== undefined,
     async sendMessage(text, o = {}) {
-      if (!tg || !http) throw notConfigured('telegram', endpoint, 'notifications.telegram');
+      if (!tg || !http) throw notConfigured('telegram', endpoint, 'not configured: set notifications.telegram');
       const chatId = o.chatId ?? tg.chatId;
       const answer = await http.request({
         method: 'POST',

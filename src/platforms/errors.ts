@@ -63,6 +63,11 @@ export class PlatformError extends Error implements PlatformErrorFields {
   }
 }
 
+/** A call refused before any request: the configuration lacks what it needs, and `hint` says what to set. */
+export function notConfigured(platform: PlatformName, endpoint: string, hint: string): PlatformError {
+  return new PlatformError({ platform, endpoint, kind: 'rejected', retryable: false, hint });
+}
+
 /** A secret a platform call uses, named by where it comes from. */
 export interface Credential {
   /** The environment variable holding it; hints name it, never its value. */

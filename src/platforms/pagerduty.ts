@@ -1,6 +1,5 @@
 import type { RunbookConfig } from '../config/schema';
-import { secretFromEnv } from '../config/load';
-import { PlatformError } from './errors';
+import { notConfigured } from './errors';
 import { PlatformHttp } from './http';
 import { pagerdutyEventResult, type PagerdutyEventBody } from './schemas';
 import type { PagerdutyClient } from './types';
@@ -14,26 +13,9 @@ export function createPagerdutyClient(config: RunbookConfig, env: NodeJS.Process
 
   const routing = (keyEnv: string | undefined) => {
     const name = keyEnv ?? defaultKeyEnv;
-    if (!name) {
-      throw new PlatformError({
-        platform: 'pagerduty',
-        endpoint: ENDPOINT,
-        kind: 'rejected',
-        retryable: false,
-        hint: 'no routing key: set oncall.levels[].pagerdutyRoutingKeyEnv',
-      });
-    }
-    const value = secretFromEnv(name, env);
-    if (!value) {
-      throw new PlatformError({
-        platform: 'pagerduty',
-        endpoint: ENDPOINT,
-        kind: 'auth',
-        retryable: false,
-        hint: `${name} is not set: put the routing key in the worker's environment`,
-      });
-    }
-    return { env: name, noun: 'routing key', value };
+    if (!name) throw notConfigured('pagerduty', ENDPOINT, 'no routing key: set oncall.levels[].pagerdutyRoutingKeyEnv');
+    const credential = { env: name, noun: 'routing key' };
+    return { ...credential, value: http.secret(ENDPOINT, credential)! };
   };
 
   const enqueue = async (event: Omit<PagerdutyEventBody, 'routing_key'>, keyEnv: string | undefined) => {

@@ -1,6 +1,6 @@
 import type { RunbookConfig } from '../config/schema';
-import { PlatformError } from './errors';
-import { PlatformHttp } from './http';
+import { notConfigured } from './errors';
+import { PlatformHttp, type HttpMethod } from './http';
 import { providerStatus, providerSummary, statuspageIncident, statuspageIncidentList } from './schemas';
 import type { ProviderKeyCheck, ProviderStatusClient, StatuspageClient } from './types';
 
@@ -25,61 +25,31 @@ export function createStatuspageClient(config: RunbookConfig, env: NodeJS.Proces
     env,
     credential: sp && { env: sp.apiKeyEnv, noun: 'API key', header: (key) => ({ authorization: `OAuth ${key}` }) },
   });
-  const pageId = (endpoint: string): string => {
-    if (sp) return sp.pageId;
-    throw new PlatformError({
-      platform: 'statuspage',
-      endpoint,
-      kind: 'rejected',
-      retryable: false,
-      hint: 'no status page configured: set notifications.statuspage',
-    });
+  /** A call on the configured page (and on one of its incidents): method, path, their ids and the resource errors name. */
+  const onPage = (method: HttpMethod, path: string, incidentId?: string) => {
+    if (!sp) throw notConfigured('statuspage', `${method} ${path}`, 'no status page configured: set notifications.statuspage');
+    const page = `page ${sp.pageId}`;
+    const params: Record<string, string> = incidentId === undefined ? { pageId: sp.pageId } : { pageId: sp.pageId, incidentId };
+    return { method, path, params, resource: incidentId === undefined ? page : `incident ${incidentId} of ${page}` };
   };
-  const page = (id: string) => `page ${id}`;
 
   const client: StatuspageClient = {
     configured: sp !== undefined,
     async createIncident(fields) {
-      const id = pageId('POST /pages/{pageId}/incidents');
-      return http.request({
-        method: 'POST',
-        path: '/pages/{pageId}/incidents',
-        params: { pageId: id },
-        body: { incident: fields },
-        resource: page(id),
-        schema: statuspageIncident,
-      });
+      return http.request({ ...onPage('POST', '/pages/{pageId}/incidents'), body: { incident: fields }, schema: statuspageIncident });
     },
     async updateIncident(incidentId, fields) {
-      const id = pageId('PATCH /pages/{pageId}/incidents/{incidentId}');
       return http.request({
-        method: 'PATCH',
-        path: '/pages/{pageId}/incidents/{incidentId}',
-        params: { pageId: id, incidentId },
+        ...onPage('PATCH', '/pages/{pageId}/incidents/{incidentId}', incidentId),
         body: { incident: fields },
-        resource: `incident ${incidentId} of ${page(id)}`,
         schema: statuspageIncident,
       });
     },
     async getIncident(incidentId) {
-      const id = pageId('GET /pages/{pageId}/incidents/{incidentId}');
-      return http.request({
-        method: 'GET',
-        path: '/pages/{pageId}/incidents/{incidentId}',
-        params: { pageId: id, incidentId },
-        resource: `incident ${incidentId} of ${page(id)}`,
-        schema: statuspageIncident,
-      });
+      return http.request({ ...onPage('GET', '/pages/{pageId}/incidents/{incidentId}', incidentId), schema: statuspageIncident });
     },
     async listUnresolved() {
-      const id = pageId('GET /pages/{pageId}/incidents/unresolved');
-      return http.request({
-        method: 'GET',
-        path: '/pages/{pageId}/incidents/unresolved',
-        params: { pageId: id },
-        resource: page(id),
-        schema: statuspageIncidentList,
-      });
+      return http.request({ ...onPage('GET', '/pages/{pageId}/incidents/unresolved'), schema: statuspageIncidentList });
     },
     async findOrCreateIncident({ identity, ...fields }) {
       const existing = (await client.listUnresolved()).find((i) => identityFromName(i.name) === identity);
@@ -97,13 +67,11 @@ export function createProviderStatusClient(config: RunbookConfig, env: NodeJS.Pr
   const locate = (provider: string, file: 'status.json' | 'summary.json') => {
     const cfg = pages[provider];
     if (!cfg) {
-      throw new PlatformError({
-        platform: 'provider-status',
-        endpoint: `GET /api/v2/${file}`,
-        kind: 'rejected',
-        retryable: false,
-        hint: `no status page for "${provider}": add it under platforms.providers or platforms.statusPages (known: ${Object.keys(pages).join(', ') || 'none'})`,
-      });
+      throw notConfigured(
+        'provider-status',
+        `GET /api/v2/${file}`,
+        `no status page for "${provider}": add it under platforms.providers or platforms.statusPages (known: ${Object.keys(pages).join(', ') || 'none'})`,
+      );
     }
     const url = new URL(cfg.statusUrl);
     if (file === 'summary.json') url.pathname = url.pathname.replace(/status\.json$/, 'summary.json');

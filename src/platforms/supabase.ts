@@ -1,7 +1,7 @@
 import { FormData } from 'undici';
 import type { RunbookConfig } from '../config/schema';
-import { PlatformError } from './errors';
-import { PlatformHttp } from './http';
+import { notConfigured } from './errors';
+import { PlatformHttp, type HttpMethod } from './http';
 import { createAppProbe } from './probe';
 import {
   supabaseAuthHealth,
@@ -53,86 +53,47 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
   const probe = createAppProbe(config, env);
   const needProjectUrl = (endpoint: string): string => {
     if (cfg.projectUrl) return cfg.projectUrl;
-    throw new PlatformError({
-      platform: 'supabase',
-      endpoint,
-      kind: 'rejected',
-      retryable: false,
-      hint: 'no project URL: set platforms.supabase.projectUrl in the configuration',
-    });
+    throw notConfigured('supabase', endpoint, 'no project URL: set platforms.supabase.projectUrl in the configuration');
   };
-  const refOf = (ref: string | undefined, endpoint: string): string => {
-    const chosen = ref ?? cfg.projectRef;
-    if (chosen) return chosen;
-    throw new PlatformError({
-      platform: 'supabase',
-      endpoint,
-      kind: 'rejected',
-      retryable: false,
-      hint: 'no project ref: set platforms.supabase.projectRef in the configuration',
-    });
+  /** A Management API call on project `ref` (else the configured one): its method, path, {ref} and the resource errors name. */
+  const onProject = (ref: string | undefined, method: HttpMethod, path: string) => {
+    const r = ref ?? cfg.projectRef;
+    if (!r) throw notConfigured('supabase', `${method} ${path}`, 'no project ref: set platforms.supabase.projectRef in the configuration');
+    return { method, path, params: { ref: r }, resource: `project ${r}` };
   };
-  const project = (ref: string) => `project ${ref}`;
 
   return {
     async getProject(ref) {
-      const r = refOf(ref, 'GET /v1/projects/{ref}');
-      return http.request({ method: 'GET', path: '/v1/projects/{ref}', params: { ref: r }, resource: project(r), schema: supabaseProject });
+      return http.request({ ...onProject(ref, 'GET', '/v1/projects/{ref}'), schema: supabaseProject });
     },
     async health(services, o = {}) {
-      const r = refOf(o.ref, 'GET /v1/projects/{ref}/health');
       return http.request({
-        method: 'GET',
-        path: '/v1/projects/{ref}/health',
-        params: { ref: r },
+        ...onProject(o.ref, 'GET', '/v1/projects/{ref}/health'),
         query: { services, timeout_ms: o.timeoutMs },
-        resource: project(r),
         schema: supabaseHealth,
       });
     },
     async listBackups(ref) {
-      const r = refOf(ref, 'GET /v1/projects/{ref}/database/backups');
-      return http.request({
-        method: 'GET',
-        path: '/v1/projects/{ref}/database/backups',
-        params: { ref: r },
-        resource: project(r),
-        schema: supabaseBackups,
-      });
+      return http.request({ ...onProject(ref, 'GET', '/v1/projects/{ref}/database/backups'), schema: supabaseBackups });
     },
     async restorePitr(recoveryTimeTargetUnix, ref) {
-      const r = refOf(ref, 'POST /v1/projects/{ref}/database/backups/restore-pitr');
       return http.send({
-        method: 'POST',
-        path: '/v1/projects/{ref}/database/backups/restore-pitr',
-        params: { ref: r },
+        ...onProject(ref, 'POST', '/v1/projects/{ref}/database/backups/restore-pitr'),
         body: { recovery_time_target_unix: recoveryTimeTargetUnix },
-        resource: project(r),
       });
     },
     async query(sql, o = {}) {
-      const r = refOf(o.ref, 'POST /v1/projects/{ref}/database/query');
       return http.request({
-        method: 'POST',
-        path: '/v1/projects/{ref}/database/query',
-        params: { ref: r },
+        ...onProject(o.ref, 'POST', '/v1/projects/{ref}/database/query'),
         body: { query: sql, parameters: o.parameters, read_only: o.readOnly },
-        resource: project(r),
         schema: supabaseQueryResult,
       });
     },
     async listFunctions(ref) {
-      const r = refOf(ref, 'GET /v1/projects/{ref}/functions');
-      return http.request({
-        method: 'GET',
-        path: '/v1/projects/{ref}/functions',
-        params: { ref: r },
-        resource: project(r),
-        schema: supabaseFunctions,
-      });
+      return http.request({ ...onProject(ref, 'GET', '/v1/projects/{ref}/functions'), schema: supabaseFunctions });
     },
     async deployFunction(slug, fn, ref) {
-      const r = refOf(ref, 'POST /v1/projects/{ref}/functions/deploy');
+      const call = onProject(ref, 'POST', '/v1/projects/{ref}/functions/deploy');
       const form = new FormData();
       form.append(
         'metadata',
@@ -140,12 +101,10 @@ export function createSupabaseClient(config: RunbookConfig, env: NodeJS.ProcessE
       );
       for (const f of fn.files) form.append('file', new Blob([f.content]), f.name);
       return http.request({
-        method: 'POST',
-        path: '/v1/projects/{ref}/functions/deploy',
-        params: { ref: r },
+        ...call,
         query: { slug },
         body: form,
-        resource: `${project(r)}, function ${slug}`,
+        resource: `${call.resource}, function ${slug}`,
         schema: supabaseFunction,
       });
     },

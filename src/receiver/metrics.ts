@@ -49,30 +49,18 @@ export function receiverMetrics(opts: { processMetrics?: boolean } = {}) {
   });
   // Gauges read the ingestor's state when scraped.
   let ingestor: AlertIngestor | undefined;
-  new Gauge({
-    name: 'runbook_alerts_queued',
-    help: 'Alerts waiting for Temporal',
-    registers,
-    collect() {
-      this.set(ingestor?.stats().queuedAlerts ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'runbook_alerts_journal_backlog',
-    help: 'Journal records acknowledged but not yet taken by Temporal',
-    registers,
-    collect() {
-      this.set(ingestor?.stats().journalBacklog ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'runbook_temporal_calls_in_flight',
-    help: 'Temporal calls in flight',
-    registers,
-    collect() {
-      this.set(ingestor?.stats().inFlight ?? 0);
-    },
-  });
+  const stateGauge = (name: string, help: string, stat: 'queuedAlerts' | 'journalBacklog' | 'inFlight') =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(ingestor?.stats()[stat] ?? 0);
+      },
+    });
+  stateGauge('runbook_alerts_queued', 'Alerts waiting for Temporal', 'queuedAlerts');
+  stateGauge('runbook_alerts_journal_backlog', 'Journal records acknowledged but not yet taken by Temporal', 'journalBacklog');
+  stateGauge('runbook_temporal_calls_in_flight', 'Temporal calls in flight', 'inFlight');
 
   const observer: IngestObserver = {
     temporalCall: (call, outcome, seconds) => temporalSeconds.observe({ call, outcome }, seconds),

@@ -79,6 +79,24 @@ export function providerOutcome(rng: Rng, s: Serving, provider: string): { faile
   return { failed: false, slowdown: 1 };
 }
 
+/**
+ * The AI call of a request the app itself served: slower on a degraded provider; on one that is down the
+ * request fails with `status` (what the app answers then). Returns the error the app logs, null when the call went through.
+ */
+function callProvider(
+  rng: Rng,
+  s: Serving,
+  provider: string,
+  out: { status: number; latency: number; failed: boolean },
+  status: number,
+): string | null {
+  const ai = providerOutcome(rng, s, provider);
+  out.latency *= ai.slowdown;
+  if (!ai.failed) return null;
+  Object.assign(out, { failed: true, status });
+  return `${provider}: 503 Service Unavailable`;
+}
+
 /** A model of the provider FORCE_PROVIDER names, else one by the app's usual mix. */
 function chooseModel<T extends readonly [string, ...unknown[]]>(rng: Rng, s: Serving, models: readonly (readonly [T, number])[]): T {
   const forced = s.forceProvider ? models.filter(([m]) => m[0] === s.forceProvider) : [];
@@ -228,6 +246,16 @@ function makeUsers(rng: Rng, now: Date, days: number, count: number): AppUser[] 
   return users.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 
+/** `count` users, each with a Supabase Auth account; `profile` adds the app's own row for a user. */
+function signUp(rng: Rng, now: Date, days: number, count: number, batch: Batch, profile: (u: AppUser) => void): AppUser[] {
+  const users = makeUsers(rng, now, days, count);
+  for (const u of users) {
+    batch.add('auth.users', AUTH_USER_COLUMNS, [u.id, u.email, u.createdAt, u.createdAt]);
+    profile(u);
+  }
+  return users;
+}
+
 /** A user who existed at `at` (users sorted by creation). */
 function userAt(rng: Rng, world: AppWorld, at: Date): AppUser | undefined {
   let hi = world.users.length;
@@ -333,14 +361,12 @@ export const javariAi: SampleApp = {
   usersQuery: 'SELECT id::text, email, created_at, blocked FROM users ORDER BY created_at',
 
   users(rng, now, days, batch) {
-    const users = makeUsers(rng, now, days, 150);
-    for (const u of users) {
+    return signUp(rng, now, days, 150, batch, (u) => {
       const plan = weighted(rng, [
         ['free', 80],
         ['pro', 17],
         ['team', 3],
       ] as const);
-      batch.add('auth.users', AUTH_USER_COLUMNS, [u.id, u.email, u.createdAt, u.createdAt]);
       batch.add(
         'users',
         ['id', 'email', 'full_name', 'plan', 'credits', 'rate_limit', 'created_at', 'updated_at'],
@@ -355,8 +381,7 @@ export const javariAi: SampleApp = {
           u.createdAt,
         ],
       );
-    }
-    return users;
+    });
   },
 
   request(rng, at, serving, world, batch) {
@@ -394,14 +419,7 @@ export const javariAi: SampleApp = {
     let error: string | null = out.failed
       ? pick(rng, ['FUNCTION_INVOCATION_FAILED', 'upstream connect error', 'Internal Server Error'])
       : null;
-    if (endpoint === '/api/chat' && !out.failed && !user.blocked) {
-      const ai = providerOutcome(rng, serving, provider);
-      out.latency *= ai.slowdown;
-      if (ai.failed) {
-        Object.assign(out, { failed: true, status: 503 });
-        error = `${provider}: 503 Service Unavailable`;
-      }
-    }
+    if (endpoint === '/api/chat' && !out.failed && !user.blocked) error = callProvider(rng, serving, provider, out, 503);
     let status = out.status;
     if (!out.failed && user.blocked) {
       status = 403;
@@ -585,9 +603,7 @@ export const aiQueryHub: SampleApp = {
   usersQuery: 'SELECT id::text, email, created_at, blocked FROM profiles ORDER BY created_at',
 
   users(rng, now, days, batch) {
-    const users = makeUsers(rng, now, days, 90);
-    for (const u of users) {
-      batch.add('auth.users', AUTH_USER_COLUMNS, [u.id, u.email, u.createdAt, u.createdAt]);
+    return signUp(rng, now, days, 90, batch, (u) =>
       batch.add(
         'profiles',
         ['id', 'email', 'display_name', 'role', 'telegram_chat_id', 'slack_user_id', 'created_at', 'updated_at'],
@@ -601,9 +617,8 @@ export const aiQueryHub: SampleApp = {
           u.createdAt,
           u.createdAt,
         ],
-      );
-    }
-    return users;
+      ),
+    );
   },
 
   request(rng, at, serving, world, batch) {
@@ -647,14 +662,7 @@ export const aiQueryHub: SampleApp = {
       HUB_MODELS.map(([p, m, t, c, w]) => [[p, m, t, c] as const, w] as const),
     );
     let error: string | null = out.failed ? pick(rng, ['BOOT_ERROR', 'WORKER_LIMIT', 'upstream request timeout']) : null;
-    if (!out.failed && !user.blocked) {
-      const ai = providerOutcome(rng, serving, provider);
-      out.latency *= ai.slowdown;
-      if (ai.failed) {
-        Object.assign(out, { failed: true, status: 502 });
-        error = `${provider}: 503 Service Unavailable`;
-      }
-    }
+    if (!out.failed && !user.blocked) error = callProvider(rng, serving, provider, out, 502);
     let status = out.status;
     if (!out.failed && user.blocked) {
       status = 403;

@@ -113,6 +113,10 @@ export interface VercelState {
   lastCreatedAt: number;
 }
 
+/** Vercel's answers to a project id or name, or an environment variable id, it does not know. */
+const projectNotFound = (reply: FastifyReply) => sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+const envNotFound = (reply: FastifyReply) => sendError(reply, 'vercel', 404, 'Environment Variable was not found', 'not_found');
+
 const ENV_TYPES = ['system', 'encrypted', 'plain', 'sensitive', 'secret'] as const;
 const ENV_TARGETS = ['production', 'preview', 'development'];
 
@@ -500,7 +504,7 @@ export class VercelSandbox {
     app.get('/v7/deployments', (req, reply) => this.listDeployments(req, reply));
     app.get('/v9/projects/:idOrName', (req, reply) => {
       const p = this.project(params(req).idOrName);
-      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      if (!p) return projectNotFound(reply);
       return reply.send(this.projectView(p));
     });
     app.post('/v10/projects/:projectId/promote/:deploymentId', (req, reply) => this.promote(req, reply));
@@ -509,7 +513,7 @@ export class VercelSandbox {
 
     app.get('/v1/projects/:idOrName/rolling-release', (req, reply) => {
       const p = this.project(params(req).idOrName);
-      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      if (!p) return projectNotFound(reply);
       const state = firstQuery(req, 'state');
       if (state && !['ACTIVE', 'COMPLETE', 'ABORTED'].includes(state)) {
         return sendError(reply, 'vercel', 400, 'Invalid query parameter `state`: must be one of ACTIVE, COMPLETE, ABORTED');
@@ -521,7 +525,7 @@ export class VercelSandbox {
     app.patch('/v1/projects/:idOrName/rolling-release/config', (req, reply) => this.configureRelease(req, reply));
     app.delete('/v1/projects/:idOrName/rolling-release/config', (req, reply) => {
       const p = this.project(params(req).idOrName);
-      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      if (!p) return projectNotFound(reply);
       p.rollingConfig = null;
       return reply.send({ rollingRelease: null });
     });
@@ -531,7 +535,7 @@ export class VercelSandbox {
 
     app.get('/v10/projects/:idOrName/env', (req, reply) => {
       const p = this.project(params(req).idOrName);
-      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      if (!p) return projectNotFound(reply);
       const decrypt = firstQuery(req, 'decrypt') === 'true' || firstQuery(req, 'decrypt') === '1';
       return reply.send({ envs: p.envs.map((e) => this.envView(e, decrypt)) });
     });
@@ -539,7 +543,7 @@ export class VercelSandbox {
     app.get('/v1/projects/:idOrName/env/:id', (req, reply) => {
       const p = this.project(params(req).idOrName);
       const e = p?.envs.find((x) => x.id === params(req).id);
-      if (!p || !e) return sendError(reply, 'vercel', 404, 'Environment Variable was not found', 'not_found');
+      if (!p || !e) return envNotFound(reply);
       return reply.send(this.envView(e, true));
     });
     app.post('/v10/projects/:idOrName/env', (req, reply) => this.createEnv(req, reply));
@@ -547,14 +551,14 @@ export class VercelSandbox {
     app.delete('/v9/projects/:idOrName/env/:id', (req, reply) => {
       const p = this.project(params(req).idOrName);
       const e = p?.envs.find((x) => x.id === params(req).id);
-      if (!p || !e) return sendError(reply, 'vercel', 404, 'Environment Variable was not found', 'not_found');
+      if (!p || !e) return envNotFound(reply);
       p.envs = p.envs.filter((x) => x !== e);
       return reply.send(this.envView(e, false));
     });
     // Vercel Firewall (REST API, security): IP blocking rules of a project, read and changed one action at a time.
     app.get('/v1/security/firewall/config/:configVersion', (req, reply) => {
       const p = this.project(firstQuery(req, 'projectId') ?? '');
-      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      if (!p) return projectNotFound(reply);
       const fw = this.firewallOf(p.id);
       return reply.send({
         ownerId: p.accountId,
@@ -571,7 +575,7 @@ export class VercelSandbox {
     });
     app.patch('/v1/security/firewall/config', (req, reply) => {
       const p = this.project(firstQuery(req, 'projectId') ?? '');
-      if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+      if (!p) return projectNotFound(reply);
       const body = isRecord(req.body) ? req.body : {};
       const fw = this.firewallOf(p.id);
       if (body.action === 'ip.insert') {
@@ -666,7 +670,7 @@ export class VercelSandbox {
     let project = this.project(projectKey);
     if (!project) {
       if (typeof body.project === 'string' && body.project.startsWith('prj_')) {
-        return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+        return projectNotFound(reply);
       }
       // Vercel creates a project on the first deployment to a new name.
       project = this.createProject(`prj_${randomId(24)}`, projectKey, false);
@@ -736,7 +740,7 @@ export class VercelSandbox {
   private projectAndDeployment(req: FastifyRequest, reply: FastifyReply) {
     const { projectId, deploymentId } = params(req);
     const p = this.project(projectId);
-    if (!p) return { error: sendError(reply, 'vercel', 404, 'Project not found', 'not_found') };
+    if (!p) return { error: projectNotFound(reply) };
     const d = this.deployments.get(deploymentId);
     if (!d || d.projectId !== p.id) return { error: sendError(reply, 'vercel', 404, 'The deployment could not be found.', 'not_found') };
     return { p, d };
@@ -793,7 +797,7 @@ export class VercelSandbox {
 
   private configureRelease(req: FastifyRequest, reply: FastifyReply) {
     const p = this.project(params(req).idOrName);
-    if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+    if (!p) return projectNotFound(reply);
     const body = req.body;
     const bad = (m: string) => sendError(reply, 'vercel', 400, `Invalid request: ${m}`);
     if (!isRecord(body)) return bad('the body must be a JSON object.');
@@ -827,7 +831,7 @@ export class VercelSandbox {
 
   private releaseRequest(req: FastifyRequest, reply: FastifyReply) {
     const p = this.project(params(req).idOrName);
-    if (!p) return { error: sendError(reply, 'vercel', 404, 'Project not found', 'not_found') };
+    if (!p) return { error: projectNotFound(reply) };
     const body = isRecord(req.body) ? req.body : {};
     if (typeof body.canaryDeploymentId !== 'string')
       return { error: sendError(reply, 'vercel', 400, 'Invalid request: missing required property `canaryDeploymentId`.') };
@@ -929,7 +933,7 @@ export class VercelSandbox {
 
   private createEnv(req: FastifyRequest, reply: FastifyReply) {
     const p = this.project(params(req).idOrName);
-    if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+    if (!p) return projectNotFound(reply);
     const upsert = firstQuery(req, 'upsert') === 'true';
     const many = Array.isArray(req.body);
     const items = many ? (req.body as unknown[]) : [req.body];
@@ -975,9 +979,9 @@ export class VercelSandbox {
 
   private patchEnv(req: FastifyRequest, reply: FastifyReply) {
     const p = this.project(params(req).idOrName);
-    if (!p) return sendError(reply, 'vercel', 404, 'Project not found', 'not_found');
+    if (!p) return projectNotFound(reply);
     const e = p.envs.find((x) => x.id === params(req).id);
-    if (!e) return sendError(reply, 'vercel', 404, 'Environment Variable was not found', 'not_found');
+    if (!e) return envNotFound(reply);
     const v = this.validateEnv(req.body, 'body', true);
     if (typeof v === 'string') return sendError(reply, 'vercel', 400, `Invalid request: ${v}.`);
     Object.assign(e, v, { updatedAt: Date.now() });

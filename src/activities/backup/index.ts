@@ -96,6 +96,22 @@ function shaCheck(sha: string | undefined, manifest: BackupManifest, r: BackupRe
   };
 }
 
+const archiveReadCheck = (bytes: number): Check => ({
+  name: 'archive',
+  ok: true,
+  detail: `pg_restore read ${bytes} stored bytes to the end`,
+});
+const archiveUnreadCheck = (message: string): Check => ({
+  name: 'archive',
+  ok: false,
+  detail: `the archive does not read to its end: ${message}`,
+});
+const scratchRestoreFailedCheck = (message: string): Check => ({
+  name: 'restore',
+  ok: false,
+  detail: `pg_restore into a scratch database failed: ${message}`,
+});
+
 const notFound = (message: string) => ApplicationFailure.create({ type: 'BackupNotFound', nonRetryable: true, message });
 
 /**
@@ -130,6 +146,19 @@ async function withProgress<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * The stored object's SHA-256 read on its own, after pg_restore stopped short: it tells a damaged archive
+ * from a failing server. Undefined when the object cannot be read either.
+ */
+async function hashOnItsOwn(s: BackupStore, objectKey: string): Promise<string | undefined> {
+  const out = await withProgress(
+    'hash',
+    () => 0,
+    (signal) => hashStoredObject(s, objectKey, signal),
+  ).catch(() => undefined);
+  return out?.sha256;
 }
 
 /** Where a backup is restored for a look inside: `backup.verifyServerUrlEnv` when set, else the backed-up database's own server. */
@@ -373,16 +402,10 @@ export function createBackupActivities(deps: BackupDeps) {
       try {
         const out = await withProgress('read archive', read.bytes, () => read.done);
         sha = out.sha256;
-        checks.push({ name: 'archive', ok: true, detail: `pg_restore read ${out.bytes} stored bytes to the end` });
+        checks.push(archiveReadCheck(out.bytes));
       } catch (err) {
-        checks.push({ name: 'archive', ok: false, detail: `the archive does not read to its end: ${(err as Error).message}` });
-        sha = (
-          await withProgress(
-            'hash',
-            () => 0,
-            (signal) => hashStoredObject(s, r.objectKey, signal),
-          ).catch(() => undefined)
-        )?.sha256;
+        checks.push(archiveUnreadCheck((err as Error).message));
+        sha = await hashOnItsOwn(s, r.objectKey);
       }
       checks.unshift(shaCheck(sha, manifest, r));
       return { checks, manifestTables: manifest.tables.length };
@@ -423,30 +446,19 @@ export function createBackupActivities(deps: BackupDeps) {
           const out = await withProgress('restore into scratch', read.bytes, () => read.done);
           if (req.checkArchive) {
             checks.push(shaCheck(out.sha256, manifest, r));
-            checks.push({ name: 'archive', ok: true, detail: `pg_restore read ${out.bytes} stored bytes to the end` });
+            checks.push(archiveReadCheck(out.bytes));
           }
           checks.push({ name: 'restore', ok: true, detail: `restored into scratch database ${req.scratchDatabase}` });
         } catch (err) {
           const message = (err as Error).message;
           if (!req.checkArchive) {
-            checks.push({ name: 'restore', ok: false, detail: `pg_restore into a scratch database failed: ${message}` });
+            checks.push(scratchRestoreFailedCheck(message));
             return { checks, mismatches };
           }
           // Archive or server? The hash says whether the stored bytes are those the dump wrote.
-          const sha = (
-            await withProgress(
-              'hash',
-              () => 0,
-              (signal) => hashStoredObject(s, r.objectKey, signal),
-            ).catch(() => undefined)
-          )?.sha256;
-          const sha256 = shaCheck(sha, manifest, r);
+          const sha256 = shaCheck(await hashOnItsOwn(s, r.objectKey), manifest, r);
           checks.push(sha256);
-          checks.push(
-            sha256.ok
-              ? { name: 'restore', ok: false, detail: `pg_restore into a scratch database failed: ${message}` }
-              : { name: 'archive', ok: false, detail: `the archive does not read to its end: ${message}` },
-          );
+          checks.push(sha256.ok ? scratchRestoreFailedCheck(message) : archiveUnreadCheck(message));
           return { checks, mismatches };
         }
 

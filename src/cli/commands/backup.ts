@@ -20,7 +20,7 @@ import {
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { describeIssues } from '../../workflows/common/failures';
 import { formatBytes } from '../../activities/maintenance/markdown';
-import type { CliContext } from '../context';
+import { who, type CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';
 
@@ -152,7 +152,7 @@ export function register(program: Command, ctx: CliContext): void {
       const input: BackupInput = {
         database,
         reason: opts.reason,
-        requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+        requestedBy: who(ctx),
         trigger: 'manual',
         verify: Boolean(opts.verify),
       };
@@ -226,7 +226,7 @@ export function register(program: Command, ctx: CliContext): void {
       const input: VerifyBackupInput = {
         backupId: opts.backup,
         database: opts.database ? pickDatabase(ctx, opts.database) : undefined,
-        requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+        requestedBy: who(ctx),
         retention: opts.retention,
       };
       parseOrUsage(verifyBackupInput, input);

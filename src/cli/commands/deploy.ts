@@ -16,14 +16,12 @@ import {
   type RollbackProgress,
 } from '../../workflows/deploy/contract';
 import { formatDuration } from '../../workflows/common/duration';
-import type { CliContext } from '../context';
+import { who, type CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';
 import { parseOrUsage } from './backup';
 
 /** `runbook deploy start|status|approve|abort|end-watch|rollback|list`: the deploy and rollback workflows. */
-
-const who = (ctx: CliContext, by?: string) => by ?? `cli:${ctx.env.USER ?? 'unknown'}`;
 
 function checkService(ctx: CliContext, service: string | undefined, flag = '--service'): string {
   const services = ctx.config().services.map((s) => s.name);

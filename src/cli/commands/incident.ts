@@ -33,15 +33,13 @@ import {
   type PlaybookInput,
 } from '../../workflows/incident/contract';
 import { RunbookService, RunbookSeverity, RunbookStatus } from '../../workflows/common/search-attributes';
-import type { CliContext } from '../context';
+import { who, type CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { table } from '../output';
 import { listRuns, parseLimit, shownOf } from '../visibility';
 import { parseOrUsage } from './backup';
 
 /** `runbook incident declare|list|show|ack|commander|note|severity|mitigate|resolve|postmortem`: the incident workflow. */
-
-const who = (ctx: CliContext, by?: string) => by ?? `cli:${ctx.env.USER ?? 'unknown'}`;
 
 async function incidentHandle(ctx: CliContext, id: string, mustRun = true): Promise<WorkflowHandle> {
   const client = await ctx.client();

@@ -15,7 +15,7 @@ import {
 } from '../../workflows/backup/contract';
 import { RunbookKind } from '../../workflows/common/search-attributes';
 import { formatBytes } from '../../activities/maintenance/markdown';
-import type { CliContext } from '../context';
+import { who, type CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { parseOrUsage, pickDatabase, withProgress } from './backup';
 
@@ -76,7 +76,7 @@ async function planned(handle: WorkflowHandle): Promise<RestoreStatus> {
  */
 async function confirm(ctx: CliContext, handle: WorkflowHandle, name: string, cancelOnReject: boolean): Promise<void> {
   try {
-    await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: name, by: `cli:${ctx.env.USER ?? 'unknown'}` }] });
+    await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: name, by: who(ctx) }] });
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     if (cancelOnReject) await handle.cancel().catch(() => undefined);
@@ -166,7 +166,7 @@ export function register(program: Command, ctx: CliContext): void {
           backupId: opts.backup,
           before: opts.before,
           from: opts.from ? pickDatabase(ctx, opts.from, '--from') : undefined,
-          requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+          requestedBy: who(ctx),
           reason: opts.reason,
           allowUnverified: opts.allowUnverified ?? false,
           confirmTimeout: opts.confirmTimeout,
@@ -198,7 +198,7 @@ export function register(program: Command, ctx: CliContext): void {
       const input: PitrRestoreInput = {
         projectRef: ref,
         to: opts.to,
-        requestedBy: `cli:${ctx.env.USER ?? 'unknown'}`,
+        requestedBy: who(ctx),
         reason: opts.reason,
         confirmTimeout: opts.confirmTimeout,
       };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ScheduleHandle } from '@temporalio/client';
 import { applySchedules, desiredSchedules, listSchedules, resolveScheduleId, ScheduleNotFoundError } from '../../schedules';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
@@ -19,9 +20,16 @@ export function register(program: Command, ctx: CliContext): void {
   };
   const missing = (id: string) =>
     new CliError(EXIT.NOT_FOUND, `schedule ${id} does not exist yet: run \`runbook schedules apply\``, { scheduleId: id });
-  const handleOf = async (name: string) => {
+  /** `fn` on the schedule `name` names; one that `schedules apply` has not created yet is refused as missing. */
+  const onSchedule = async (name: string, fn: (handle: ScheduleHandle, id: string) => Promise<void>): Promise<void> => {
     const id = idOf(name);
-    return { id, handle: (await ctx.client()).schedule.getHandle(id) };
+    const handle = (await ctx.client()).schedule.getHandle(id);
+    try {
+      await fn(handle, id);
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) throw missing(id);
+      throw err;
+    }
   };
 
   schedules
@@ -68,38 +76,29 @@ export function register(program: Command, ctx: CliContext): void {
     .command('pause <schedule>')
     .description('stop a schedule from starting runs (e.g. health, maintenance-weekly, backup-app)')
     .option('--note <text>', 'why, shown in `schedules list` and the Temporal UI', 'paused from the runbook CLI')
-    .action(async (name: string, opts: { note: string }) => {
-      const { id, handle } = await handleOf(name);
-      try {
+    .action((name: string, opts: { note: string }) =>
+      onSchedule(name, async (handle, id) => {
         await handle.pause(opts.note);
-      } catch (err) {
-        if (err instanceof ScheduleNotFoundError) throw missing(id);
-        throw err;
-      }
-      ctx.out.result({ scheduleId: id, paused: true, note: opts.note }, (d) => `paused ${d.scheduleId}: ${d.note}`);
-    });
+        ctx.out.result({ scheduleId: id, paused: true, note: opts.note }, (d) => `paused ${d.scheduleId}: ${d.note}`);
+      }),
+    );
 
   schedules
     .command('resume <schedule>')
     .description('let a paused schedule start runs again')
     .option('--note <text>', 'shown in `schedules list` and the Temporal UI', 'resumed from the runbook CLI')
-    .action(async (name: string, opts: { note: string }) => {
-      const { id, handle } = await handleOf(name);
-      try {
+    .action((name: string, opts: { note: string }) =>
+      onSchedule(name, async (handle, id) => {
         await handle.unpause(opts.note);
-      } catch (err) {
-        if (err instanceof ScheduleNotFoundError) throw missing(id);
-        throw err;
-      }
-      ctx.out.result({ scheduleId: id, paused: false }, (d) => `resumed ${d.scheduleId}`);
-    });
+        ctx.out.result({ scheduleId: id, paused: false }, (d) => `resumed ${d.scheduleId}`);
+      }),
+    );
 
   schedules
     .command('trigger <schedule>')
     .description('start one run now, as the schedule would')
-    .action(async (name: string) => {
-      const { id, handle } = await handleOf(name);
-      try {
+    .action((name: string) =>
+      onSchedule(name, async (handle, id) => {
         const before = (await handle.describe()).info.numActionsTaken;
         await handle.trigger();
         // The schedule starts the run asynchronously; wait briefly to name it.
@@ -113,9 +112,6 @@ export function register(program: Command, ctx: CliContext): void {
           { scheduleId: id, workflowId },
           (r) => `triggered ${r.scheduleId}${r.workflowId ? `: started ${r.workflowId}` : ''}`,
         );
-      } catch (err) {
-        if (err instanceof ScheduleNotFoundError) throw missing(id);
-        throw err;
-      }
-    });
+      }),
+    );
 }

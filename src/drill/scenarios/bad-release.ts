@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deployStartOptions, type DeployInput, type DeployProgress, type DeployResult } from '../../workflows/deploy/contract';
 import type { Scenario } from '../types';
-import { closeIncident, formatMs, measureIncident, slaMs, waitFor, waitForIncident } from '../util';
+import { closeIncident, formatMs, measureIncident, waitFor, waitForFirstPage } from '../util';
 
 /**
  * Bad release: a deployment with staged promotion (10 → 50 → 100 %) whose new release degrades while it
@@ -92,10 +92,7 @@ export const badRelease: Scenario = {
     if (!incidentId) return;
     run.incidentId = incidentId;
     run.cleanup.push({ what: `close incident ${incidentId}`, run: async () => void (await closeIncident(world, incidentId, opts.actor)) });
-    const s = await waitForIncident(world, incidentId, (x) => x.escalation.pages.length > 0, 'the incident to page', 60_000);
-    run.firstPage.slaMs = slaMs(world, s.severity);
-    run.firstPage.sla = `${s.severity} response`;
-    measureIncident(run, s);
+    const s = await waitForFirstPage(run, incidentId);
     run.note(`rolled back ${formatMs(run.mitigation.ms)} after the fault; incident ${s.severity}, paged ${s.escalation.pages[0]?.name}`);
     const final = await closeIncident(world, incidentId, opts.actor);
     if (final) measureIncident(run, final);

@@ -12,7 +12,7 @@ import {
   type RestoreResult,
 } from '../../workflows/backup/contract';
 import type { Scenario } from '../types';
-import { closeIncident, formatMs, measureIncident, sendAlert, shortId, slaMs, waitFor, waitForIncident } from '../util';
+import { closeIncident, formatMs, measureIncident, sendAlert, shortId, waitFor, waitForFirstPage } from '../util';
 
 /** The table the drill damages: its own, in a schema of its own, dropped afterwards. */
 export const DRILL_SCHEMA = 'runbook_drill';
@@ -96,10 +96,7 @@ export const dataLoss: Scenario = {
         what: `close incident ${incidentId}`,
         run: async () => void (await closeIncident(world, incidentId, opts.actor)),
       });
-      const paged = await waitForIncident(world, incidentId, (s) => s.escalation.pages.length > 0, 'the incident to page', 60_000);
-      measureIncident(run, paged);
-      run.firstPage.slaMs = slaMs(world, paged.severity);
-      run.firstPage.sla = `${paged.severity} response`;
+      await waitForFirstPage(run, incidentId);
       // Second runbook, Data Loss Event: response time < 10 minutes.
       run.detection.slaMs = 600_000;
       run.detection.sla = 'data loss response 10m';

@@ -1,7 +1,7 @@
 import { Client as PgClient } from 'pg';
 import { approveMitigationUpdate, requestMitigationUpdate, type Mitigation } from '../../workflows/incident/contract';
 import type { Scenario } from '../types';
-import { closeIncident, measureIncident, messageOf, sendAlert, shortId, slaMs, waitFor, waitForIncident } from '../util';
+import { closeIncident, measureIncident, messageOf, sendAlert, shortId, waitFor, waitForFirstPage, waitForIncident } from '../util';
 
 function asRole(url: string, role: string): string {
   const u = new URL(url);
@@ -90,10 +90,7 @@ export const dbOverload: Scenario = {
     });
     run.incidentId = incidentId;
     run.cleanup.push({ what: `close incident ${incidentId}`, run: async () => void (await closeIncident(world, incidentId, opts.actor)) });
-    const paged = await waitForIncident(world, incidentId, (s) => s.escalation.pages.length > 0, 'the incident to page', 60_000);
-    run.firstPage.slaMs = slaMs(world, paged.severity);
-    run.firstPage.sla = `${paged.severity} response`;
-    measureIncident(run, paged);
+    await waitForFirstPage(run, incidentId);
 
     // Playbook 3: find the long-running queries, terminate each (proposed, then approved).
     const pids = (

@@ -1,8 +1,8 @@
-import { approveMitigationUpdate, undoMitigationUpdate, type Mitigation } from '../../workflows/incident/contract';
+import { approveMitigationUpdate, undoMitigationUpdate, type IncidentState, type Mitigation } from '../../workflows/incident/contract';
 import { healthCheckWorkflowId, type HealthCheckInput, type HealthCheckResult } from '../../workflows/health/contract';
 import { incidentWorkflowId } from '../../workflows/common/alerts';
 import type { Scenario, ScenarioRun } from '../types';
-import { closeIncident, measureIncident, shortId, slaMs, waitForIncident } from '../util';
+import { closeIncident, measureIncident, shortId, waitForFirstPage, waitForIncident } from '../util';
 
 async function healthRun(run: ScenarioRun, why: string): Promise<HealthCheckResult> {
   const { world } = run;
@@ -50,10 +50,7 @@ export const providerOutage: Scenario = {
       run.cleanup.push({ what: `close incident ${other}`, run: async () => void (await closeIncident(world, other, opts.actor)) });
     }
     if (others.length) run.note(`the health check also raised ${others.join(', ')}`);
-    const paged = await waitForIncident(world, incidentId, (s) => s.escalation.pages.length > 0, 'the incident to page', 60_000);
-    run.firstPage.slaMs = slaMs(world, paged.severity);
-    run.firstPage.sla = `${paged.severity} response`;
-    measureIncident(run, paged);
+    const paged = await waitForFirstPage(run, incidentId);
 
     const proposed = await waitForIncident(
       world,
@@ -63,6 +60,7 @@ export const providerOutage: Scenario = {
       60_000,
     );
     let m = proposed.mitigations.find((x) => x.playbook.kind === 'switch-provider')!;
+    const switchIn = (s: IncidentState | undefined) => s?.mitigations.find((x) => x.id === m.id);
     const handle = world.client.workflow.getHandle(incidentId);
     if (m.status === 'awaiting-approval') {
       m = (await handle.executeUpdate(approveMitigationUpdate, {
@@ -77,11 +75,11 @@ export const providerOutage: Scenario = {
     const done = await waitForIncident(
       world,
       incidentId,
-      (s) => ['succeeded', 'failed'].includes(s.mitigations.find((x) => x.id === m.id)?.status ?? ''),
+      (s) => ['succeeded', 'failed'].includes(switchIn(s)?.status ?? ''),
       'switch-provider to finish',
       120_000,
     );
-    const after = done.mitigations.find((x) => x.id === m.id)!;
+    const after = switchIn(done)!;
     run.check(after.status === 'succeeded', `switch-provider succeeded (got ${after.status}${after.error ? `: ${after.error}` : ''})`);
     measureIncident(run, done);
     if (after.outcome) run.note(after.outcome);
@@ -108,11 +106,11 @@ export const providerOutage: Scenario = {
       const final = await waitForIncident(
         world,
         incidentId,
-        (s) => ['undone', 'undo-failed'].includes(s.mitigations.find((x) => x.id === m.id)?.status ?? ''),
+        (s) => ['undone', 'undo-failed'].includes(switchIn(s)?.status ?? ''),
         'the undo',
         120_000,
       ).catch(() => undefined);
-      const status = final?.mitigations.find((x) => x.id === m.id)?.status ?? undone.status;
+      const status = switchIn(final)?.status ?? undone.status;
       run.check(status === 'undone', `switch-provider undone after recovery (got ${status})`);
       run.note(`undone after recovery: ${status}`);
     }

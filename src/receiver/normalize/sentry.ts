@@ -52,24 +52,15 @@ export function normalizeSentry(resource: string | undefined, body: unknown, ctx
     if (!parsed.ok) return parsed.result;
     const { action, data } = parsed.data;
     if (action !== 'resolved') return { ok: true, alerts: [], ignored: `issue action "${action}" is not an alert` };
-    const key = sentryDedupKey(data.issue.id);
-    return {
-      ok: true,
-      alerts: [
-        finishAlert({
-          source: 'sentry',
-          dedupKey: key,
-          fingerprint: key,
-          status: 'resolved',
-          summary: data.issue.title ?? `Sentry issue ${data.issue.id}`,
-          labels: { issue_id: data.issue.id },
-          url: data.issue.web_url ?? data.issue.permalink ?? undefined,
-          startsAt: receivedAt,
-          endsAt: receivedAt,
-          receivedAt,
-        }),
-      ],
-    };
+    return issueAlert(data.issue.id, {
+      status: 'resolved',
+      summary: data.issue.title ?? `Sentry issue ${data.issue.id}`,
+      labels: { issue_id: data.issue.id },
+      url: data.issue.web_url ?? data.issue.permalink ?? undefined,
+      startsAt: receivedAt,
+      endsAt: receivedAt,
+      receivedAt,
+    });
   }
   if (resource !== 'event_alert') return { ok: true, alerts: [], ignored: `resource "${resource ?? '(none)'}" is not an alert` };
 
@@ -90,24 +81,20 @@ export function normalizeSentry(resource: string | undefined, body: unknown, ctx
     ...(ev.environment ? { environment: ev.environment } : {}),
     ...(ev.release ? { release: ev.release } : {}),
   };
-  const key = sentryDedupKey(ev.issue_id);
-  return {
-    ok: true,
-    alerts: [
-      finishAlert({
-        source: 'sentry',
-        dedupKey: key,
-        // One alert per issue: every event of the issue is the same alert firing again.
-        fingerprint: key,
-        status: 'firing',
-        service: tags.tag_service,
-        summary: ev.title,
-        description: ev.culprit ?? undefined,
-        labels,
-        url: ev.web_url ?? ev.issue_url ?? ev.url,
-        startsAt: isoTime(ev.datetime) ?? receivedAt,
-        receivedAt,
-      }),
-    ],
-  };
+  return issueAlert(ev.issue_id, {
+    status: 'firing',
+    service: tags.tag_service,
+    summary: ev.title,
+    description: ev.culprit ?? undefined,
+    labels,
+    url: ev.web_url ?? ev.issue_url ?? ev.url,
+    startsAt: isoTime(ev.datetime) ?? receivedAt,
+    receivedAt,
+  });
+}
+
+/** One alert per issue: every event of the issue is the same alert firing again, and resolving the issue resolves it. */
+function issueAlert(issueId: string, alert: Omit<Parameters<typeof finishAlert>[0], 'source' | 'dedupKey' | 'fingerprint'>): Normalized {
+  const key = sentryDedupKey(issueId);
+  return { ok: true, alerts: [finishAlert({ source: 'sentry', dedupKey: key, fingerprint: key, ...alert })] };
 }
