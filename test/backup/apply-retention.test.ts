@@ -2,19 +2,16 @@ import { existsSync } from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
 import type { BackupResult, RetentionResult } from '../../src/workflows/backup/contract';
-import { scratchDatabase, testDeps, uniqueName, type ScratchDatabase } from '../harness';
+import { scratchDatabase, testDeps, uniqueName } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';
 
 jest.setTimeout(120_000);
 
 describe('applyBackupRetention on real backups', () => {
-  let ops: ScratchDatabase;
-  let source: ScratchDatabase;
-  beforeAll(async () => {
-    [ops, source] = await Promise.all([scratchDatabase('bkr_ops', { ops: true }), fixtureDatabase('bkr_src')]);
-  });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), source?.drop()]);
+  const { ops, source } = databasesForFile({
+    ops: () => scratchDatabase('bkr_ops', { ops: true }),
+    source: () => fixtureDatabase('bkr_src'),
   });
 
   it('keeps the last verified backup and deletes older ones from the store, logging each in the catalogue', async () => {

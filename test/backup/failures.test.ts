@@ -6,7 +6,8 @@ import type { ActivityDeps } from '../../src/activities';
 import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
 import { pgTools } from '../../src/activities/backup/pg-tools';
 import { backup, verifyBackup } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
+import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';
 import { startWorkerProcess } from './worker-process-helper';
 
@@ -25,13 +26,9 @@ function fakeBinDir(name: string, script: string): string {
 }
 
 describe('backup failures', () => {
-  let ops: ScratchDatabase;
-  let source: ScratchDatabase;
-  beforeAll(async () => {
-    [ops, source] = await Promise.all([scratchDatabase('bkf_ops', { ops: true }), fixtureDatabase('bkf_src')]);
-  });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), source?.drop()]);
+  const { ops, source } = databasesForFile({
+    ops: () => scratchDatabase('bkf_ops', { ops: true }),
+    source: () => fixtureDatabase('bkf_src'),
   });
 
   it('a pg_dump older than the server fails at once, naming both versions and the setting', async () => {

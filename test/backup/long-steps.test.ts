@@ -6,7 +6,8 @@ import { createBackupActivities } from '../../src/activities/backup';
 import { DirectoryStore } from '../../src/activities/backup/directory-store';
 import { S3Store } from '../../src/activities/backup/s3-store';
 import type { TransferProgress } from '../../src/workflows/backup/contract';
-import { scratchDatabase, testDeps, uniqueName, type ScratchDatabase } from '../harness';
+import { scratchDatabase, testDeps, uniqueName } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';
 
 jest.setTimeout(120_000);
@@ -20,13 +21,9 @@ async function withHeartbeats<R>(fn: () => Promise<R>): Promise<{ result: R; bea
 }
 
 describe('long backup steps heartbeat with progress', () => {
-  let ops: ScratchDatabase;
-  let source: ScratchDatabase;
-  beforeAll(async () => {
-    [ops, source] = await Promise.all([scratchDatabase('bkl_ops', { ops: true }), fixtureDatabase('bkl_src')]);
-  });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), source?.drop()]);
+  const { ops, source } = databasesForFile({
+    ops: () => scratchDatabase('bkl_ops', { ops: true }),
+    source: () => fixtureDatabase('bkl_src'),
   });
 
   it('compareRestoredDatabase and the scratch verification report the tables they have checked', async () => {

@@ -5,11 +5,11 @@ import { confirmRestoreUpdate, restoreStatusQuery, type PitrRestoreInput, type R
 import { pitrRestore } from '../../src/workflows';
 import {
   scratchDatabase,
-  startTestWorker,
   testConfig,
   testDeps,
   uniqueName,
   withSandboxPlatforms,
+  withTestWorker,
   type ScratchDatabase,
   type TestWorker,
 } from '../harness';
@@ -19,15 +19,23 @@ jest.setTimeout(120_000);
 /** The project of the vercel-supabase example (platforms.supabase.projectRef). */
 const REF = 'kteobfyferrukqeolofj';
 
+/** A sandbox whose restores take `restoreStepMs` a step, holding the project REF; an ops database; deps pointed at the sandbox. */
+async function openPitrSandbox(
+  prefix: string,
+  restoreStepMs: number,
+): Promise<{ sandbox: Sandbox; ops: ScratchDatabase; deps: ActivityDeps }> {
+  const [sandbox, ops] = await Promise.all([startSandbox({ timing: { restoreStepMs } }), scratchDatabase(prefix, { ops: true })]);
+  sandbox.supabase.seedProject(REF);
+  return { sandbox, ops, deps: withSandboxPlatforms(testDeps(testConfig(), ops), sandbox, { requestTimeoutMs: 2000 }) };
+}
+
 describe('Supabase point-in-time restore through the Management API (sandbox)', () => {
   let sandbox: Sandbox;
   let ops: ScratchDatabase;
   let deps: ActivityDeps;
 
   beforeAll(async () => {
-    [sandbox, ops] = await Promise.all([startSandbox({ timing: { restoreStepMs: 600 } }), scratchDatabase('bkp_ops', { ops: true })]);
-    sandbox.supabase.seedProject(REF);
-    deps = withSandboxPlatforms(testDeps(testConfig(), ops), sandbox, { requestTimeoutMs: 2000 });
+    ({ sandbox, ops, deps } = await openPitrSandbox('bkp_ops', 600));
   });
   afterAll(async () => {
     await Promise.all([sandbox?.stop(), ops?.drop()]);
@@ -40,20 +48,15 @@ describe('Supabase point-in-time restore through the Management API (sandbox)', 
     input: PitrRestoreInput,
     drive: (w: TestWorker, handle: Awaited<ReturnType<TestWorker['client']['workflow']['start']>>) => Promise<void>,
   ): Promise<RestoreResult> {
-    const worker = await startTestWorker({ deps });
-    try {
-      return await worker.run(async () => {
-        const handle = await worker.client.workflow.start(pitrRestore, {
-          taskQueue: worker.taskQueue,
-          workflowId: uniqueName('restore-pitr'),
-          args: [input],
-        });
-        await drive(worker, handle);
-        return handle.result();
+    return await withTestWorker({ deps }, async (worker) => {
+      const handle = await worker.client.workflow.start(pitrRestore, {
+        taskQueue: worker.taskQueue,
+        workflowId: uniqueName('restore-pitr'),
+        args: [input],
       });
-    } finally {
-      await worker.close();
-    }
+      await drive(worker, handle);
+      return handle.result();
+    });
   }
 
   async function awaitingConfirmation(handle: { query: (q: typeof restoreStatusQuery) => Promise<{ stage: string }> }) {
@@ -137,9 +140,7 @@ describe('a point-in-time restore request is sent at most once', () => {
 
   beforeAll(async () => {
     // Restores finish almost at once: a retry finds the project ACTIVE_HEALTHY again, as after a real restore it missed.
-    [sandbox, ops] = await Promise.all([startSandbox({ timing: { restoreStepMs: 50 } }), scratchDatabase('bkq_ops', { ops: true })]);
-    sandbox.supabase.seedProject(REF);
-    deps = withSandboxPlatforms(testDeps(testConfig(), ops), sandbox, { requestTimeoutMs: 2000 });
+    ({ sandbox, ops, deps } = await openPitrSandbox('bkq_ops', 50));
   });
   afterAll(async () => {
     await Promise.all([sandbox?.stop(), ops?.drop()]);
@@ -156,35 +157,30 @@ describe('a point-in-time restore request is sent at most once', () => {
     });
     const to = new Date(Date.now() - 600_000);
     to.setMilliseconds(0);
-    const worker = await startTestWorker({ deps });
     const workflowId = uniqueName('restore-pitr-once');
-    try {
-      const outcome = await worker.run(async () => {
-        const handle = await worker.client.workflow.start(pitrRestore, {
-          taskQueue: worker.taskQueue,
-          workflowId,
-          args: [{ to: to.toISOString(), pollInterval: '200ms' } satisfies PitrRestoreInput],
-        });
-        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
-          await new Promise((r) => setTimeout(r, 100));
-        await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: REF, by: 'jest' }] });
-        return handle.result().then(
-          (r) => r,
-          (err: WorkflowFailedError) => err,
-        );
+    const outcome = await withTestWorker({ deps }, async (worker) => {
+      const handle = await worker.client.workflow.start(pitrRestore, {
+        taskQueue: worker.taskQueue,
+        workflowId,
+        args: [{ to: to.toISOString(), pollInterval: '200ms' } satisfies PitrRestoreInput],
       });
-      // One restore reached Supabase; the retry said it could not tell instead of restoring a second time.
-      expect(sandbox.supabase.restores(REF)).toHaveLength(1);
-      expect(sandbox.calls({ vendor: 'supabase', method: 'POST' }).filter((c) => c.path.endsWith('/restore-pitr'))).toHaveLength(1);
-      expect(outcome).toBeInstanceOf(WorkflowFailedError);
-      expect((outcome as WorkflowFailedError).cause?.cause).toMatchObject({
-        type: 'PitrRequestUnconfirmed',
-        message: expect.stringContaining('No second request was sent'),
-      });
-      const { rows } = await ops.pool.query('SELECT status, pitr_request FROM restores WHERE id = $1', [workflowId]);
-      expect(rows).toEqual([{ status: 'failed', pitr_request: 'sent' }]);
-    } finally {
-      await worker.close();
-    }
+      for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: REF, by: 'jest' }] });
+      return handle.result().then(
+        (r) => r,
+        (err: WorkflowFailedError) => err,
+      );
+    });
+    // One restore reached Supabase; the retry said it could not tell instead of restoring a second time.
+    expect(sandbox.supabase.restores(REF)).toHaveLength(1);
+    expect(sandbox.calls({ vendor: 'supabase', method: 'POST' }).filter((c) => c.path.endsWith('/restore-pitr'))).toHaveLength(1);
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect((outcome as WorkflowFailedError).cause?.cause).toMatchObject({
+      type: 'PitrRequestUnconfirmed',
+      message: expect.stringContaining('No second request was sent'),
+    });
+    const { rows } = await ops.pool.query('SELECT status, pitr_request FROM restores WHERE id = $1', [workflowId]);
+    expect(rows).toEqual([{ status: 'failed', pitr_request: 'sent' }]);
   });
 });

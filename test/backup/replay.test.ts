@@ -2,12 +2,12 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { confirmRestoreUpdate, restoreStatusQuery, type RestoreInput } from '../../src/workflows/backup/contract';
 import { backup, restore, verifyBackup } from '../../src/workflows';
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
-import { startTestWorker, testEnv, uniqueName, type ScratchDatabase } from '../harness';
+import { quietRuntime, startTestWorker, testEnv, uniqueName, type ScratchDatabase } from '../harness';
 import { openRestoreStage, type RestoreStage } from './helpers';
 
 /**
@@ -87,13 +87,7 @@ const record = process.env.RECORD_BACKUP_HISTORIES === '1';
 (record ? describe.skip : describe)('backup histories replay with the current workflow code', () => {
   const files = record ? [] : readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
-  beforeAll(() => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-    } catch {
-      // already installed in this process
-    }
-  });
+  beforeAll(quietRuntime);
 
   it('has a backup with a child verification, a verification with retention, and a restore confirmed by update', () => {
     expect(files.sort()).toEqual(['backup-verified.json', 'restore-confirmed.json', 'verify-backup.json']);

@@ -5,7 +5,16 @@ import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest, type Res
 import { RunbookKind } from '../../src/workflows/common/search-attributes';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import type { ActivityDeps } from '../../src/activities';
-import { scratchDatabase, startTestWorker, testClient, testDeps, uniqueName, type ScratchDatabase, type TestWorker } from '../harness';
+import {
+  expectRefusedInput,
+  scratchDatabase,
+  testClient,
+  testDeps,
+  uniqueName,
+  withTestWorker,
+  type ScratchDatabase,
+  type TestWorker,
+} from '../harness';
 import { FIXTURE_COUNTS } from './fixture';
 import { backupConfig, fixtureDatabase, scratchExists, statsOf, storeDir } from './helpers';
 
@@ -18,18 +27,8 @@ describe('backup → verify → restore on real PostgreSQL', () => {
   let deps: ActivityDeps;
   let dir: string;
   /** A worker lives for one `run`; each step of a test gets its own on a fresh task queue. */
-  async function withWorker<T>(fn: (w: TestWorker) => Promise<T>, opts: { alerts?: boolean } = {}): Promise<T> {
-    const taskQueue = uniqueName('tq');
-    let alerting: Awaited<ReturnType<typeof testClient>> | undefined;
-    if (opts.alerts) alerting = await testClient();
-    const w = await startTestWorker({ deps: alerting ? { ...deps, temporal: { client: alerting.client, taskQueue } } : deps, taskQueue });
-    try {
-      return await w.run(() => fn(w));
-    } finally {
-      await w.close();
-      await alerting?.connection.close();
-    }
-  }
+  const withWorker = <T>(fn: (w: TestWorker) => Promise<T>, opts: { alerts?: boolean } = {}): Promise<T> =>
+    withTestWorker({ deps, raisesAlerts: opts.alerts }, fn);
 
   beforeAll(async () => {
     [ops, source, target] = await Promise.all([
@@ -148,8 +147,7 @@ describe('backup → verify → restore on real PostgreSQL', () => {
         args: [{ database: 'no such db!' }],
       }),
     );
-    await expect(run).rejects.toThrow(WorkflowFailedError);
-    await expect(run).rejects.toMatchObject({ cause: { message: expect.stringContaining('database') } });
+    await expectRefusedInput(run, 'database');
   });
 
   it('a truncated archive and an archive with one corrupted byte both fail verification, and the scratch database is gone', async () => {

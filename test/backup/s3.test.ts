@@ -6,7 +6,7 @@ import { createBackupActivities, type DumpRequest } from '../../src/activities/b
 import { backup, restore } from '../../src/workflows';
 import { pgTools } from '../../src/activities/backup/pg-tools';
 import { confirmRestoreUpdate, restoreStatusQuery, type BackupManifest } from '../../src/workflows/backup/contract';
-import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName, type ScratchDatabase } from '../harness';
+import { scratchDatabase, testDeps, testEnv, uniqueName, withTestWorker, type ScratchDatabase } from '../harness';
 import { backupConfig, statsOf } from './helpers';
 import { startLocalS3, type LocalS3 } from './moto';
 
@@ -59,51 +59,46 @@ describe('S3-compatible backup store (moto server)', () => {
 
   it('uploads by multipart, verifies from S3 and restores from S3 with identical rows', async () => {
     const deps = { ...testDeps(s3Config(), ops, { app: source.url, copy: target.url }), env: env() };
-    const worker = await startTestWorker({ deps });
     const backupWf = uniqueName('backup-s3');
-    try {
-      const result = await worker.run(async () => {
-        const r = await worker.client.workflow.execute(backup, {
-          taskQueue: worker.taskQueue,
-          workflowId: backupWf,
-          args: [{ database: 'app', verify: true }],
-        });
-        const handle = await worker.client.workflow.start(restore, {
-          taskQueue: worker.taskQueue,
-          workflowId: uniqueName('restore-s3'),
-          args: [{ into: 'copy', backupId: r.backupId }],
-        });
-        for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
-          await new Promise((res) => setTimeout(res, 100));
-        await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: target.name }] });
-        const restored = await handle.result();
-        return { ...r, restored };
+    const result = await withTestWorker({ deps }, async (worker) => {
+      const r = await worker.client.workflow.execute(backup, {
+        taskQueue: worker.taskQueue,
+        workflowId: backupWf,
+        args: [{ database: 'app', verify: true }],
       });
-      expect(result.location).toBe(`s3://${bucket}/db/app/${backupWf}.dump.zst`);
-      expect(result.sizeBytes).toBeGreaterThan(8 * 1024 * 1024);
-      expect(result.verified?.ok).toBe(true);
-      expect(result.restored.stage).toBe('completed');
-      expect(await statsOf(target.url)).toEqual(await statsOf(source.url));
+      const handle = await worker.client.workflow.start(restore, {
+        taskQueue: worker.taskQueue,
+        workflowId: uniqueName('restore-s3'),
+        args: [{ into: 'copy', backupId: r.backupId }],
+      });
+      for (let i = 0; i < 200 && (await handle.query(restoreStatusQuery)).stage !== 'awaiting-confirmation'; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      await handle.executeUpdate(confirmRestoreUpdate, { args: [{ confirm: target.name }] });
+      const restored = await handle.result();
+      return { ...r, restored };
+    });
+    expect(result.location).toBe(`s3://${bucket}/db/app/${backupWf}.dump.zst`);
+    expect(result.sizeBytes).toBeGreaterThan(8 * 1024 * 1024);
+    expect(result.verified?.ok).toBe(true);
+    expect(result.restored.stage).toBe('completed');
+    expect(await statsOf(target.url)).toEqual(await statsOf(source.url));
 
-      const stored = await keys();
-      expect(stored).toContain(`db/app/${backupWf}.dump.zst`);
-      expect(stored).toContain(`db/app/${backupWf}.manifest.json`);
-      // A multipart object's ETag is "<md5 of part md5s>-<parts>".
-      const { Contents } = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `db/app/${backupWf}.dump` }));
-      expect(Contents?.[0].ETag).toMatch(/-[2-9]"?$/);
-      const manifest = JSON.parse(
-        await (
-          await s3.client.send(
-            new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: bucket, Key: `db/app/${backupWf}.manifest.json` }),
-          )
-        ).Body!.transformToString(),
-      ) as BackupManifest;
-      expect(manifest.sha256).toBe(result.sha256);
-      // Above backup.md5MaxRows (100 000) a table gets its count only.
-      expect(manifest.tables).toEqual([{ table: 'public.blobs', rows: 220000 }]);
-    } finally {
-      await worker.close();
-    }
+    const stored = await keys();
+    expect(stored).toContain(`db/app/${backupWf}.dump.zst`);
+    expect(stored).toContain(`db/app/${backupWf}.manifest.json`);
+    // A multipart object's ETag is "<md5 of part md5s>-<parts>".
+    const { Contents } = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `db/app/${backupWf}.dump` }));
+    expect(Contents?.[0].ETag).toMatch(/-[2-9]"?$/);
+    const manifest = JSON.parse(
+      await (
+        await s3.client.send(
+          new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: bucket, Key: `db/app/${backupWf}.manifest.json` }),
+        )
+      ).Body!.transformToString(),
+    ) as BackupManifest;
+    expect(manifest.sha256).toBe(result.sha256);
+    // Above backup.md5MaxRows (100 000) a table gets its count only.
+    expect(manifest.tables).toEqual([{ table: 'public.blobs', rows: 220000 }]);
   });
 
   it('a pg_dump that dies mid-stream leaves no object and no open multipart upload', async () => {

@@ -1,18 +1,15 @@
 import { createBackupActivities } from '../../src/activities/backup';
 import { backup } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testDeps, uniqueName, type ScratchDatabase } from '../harness';
+import { scratchDatabase, startTestWorker, testDeps, uniqueName } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 import { backupConfig, fixtureDatabase, storeDir } from './helpers';
 
 jest.setTimeout(120_000);
 
 describe('a dedicated backup worker (backup.transferTaskQueue)', () => {
-  let ops: ScratchDatabase;
-  let source: ScratchDatabase;
-  beforeAll(async () => {
-    [ops, source] = await Promise.all([scratchDatabase('bkt_ops', { ops: true }), fixtureDatabase('bkt_src')]);
-  });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), source?.drop()]);
+  const { ops, source } = databasesForFile({
+    ops: () => scratchDatabase('bkt_ops', { ops: true }),
+    source: () => fixtureDatabase('bkt_src'),
   });
 
   it('runs the dump on the transfer task queue while the workflow stays on the main one', async () => {

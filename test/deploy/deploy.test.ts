@@ -1,22 +1,13 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DeployResult } from '../../src/workflows/deploy/contract';
-import { FAST, openStages, waitForProgress, type Stage, type Stages } from './stage';
+import { FAST, useStages, waitForProgress, type Stage } from './stage';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const plain = { rollingRelease: undefined };
 
 describe("deploy: the runbook's standard deployment against the sandbox and a real Temporal server", () => {
-  let stages: Stages;
+  const stages = useStages();
   let stage: Stage;
-  beforeAll(async () => {
-    stages = await openStages();
-  });
-  afterAll(async () => {
-    await stages?.close();
-  });
-  afterEach(async () => {
-    await stage?.close();
-  });
 
   it('happy path: gates, preview, smoke tests, production build, one promotion, verification, a clean watch, recorded and announced', async () => {
     stage = await stages.forTest({ service: plain });

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { trackingRows } from '../../src/activities/deploy/migrations/runner';
 import type { DeployResult } from '../../src/workflows/deploy/contract';
 import { scratchDatabase, type ScratchDatabase } from '../harness';
-import { FAST, openStages, waitForProgress, type Stage, type Stages } from './stage';
+import { FAST, useStages, waitForProgress, type Stage } from './stage';
 
 const SHA = 'fedcba9876543210fedcba9876543210fedcba98';
 const plain = { rollingRelease: undefined };
@@ -36,17 +36,10 @@ async function fakeGithub(): Promise<{
 }
 
 describe('deploy: pre-deployment checklist gates and migrations', () => {
-  let stages: Stages;
+  const stages = useStages();
   let stage: Stage;
-  beforeAll(async () => {
-    stages = await openStages();
-  });
-  afterAll(async () => {
-    await stages?.close();
-  });
   let app: ScratchDatabase | undefined;
   afterEach(async () => {
-    await stage?.close();
     await app?.drop();
     app = undefined;
   });

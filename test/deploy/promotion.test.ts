@@ -1,6 +1,14 @@
-import { FAST, openStage, waitForProgress, type Stage } from './stage';
+import { FAST, openStage, ROLLBACK_FROM_INCIDENT, rollbackRequestTo, waitForProgress, type Stage } from './stage';
 
 const SHA = '89abcdef0123456789abcdef0123456789abcdef';
+/** Preview and production builds, the rolling release configured and started, and its 10 % stage approved. */
+const RELEASED_TO_50 = [
+  'POST /v13/deployments',
+  'POST /v13/deployments',
+  'PATCH /v1/projects/crav-javari/rolling-release/config',
+  'POST /v1/projects/crav-javari/rolling-release/start',
+  'POST /v1/projects/crav-javari/rolling-release/approve-stage',
+];
 
 describe('deploy: staged promotion (rolling releases) and the rollback workflow', () => {
   let stage: Stage;
@@ -15,14 +23,7 @@ describe('deploy: staged promotion (rolling releases) and the rollback workflow'
     expect(result.verdict).toBe('succeeded');
     expect(result.promotion).toEqual({ stages: [10, 50, 100], percent: 100 });
     const canary = result.production!.id;
-    expect(stage.sideEffects()).toEqual([
-      'POST /v13/deployments',
-      'POST /v13/deployments',
-      'PATCH /v1/projects/crav-javari/rolling-release/config',
-      'POST /v1/projects/crav-javari/rolling-release/start',
-      'POST /v1/projects/crav-javari/rolling-release/approve-stage',
-      'POST /v1/projects/crav-javari/rolling-release/complete',
-    ]);
+    expect(stage.sideEffects()).toEqual([...RELEASED_TO_50, 'POST /v1/projects/crav-javari/rolling-release/complete']);
     const config = stage.calls().find((c) => c.method === 'PATCH')!.body;
     expect(config).toEqual({
       enabled: true,
@@ -48,14 +49,7 @@ describe('deploy: staged promotion (rolling releases) and the rollback workflow'
     expect(result.verdict).toBe('rolled-back');
     expect(result.verdictReason).toMatch(/^critical breach at 50%: p99 14000 ms > 10000 ms/);
     expect(result.promotion?.percent).toBe(50);
-    expect(stage.sideEffects()).toEqual([
-      'POST /v13/deployments',
-      'POST /v13/deployments',
-      'PATCH /v1/projects/crav-javari/rolling-release/config',
-      'POST /v1/projects/crav-javari/rolling-release/start',
-      'POST /v1/projects/crav-javari/rolling-release/approve-stage',
-      `POST /v1/projects/crav-javari/rollback/${before}`,
-    ]);
+    expect(stage.sideEffects()).toEqual([...RELEASED_TO_50, `POST /v1/projects/crav-javari/rollback/${before}`]);
     expect(stage.sandbox.apps.production('crav-javari')).toMatchObject({ current: before, canary: undefined, canaryPercent: 0 });
     const release = await stage.deps.platforms!.vercel.getRollingRelease('crav-javari');
     expect(release.rollingRelease?.state).toBe('ABORTED');
@@ -67,23 +61,11 @@ describe('deploy: staged promotion (rolling releases) and the rollback workflow'
     const [current, older] = list.deployments.map((d) => d.uid);
     expect(stage.sandbox.apps.production('crav-javari')!.current).toBe(current);
     await stage.worker.run(async () => {
-      const first = await stage.startRollback({
-        service: 'javari-web',
-        reason: 'checkout errors after the last release',
-        requestedBy: 'roy',
-        incidentId: 'incident-checkout-1',
-        durations: FAST,
-      });
+      const first = await stage.startRollback(ROLLBACK_FROM_INCIDENT);
       expect(first.workflowId).toBe('rollback-javari-web-incident-checkout-1');
       const r1 = await first.result();
       expect(r1).toMatchObject({ from: { id: current }, to: { id: older }, verified: true, alreadyCurrent: false, stage: 'done' });
-      const second = await stage.startRollback({
-        service: 'javari-web',
-        toDeploymentId: older,
-        reason: 'make sure',
-        requestedBy: 'ana',
-        durations: FAST,
-      });
+      const second = await stage.startRollback(rollbackRequestTo(older));
       const r2 = await second.result();
       expect(r2).toMatchObject({ to: { id: older }, alreadyCurrent: true, verified: true });
     });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { testEnv } from '../harness';
-import { FAST, openStage, waitForProgress } from './stage';
+import { FAST, openStage, ROLLBACK_FROM_INCIDENT, rollbackRequestTo, waitForProgress } from './stage';
 
 /**
  * Recorded deploy and rollback histories replayed with the current workflow code: a change that would break
@@ -66,22 +66,10 @@ const record = process.env.RECORD_DEPLOY_HISTORIES === '1';
       const list = await stage.deps.platforms!.vercel.listDeployments({ projectId: 'crav-javari', target: 'production' });
       const older = list.deployments[1].uid;
       await stage.worker.run(async () => {
-        const first = await stage.startRollback({
-          service: 'javari-web',
-          reason: 'checkout errors after the last release',
-          requestedBy: 'roy',
-          incidentId: 'incident-checkout-1',
-          durations: FAST,
-        });
+        const first = await stage.startRollback(ROLLBACK_FROM_INCIDENT);
         await first.result();
         writeFileSync(path.join(DIR, 'rollback-to-previous.json'), historyToJSON(await first.fetchHistory()));
-        const second = await stage.startRollback({
-          service: 'javari-web',
-          toDeploymentId: older,
-          reason: 'make sure',
-          requestedBy: 'ana',
-          durations: FAST,
-        });
+        const second = await stage.startRollback(rollbackRequestTo(older));
         await second.result();
         writeFileSync(path.join(DIR, 'rollback-already-current.json'), historyToJSON(await second.fetchHistory()));
         const third = await stage.startRollback({

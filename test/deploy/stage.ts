@@ -4,8 +4,8 @@
  * `openStages()` opens the sandbox, database and Temporal connections once per file (beforeAll);
  * each test then gets its own config, activities and task queue from `forTest()`.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { createPlatformClients } from '../../src/platforms';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
@@ -20,7 +20,9 @@ import {
 } from '../../src/workflows/deploy/contract';
 import { deploy, rollback } from '../../src/workflows';
 import {
+  quietRuntime,
   scratchDatabase,
+  startTestWorker,
   testClient,
   testConfig,
   testDeps,
@@ -32,7 +34,6 @@ import {
 } from '../harness';
 import { createActivities, type Activities, type ActivityDeps } from '../../src/activities';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/workflows/common/search-attributes';
-import { dataConverterFromEnv } from '../../src/temporal/codec';
 
 /**
  * Durations scaled down: a 3-sample watch. The dev server fires timers on whole seconds, so a
@@ -47,6 +48,24 @@ export const FAST = {
   buildTimeout: 60_000,
   approvalTimeout: 60_000,
 };
+
+/** The rollback an incident asks for: to the deployment before the current one, with millisecond durations. */
+export const ROLLBACK_FROM_INCIDENT: RollbackInput = {
+  service: 'javari-web',
+  reason: 'checkout errors after the last release',
+  requestedBy: 'roy',
+  incidentId: 'incident-checkout-1',
+  durations: FAST,
+};
+
+/** A second request, by someone else, naming the deployment to roll back to. */
+export const rollbackRequestTo = (toDeploymentId: string): RollbackInput => ({
+  service: 'javari-web',
+  toDeploymentId,
+  reason: 'make sure',
+  requestedBy: 'ana',
+  durations: FAST,
+});
 
 export interface Stage {
   sandbox: Sandbox;
@@ -94,12 +113,7 @@ export interface Stages {
 }
 
 export async function openStages(): Promise<Stages> {
-  try {
-    // Rust-core warnings about task queues shut down between tests stay out of the output.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // already installed in this test file
-  }
+  quietRuntime();
   const [sandbox, ops, native, client] = await Promise.all([
     startSandbox({ timing: 10 }),
     scratchDatabase('deploy', { ops: true }),
@@ -130,7 +144,8 @@ export async function openStages(): Promise<Stages> {
     };
     let worker: TestWorker | undefined;
     if (opts.timeSkipping) worker = await timeSkippingWorker(activities());
-    else if (!opts.noWorker) worker = await workerOn(native, client.client, activities());
+    else if (!opts.noWorker)
+      worker = await startTestWorker({ activities: activities(), shared: { nativeConnection: native, client: client.client } });
     if (worker && opts.withAlerts) deps.temporal = { client: worker.client, taskQueue: worker.taskQueue };
     const stage: Stage = {
       sandbox,
@@ -182,31 +197,42 @@ export async function openStages(): Promise<Stages> {
   };
 }
 
+/**
+ * openStages() for the whole file (opened before its tests, closed after them); the stage a test gets from
+ * `forTest` is closed after that test.
+ */
+export function useStages(): Pick<Stages, 'sandbox' | 'ops' | 'forTest'> {
+  let stages: Stages | undefined;
+  let current: Stage | undefined;
+  beforeAll(async () => {
+    stages = await openStages();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  afterAll(async () => {
+    await stages?.close();
+  });
+  return {
+    get sandbox() {
+      return stages!.sandbox;
+    },
+    get ops() {
+      return stages!.ops;
+    },
+    async forTest(opts) {
+      current = await stages!.forTest(opts);
+      return current;
+    },
+  };
+}
+
 /** A stage of its own (sandbox, database, worker): for files with one test or a special setup. */
 export async function openStage(opts: StageOptions = {}): Promise<Stage> {
   const stages = await openStages();
   const stage = await stages.forTest(opts);
   return { ...stage, close: () => stages.close() };
-}
-
-/** A worker for one test on its own task queue, over the file's connections. */
-async function workerOn(connection: NativeConnection, client: Client, activities: object): Promise<TestWorker> {
-  const taskQueue = uniqueName('tq');
-  const w = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle: { codePath: testEnv.workflowBundle },
-    activities,
-    dataConverter: dataConverterFromEnv(process.env), // as testClient's
-  });
-  return {
-    taskQueue,
-    client,
-    run: (fn) => w.runUntil(fn),
-    async close() {
-      if (w.getState() === 'RUNNING') w.shutdown();
-    },
-  };
 }
 
 async function timeSkippingWorker(activities: object): Promise<TestWorker> {

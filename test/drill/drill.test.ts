@@ -4,29 +4,17 @@
  */
 import { runScenario, SCENARIOS } from '../../src/drill/runner';
 import { explain, worldProblems } from './assert-clean';
-import { openDrillWorld, type TestDrillWorld } from './world';
+import { enableRollingReleases, oncePerFile } from '../harness/fixtures';
+import { openDrillWorld } from './world';
 
 jest.setTimeout(240_000);
 
 describe('runbook drill scenarios', () => {
-  let t: TestDrillWorld;
+  const t = oncePerFile(openDrillWorld, (world) => world.close());
   beforeAll(async () => {
-    t = await openDrillWorld();
     // As after any deploy of this service (rollingRelease 10/50/100), the project releases production builds in
     // stages: a build made by a playbook (provider-outage) only serves production once it is released.
-    const res = await fetch(`${t.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
-      body: JSON.stringify({
-        enabled: true,
-        advancementType: 'manual-approval',
-        stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
-      }),
-    });
-    expect(res.status).toBeLessThan(300);
-  });
-  afterAll(async () => {
-    await t?.close();
+    expect(await enableRollingReleases(t.sandbox, 'crav-javari')).toBeLessThan(300);
   });
 
   const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
@@ -48,13 +36,7 @@ describe('runbook drill scenarios', () => {
 });
 
 describe('a drill fails when the automation does not do its part', () => {
-  let t: TestDrillWorld;
-  beforeAll(async () => {
-    t = await openDrillWorld();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = oncePerFile(openDrillWorld, (world) => world.close());
 
   it('alert-storm fails when the receiver turns the deliveries away, and still cleans up', async () => {
     const world = { ...t.world, receiver: { url: t.world.receiver!.url, token: 'not-the-token' } };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
@@ -30,8 +30,8 @@ function required(name: string): string {
 }
 
 let runtimeQuieted = false;
-/** Keep Rust-core warnings (e.g. about task queues being shut down) out of test output. */
-function quietRuntime(): void {
+/** Keep Rust-core warnings (e.g. about task queues being shut down) out of test output; call before the first connection. */
+export function quietRuntime(): void {
   if (runtimeQuieted) return;
   runtimeQuieted = true;
   try {
@@ -129,13 +129,21 @@ export async function startTestWorker(opts: {
   address?: string;
   /** Payload codecs for the worker and its client; by default the service's own from the environment (RUNBOOK_PAYLOAD_KEY). */
   dataConverter?: DataConverter;
+  /** The activities raise alerts (deps.temporal): the incidents they open run on this worker, started by its client. */
+  raisesAlerts?: boolean;
+  /** Connections the file holds open for all its workers (close() leaves them open). */
+  shared?: { nativeConnection: NativeConnection; client: Client };
 }): Promise<TestWorker> {
   quietRuntime();
   const taskQueue = opts.taskQueue ?? uniqueName('tq');
   const address = opts.address ?? testEnv.temporalAddress;
-  const nativeConnection = await NativeConnection.connect({ address });
-  const activities = { ...(opts.deps ? createActivities(opts.deps) : {}), ...(opts.activities ?? {}) };
   const dataConverter = opts.dataConverter ?? dataConverterFromEnv(process.env);
+  const { client, connection } = opts.shared
+    ? { client: opts.shared.client, connection: undefined }
+    : await testClient(address, dataConverter);
+  const nativeConnection = opts.shared?.nativeConnection ?? (await NativeConnection.connect({ address }));
+  const deps = opts.deps && opts.raisesAlerts ? { ...opts.deps, temporal: { client, taskQueue } } : opts.deps;
+  const activities = { ...(deps ? createActivities(deps) : {}), ...(opts.activities ?? {}) };
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
@@ -144,17 +152,33 @@ export async function startTestWorker(opts: {
     activities,
     ...opts.worker,
   });
-  const { client, connection } = await testClient(address, dataConverter);
   return {
     taskQueue,
     client,
     run: (fn) => worker.runUntil(fn),
     async close() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await connection.close();
+      if (opts.shared) return;
+      await connection?.close();
       await nativeConnection.close();
     },
   };
+}
+
+/** Runs `fn` while a worker started with `opts` polls (see startTestWorker); the worker is closed after, whatever happened. */
+export async function withTestWorker<T>(opts: Parameters<typeof startTestWorker>[0], fn: (worker: TestWorker) => Promise<T>): Promise<T> {
+  const worker = await startTestWorker(opts);
+  try {
+    return await worker.run(() => fn(worker));
+  } finally {
+    await worker.close();
+  }
+}
+
+/** Expects `run` to fail as a workflow whose input was refused, the failure naming `field`. */
+export async function expectRefusedInput(run: Promise<unknown>, field: string): Promise<void> {
+  await expect(run).rejects.toThrow(WorkflowFailedError);
+  await expect(run).rejects.toMatchObject({ cause: { message: expect.stringContaining(field) } });
 }
 
 /** The time-skipping test server from the installed binary (never the SDK's download). */

@@ -4,25 +4,16 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import type { Client, Connection } from '@temporalio/client';
-import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
+import type { Client } from '@temporalio/client';
+import { startSandbox, seedFromConfig } from '../../src/sandbox';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { incidentStateQuery, type IncidentState } from '../../src/workflows/incident/contract';
 import type { HealthCheckResult } from '../../src/workflows/health/contract';
 import { healthCheck } from '../../src/workflows';
-import type { ActivityDeps } from '../../src/activities';
-import {
-  scratchDatabase,
-  startTestWorker,
-  testClient,
-  testConfig,
-  testDeps,
-  uniqueName,
-  withSandboxPlatforms,
-  type ScratchDatabase,
-  type TestWorker,
-} from '../harness';
+import { startTestWorker, testConfig, testDeps, uniqueName, withSandboxPlatforms, type TestWorker } from '../harness';
+import { openSandboxStack, type SandboxStack } from '../harness/fixtures';
 import { waitForState } from '../incident/helpers';
+import { runHealthCheck } from './helpers';
 
 /**
  * The 5-minute health check against the sandbox, real PostgreSQL, a real TLS server and a real Temporal
@@ -61,16 +52,12 @@ function selfSigned(dir: string, name: string, days: number): { key: string; cer
 }
 
 describe('healthCheck', () => {
-  let ops: ScratchDatabase;
-  let app: ScratchDatabase;
-  let sandbox: Sandbox;
   let tlsServer: tls.Server;
   let good: { key: string; cert: string };
   let expiring: { key: string; cert: string };
+  let stack: SandboxStack;
   let client: Client;
-  let connection: Connection;
   let worker: TestWorker;
-  let deps: ActivityDeps;
   let tlsHost: string;
 
   beforeAll(async () => {
@@ -83,12 +70,6 @@ describe('healthCheck', () => {
     await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
     tlsHost = `127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
 
-    [ops, app, sandbox] = await Promise.all([
-      scratchDatabase('health_ops', { ops: true }),
-      scratchDatabase('health_app'),
-      startSandbox({ timing: 20 }),
-    ]);
-    await app.pool.query('CREATE TABLE stuck_jobs (id serial PRIMARY KEY, since timestamptz NOT NULL DEFAULT now())');
     const base = testConfig();
     const config = testConfig({
       incidents: { ...base.incidents, flapGuard: 1_000 },
@@ -108,30 +89,19 @@ describe('healthCheck', () => {
         ],
       },
     });
-    seedFromConfig(sandbox, config);
-    ({ client, connection } = await testClient());
-    const taskQueue = uniqueName('health');
-    deps = {
-      ...withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 }),
-      temporal: { client, taskQueue },
-    };
-    worker = await startTestWorker({ deps, taskQueue });
+    stack = await openSandboxStack(config, { prefix: 'health', requestTimeoutMs: 3_000 });
+    await stack.app.pool.query('CREATE TABLE stuck_jobs (id serial PRIMARY KEY, since timestamptz NOT NULL DEFAULT now())');
+    worker = await startTestWorker({ deps: stack.deps, raisesAlerts: true });
+    client = worker.client;
   });
 
   afterAll(async () => {
     await worker?.close();
-    await connection?.close();
-    await sandbox?.stop();
     tlsServer?.close();
-    await Promise.all([ops?.drop(), app?.drop()]);
+    await stack?.close();
   });
 
-  const run = () =>
-    client.workflow.execute(healthCheck, {
-      taskQueue: worker.taskQueue,
-      workflowId: uniqueName('health-check'),
-      args: [{ requestedBy: 'jest' }],
-    });
+  const run = () => runHealthCheck(worker);
 
   const incidentRuns = async (): Promise<string[]> => {
     const ids: string[] = [];
@@ -152,7 +122,7 @@ describe('healthCheck', () => {
         const healthy = await run();
         expect(healthy.failing).toEqual([]);
         expect(healthy.transitions).toEqual([]);
-        const { rows: checked } = await ops.pool.query<{ check_key: string; status: string }>(
+        const { rows: checked } = await stack.ops.pool.query<{ check_key: string; status: string }>(
           'SELECT check_key, status FROM health_results ORDER BY check_key',
         );
         expect(checked.map((r) => r.check_key)).toEqual(
@@ -177,11 +147,11 @@ describe('healthCheck', () => {
 
         // Break things: error rate above 5 %, OpenAI down, an Edge Function failing to boot, a certificate about
         // to expire, and a SQL alert rule that returns a row.
-        sandbox.apps.degrade(production, { errorRate: 7.5 });
-        sandbox.providers.set('openai', { indicator: 'major' });
-        sandbox.supabase.setFunctionDown(deps.config.platforms.supabase.projectRef!, 'ai-query', true);
+        stack.sandbox.apps.degrade(production, { errorRate: 7.5 });
+        stack.sandbox.providers.set('openai', { indicator: 'major' });
+        stack.sandbox.supabase.setFunctionDown(stack.deps.config.platforms.supabase.projectRef!, 'ai-query', true);
         tlsServer.setSecureContext({ key: expiring.key, cert: expiring.cert });
-        await app.pool.query('INSERT INTO stuck_jobs DEFAULT VALUES');
+        await stack.app.pool.query('INSERT INTO stuck_jobs DEFAULT VALUES');
 
         const failing = await run();
         const opened = Object.fromEntries(failing.transitions.map((t) => [t.key, [t.to, t.severity]]));
@@ -228,16 +198,16 @@ describe('healthCheck', () => {
           const s = await client.workflow.getHandle(incidentWorkflowId(key)).query(incidentStateQuery);
           expect(Object.values(s.alerts)[0].deliveries).toBe(1);
         }
-        expect(sandbox.pagerduty.events().filter((e) => e.event_action === 'trigger')).toHaveLength(
+        expect(stack.sandbox.pagerduty.events().filter((e) => e.event_action === 'trigger')).toHaveLength(
           keys.filter((k) => ['P0', 'P1'].includes(String(severities[k]))).length,
         );
 
         // Recovery: every check resolves its alert, and every incident resolves after the flap guard.
-        sandbox.apps.restore(production);
-        sandbox.providers.set('openai', { indicator: 'none' });
-        sandbox.supabase.setFunctionDown(deps.config.platforms.supabase.projectRef!, 'ai-query', false);
+        stack.sandbox.apps.restore(production);
+        stack.sandbox.providers.set('openai', { indicator: 'none' });
+        stack.sandbox.supabase.setFunctionDown(stack.deps.config.platforms.supabase.projectRef!, 'ai-query', false);
         tlsServer.setSecureContext({ key: good.key, cert: good.cert });
-        await app.pool.query('DELETE FROM stuck_jobs');
+        await stack.app.pool.query('DELETE FROM stuck_jobs');
 
         const recovered: HealthCheckResult = await run();
         expect(recovered.failing).toEqual([]);
@@ -251,7 +221,7 @@ describe('healthCheck', () => {
           expect(Object.values(s.alerts)[0].status).toBe('resolved');
         }
         expect(await incidentRuns()).toEqual(expectedIds);
-        const { rows: state } = await ops.pool.query<{ status: string }>('SELECT DISTINCT status FROM health_alert_state');
+        const { rows: state } = await stack.ops.pool.query<{ status: string }>('SELECT DISTINCT status FROM health_alert_state');
         expect(state).toEqual([{ status: 'ok' }]);
       }),
     180_000,
@@ -262,19 +232,15 @@ describe('healthCheck', () => {
     const box = await startSandbox({ timing: 20 });
     try {
       seedFromConfig(box, netlify);
-      const taskQueue = uniqueName('hub');
-      const hubDeps = {
-        ...withSandboxPlatforms(testDeps(netlify, ops, { app: app.url }), box, { requestTimeoutMs: 3_000 }),
-        temporal: { client, taskQueue },
-      };
-      const hub = await startTestWorker({ deps: hubDeps, taskQueue });
+      const hubDeps = withSandboxPlatforms(testDeps(netlify, stack.ops, { app: stack.app.url }), box, { requestTimeoutMs: 3_000 });
+      const hub = await startTestWorker({ deps: hubDeps, raisesAlerts: true });
       await hub.run(async () => {
         const check = (workflowId = uniqueName('hub')) =>
           client.workflow.execute(healthCheck, { taskQueue: hub.taskQueue, workflowId, args: [{}] });
         const first = uniqueName('hub');
         const healthy = await check(first);
         expect(healthy.failing).toEqual([]);
-        const { rows } = await ops.pool.query<{ check_key: string; summary: string }>(
+        const { rows } = await stack.ops.pool.query<{ check_key: string; summary: string }>(
           `SELECT r.check_key, r.summary FROM health_results r JOIN health_runs h ON h.id = r.run_id
             WHERE h.workflow_id = $1 ORDER BY r.check_key`,
           [first],

@@ -1,25 +1,15 @@
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import type { Client, Connection } from '@temporalio/client';
-import { createActivities, type ActivityDeps } from '../../src/activities';
+import type { Client } from '@temporalio/client';
+import { createActivities } from '../../src/activities';
 import { connectionsCheck } from '../../src/activities/health/checks';
 import type { RunbookConfig } from '../../src/config/schema';
-import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { healthCheck } from '../../src/workflows';
-import {
-  scratchDatabase,
-  startTestWorker,
-  testClient,
-  testConfig,
-  testDeps,
-  uniqueName,
-  withSandboxPlatforms,
-  type ScratchDatabase,
-  type TestWorker,
-} from '../harness';
+import { scratchDatabase, startTestWorker, testConfig, testDeps, type ScratchDatabase, type TestWorker } from '../harness';
+import { openSandboxStack, type SandboxStack } from '../harness/fixtures';
 import { waitForState } from '../incident/helpers';
+import { runHealthCheck } from './helpers';
 
 /**
  * The first runbook's three Custom Alerts (Monitoring & Alerts → Setting Up Alerts) as the example config
@@ -171,55 +161,35 @@ describe('the first runbook SQL alert rules', () => {
 });
 
 describe('one overload, one incident', () => {
-  let ops: ScratchDatabase;
-  let app: ScratchDatabase;
-  let sandbox: Sandbox;
+  let stack: SandboxStack;
   let client: Client;
-  let connection: Connection;
   let worker: TestWorker;
   const held: PgClient[] = [];
 
   beforeAll(async () => {
-    [ops, app, sandbox] = await Promise.all([
-      scratchDatabase('overload_ops', { ops: true }),
-      scratchDatabase('overload_app'),
-      startSandbox({ timing: 20 }),
-    ]);
-    await prepareAppDatabase(app.url, path.resolve(__dirname, '..', '..', base.deploy.migrationsDir!), { historyDays: 0 });
     const config = testConfig({
       incidents: { ...base.incidents, flapGuard: 1_000 },
       maintenance: { ...base.maintenance, tlsHosts: [], cleanup: [] },
     });
-    seedFromConfig(sandbox, config);
-    ({ client, connection } = await testClient());
-    const taskQueue = uniqueName('overload');
-    const deps: ActivityDeps = {
-      ...withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 }),
-      temporal: { client, taskQueue },
-    };
-    worker = await startTestWorker({ deps, taskQueue });
+    stack = await openSandboxStack(config, { prefix: 'overload', requestTimeoutMs: 3_000 });
+    await prepareAppDatabase(stack.app.url, path.resolve(__dirname, '..', '..', base.deploy.migrationsDir!), { historyDays: 0 });
+    worker = await startTestWorker({ deps: stack.deps, raisesAlerts: true });
+    client = worker.client;
   });
   afterAll(async () => {
     await Promise.all(held.splice(0).map((c) => c.end()));
     await worker?.close();
-    await connection?.close();
-    await sandbox?.stop();
-    await Promise.all([ops?.drop(), app?.drop()]);
+    await stack?.close();
   });
 
-  const run = () =>
-    client.workflow.execute(healthCheck, {
-      taskQueue: worker.taskQueue,
-      workflowId: uniqueName('health-check'),
-      args: [{ requestedBy: 'jest' }],
-    });
+  const run = () => runHealthCheck(worker);
 
   it('the connections rule and the pool check of the same overload open one incident with both alerts, and both resolve it', () =>
     worker.run(async () => {
-      const n = Number((await app.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity`)).rows[0].n);
+      const n = Number((await stack.app.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity`)).rows[0].n);
       const extra = await Promise.all(
         Array.from({ length: 195 - n }, async () => {
-          const c = new PgClient({ connectionString: app.url, application_name: 'overload' });
+          const c = new PgClient({ connectionString: stack.app.url, application_name: 'overload' });
           c.on('error', () => undefined);
           await c.connect();
           return c;

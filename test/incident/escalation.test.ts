@@ -1,12 +1,9 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities';
 import { parseConfig } from '../../src/config/load';
 import type { RunbookConfig, Severity } from '../../src/config/schema';
 import { acknowledgeUpdate, setSeverityUpdate, type IncidentState } from '../../src/workflows/incident/contract';
-import { testConfig, testEnv, timeSkippingEnv, uniqueName } from '../harness';
-import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
+import { testConfig, timeSkippingEnv } from '../harness';
+import { oncePerFile, wallClock } from '../harness/fixtures';
+import { alert, incidentStacksForFile, key, pdTriggers, waitForState, withTimeSkippedIncidents } from './helpers';
 
 /**
  * The escalation matrix (config `incidents.escalation`) of both example configs, with time skipped: per
@@ -57,56 +54,9 @@ const cases: Case[] = [
   { example: 'vercel-supabase', severity: 'P3', steps: [{ after: 'next-business-day', targets: ['primary'] }] },
 ];
 
-/** Wall-clock parts of an instant in the config's zone. */
-function local(ms: number, config: RunbookConfig) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: config.timezone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-  }).formatToParts(new Date(ms));
-  const get = (t: string) => parts.find((p) => p.type === t)!.value;
-  return {
-    weekday: get('weekday').toLowerCase(),
-    time: `${get('hour')}:${get('minute')}`,
-    date: `${get('year')}-${get('month')}-${get('day')}`,
-  };
-}
-
 describe('escalation matrix with time skipped', () => {
-  let env: TestWorkflowEnvironment;
-  const stacks = new Map<string, IncidentStack>();
-
-  beforeAll(async () => {
-    env = await timeSkippingEnv();
-    for (const example of ['vercel-supabase', 'netlify-supabase'] as const)
-      stacks.set(example, await incidentStack(incidentConfig({}, example)));
-  });
-  afterAll(async () => {
-    await env?.teardown();
-    for (const s of stacks.values()) await s.close();
-  });
-
-  /** A worker on a queue of its own; what the test started is terminated after (the test server skips time only when idle). */
-  async function withWorker(stack: IncidentStack, fn: (taskQueue: string, started: WorkflowHandle[]) => Promise<void>): Promise<void> {
-    const taskQueue = uniqueName('esc');
-    const started: WorkflowHandle[] = [];
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: testEnv.workflowBundle },
-      activities: createActivities(stack.deps),
-    });
-    try {
-      await worker.runUntil(fn(taskQueue, started));
-    } finally {
-      for (const h of started) await h.terminate('test over').catch(() => undefined);
-    }
-  }
+  const env = oncePerFile(timeSkippingEnv, (e) => e.teardown());
+  const stacks = incidentStacksForFile({});
 
   const routingKey = (config: RunbookConfig, name: string) =>
     `sandbox-${config.oncall.levels.find((l) => l.name === name)!.pagerdutyRoutingKeyEnv!.toLowerCase()}`;
@@ -116,16 +66,8 @@ describe('escalation matrix with time skipped', () => {
     async ({ example, severity, steps }) => {
       const stack = stacks.get(example)!;
       const config = stack.deps.config;
-      await withWorker(stack, async (taskQueue, started) => {
-        const handle = await raise(
-          env.client,
-          taskQueue,
-          [alert({ dedupKey: key(`esc-${example}-${severity}`), severity, summary: `${severity} down` })],
-          {
-            searchAttributes: false,
-          },
-        );
-        started.push(handle);
+      await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
+        const handle = await raiseHere([alert({ dedupKey: key(`esc-${example}-${severity}`), severity, summary: `${severity} down` })]);
         const id = handle.workflowId;
         let s: IncidentState = await waitForState(handle, (x) => Boolean(x.detectedAt) && x.chatOpened, 'the initial response');
         expect(s.severity).toBe(severity);
@@ -139,8 +81,8 @@ describe('escalation matrix with time skipped', () => {
             if (step.after > 0) expect(Date.parse(s.escalation.dueAt!)).toBe(dueMs);
           } else {
             dueMs = Date.parse(s.escalation.dueAt!);
-            const due = local(dueMs, config);
-            expect(due.date).not.toBe(local(detectedMs, config).date);
+            const due = wallClock(dueMs, config.timezone);
+            expect(due.date).not.toBe(wallClock(detectedMs, config.timezone).date);
             expect(dueMs - detectedMs).toBeLessThanOrEqual(7 * DAY);
             if (step.after === 'next-business-day') {
               expect(due.time).toBe(config.businessHours.start);
@@ -192,9 +134,8 @@ describe('escalation matrix with time skipped', () => {
 
   it('an acknowledgement between the steps stops the matrix: High paged the technical lead, never the system admin', async () => {
     const stack = stacks.get('netlify-supabase')!;
-    await withWorker(stack, async (taskQueue, started) => {
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('esc-ack'), severity: 'P1' })], { searchAttributes: false });
-      started.push(handle);
+    await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
+      const handle = await raiseHere([alert({ dedupKey: key('esc-ack'), severity: 'P1' })]);
       await waitForState(handle, (x) => x.chatOpened, 'the initial response');
       await env.sleep(31 * MINUTE);
       await waitForState(handle, (x) => x.escalation.pages.length === 1, 'the technical lead paged');
@@ -209,11 +150,8 @@ describe('escalation matrix with time skipped', () => {
 
   it('a severity raised to Critical pages the Critical row at once, without paging anyone twice', async () => {
     const stack = stacks.get('netlify-supabase')!;
-    await withWorker(stack, async (taskQueue, started) => {
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('esc-raise'), severity: 'P1' })], {
-        searchAttributes: false,
-      });
-      started.push(handle);
+    await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
+      const handle = await raiseHere([alert({ dedupKey: key('esc-raise'), severity: 'P1' })]);
       await waitForState(handle, (x) => x.chatOpened, 'the initial response');
       await env.sleep(40 * MINUTE);
       await waitForState(handle, (x) => x.escalation.pages.length === 1, 'the technical lead paged at 30 min');

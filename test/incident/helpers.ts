@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../src/activities';
 import type { RunbookConfig } from '../../src/config/schema';
-import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
+import type { Sandbox } from '../../src/sandbox';
 import { incidentWorkflowId, type Alert, type AlertInput } from '../../src/workflows/common/alerts';
 import {
   alertsSignal,
@@ -15,7 +16,8 @@ import {
 } from '../../src/workflows/incident/contract';
 import type { incident } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';
-import { scratchDatabase, testConfig, testDeps, testEnv, uniqueName, withSandboxPlatforms, type ScratchDatabase } from '../harness';
+import { testConfig, testEnv, uniqueName } from '../harness';
+import { openSandboxStack, withTimeSkippingWorker, type SandboxStack } from '../harness/fixtures';
 
 /** The first runbook's example config with the incidents section changed by `incidents`. */
 export function incidentConfig(
@@ -26,35 +28,28 @@ export function incidentConfig(
   return testConfig({ incidents: { ...base.incidents, ...incidents } }, example);
 }
 
-export interface IncidentStack {
-  ops: ScratchDatabase;
-  app: ScratchDatabase;
-  sandbox: Sandbox;
-  deps: ActivityDeps;
-  close(): Promise<void>;
-}
+export type IncidentStack = SandboxStack;
 
 /** Ops and app databases, a sandbox seeded from the config, and activity deps whose platform calls all go to it. */
-export async function incidentStack(config: RunbookConfig): Promise<IncidentStack> {
-  const [ops, app, sandbox] = await Promise.all([
-    scratchDatabase('incident_ops', { ops: true }),
-    scratchDatabase('incident_app'),
-    startSandbox({ timing: 20 }),
-  ]);
-  // An idle pooled connection ended by the server is discarded by the pool; without a listener it would crash the test.
-  for (const db of [ops, app]) db.pool.on('error', () => undefined);
-  seedFromConfig(sandbox, config);
-  const deps = withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, { requestTimeoutMs: 3_000 });
-  return {
-    ops,
-    app,
-    sandbox,
-    deps,
-    async close() {
-      await sandbox.stop();
-      await Promise.all([ops.drop(), app.drop()]);
-    },
-  };
+export const incidentStack = (config: RunbookConfig): Promise<IncidentStack> =>
+  openSandboxStack(config, { prefix: 'incident', requestTimeoutMs: 3_000 });
+
+/**
+ * An incident stack per example config for the whole file (opened one after the other before its tests, closed
+ * after them), with the incidents section changed by `incidents`.
+ */
+export function incidentStacksForFile(
+  incidents: Partial<RunbookConfig['incidents']>,
+): Map<'vercel-supabase' | 'netlify-supabase', IncidentStack> {
+  const stacks = new Map<'vercel-supabase' | 'netlify-supabase', IncidentStack>();
+  beforeAll(async () => {
+    for (const example of ['vercel-supabase', 'netlify-supabase'] as const)
+      stacks.set(example, await incidentStack(incidentConfig(incidents, example)));
+  });
+  afterAll(async () => {
+    for (const s of stacks.values()) await s.close();
+  });
+  return stacks;
 }
 
 /** A normalized alert as the receiver hands it over. */
@@ -89,6 +84,24 @@ export async function raise(
     // The time-skipping test server knows no custom search attributes.
     ...(opts.searchAttributes === false ? {} : incidentStartOptions({ dedupKey, title: alerts[0].summary })),
   });
+}
+
+/**
+ * Runs `fn` with a worker for `deps` on the time-skipping server. `raiseHere` raises alerts on it as the receiver
+ * does, without search attributes (that server knows none); every incident it opened is terminated after.
+ */
+export function withTimeSkippedIncidents(
+  env: TestWorkflowEnvironment,
+  deps: ActivityDeps,
+  fn: (raiseHere: (alerts: Alert[]) => Promise<WorkflowHandle<typeof incident>>) => Promise<void>,
+): Promise<void> {
+  return withTimeSkippingWorker(env, deps, (taskQueue, started) =>
+    fn(async (alerts) => {
+      const handle = await raise(env.client, taskQueue, alerts, { searchAttributes: false });
+      started.push(handle);
+      return handle;
+    }),
+  );
 }
 
 /** Polls the state query until `ok` holds (real time; the workflow is driven by its worker meanwhile). */

@@ -10,45 +10,24 @@ import {
   type TimelineKind,
 } from '../../src/workflows/incident/contract';
 import type { incident } from '../../src/workflows';
-import { startTestWorker, type TestWorker } from '../harness';
-import {
-  alert,
-  incidentConfig,
-  incidentStack,
-  key,
-  pdTriggers,
-  raise,
-  recordHistory,
-  rejection,
-  waitForState,
-  type IncidentStack,
-} from './helpers';
+import { useStackWithWorker } from '../harness/fixtures';
+import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState } from './helpers';
 
 /**
  * The whole incident against the sandbox and a real Temporal server: paged once, acknowledged, mitigated by a
  * rollback, resolved through the flap guard (status page and PagerDuty resolved), post-mortem drafted and done.
  */
 describe('incident lifecycle against the sandbox', () => {
-  let stack: IncidentStack;
-  let worker: TestWorker;
   const config = incidentConfig({ flapGuard: 1_500, postmortemReminder: 60_000, postmortemDeadline: 120_000 });
-
-  beforeAll(async () => {
-    stack = await incidentStack(config);
-    worker = await startTestWorker({ deps: stack.deps });
-  });
-  afterAll(async () => {
-    await worker?.close();
-    await stack?.close();
-  });
+  const t = useStackWithWorker(() => incidentStack(config), { workerPer: 'file' });
 
   it('pages once, escalates nothing once acknowledged, rolls back on approval, resolves and drafts the post-mortem', async () => {
-    const { sandbox, ops } = stack;
+    const { sandbox, ops } = t.stack;
     const dedupKey = key('outage');
     const firing = alert({ dedupKey, summary: 'javariai.com /api/health returns 500', service: 'javari-web', customerFacing: true });
 
-    await worker.run(async () => {
-      const handle = (await raise(worker.client, worker.taskQueue, [firing])) as WorkflowHandle<typeof incident>;
+    await t.worker.run(async () => {
+      const handle = (await raise(t.worker.client, t.worker.taskQueue, [firing])) as WorkflowHandle<typeof incident>;
       const incidentId = handle.workflowId;
 
       // Detection and initial response: P0 from the severity label, paged, chat, status page.
@@ -96,7 +75,7 @@ describe('incident lifecycle against the sandbox', () => {
       expect(rollbacks).toHaveLength(1);
       expect(rollbacks[0].path).toContain(String(done.result?.to));
       // The deploy runbook's own `rollback` workflow did it, as a child of the incident.
-      const child = await worker.client.workflow.getHandle(String(done.result?.rollbackWorkflowId)).describe();
+      const child = await t.worker.client.workflow.getHandle(String(done.result?.rollbackWorkflowId)).describe();
       expect(child).toMatchObject({ type: 'rollback', status: { name: 'COMPLETED' }, parentExecution: { workflowId: incidentId } });
       s = await waitForState(handle, (x) => x.statuspage?.status === 'monitoring', 'status page monitoring');
       expect(s.status).toBe('mitigating');

@@ -7,42 +7,32 @@ import {
   undoMitigationUpdate,
   type Mitigation,
 } from '../../src/workflows/incident/contract';
-import { startTestWorker, uniqueName, type TestWorker } from '../harness';
-import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState, type IncidentStack } from './helpers';
+import { uniqueName } from '../harness';
+import { enableRollingReleases, useStackWithWorker } from '../harness/fixtures';
+import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState } from './helpers';
 
 /** The mitigation playbooks against the sandbox and a real application database, with approval, auto-approval and undo. */
 describe('mitigation playbooks', () => {
-  let stack: IncidentStack;
-  let worker: TestWorker;
   // P1 incidents may switch to read-only without asking (config incidents.autoMitigate).
   const config = incidentConfig({ autoMitigate: { P1: ['read-only'] } });
+  const t = useStackWithWorker(() => incidentStack({ ...config, deploy: { ...config.deploy, pollInterval: 100 } }), { workerPer: 'test' });
 
   beforeAll(async () => {
-    stack = await incidentStack({ ...config, deploy: { ...config.deploy, pollInterval: 100 } });
-    await stack.app.pool.query(`
+    await t.stack.app.pool.query(`
       CREATE TABLE users (id text PRIMARY KEY, email text, rate_limit integer, blocked boolean NOT NULL DEFAULT false, blocked_reason text);
       INSERT INTO users VALUES ('u-heavy', 'heavy@example.com', 1000, false, NULL), ('u-bot', 'bot@example.com', NULL, false, NULL);
     `);
   });
-  beforeEach(async () => {
-    worker = await startTestWorker({ deps: stack.deps });
-  });
-  afterEach(async () => {
-    await worker?.close();
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
 
   const envOf = (key: string) => {
-    const project = stack.sandbox.state.snapshot().vercel.projects.find((p) => p.name === 'crav-javari')!;
+    const project = t.stack.sandbox.state.snapshot().vercel.projects.find((p) => p.name === 'crav-javari')!;
     return project.envs.find((e) => e.key === key && e.target.includes('production'))?.value;
   };
   const productionBuilds = () =>
-    stack.sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v13/deployments' }).filter((c) => c.status === 200);
+    t.stack.sandbox.calls({ vendor: 'vercel', method: 'POST', pathPrefix: '/v13/deployments' }).filter((c) => c.status === 200);
   /** What production of the service serves, as the platform records it and as the sandbox routes its traffic. */
   const serving = () => {
-    const state = stack.sandbox.state.snapshot();
+    const state = t.stack.sandbox.state.snapshot();
     const project = state.vercel.projects.find((p) => p.name === 'crav-javari')!;
     return {
       platform: project.productionDeploymentId,
@@ -57,8 +47,8 @@ describe('mitigation playbooks', () => {
   }
 
   it('switches the AI provider (FORCE_PROVIDER + one production build), read-only mode runs without approval for P1, and both undo', async () => {
-    await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [
+    await t.worker.run(async () => {
+      const handle = await raise(t.worker.client, t.worker.taskQueue, [
         alert({ dedupKey: key('provider'), severity: 'P1', summary: 'OpenAI completely down' }),
       ]);
       await waitForState(handle, (s) => s.escalation.pages.length === 1, 'the page');
@@ -108,16 +98,7 @@ describe('mitigation playbooks', () => {
 
   it('serves the switch build on a project with rolling releases, undoes it the same way, and gives a repeated incident of the alert group a build of its own', async () => {
     // As after any deploy of this service: production builds wait, STAGED, to be released in stages.
-    const res = await fetch(`${stack.sandbox.url}/vercel/v1/projects/crav-javari/rolling-release/config`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
-      body: JSON.stringify({
-        enabled: true,
-        advancementType: 'manual-approval',
-        stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
-      }),
-    });
-    expect(res.status).toBeLessThan(300);
+    expect(await enableRollingReleases(t.stack.sandbox, 'crav-javari')).toBeLessThan(300);
     const dedupKey = key('outage');
     const switchProvider = async (handle: Awaited<ReturnType<typeof raise>>) => {
       const asked = await handle.executeUpdate(requestMitigationUpdate, {
@@ -138,8 +119,10 @@ describe('mitigation playbooks', () => {
       await handle.result();
     };
 
-    await worker.run(async () => {
-      const first = await raise(worker.client, worker.taskQueue, [alert({ dedupKey, severity: 'P2', summary: 'OpenAI completely down' })]);
+    await t.worker.run(async () => {
+      const first = await raise(t.worker.client, t.worker.taskQueue, [
+        alert({ dedupKey, severity: 'P2', summary: 'OpenAI completely down' }),
+      ]);
       await waitForState(first, (s) => s.chatOpened, 'the initial response');
       const before = serving().platform;
       const builds = productionBuilds().length;
@@ -162,7 +145,7 @@ describe('mitigation playbooks', () => {
       await close(first);
 
       // The same alert fires again later: a new incident, the same workflow id and mitigation id m1.
-      const second = await raise(worker.client, worker.taskQueue, [
+      const second = await raise(t.worker.client, t.worker.taskQueue, [
         alert({ dedupKey, severity: 'P2', summary: 'OpenAI completely down again' }),
       ]);
       expect(second.workflowId).toBe(first.workflowId);
@@ -177,8 +160,8 @@ describe('mitigation playbooks', () => {
 
   it('terminates a runaway query, and refuses a superuser backend, its own connection or a bad pid', async () => {
     const role = uniqueName('runaway');
-    await stack.app.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'x'; GRANT CONNECT ON DATABASE ${stack.app.name} TO ${role}`);
-    const url = new URL(stack.app.url);
+    await t.stack.app.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'x'; GRANT CONNECT ON DATABASE ${t.stack.app.name} TO ${role}`);
+    const url = new URL(t.stack.app.url);
     url.username = role;
     url.password = 'x';
     const runaway = new PgClient({ connectionString: url.toString() });
@@ -191,12 +174,12 @@ describe('mitigation playbooks', () => {
     );
     runaway.on('error', () => undefined);
     // A superuser session (the test's own pool).
-    const admin = await stack.app.pool.connect();
+    const admin = await t.stack.app.pool.connect();
     const adminPid = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const adminBusy = admin.query('SELECT pg_sleep(600)').catch((err: Error) => err.message);
     try {
-      await worker.run(async () => {
-        const handle = await raise(worker.client, worker.taskQueue, [
+      await t.worker.run(async () => {
+        const handle = await raise(t.worker.client, t.worker.taskQueue, [
           alert({ dedupKey: key('db'), severity: 'P1', summary: 'Database connections above 90%' }),
         ]);
         await waitForState(handle, (s) => s.escalation.pages.length === 1, 'the page');
@@ -229,7 +212,7 @@ describe('mitigation playbooks', () => {
         expect(done.outcome).toContain(`terminated backend ${pid} (${role}`);
         expect(await running).toMatch(/terminat/);
         // The superuser session was never touched.
-        const alive = await stack.app.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [adminPid]);
+        const alive = await t.stack.app.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [adminPid]);
         expect(alive.rows[0].n).toBe(1);
         const s = await waitForState(handle, () => true, 'state');
         expect(
@@ -241,7 +224,7 @@ describe('mitigation playbooks', () => {
         await handle.terminate('test over');
       });
     } finally {
-      await stack.app.pool.query('SELECT pg_cancel_backend($1)', [adminPid]);
+      await t.stack.app.pool.query('SELECT pg_cancel_backend($1)', [adminPid]);
       await adminBusy;
       admin.release();
       await runaway.end().catch(() => undefined);
@@ -250,9 +233,9 @@ describe('mitigation playbooks', () => {
 
   it('rate-limits and blocks users by SQL, and restores them on undo', async () => {
     const user = async (id: string) =>
-      (await stack.app.pool.query('SELECT rate_limit, blocked, blocked_reason FROM users WHERE id = $1', [id])).rows[0];
-    await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [
+      (await t.stack.app.pool.query('SELECT rate_limit, blocked, blocked_reason FROM users WHERE id = $1', [id])).rows[0];
+    await t.worker.run(async () => {
+      const handle = await raise(t.worker.client, t.worker.taskQueue, [
         alert({ dedupKey: key('abuse'), severity: 'P2', summary: 'AI cost above $100 today' }),
       ]);
       await waitForState(handle, (s) => s.chatOpened, 'the initial response');

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { testEnv } from '../harness';
+import { Worker } from '@temporalio/worker';
+import { quietRuntime, testEnv } from '../harness';
 import { HISTORIES_DIR } from './helpers';
 
 /**
@@ -14,13 +14,7 @@ const load = (file: string) =>
   JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8')) as { workflowId: string; events: { eventType: string }[] };
 
 describe('incident history replay', () => {
-  beforeAll(() => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-    } catch {
-      // already installed in this process
-    }
-  });
+  beforeAll(quietRuntime);
 
   it('has recorded histories that exercise updates, timers, activities and a child workflow', () => {
     expect(histories).toEqual(expect.arrayContaining(['lifecycle.json', 'flapping.json', 'diagnosis.json']));

@@ -1,38 +1,13 @@
 import { alertsSignal, completePostmortemUpdate, noteSignal, resolveUpdate } from '../../src/workflows/incident/contract';
-import { startTestWorker, type TestWorker } from '../harness';
-import {
-  alert,
-  incidentConfig,
-  incidentStack,
-  key,
-  pdTriggers,
-  raise,
-  recordHistory,
-  rejection,
-  waitForState,
-  type IncidentStack,
-} from './helpers';
+import { useStackWithWorker } from '../harness/fixtures';
+import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, recordHistory, rejection, waitForState } from './helpers';
 
 const FLAP_GUARD = 2_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolution with the flap guard, reopening after resolution, and a new incident once the last one closed. */
 describe('incident resolution', () => {
-  let stack: IncidentStack;
-  let worker: TestWorker;
-
-  beforeAll(async () => {
-    stack = await incidentStack(incidentConfig({ flapGuard: FLAP_GUARD }));
-  });
-  beforeEach(async () => {
-    worker = await startTestWorker({ deps: stack.deps });
-  });
-  afterEach(async () => {
-    await worker?.close();
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const t = useStackWithWorker(() => incidentStack(incidentConfig({ flapGuard: FLAP_GUARD })), { workerPer: 'test' });
 
   it('a flapping alert inside the flap guard keeps one incident open; it resolves once the alert stays resolved', async () => {
     const dedupKey = key('flap');
@@ -44,8 +19,8 @@ describe('incident resolution', () => {
         summary: 'Disk usage above 90%',
         startsAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
       });
-    await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [episode(0)]);
+    await t.worker.run(async () => {
+      const handle = await raise(t.worker.client, t.worker.taskQueue, [episode(0)]);
       await waitForState(handle, (s) => s.escalation.pages.length === 1, 'the page');
 
       // Three flaps, each re-firing well inside the guard window.
@@ -73,8 +48,8 @@ describe('incident resolution', () => {
       expect(s.impactEndedAt).toBe(new Date(allClear).toISOString());
 
       // One incident, one page, one workflow run.
-      expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(1);
-      const { rows } = await stack.ops.pool.query('SELECT count(*)::int AS n FROM incidents WHERE workflow_id = $1', [handle.workflowId]);
+      expect(pdTriggers(t.stack.sandbox, handle.workflowId)).toHaveLength(1);
+      const { rows } = await t.stack.ops.pool.query('SELECT count(*)::int AS n FROM incidents WHERE workflow_id = $1', [handle.workflowId]);
       expect(rows[0].n).toBe(1);
       await recordHistory(handle, 'flapping');
       await handle.terminate('test over');
@@ -84,13 +59,13 @@ describe('incident resolution', () => {
   it('a new firing after resolution reopens the incident while its post-mortem is pending; after it closes, the next one is a new incident', async () => {
     const dedupKey = key('reopen');
     const first = alert({ dedupKey, fingerprint: 'api', severity: 'P1', summary: 'API p99 above 10 s', startsAt: '2026-01-01T00:00:00Z' });
-    await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [first]);
+    await t.worker.run(async () => {
+      const handle = await raise(t.worker.client, t.worker.taskQueue, [first]);
       await waitForState(handle, (s) => s.escalation.pages.length === 1 && Boolean(s.statuspage), 'the initial response');
       await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy', reason: 'fixed by restart' }] });
       let s = await waitForState(handle, (x) => x.status === 'postmortem', 'resolution by a person');
       expect(s.resolvedBy).toBe('roy');
-      expect(stack.sandbox.pagerduty.alerts()[handle.workflowId]).toBe('resolved');
+      expect(t.stack.sandbox.pagerduty.alerts()[handle.workflowId]).toBe('resolved');
       // Resolved by a person while the alert still fired: its repeats do not reopen anything.
       await handle.signal(alertsSignal, [first]);
       await sleep(500);
@@ -109,8 +84,8 @@ describe('incident resolution', () => {
       );
       expect(s.status).toBe('open');
       expect(s.escalation.pages[1].reason).toBe('reopened');
-      expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(2);
-      expect(stack.sandbox.statuspage.incidents().filter((i) => i.name.includes(handle.workflowId))).toHaveLength(1);
+      expect(pdTriggers(t.stack.sandbox, handle.workflowId)).toHaveLength(2);
+      expect(t.stack.sandbox.statuspage.incidents().filter((i) => i.name.includes(handle.workflowId))).toHaveLength(1);
 
       await handle.signal(alertsSignal, [{ ...first, status: 'resolved', startsAt: '2026-01-01T01:00:00Z' }]);
       await waitForState(handle, (x) => x.status === 'postmortem', 'the second resolution', 15_000);
@@ -119,10 +94,10 @@ describe('incident resolution', () => {
       expect(closed.status).toBe('closed');
 
       // The workflow ended: the same alert group firing again opens a new incident (same workflow id, new run, new record).
-      const again = await raise(worker.client, worker.taskQueue, [{ ...first, startsAt: '2026-01-02T00:00:00Z' }]);
+      const again = await raise(t.worker.client, t.worker.taskQueue, [{ ...first, startsAt: '2026-01-02T00:00:00Z' }]);
       s = await waitForState(again, (x) => x.escalation.pages.length === 1, 'the new incident');
       expect(s.reopened).toBe(0);
-      const { rows } = await stack.ops.pool.query('SELECT status FROM incidents WHERE workflow_id = $1 ORDER BY opened_at', [
+      const { rows } = await t.stack.ops.pool.query('SELECT status FROM incidents WHERE workflow_id = $1 ORDER BY opened_at', [
         handle.workflowId,
       ]);
       expect(rows.map((r) => r.status)).toEqual(['closed', 'open']);
@@ -132,21 +107,21 @@ describe('incident resolution', () => {
 
   it('resolved-only alerts of a group with no open incident open nothing', async () => {
     const dedupKey = key('late-resolve');
-    await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey, status: 'resolved' })]);
+    await t.worker.run(async () => {
+      const handle = await raise(t.worker.client, t.worker.taskQueue, [alert({ dedupKey, status: 'resolved' })]);
       const result = await handle.result();
       expect(result.status).toBe('closed');
       expect(result.timeline).toEqual([]);
-      expect(pdTriggers(stack.sandbox, handle.workflowId)).toHaveLength(0);
-      const { rows } = await stack.ops.pool.query('SELECT count(*)::int AS n FROM incidents WHERE workflow_id = $1', [handle.workflowId]);
+      expect(pdTriggers(t.stack.sandbox, handle.workflowId)).toHaveLength(0);
+      const { rows } = await t.stack.ops.pool.query('SELECT count(*)::int AS n FROM incidents WHERE workflow_id = $1', [handle.workflowId]);
       expect(rows[0].n).toBe(0);
     });
   });
 
   it('notes a malformed alert or note in the timeline and carries on', async () => {
     const dedupKey = key('malformed');
-    await worker.run(async () => {
-      const handle = await raise(worker.client, worker.taskQueue, [alert({ dedupKey, severity: 'P2' })]);
+    await t.worker.run(async () => {
+      const handle = await raise(t.worker.client, t.worker.taskQueue, [alert({ dedupKey, severity: 'P2' })]);
       await waitForState(handle, (s) => s.chatOpened, 'the initial response');
       await handle.signal(alertsSignal, [{ ...alert({ dedupKey }), startsAt: 'yesterday', fingerprint: '' } as never]);
       await handle.signal(noteSignal, { by: '', text: 'anonymous' } as never);

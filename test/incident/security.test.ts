@@ -8,9 +8,10 @@ import { createMaintenanceActivities } from '../../src/activities/maintenance';
 import { startSandbox } from '../../src/sandbox';
 import { securityDecisionUpdate, securityStatusQuery, type SecurityStatus } from '../../src/workflows/incident/security-contract';
 import type { securityPlaybook } from '../../src/workflows';
-import { startTestWorker, uniqueName, type TestWorker } from '../harness';
+import { uniqueName } from '../harness';
+import { useStackWithWorker } from '../harness/fixtures';
 import { storeDir } from '../backup/helpers';
-import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState, type IncidentStack } from './helpers';
+import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -23,8 +24,6 @@ const AUDIT_LOGS = /CREATE TABLE audit_logs \([\s\S]*?\n\);/.exec(
 
 /** Second runbook, Emergency Procedures 2 (Security Incident), against the sample apps' tables and the sandbox. */
 describe('security playbook', () => {
-  let stack: IncidentStack;
-  let worker: TestWorker;
   const evidenceDir = storeDir('security');
   const base = incidentConfig();
   const config = {
@@ -41,15 +40,15 @@ describe('security playbook', () => {
   /** A suspect Supabase Auth does not know (an account of the app alone): its ban stays a checklist item. */
   let trent: string;
   const ref = config.platforms.supabase.projectRef!;
+  const t = useStackWithWorker(() => incidentStack(config), { workerPer: 'test' });
 
   beforeAll(async () => {
-    stack = await incidentStack(config);
-    await stack.app.pool.query(JAVARI_SCHEMA);
-    await stack.app.pool.query(AUDIT_LOGS);
-    const { rows } = await stack.app.pool.query<{ id: string }>(`
+    await t.stack.app.pool.query(JAVARI_SCHEMA);
+    await t.stack.app.pool.query(AUDIT_LOGS);
+    const { rows } = await t.stack.app.pool.query<{ id: string }>(`
       INSERT INTO users (email, last_sign_in_at) VALUES ('mallory@example.com', now() - interval '5 minutes') RETURNING id`);
     mallory = rows[0].id;
-    await stack.app.pool.query(`
+    await t.stack.app.pool.query(`
       INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 4) g;
       INSERT INTO users (email) VALUES ('trent@example.com');
       -- The window (last 24 h): 40 requests, 10 of them mallory's; and 30 older ones the cleanup would delete.
@@ -65,32 +64,23 @@ describe('security playbook', () => {
     `);
   });
   beforeAll(async () => {
-    trent = (await stack.app.pool.query<{ id: string }>(`SELECT id FROM users WHERE email = 'trent@example.com'`)).rows[0].id;
-    stack.sandbox.supabase.seedAuthUser(ref, { id: mallory, email: 'mallory@example.com' });
-  });
-  beforeEach(async () => {
-    worker = await startTestWorker({ deps: stack.deps });
-  });
-  afterEach(async () => {
-    await worker?.close();
-  });
-  afterAll(async () => {
-    await stack?.close();
+    trent = (await t.stack.app.pool.query<{ id: string }>(`SELECT id FROM users WHERE email = 'trent@example.com'`)).rows[0].id;
+    t.stack.sandbox.supabase.seedAuthUser(ref, { id: mallory, email: 'mallory@example.com' });
   });
 
   const cleanup = () =>
-    new MockActivityEnvironment().run(createMaintenanceActivities(stack.deps).cleanupExpiredRows, {
+    new MockActivityEnvironment().run(createMaintenanceActivities(t.stack.deps).cleanupExpiredRows, {
       runKey: uniqueName('cleanup'),
       policy: 'api-logs',
     });
   /** The project's IP blocking rules, as the Vercel Firewall API reports them. */
   const firewallIps = async () => {
-    const res = await fetch(`${stack.sandbox.url}/vercel/v1/security/firewall/config/active?projectId=crav-javari`, {
+    const res = await fetch(`${t.stack.sandbox.url}/vercel/v1/security/firewall/config/active?projectId=crav-javari`, {
       headers: { authorization: 'Bearer sandbox' },
     });
     return ((await res.json()) as { ips: { id: string; ip: string; hostname: string; action: string; notes?: string }[] }).ips;
   };
-  const count = async (sql: string) => (await stack.app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`)).rows[0].n;
+  const count = async (sql: string) => (await t.stack.app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`)).rows[0].n;
 
   async function waitForStage(handle: { query: (q: typeof securityStatusQuery) => Promise<SecurityStatus> }, stage: string) {
     let last: SecurityStatus | undefined;
@@ -103,13 +93,13 @@ describe('security playbook', () => {
   }
 
   it('scopes the suspects, preserves the window with its hash and holds the cleanup off it, blocks the accounts in users, bans them through the Supabase Auth admin API and denies the address through the Vercel Firewall API once approved (and undoes all three), and lists the console steps', async () => {
-    await worker.run(async () => {
-      const incident = await raise(worker.client, worker.taskQueue, [
+    await t.worker.run(async () => {
+      const incident = await raise(t.worker.client, t.worker.taskQueue, [
         alert({ dedupKey: key('security'), severity: 'P0', summary: 'Suspicious sign-ins' }),
       ]);
       await waitForState(incident, (s) => s.escalation.pages.length > 0, 'the page');
-      const handle = await worker.client.workflow.start<typeof securityPlaybook>('securityPlaybook', {
-        taskQueue: worker.taskQueue,
+      const handle = await t.worker.client.workflow.start<typeof securityPlaybook>('securityPlaybook', {
+        taskQueue: t.worker.taskQueue,
         workflowId: uniqueName('security'),
         args: [
           {
@@ -161,18 +151,18 @@ describe('security playbook', () => {
       // Nothing disabled or blocked before approval.
       expect(await count(`users WHERE blocked`)).toBe(0);
       expect(await firewallIps()).toEqual([]);
-      expect(stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
-      expect(stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' })).toEqual([]);
+      expect(t.stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
+      expect(t.stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' })).toEqual([]);
       const approved = await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'approve', by: 'sam' }] });
       expect(approved.accessControl).toBe('approved');
       const open = await waitForStage(handle, 'open');
-      expect((await stack.app.pool.query('SELECT blocked, blocked_reason FROM users WHERE id = $1', [mallory])).rows[0]).toEqual({
+      expect((await t.stack.app.pool.query('SELECT blocked, blocked_reason FROM users WHERE id = $1', [mallory])).rows[0]).toEqual({
         blocked: true,
         blocked_reason: `security incident ${incident.workflowId}: credential stuffing`,
       });
       expect(await count(`users WHERE blocked`)).toBe(2);
       // Supabase Auth: mallory banned through the admin API (a century: until someone lifts it), so no session survives.
-      const bannedUntil = Date.parse(stack.sandbox.supabase.authUser(ref, mallory)!.banned_until!);
+      const bannedUntil = Date.parse(t.stack.sandbox.supabase.authUser(ref, mallory)!.banned_until!);
       expect(bannedUntil).toBeGreaterThan(Date.now() + 99 * 365 * 86_400_000);
       expect(open.authBanned).toEqual([{ userId: mallory, bannedUntil: expect.any(String) }]);
       // Containment through the Vercel Firewall API: one deny rule for the address, on every hostname.
@@ -186,7 +176,7 @@ describe('security playbook', () => {
         'review the other addresses the suspects used: 198.51.100.9',
       ]);
       // The security contacts hear of it in chat: the approval asked for, then the summary with the checklist.
-      const chats = stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).map((c) => JSON.stringify(c.body));
+      const chats = t.stack.sandbox.calls({ vendor: 'slack', method: 'POST' }).map((c) => JSON.stringify(c.body));
       expect(chats.some((c) => c.includes('and deny 203.0.113.7 in the Vercel Firewall of javari-web?'))).toBe(true);
       expect(chats.some((c) => c.includes('Tokens → delete \\"ci-deploy\\"'))).toBe(true);
 
@@ -195,16 +185,16 @@ describe('security playbook', () => {
         /nothing waits for approval/,
       );
       await handle.executeUpdate(securityDecisionUpdate, { args: [{ action: 'undo', by: 'sam' }] });
-      expect((await stack.app.pool.query('SELECT blocked, blocked_reason FROM users WHERE id = $1', [mallory])).rows[0]).toEqual({
+      expect((await t.stack.app.pool.query('SELECT blocked, blocked_reason FROM users WHERE id = $1', [mallory])).rows[0]).toEqual({
         blocked: false,
         blocked_reason: null,
       });
       expect(await count(`users WHERE blocked`)).toBe(0);
-      expect(stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
+      expect(t.stack.sandbox.supabase.authUser(ref, mallory)?.banned_until).toBeNull();
       expect(await firewallIps()).toEqual([]);
       // The firewall changes, in order: the address denied once (after reading what was there), then removed.
       expect(
-        stack.sandbox
+        t.stack.sandbox
           .calls({ vendor: 'vercel', method: 'PATCH', pathPrefix: '/v1/security/firewall/config' })
           .map((c) => `${(c.body as { action: string }).action} ${c.status}`),
       ).toEqual(['ip.insert 200', 'ip.remove 200']);
@@ -212,7 +202,7 @@ describe('security playbook', () => {
       // not banned yet banned, the address denied; then the undo lifts the ban it set and removes the rule.
       const who = (p: string) => (p.endsWith(mallory) ? 'mallory' : p.endsWith(trent) ? 'trent' : p);
       expect(
-        stack.sandbox
+        t.stack.sandbox
           .calls()
           .filter(
             (c) =>
@@ -232,7 +222,7 @@ describe('security playbook', () => {
         'auth PUT mallory ban_duration=none 200',
         'firewall ip.remove 200',
       ]);
-      expect(stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' }).map((c) => c.path)).toEqual([
+      expect(t.stack.sandbox.calls({ vendor: 'supabase-project', method: 'PUT' }).map((c) => c.path)).toEqual([
         `/${ref}/auth/v1/admin/users/${mallory}`,
         `/${ref}/auth/v1/admin/users/${mallory}`,
       ]);
@@ -259,10 +249,10 @@ describe('security playbook', () => {
 
   it('reads Supabase Auth before banning: an account banned already is reported (so the undo leaves it banned); with no project URL nothing is called', async () => {
     // (inside the worker's run: the suite's worker is closed after each test)
-    await worker.run(async () => {
+    await t.worker.run(async () => {
       const carol = '5d7c2f1a-0b3e-4c55-8a1d-2f6e9b0c4d21';
-      stack.sandbox.supabase.seedAuthUser(ref, { id: carol, email: 'carol@example.com' });
-      const activities = createSecurityActivities(stack.deps);
+      t.stack.sandbox.supabase.seedAuthUser(ref, { id: carol, email: 'carol@example.com' });
+      const activities = createSecurityActivities(t.stack.deps);
       const env = new MockActivityEnvironment();
       await env.run(activities.setAuthBans, { userIds: [carol], banDuration: '24h' });
       expect(await env.run(activities.readAuthBans, { userIds: [carol, mallory, '00000000-0000-0000-0000-000000000000'] })).toEqual({
@@ -271,29 +261,29 @@ describe('security playbook', () => {
         notFound: ['00000000-0000-0000-0000-000000000000'],
       });
 
-      const supabase = { ...stack.deps.config.platforms.supabase, projectUrl: undefined };
-      const deps = { ...stack.deps, config: { ...stack.deps.config, platforms: { ...stack.deps.config.platforms, supabase } } };
-      stack.sandbox.clearCalls();
+      const supabase = { ...t.stack.deps.config.platforms.supabase, projectUrl: undefined };
+      const deps = { ...t.stack.deps, config: { ...t.stack.deps.config, platforms: { ...t.stack.deps.config.platforms, supabase } } };
+      t.stack.sandbox.clearCalls();
       expect(await env.run(createSecurityActivities(deps).readAuthBans, { userIds: [mallory] })).toEqual({
         configured: false,
         banned: [],
         notFound: [],
       });
-      expect(stack.sandbox.calls({ vendor: 'supabase-project' })).toEqual([]);
+      expect(t.stack.sandbox.calls({ vendor: 'supabase-project' })).toEqual([]);
     });
   });
 
   it('refuses a start that names no suspect, before anything runs', async () => {
-    await worker.run(async () => {
+    await t.worker.run(async () => {
       const workflowId = uniqueName('security');
       await expect(
-        worker.client.workflow.execute<typeof securityPlaybook>('securityPlaybook', {
-          taskQueue: worker.taskQueue,
+        t.worker.client.workflow.execute<typeof securityPlaybook>('securityPlaybook', {
+          taskQueue: t.worker.taskQueue,
           workflowId,
           args: [{ database: 'app', requestedBy: 'sam', reason: 'x' }],
         }),
       ).rejects.toMatchObject({ cause: { message: expect.stringMatching(/userIds: name at least one suspect/) } });
-      expect(await stack.ops.pool.query('SELECT count(*)::int AS n FROM evidence_holds WHERE hold_id = $1', [workflowId])).toMatchObject({
+      expect(await t.stack.ops.pool.query('SELECT count(*)::int AS n FROM evidence_holds WHERE hold_id = $1', [workflowId])).toMatchObject({
         rows: [{ n: 0 }],
       });
     });

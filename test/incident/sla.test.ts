@@ -1,8 +1,4 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities';
-import type { RunbookConfig, Severity } from '../../src/config/schema';
+import type { Severity } from '../../src/config/schema';
 import {
   acknowledgeUpdate,
   completePostmortemUpdate,
@@ -10,8 +6,9 @@ import {
   setSeverityUpdate,
   type IncidentState,
 } from '../../src/workflows/incident/contract';
-import { testEnv, timeSkippingEnv, uniqueName } from '../harness';
-import { alert, incidentConfig, incidentStack, key, pdTriggers, raise, waitForState, type IncidentStack } from './helpers';
+import { timeSkippingEnv } from '../harness';
+import { oncePerFile, wallClock } from '../harness/fixtures';
+import { alert, incidentStacksForFile, key, pdTriggers, waitForState, withTimeSkippedIncidents } from './helpers';
 
 /**
  * Without an escalation matrix (config `incidents.escalation` unset; the matrix is tested in escalation.test.ts):
@@ -39,52 +36,8 @@ const cases: {
 ];
 
 describe('SLA escalation with time skipped', () => {
-  let env: TestWorkflowEnvironment;
-  const stacks = new Map<string, IncidentStack>();
-
-  beforeAll(async () => {
-    env = await timeSkippingEnv();
-    for (const example of ['vercel-supabase', 'netlify-supabase'] as const)
-      stacks.set(example, await incidentStack(incidentConfig({ escalation: undefined }, example)));
-  });
-  afterAll(async () => {
-    await env?.teardown();
-    for (const s of stacks.values()) await s.close();
-  });
-
-  /**
-   * Runs `fn` with a worker on a queue of its own, then terminates what it started: the test server stops
-   * skipping time while a workflow task waits for a worker, so nothing may outlive its test.
-   */
-  async function withWorker(stack: IncidentStack, fn: (taskQueue: string, started: WorkflowHandle[]) => Promise<void>): Promise<void> {
-    const taskQueue = uniqueName('sla');
-    const started: WorkflowHandle[] = [];
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: testEnv.workflowBundle },
-      activities: createActivities(stack.deps),
-    });
-    try {
-      await worker.runUntil(fn(taskQueue, started));
-    } finally {
-      for (const h of started) await h.terminate('test over').catch(() => undefined);
-    }
-  }
-
-  /** Wall-clock parts of an instant in the config's zone. */
-  function local(ms: number, config: RunbookConfig) {
-    const parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: config.timezone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      day: 'numeric',
-    }).formatToParts(new Date(ms));
-    const get = (t: string) => parts.find((p) => p.type === t)!.value;
-    return { weekday: get('weekday'), time: `${get('hour')}:${get('minute')}`, day: Number(get('day')) };
-  }
+  const env = oncePerFile(timeSkippingEnv, (e) => e.teardown());
+  const stacks = incidentStacksForFile({ escalation: undefined });
 
   it.each(cases)(
     '$example $severity: unacknowledged after $sla → next level paged, then the one after',
@@ -92,12 +45,9 @@ describe('SLA escalation with time skipped', () => {
       const stack = stacks.get(example)!;
       const config = stack.deps.config;
       const levels = config.oncall.levels;
-      await withWorker(stack, async (taskQueue, started) => {
+      await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
         const dedupKey = key(`sla-${example}-${severity}`);
-        const handle = await raise(env.client, taskQueue, [alert({ dedupKey, severity, summary: `${severity} incident` })], {
-          searchAttributes: false,
-        });
-        started.push(handle);
+        const handle = await raiseHere([alert({ dedupKey, severity, summary: `${severity} incident` })]);
         const incidentId = handle.workflowId;
         let s = await waitForState(handle, (x) => Boolean(x.detectedAt) && x.chatOpened, 'the initial response');
         expect(s.severity).toBe(severity);
@@ -107,10 +57,10 @@ describe('SLA escalation with time skipped', () => {
         const startMs = Date.parse(pagedAtOnce ? s.escalation.pages[0].at : s.detectedAt!);
         const dueMs = Date.parse(s.escalation.dueAt!);
         if (sla === 'next-business-day') {
-          const due = local(dueMs, config);
+          const due = wallClock(dueMs, config.timezone);
           expect(due.time).toBe(config.businessHours.end);
-          expect(['Mon', 'Tue', 'Wed', 'Thu', 'Fri']).toContain(due.weekday);
-          expect(due.day).not.toBe(local(startMs, config).day);
+          expect(['mon', 'tue', 'wed', 'thu', 'fri']).toContain(due.weekday);
+          expect(due.day).not.toBe(wallClock(startMs, config.timezone).day);
           expect(dueMs - startMs).toBeGreaterThan(0);
           expect(dueMs - startMs).toBeLessThanOrEqual(4 * 24 * HOUR);
         } else {
@@ -159,9 +109,8 @@ describe('SLA escalation with time skipped', () => {
 
   it('an acknowledgement inside the SLA stops the escalation', async () => {
     const stack = stacks.get('vercel-supabase')!;
-    await withWorker(stack, async (taskQueue, started) => {
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('sla-ack'), severity: 'P1' })], { searchAttributes: false });
-      started.push(handle);
+    await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
+      const handle = await raiseHere([alert({ dedupKey: key('sla-ack'), severity: 'P1' })]);
       await waitForState(handle, (x) => x.escalation.pages.length === 1, 'the initial page');
       await env.sleep(30 * MINUTE);
       const acked: IncidentState = await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'roy' }] });
@@ -176,11 +125,8 @@ describe('SLA escalation with time skipped', () => {
 
   it("raising the severity pages at once and re-arms the SLA with the new severity's time", async () => {
     const stack = stacks.get('vercel-supabase')!;
-    await withWorker(stack, async (taskQueue, started) => {
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('sla-raise'), severity: 'P2' })], {
-        searchAttributes: false,
-      });
-      started.push(handle);
+    await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
+      const handle = await raiseHere([alert({ dedupKey: key('sla-raise'), severity: 'P2' })]);
       let s = await waitForState(handle, (x) => x.chatOpened, 'the initial response');
       expect(s.escalation.pages).toHaveLength(0);
       await env.sleep(HOUR);
@@ -198,9 +144,8 @@ describe('SLA escalation with time skipped', () => {
 
   it('reminds about the post-mortem at 24 h, marks it overdue at 48 h, and closes only when it is done', async () => {
     const stack = stacks.get('vercel-supabase')!;
-    await withWorker(stack, async (taskQueue, started) => {
-      const handle = await raise(env.client, taskQueue, [alert({ dedupKey: key('pm'), severity: 'P1' })], { searchAttributes: false });
-      started.push(handle);
+    await withTimeSkippedIncidents(env, stack.deps, async (raiseHere) => {
+      const handle = await raiseHere([alert({ dedupKey: key('pm'), severity: 'P1' })]);
       await waitForState(handle, (x) => x.escalation.pages.length === 1, 'the page');
       await handle.executeUpdate(acknowledgeUpdate, { args: [{ by: 'roy' }] });
       await handle.executeUpdate(resolveUpdate, { args: [{ by: 'roy' }] });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { testEnv } from '../harness';
+import { Worker } from '@temporalio/worker';
+import { quietRuntime, testEnv } from '../harness';
 
 /**
  * Histories of healthCheck and maintenance runs recorded from `npm start` (the embedded stack and sandbox,
@@ -14,13 +14,7 @@ type History = { workflowId: string; events: { eventType: string }[] };
 const load = (file: string) => JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as History;
 
 describe('healthCheck and maintenance history replay', () => {
-  beforeAll(() => {
-    try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-    } catch {
-      // already installed in this process
-    }
-  });
+  beforeAll(quietRuntime);
 
   it('has histories with alert transitions, a heartbeating cleanup and a child verifyBackup', () => {
     expect(histories.sort()).toEqual([

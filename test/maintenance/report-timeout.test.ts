@@ -1,19 +1,15 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMaintenanceActivities } from '../../src/activities/maintenance';
-import { scratchDatabase, testConfig, testDeps, type ScratchDatabase } from '../harness';
+import { scratchDatabase, testConfig, testDeps } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 
 jest.setTimeout(60_000);
 
 /** A report query blocked behind someone's lock ends at maintenance.statementTimeout instead of waiting with it. */
 describe('report queries are bounded by the statement timeout', () => {
-  let ops: ScratchDatabase;
-  let app: ScratchDatabase;
+  const { ops, app } = databasesForFile({ ops: () => scratchDatabase('rto_ops', { ops: true }), app: () => scratchDatabase('rto_app') });
   beforeAll(async () => {
-    [ops, app] = await Promise.all([scratchDatabase('rto_ops', { ops: true }), scratchDatabase('rto_app')]);
     await app.pool.query('CREATE TABLE busy (id int PRIMARY KEY)');
-  });
-  afterAll(async () => {
-    await Promise.all([ops?.drop(), app?.drop()]);
   });
 
   it('table-sizes behind an ACCESS EXCLUSIVE lock fails after about a second, naming the statement timeout', async () => {

@@ -3,19 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startSandbox, seedFromConfig, type Sandbox } from '../../src/sandbox';
 import type { MaintenanceResult, MaintenanceStep } from '../../src/workflows/maintenance/contract';
 import { maintenance } from '../../src/workflows';
-import {
-  scratchDatabase,
-  startTestWorker,
-  testConfig,
-  testDeps,
-  uniqueName,
-  withSandboxPlatforms,
-  type ScratchDatabase,
-  type TestWorker,
-} from '../harness';
+import { startTestWorker, testConfig, testDeps, uniqueName, type TestWorker } from '../harness';
+import { openSandboxStack, type SandboxStack } from '../harness/fixtures';
 
 /**
  * Weekly, monthly and quarterly maintenance on a real PostgreSQL without pg_stat_statements: statistics,
@@ -23,18 +14,31 @@ import {
  * database and in chat.
  */
 describe('maintenance reports', () => {
-  let ops: ScratchDatabase;
-  let app: ScratchDatabase;
-  let sandbox: Sandbox;
+  let stack: SandboxStack;
   let worker: TestWorker;
 
   beforeAll(async () => {
-    [ops, app, sandbox] = await Promise.all([
-      scratchDatabase('rep_ops', { ops: true }),
-      scratchDatabase('rep_app'),
-      startSandbox({ timing: 20 }),
-    ]);
-    await app.pool.query(`
+    const checkout = mkdtempSync(path.join(os.tmpdir(), 'app-checkout-'));
+    writeFileSync(
+      path.join(checkout, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1.3.0' } }),
+    );
+    const config = testConfig({
+      databases: { app: { urlEnv: 'DATABASE_URL', poolSize: 60 } },
+      backup: { databases: [] },
+      maintenance: { vacuumFullTables: ['bloated', 'not_here'], appCheckout: checkout },
+    });
+    stack = await openSandboxStack(config, {
+      prefix: 'rep',
+      // No internet: the registry address refuses connections, as it would offline.
+      env: {
+        npm_config_registry: 'http://127.0.0.1:9/',
+        npm_config_fetch_retries: '0',
+        npm_config_fetch_timeout: '3000',
+        npm_config_audit: 'true',
+      },
+    });
+    await stack.app.pool.query(`
       CREATE TABLE javari_messages (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cost numeric(10, 4) NOT NULL);
       INSERT INTO javari_messages (created_at, cost) SELECT current_date + interval '1 hour', 0.5 FROM generate_series(1, 300);
       INSERT INTO javari_messages (created_at, cost) SELECT current_date - 1 + interval '1 hour', 0.25 FROM generate_series(1, 100);
@@ -49,46 +53,24 @@ describe('maintenance reports', () => {
       INSERT INTO bloated (payload) SELECT repeat('x', 200) FROM generate_series(1, 20000);
       DELETE FROM bloated WHERE id % 10 <> 0;`);
     // A table read only by sequential scans; a backend flushes its statistics when it exits.
-    const scanner = new Client({ connectionString: app.url });
+    const scanner = new Client({ connectionString: stack.app.url });
     await scanner.connect();
     for (let i = 0; i < 120; i++) await scanner.query('SELECT count(*) FROM lookups WHERE label = $1', [`l${i}`]);
     await scanner.end();
     // Last month's size, for the growth report.
-    await ops.pool.query(
+    await stack.ops.pool.query(
       `INSERT INTO database_size_history (database, measured_on, size_bytes) VALUES ('app', current_date - 35, 1000000)`,
     );
-
-    const checkout = mkdtempSync(path.join(os.tmpdir(), 'app-checkout-'));
-    writeFileSync(
-      path.join(checkout, 'package.json'),
-      JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1.3.0' } }),
-    );
-    const config = testConfig({
-      databases: { app: { urlEnv: 'DATABASE_URL', poolSize: 60 } },
-      backup: { databases: [] },
-      maintenance: { vacuumFullTables: ['bloated', 'not_here'], appCheckout: checkout },
-    });
-    seedFromConfig(sandbox, config);
-    // No internet: the registry address refuses connections, as it would offline.
-    const deps = withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, {
-      env: {
-        npm_config_registry: 'http://127.0.0.1:9/',
-        npm_config_fetch_retries: '0',
-        npm_config_fetch_timeout: '3000',
-        npm_config_audit: 'true',
-      },
-    });
-    worker = await startTestWorker({ deps });
+    worker = await startTestWorker({ deps: stack.deps });
   });
 
   afterAll(async () => {
     await worker?.close();
-    await sandbox?.stop();
-    await Promise.all([ops?.drop(), app?.drop()]);
+    await stack?.close();
   });
 
   const stepsOf = async (reportId: number) => {
-    const { rows } = await ops.pool.query<{ steps: MaintenanceStep[]; markdown: string; failed_steps: number }>(
+    const { rows } = await stack.ops.pool.query<{ steps: MaintenanceStep[]; markdown: string; failed_steps: number }>(
       'SELECT steps, markdown, failed_steps FROM maintenance_reports WHERE id = $1',
       [reportId],
     );
@@ -131,12 +113,12 @@ describe('maintenance reports', () => {
         );
         expect(w.step('app: connections').summary).toMatch(/of the pool of 60/);
         expect(w.step('post to slack')).toMatchObject({ status: 'ok' });
-        const slack = sandbox.slack.messages();
+        const slack = stack.sandbox.slack.messages();
         expect(slack).toHaveLength(1);
         expect(JSON.stringify(slack[0])).toContain('weekly maintenance of javari-ai');
 
         // Monthly: VACUUM, VACUUM FULL only for the listed table, growth, dependencies (offline: fails, reported), reminders.
-        const { rows: before } = await app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
+        const { rows: before } = await stack.app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
         const monthly = await run('monthly');
         const m = await stepsOf(monthly.reportId);
         expect(m.step('app: VACUUM (ANALYZE)').status).toBe('ok');
@@ -144,7 +126,7 @@ describe('maintenance reports', () => {
           status: 'ok',
           summary: expect.stringMatching(/^VACUUM FULL app: bloated [\d.]+ MB → [\d.]+ kB$/),
         });
-        const { rows: after } = await app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
+        const { rows: after } = await stack.app.pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('bloated')::text AS bytes`);
         expect(Number(after[0].bytes)).toBeLessThan(Number(before[0].bytes) / 3);
         expect(m.step('VACUUM FULL not_here')).toMatchObject({ status: 'skipped', summary: 'table not_here does not exist in app' });
         expect(m.step('app: database size growth').summary).toMatch(/\+.* since \d{4}-\d{2}-\d{2}$/);
@@ -171,7 +153,7 @@ describe('maintenance reports', () => {
         expect(q.markdown).toContain('- [ ] Rotate encryption keys');
         expect(q.markdown).toContain('- [ ] Review access logs');
 
-        const { rows: size } = await ops.pool.query<{ n: number }>(
+        const { rows: size } = await stack.ops.pool.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM database_size_history WHERE database = 'app'`,
         );
         expect(size[0].n).toBe(2);
@@ -185,7 +167,7 @@ describe('maintenance reports', () => {
       backup: { databases: ['app'], store: { type: 'directory', path: mkdtempSync(path.join(os.tmpdir(), 'backups-')) } },
       notifications: {},
     });
-    const second = await startTestWorker({ deps: testDeps(config, ops, { app: app.url }) });
+    const second = await startTestWorker({ deps: testDeps(config, stack.ops, { app: stack.app.url }) });
     try {
       await second.run(async () => {
         const result = await second.client.workflow.execute(maintenance, {

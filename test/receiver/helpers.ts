@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { request } from 'undici';
+import { startReceiver, type ReceiverOptions, type StartedReceiver } from '../../src/receiver/server';
 import { hmacHex } from '../../src/receiver/signatures';
 import type { RunbookConfig } from '../../src/config/schema';
 import type { Alert } from '../../src/workflows/common/alerts';
@@ -96,4 +97,27 @@ export async function runsOf(client: Client, workflowId: string, atLeast = 1): P
 export async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
   return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+type TestReceiverOptions = Partial<ReceiverOptions> & Pick<ReceiverOptions, 'config' | 'client'> & { port?: number };
+
+/** The receiver on a free port of 127.0.0.1 with the test secrets (`env`) and no delivery journal, unless `opts` say otherwise. */
+export function startTestReceiver(opts: TestReceiverOptions): Promise<StartedReceiver> {
+  return startReceiver({ env, port: 0, host: '127.0.0.1', deliveryJournal: null, ...opts });
+}
+
+/** startTestReceiver with an unreachableClient, as when Temporal is down; its stop() closes that client too. */
+export async function startOfflineReceiver(opts: Omit<TestReceiverOptions, 'client'>): Promise<StartedReceiver> {
+  const down = await unreachableClient();
+  const receiver = await startTestReceiver({ ...opts, client: down.client }).catch(async (err: unknown) => {
+    await down.close();
+    throw err;
+  });
+  return {
+    ...receiver,
+    async stop() {
+      await receiver.stop();
+      await down.close();
+    },
+  };
 }

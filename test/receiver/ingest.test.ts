@@ -6,23 +6,24 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Client, Connection } from '@temporalio/client';
 import { createAlertActivities } from '../../src/activities/incident/alerts';
-import { startReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { testClient, uniqueName } from '../harness';
-import { env, post, receiverConfig, signalledAlerts, unreachableClient, vercelFixture, vercelHeaders, workflowExists } from './helpers';
+import { uniqueName } from '../harness';
+import { fileTemporalClient } from '../harness/fixtures';
+import {
+  post,
+  receiverConfig,
+  signalledAlerts,
+  startOfflineReceiver,
+  startTestReceiver,
+  vercelFixture,
+  vercelHeaders,
+  workflowExists,
+} from './helpers';
 
 type VercelPayload = { id: string; payload: { project: { id: string } } };
 
-let client: Client;
-let connection: Connection;
-beforeAll(async () => {
-  ({ client, connection } = await testClient());
-});
-afterAll(async () => {
-  await connection?.close();
-});
+const client = fileTemporalClient();
 
 test('Vercel: a delivery refused with 503 is accepted on retry; once recorded, its replay is ignored even after a restart', async () => {
   const config = receiverConfig({ temporalTimeout: '1s' });
@@ -32,18 +33,15 @@ test('Vercel: a delivery refused with 503 is accepted on retry; once recorded, i
   failed.payload.project.id = uniqueName('prj');
   const raw = JSON.stringify(failed);
   const id = incidentWorkflowId(`vercel:${failed.payload.project.id}:deployment.error`);
-
-  const down = await unreachableClient();
-  const broken = await startReceiver({ config, client: down.client, env, port: 0, host: '127.0.0.1', deliveryJournal });
+  const broken = await startOfflineReceiver({ config, deliveryJournal });
   try {
     expect((await post(`${broken.url}/webhooks/vercel`, raw, vercelHeaders(raw))).status).toBe(503);
   } finally {
     await broken.stop();
-    await down.close();
   }
   expect(await workflowExists(client, id)).toBe(false);
 
-  const first = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal });
+  const first = await startTestReceiver({ config, client, deliveryJournal });
   try {
     const retried = await post(`${first.url}/webhooks/vercel`, raw, vercelHeaders(raw));
     expect(retried.status).toBe(202);
@@ -52,7 +50,7 @@ test('Vercel: a delivery refused with 503 is accepted on retry; once recorded, i
     await first.stop();
   }
 
-  const restarted = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal });
+  const restarted = await startTestReceiver({ config, client, deliveryJournal });
   try {
     const replay = await post(`${restarted.url}/webhooks/vercel`, raw, vercelHeaders(raw));
     expect(replay.status).toBe(200);

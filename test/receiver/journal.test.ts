@@ -5,20 +5,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client, Connection } from '@temporalio/client';
-import { startReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { testClient, uniqueName } from '../harness';
-import { bearer, env, post, receiverConfig, runsOf, signalledAlerts, unreachableClient } from './helpers';
+import { uniqueName } from '../harness';
+import { fileTemporalClient } from '../harness/fixtures';
+import { bearer, post, receiverConfig, runsOf, signalledAlerts, startOfflineReceiver, startTestReceiver } from './helpers';
 
-let client: Client;
-let connection: Connection;
-beforeAll(async () => {
-  ({ client, connection } = await testClient());
-});
-afterAll(async () => {
-  await connection?.close();
-});
+const client = fileTemporalClient();
 
 const journalFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'alert-journal-')), 'alerts.journal');
 const generic = (dedupKey: string, fingerprint: string, status: 'firing' | 'resolved' = 'firing') => ({
@@ -43,17 +35,7 @@ test('alerts acknowledged while Temporal is down are on disk, and reach their in
   const alertJournal = journalFile();
   const key = uniqueName('journal');
   const id = incidentWorkflowId(key);
-
-  const down = await unreachableClient();
-  const offline = await startReceiver({
-    config,
-    client: down.client,
-    env,
-    port: 0,
-    host: '127.0.0.1',
-    deliveryJournal: null,
-    alertJournal,
-  });
+  const offline = await startOfflineReceiver({ config, alertJournal });
   try {
     for (const body of [generic(key, 'a'), generic(key, 'b'), generic(key, 'a', 'resolved')]) {
       const r = await post(`${offline.url}/webhooks/generic`, body, bearer());
@@ -62,13 +44,12 @@ test('alerts acknowledged while Temporal is down are on disk, and reach their in
     expect(offline.receiver.ingestor.stats().journalBacklog).toBe(3);
   } finally {
     await offline.stop();
-    await down.close();
   }
   // Nothing reached Temporal; the three records are in the file.
   expect(await runsOf(client, id, 0)).toBe(0);
   expect(readFileSync(alertJournal, 'utf8').trim().split('\n')).toHaveLength(3);
 
-  const online = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null, alertJournal });
+  const online = await startTestReceiver({ config, client, alertJournal });
   try {
     await until('the journal sent on', async () => online.receiver.ingestor.stats().journalBacklog === 0);
   } finally {
@@ -79,7 +60,7 @@ test('alerts acknowledged while Temporal is down are on disk, and reach their in
   expect(await runsOf(client, id)).toBe(1);
 
   // Done records are not sent again by the next start.
-  const again = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null, alertJournal });
+  const again = await startTestReceiver({ config, client, alertJournal });
   try {
     expect(again.receiver.ingestor.stats().journalBacklog).toBe(0);
   } finally {
@@ -91,7 +72,7 @@ test('alerts acknowledged while Temporal is down are on disk, and reach their in
 test('a storm of distinct alerts is acknowledged from the journal and coalesced on its way: none lost, one incident per key', async () => {
   const config = receiverConfig();
   const keys = Array.from({ length: 5 }, (_, k) => uniqueName(`jstorm${k}`));
-  const rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null, alertJournal: journalFile() });
+  const rcv = await startTestReceiver({ config, client, alertJournal: journalFile() });
   try {
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) => post(`${rcv.url}/webhooks/generic`, generic(keys[i % keys.length], `f${i}`), bearer())),

@@ -1,27 +1,19 @@
 /** GET /readyz follows Temporal's reachability; GET /healthz is liveness and stays 200 either way. */
-import type { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { request } from 'undici';
 import { temporalReadiness } from '../../src/receiver/readiness';
-import { startReceiver } from '../../src/receiver/server';
-import { testClient } from '../harness';
-import { env, receiverConfig, unreachableClient } from './helpers';
+import { fileTemporalClient } from '../harness/fixtures';
+import { receiverConfig, startOfflineReceiver, startTestReceiver } from './helpers';
 
 async function get(url: string): Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> }> {
   const res = await request(url);
   return { status: res.statusCode, headers: res.headers, body: (await res.body.json()) as Record<string, unknown> };
 }
 
-let client: Client;
-let connection: Connection;
-beforeAll(async () => {
-  ({ client, connection } = await testClient());
-});
-afterAll(async () => {
-  await connection?.close();
-});
+const client = fileTemporalClient();
 
 test('200 when Temporal answers', async () => {
-  const rcv = await startReceiver({ config: receiverConfig(), client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  const rcv = await startTestReceiver({ config: receiverConfig(), client });
   try {
     expect(await get(`${rcv.url}/readyz`)).toMatchObject({ status: 200, body: { status: 'ready' } });
     expect(await get(`${rcv.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
@@ -31,17 +23,8 @@ test('200 when Temporal answers', async () => {
 });
 
 test('503 naming the address when Temporal does not answer; /healthz still 200', async () => {
-  const down = await unreachableClient();
   const config = receiverConfig({ retryAfter: '7s' });
-  const rcv = await startReceiver({
-    config,
-    client: down.client,
-    env,
-    port: 0,
-    host: '127.0.0.1',
-    deliveryJournal: null,
-    readiness: { address: 'temporal.example:7233', timeoutMs: 300 },
-  });
+  const rcv = await startOfflineReceiver({ config, readiness: { address: 'temporal.example:7233', timeoutMs: 300 } });
   try {
     const started = Date.now();
     const ready = await get(`${rcv.url}/readyz`);
@@ -54,7 +37,6 @@ test('503 naming the address when Temporal does not answer; /healthz still 200',
     expect(await get(`${rcv.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
   } finally {
     await rcv.stop();
-    await down.close();
   }
 });
 

@@ -3,23 +3,16 @@
  * Temporal call; a change of status always reaches the workflow; a run that closes is forgotten, so the next
  * firing opens the next run; a receiver restart in the middle of a storm loses nothing and opens no second incident.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { startReceiver, type StartedReceiver } from '../../src/receiver/server';
+import type { StartedReceiver } from '../../src/receiver/server';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { testClient, uniqueName } from '../harness';
-import { bearer, env, fixture, post, receiverConfig, runsOf, signalledAlerts } from './helpers';
+import { uniqueName } from '../harness';
+import { fileTemporalClient } from '../harness/fixtures';
+import { bearer, fixture, post, receiverConfig, runsOf, signalledAlerts, startTestReceiver } from './helpers';
 
 type AmAlert = { status: string; startsAt: string; endsAt: string; fingerprint: string; labels: Record<string, string> };
 type AmPayload = { groupKey: string; status: string; alerts: AmAlert[] };
 
-let client: Client;
-let connection: Connection;
-beforeAll(async () => {
-  ({ client, connection } = await testClient());
-});
-afterAll(async () => {
-  await connection?.close();
-});
+const client = fileTemporalClient();
 
 /** An Alertmanager delivery of one group with the given alerts (fingerprint, status, startsAt). */
 function delivery(groupKey: string, alerts: [fingerprint: string, status: 'firing' | 'resolved', startsAt: string][]): AmPayload {
@@ -53,7 +46,7 @@ function signalled(rcv: StartedReceiver): number {
 
 test('repeats are answered without a Temporal call; every change of status reaches the incident', async () => {
   const config = receiverConfig();
-  const rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  const rcv = await startTestReceiver({ config, client });
   const groupKey = `{}:{alertname="${uniqueName('repeat')}"}`;
   const id = incidentWorkflowId(`alertmanager:${groupKey}`);
   const url = `${rcv.url}/webhooks/alertmanager`;
@@ -152,7 +145,7 @@ test('a restarted receiver sends the first delivery of each key to Temporal agai
   const id = incidentWorkflowId(`alertmanager:${groupKey}`);
   const body = delivery(groupKey, [['a', 'firing', T1]]);
   for (let i = 0; i < 2; i++) {
-    const rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+    const rcv = await startTestReceiver({ config, client });
     try {
       expect((await post(`${rcv.url}/webhooks/alertmanager`, body, bearer())).status).toBe(202);
       expect((await post(`${rcv.url}/webhooks/alertmanager`, body, bearer())).status).toBe(202);
@@ -167,7 +160,7 @@ test('a restarted receiver sends the first delivery of each key to Temporal agai
 
 test('when the incident run closes, a repeat answered meanwhile and the next firing reach the new run', async () => {
   const config = receiverConfig();
-  const rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  const rcv = await startTestReceiver({ config, client });
   const groupKey = `{}:{alertname="${uniqueName('closed')}"}`;
   const id = incidentWorkflowId(`alertmanager:${groupKey}`);
   const url = `${rcv.url}/webhooks/alertmanager`;
@@ -200,7 +193,7 @@ test('a receiver restart in the middle of a storm loses no alert and opens no se
   const config = receiverConfig();
   const groups = Array.from({ length: 8 }, (_, g) => `{}:{alertname="${uniqueName(`storm${g}`)}"}`);
   const deliveries = Array.from({ length: 240 }, (_, i) => delivery(groups[i % groups.length], [[`fp${i % 24}`, 'firing', T1]])); // each alert 10 times, groups interleaved
-  let rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  let rcv = await startTestReceiver({ config, client });
   const port = rcv.port;
   let restarted = false;
   let next = 0;
@@ -220,7 +213,7 @@ test('a receiver restart in the middle of a storm loses no alert and opens no se
       if (answers.length === 100 && !restarted) {
         restarted = true;
         await rcv.stop();
-        rcv = await startReceiver({ config, client, env, port, host: '127.0.0.1', deliveryJournal: null });
+        rcv = await startTestReceiver({ config, client, port });
       }
     }
   };

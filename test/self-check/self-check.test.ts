@@ -1,49 +1,32 @@
-import { scratchDatabase, startTestWorker, testConfig, testDeps, timeSkippingEnv, uniqueName, type ScratchDatabase } from '../harness';
+import { expectRefusedInput, scratchDatabase, testConfig, testDeps, timeSkippingEnv, uniqueName, withTestWorker } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 import { selfCheck } from '../../src/workflows';
-import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 
 describe('selfCheck: a workflow whose real activity writes to real PostgreSQL', () => {
-  let ops: ScratchDatabase;
-  beforeAll(async () => {
-    ops = await scratchDatabase('selfcheck', { ops: true });
-  });
-  afterAll(async () => {
-    await ops.drop();
-  });
+  const { ops } = databasesForFile({ ops: () => scratchDatabase('selfcheck', { ops: true }) });
 
   it('records one row in the ops database per run, tagged with the workflow id', async () => {
-    const worker = await startTestWorker({ deps: testDeps(testConfig(), ops) });
-    try {
-      const workflowId = uniqueName('self-check');
-      const result = await worker.run(() =>
-        worker.client.workflow.execute(selfCheck, { taskQueue: worker.taskQueue, workflowId, args: [{ requestedBy: 'jest' }] }),
-      );
-      expect(result.database).toBe(ops.name);
-      expect(result.serverVersion).toMatch(/^\d+\.\d+/);
-      const { rows } = await ops.pool.query('SELECT requested_by, workflow_id FROM self_checks');
-      expect(rows).toEqual([{ requested_by: 'jest', workflow_id: workflowId }]);
-    } finally {
-      await worker.close();
-    }
+    const workflowId = uniqueName('self-check');
+    const result = await withTestWorker({ deps: testDeps(testConfig(), ops) }, (worker) =>
+      worker.client.workflow.execute(selfCheck, { taskQueue: worker.taskQueue, workflowId, args: [{ requestedBy: 'jest' }] }),
+    );
+    expect(result.database).toBe(ops.name);
+    expect(result.serverVersion).toMatch(/^\d+\.\d+/);
+    const { rows } = await ops.pool.query('SELECT requested_by, workflow_id FROM self_checks');
+    expect(rows).toEqual([{ requested_by: 'jest', workflow_id: workflowId }]);
   });
 
   it('fails at once, naming the field, on bad input', async () => {
-    const worker = await startTestWorker({ deps: testDeps(testConfig(), ops) });
-    try {
-      const run = worker.run(() =>
-        worker.client.workflow.execute(selfCheck, {
-          taskQueue: worker.taskQueue,
-          workflowId: uniqueName('bad'),
-          args: [{ requestedBy: '' }],
-        }),
-      );
-      await expect(run).rejects.toThrow(WorkflowFailedError);
-      await expect(run).rejects.toMatchObject({ cause: { message: expect.stringContaining('requestedBy') } });
-    } finally {
-      await worker.close();
-    }
+    const run = withTestWorker({ deps: testDeps(testConfig(), ops) }, (worker) =>
+      worker.client.workflow.execute(selfCheck, {
+        taskQueue: worker.taskQueue,
+        workflowId: uniqueName('bad'),
+        args: [{ requestedBy: '' }],
+      }),
+    );
+    await expectRefusedInput(run, 'requestedBy');
   });
 
   it('runs on the time-skipping test server too', async () => {

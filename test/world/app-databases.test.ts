@@ -10,8 +10,8 @@ import { discoverMigrations } from '../../src/activities/deploy/migrations/disco
 import { pendingMigrations } from '../../src/activities/deploy/migrations/runner';
 import { startSandbox, type Sandbox } from '../../src/sandbox';
 import { SUPABASE_PLATFORM_SQL, seedHistory } from '../../src/sandbox/history';
-import { aiQueryHub, javariAi, sampleAppFor } from '../../src/sandbox/sample-apps';
-import { platformStateOf, startTraffic } from '../../src/sandbox/traffic';
+import { aiQueryHub, javariAi, sampleAppFor, type SampleApp } from '../../src/sandbox/sample-apps';
+import { platformStateOf, startTraffic, type TrafficOptions } from '../../src/sandbox/traffic';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { scratchDatabase, testConfig, type ScratchDatabase } from '../harness';
 
@@ -251,6 +251,16 @@ describe('sample app traffic', () => {
     await sandbox.stop();
   });
 
+  /** A scratch database with the sample app's migrations in `dir` applied and `historyDays` of history. */
+  const appDatabase = async (prefix: string, dir: string, historyDays = 2) => {
+    const db = await scratch(prefix);
+    await prepareAppDatabase(db.url, dir, { historyDays });
+    return db;
+  };
+  /** `app`'s traffic into `db` from `projectId`'s production, written only when the test calls write(n). */
+  const trafficOn = (db: ScratchDatabase, app: SampleApp, projectId: string, seed: number, more: Partial<TrafficOptions> = {}) =>
+    startTraffic({ url: db.url, app, projectId, sandbox: sandbox.apps, rps: 0, seed, ...more }, { timer: false });
+
   const errorShare = async (db: ScratchDatabase, table: string, deploymentId: string, latency = 'latency') => {
     const { rows } = await db.pool.query<{ total: number; errors: number; p50: number }>(
       `SELECT count(*)::int AS total, count(*) FILTER (WHERE status >= 500)::int AS errors,
@@ -262,14 +272,10 @@ describe('sample app traffic', () => {
   };
 
   it('javari-ai: requests follow the production deployment: healthy, then degraded to 20 % errors and slow, and the SQL rule fires', async () => {
-    const db = await scratch('traffic');
-    await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
+    const db = await appDatabase('traffic', JAVARI_DIR);
     sandbox.vercel.seedProject('crav-javari');
     const healthyId = sandbox.apps.production('crav-javari')!.current!;
-    const traffic = startTraffic(
-      { url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 7 },
-      { timer: false },
-    );
+    const traffic = trafficOn(db, javariAi, 'crav-javari', 7);
     try {
       expect(await traffic.write(2_000)).toBeGreaterThan(2_000);
       const healthy = await errorShare(db, 'api_logs', healthyId);
@@ -309,22 +315,12 @@ describe('sample app traffic', () => {
   });
 
   it('javari-ai: chats fail while their AI provider is down, and FORCE_PROVIDER (the switch-provider mitigation) routes around it', async () => {
-    const db = await scratch('provider');
-    await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
+    const db = await appDatabase('provider', JAVARI_DIR);
     const project = sandbox.vercel.seedProject('crav-javari');
-    const traffic = startTraffic(
-      {
-        url: db.url,
-        app: javariAi,
-        projectId: 'crav-javari',
-        sandbox: sandbox.apps,
-        rps: 0,
-        seed: 11,
-        platform: () => platformStateOf(sandbox, 'crav-javari'),
-        platformEveryMs: 0,
-      },
-      { timer: false },
-    );
+    const traffic = trafficOn(db, javariAi, 'crav-javari', 11, {
+      platform: () => platformStateOf(sandbox, 'crav-javari'),
+      platformEveryMs: 0,
+    });
     const chats = async () => {
       const { rows } = await db.pool.query<{ total: number; errors: number }>(
         `SELECT count(*)::int AS total, count(*) FILTER (WHERE status >= 500)::int AS errors FROM api_logs WHERE endpoint = '/api/chat' AND deployment_id <> 'dpl_history'`,
@@ -364,14 +360,10 @@ describe('sample app traffic', () => {
   });
 
   it('javari-ai: a blocked user gets 403s within a minute, not 200s', async () => {
-    const db = await scratch('blocked');
-    await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 2 });
+    const db = await appDatabase('blocked', JAVARI_DIR);
     sandbox.vercel.seedProject('crav-javari');
     await db.pool.query(`UPDATE users SET blocked = true, blocked_reason = 'Excessive usage - possible abuse'`);
-    const traffic = startTraffic(
-      { url: db.url, app: javariAi, projectId: 'crav-javari', sandbox: sandbox.apps, rps: 0, seed: 8 },
-      { timer: false },
-    );
+    const traffic = trafficOn(db, javariAi, 'crav-javari', 8);
     try {
       await traffic.write(500);
       // Live rows only (the history's deployment is dpl_history); a 5xx comes before the 403 check.
@@ -386,24 +378,17 @@ describe('sample app traffic', () => {
   });
 
   it('ai-query-hub: Edge Function calls follow the Netlify production deploy, and nothing is written while nothing serves', async () => {
-    const db = await scratch('hubtraffic');
-    await prepareAppDatabase(db.url, HUB_DIR, { historyDays: 2 });
+    const db = await appDatabase('hubtraffic', HUB_DIR);
     sandbox.netlify.seedSite('aiqueryhub-site');
     const id = sandbox.apps.production('aiqueryhub-site')!.current!;
-    const traffic = startTraffic(
-      { url: db.url, app: aiQueryHub, projectId: 'aiqueryhub-site', sandbox: sandbox.apps, rps: 0, seed: 9 },
-      { timer: false },
-    );
+    const traffic = trafficOn(db, aiQueryHub, 'aiqueryhub-site', 9);
     try {
       sandbox.apps.degrade(id, { status500: true });
       await traffic.write(300);
       const down = await errorShare(db, 'ai_query_logs', id, 'latency_ms');
       expect(down.total).toBeGreaterThan(200);
       expect(down.percent).toBe(100);
-      const none = startTraffic(
-        { url: db.url, app: aiQueryHub, projectId: 'no-such-site', sandbox: sandbox.apps, rps: 0, seed: 9 },
-        { timer: false },
-      );
+      const none = trafficOn(db, aiQueryHub, 'no-such-site', 9);
       expect(await none.write(100)).toBe(0);
       await none.stop();
     } finally {
@@ -413,8 +398,7 @@ describe('sample app traffic', () => {
   });
 
   it('the timer writes at the configured rate', async () => {
-    const db = await scratch('rate');
-    await prepareAppDatabase(db.url, JAVARI_DIR, { historyDays: 1 });
+    const db = await appDatabase('rate', JAVARI_DIR, 1);
     sandbox.vercel.seedProject('crav-javari');
     const traffic = startTraffic({
       url: db.url,
