@@ -2,17 +2,13 @@ import { existsSync } from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
 import type { BackupResult, RetentionResult } from '../../src/workflows/backup/contract';
-import { scratchDatabase, testDeps, uniqueName } from '../harness';
-import { databasesForFile } from '../harness/fixtures';
-import { backupConfig, fixtureDatabase, storeDir } from './helpers';
+import { testDeps, uniqueName } from '../harness';
+import { backupConfig, backupDatabasesForFile, storeDir } from './helpers';
 
 jest.setTimeout(120_000);
 
 describe('applyBackupRetention on real backups', () => {
-  const { ops, source } = databasesForFile({
-    ops: () => scratchDatabase('bkr_ops', { ops: true }),
-    source: () => fixtureDatabase('bkr_src'),
-  });
+  const { ops, source } = backupDatabasesForFile('bkr');
 
   it('keeps the last verified backup and deletes older ones from the store, logging each in the catalogue', async () => {
     const config = backupConfig(['app'], {

@@ -6,9 +6,8 @@ import type { ActivityDeps } from '../../src/activities';
 import { createBackupActivities, type DumpRequest } from '../../src/activities/backup';
 import { pgTools } from '../../src/activities/backup/pg-tools';
 import { backup, verifyBackup } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testDeps, testEnv, uniqueName } from '../harness';
-import { databasesForFile } from '../harness/fixtures';
-import { backupConfig, fixtureDatabase, storeDir } from './helpers';
+import { startTestWorker, testDeps, testEnv, uniqueName } from '../harness';
+import { backupConfig, backupDatabasesForFile, storeDir } from './helpers';
 import { startWorkerProcess } from './worker-process-helper';
 
 jest.setTimeout(180_000);
@@ -26,10 +25,7 @@ function fakeBinDir(name: string, script: string): string {
 }
 
 describe('backup failures', () => {
-  const { ops, source } = databasesForFile({
-    ops: () => scratchDatabase('bkf_ops', { ops: true }),
-    source: () => fixtureDatabase('bkf_src'),
-  });
+  const { ops, source } = backupDatabasesForFile('bkf');
 
   it('a pg_dump older than the server fails at once, naming both versions and the setting', async () => {
     const pgBinDir = fakeBinDir('old-pg', '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');

@@ -7,6 +7,7 @@ import type { TableStats } from '../../src/workflows/backup/contract';
 import { fnv1a } from '../../src/workflows/common/alerts';
 import type { ActivityDeps } from '../../src/activities';
 import { scratchDatabase, testConfig, testDeps, testEnv, type ScratchDatabase } from '../harness';
+import { databasesForFile } from '../harness/fixtures';
 import { FIXTURE_SQL } from './fixture';
 
 /** A scratch database holding the fixture schema and rows. */
@@ -14,6 +15,11 @@ export async function fixtureDatabase(prefix: string): Promise<ScratchDatabase> 
   const db = await scratchDatabase(prefix);
   await db.pool.query(FIXTURE_SQL);
   return db;
+}
+
+/** For the whole file: an ops database (`<prefix>_ops`) and a fixture `source` database (`<prefix>_src`) to back up. */
+export function backupDatabasesForFile(prefix: string): { ops: ScratchDatabase; source: ScratchDatabase } {
+  return databasesForFile({ ops: () => scratchDatabase(`${prefix}_ops`, { ops: true }), source: () => fixtureDatabase(`${prefix}_src`) });
 }
 
 /** A restore's world: the ops database, a fixture `app` and a `copy` target holding one marker row. */

@@ -6,9 +6,8 @@ import { createBackupActivities } from '../../src/activities/backup';
 import { DirectoryStore } from '../../src/activities/backup/directory-store';
 import { S3Store } from '../../src/activities/backup/s3-store';
 import type { TransferProgress } from '../../src/workflows/backup/contract';
-import { scratchDatabase, testDeps, uniqueName } from '../harness';
-import { databasesForFile } from '../harness/fixtures';
-import { backupConfig, fixtureDatabase, storeDir } from './helpers';
+import { testDeps, uniqueName } from '../harness';
+import { backupConfig, backupDatabasesForFile, storeDir } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -21,10 +20,7 @@ async function withHeartbeats<R>(fn: () => Promise<R>): Promise<{ result: R; bea
 }
 
 describe('long backup steps heartbeat with progress', () => {
-  const { ops, source } = databasesForFile({
-    ops: () => scratchDatabase('bkl_ops', { ops: true }),
-    source: () => fixtureDatabase('bkl_src'),
-  });
+  const { ops, source } = backupDatabasesForFile('bkl');
 
   it('compareRestoredDatabase and the scratch verification report the tables they have checked', async () => {
     const deps = testDeps(backupConfig(['app'], { store: { type: 'directory', path: storeDir('long') } }), ops, { app: source.url });

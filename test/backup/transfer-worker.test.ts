@@ -1,16 +1,12 @@
 import { createBackupActivities } from '../../src/activities/backup';
 import { backup } from '../../src/workflows';
-import { scratchDatabase, startTestWorker, testDeps, uniqueName } from '../harness';
-import { databasesForFile } from '../harness/fixtures';
-import { backupConfig, fixtureDatabase, storeDir } from './helpers';
+import { startTestWorker, testDeps, uniqueName } from '../harness';
+import { backupConfig, backupDatabasesForFile, storeDir } from './helpers';
 
 jest.setTimeout(120_000);
 
 describe('a dedicated backup worker (backup.transferTaskQueue)', () => {
-  const { ops, source } = databasesForFile({
-    ops: () => scratchDatabase('bkt_ops', { ops: true }),
-    source: () => fixtureDatabase('bkt_src'),
-  });
+  const { ops, source } = backupDatabasesForFile('bkt');
 
   it('runs the dump on the transfer task queue while the workflow stays on the main one', async () => {
     const transferTaskQueue = uniqueName('tq_transfer');
