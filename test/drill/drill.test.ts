@@ -4,7 +4,8 @@
  */
 import { runScenario, SCENARIOS } from '../../src/drill/runner';
 import { explain, worldProblems } from './assert-clean';
-import { enableRollingReleases, oncePerFile } from '../harness/fixtures';
+import { oncePerFile } from '../harness/fixtures';
+import { enableRollingReleases } from '../harness/sandbox-stack';
 import { openDrillWorld } from './world';
 
 jest.setTimeout(240_000);

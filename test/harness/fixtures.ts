@@ -1,26 +1,16 @@
 /**
- * What several suites set up the same way: the platform sandbox with ops and app databases, a worker per
- * file or per test, a Temporal client per file, a worker on the time-skipping server. The `use…` and
- * `file…` fixtures register jest hooks, so call them in a describe block (or at the top of a file); what
- * their holder gives is set once their beforeAll has run: read it in tests and later hooks.
+ * What several suites set up the same way: a stack with a worker per file or per test, databases and a Temporal
+ * client per file, a worker on the time-skipping server (the sandbox stack is in sandbox-stack.ts, so that suites
+ * without a sandbox do not load it). The `use…`, `…ForFile` and `file…` fixtures register jest hooks, so call them
+ * in a describe block (or at the top of a file); what they give is set once their beforeAll has run: read it in
+ * tests and later hooks.
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities';
-import type { RunbookConfig } from '../../src/config/schema';
-import { seedFromConfig, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
 import { dataConverterFromEnv } from '../../src/temporal/codec';
-import {
-  scratchDatabase,
-  startTestWorker,
-  testDeps,
-  testEnv,
-  uniqueName,
-  withSandboxPlatforms,
-  type ScratchDatabase,
-  type TestWorker,
-} from './index';
+import { startTestWorker, testEnv, uniqueName, type ScratchDatabase, type TestWorker } from './index';
 
 /** A client of the run's Temporal server for the whole file: it connects on first use and closes after the file's tests. */
 export function fileTemporalClient(): Client {
@@ -70,48 +60,6 @@ export function databasesForFile<K extends string>(open: Record<K, () => Promise
     await Promise.all(held.map((h) => h.opened()?.drop()));
   });
   return Object.fromEntries(names.map((name, i) => [name, held[i].value])) as Record<K, ScratchDatabase>;
-}
-
-export interface SandboxStack {
-  ops: ScratchDatabase;
-  /** The config's `app` database. */
-  app: ScratchDatabase;
-  sandbox: Sandbox;
-  /** Activity deps whose platform calls all go to the sandbox. */
-  deps: ActivityDeps;
-  close(): Promise<void>;
-}
-
-/**
- * Ops and app databases, a sandbox seeded from `config` (20 ms steps unless `timing` says otherwise), and activity
- * deps whose platform calls all go to it (within `requestTimeoutMs`, else the config's platform timeout).
- */
-export async function openSandboxStack(
-  config: RunbookConfig,
-  opts: { prefix: string; timing?: SandboxOptions['timing']; requestTimeoutMs?: number; env?: Record<string, string | undefined> },
-): Promise<SandboxStack> {
-  const [ops, app, sandbox] = await Promise.all([
-    scratchDatabase(`${opts.prefix}_ops`, { ops: true }),
-    scratchDatabase(`${opts.prefix}_app`),
-    startSandbox({ timing: opts.timing ?? 20 }),
-  ]);
-  // An idle pooled connection ended by the server is discarded by the pool; without a listener it would crash the test.
-  for (const db of [ops, app]) db.pool.on('error', () => undefined);
-  seedFromConfig(sandbox, config);
-  const deps = withSandboxPlatforms(testDeps(config, ops, { app: app.url }), sandbox, {
-    requestTimeoutMs: opts.requestTimeoutMs,
-    env: opts.env,
-  });
-  return {
-    ops,
-    app,
-    sandbox,
-    deps,
-    async close() {
-      await sandbox.stop();
-      await Promise.all([ops.drop(), app.drop()]);
-    },
-  };
 }
 
 /**
@@ -192,22 +140,4 @@ export function wallClock(ms: number, timeZone: string): { weekday: string; time
     date: `${get('year')}-${get('month')}-${get('day')}`,
     day: Number(get('day')),
   };
-}
-
-/**
- * Turns on rolling releases (manual approval at 10, 50 and 100 %) for a sandbox Vercel project, as after any
- * deploy of a service configured with them: production builds then serve only once released. Returns the
- * answer's HTTP status.
- */
-export async function enableRollingReleases(sandbox: Sandbox, project: string): Promise<number> {
-  const res = await fetch(`${sandbox.url}/vercel/v1/projects/${project}/rolling-release/config`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox' },
-    body: JSON.stringify({
-      enabled: true,
-      advancementType: 'manual-approval',
-      stages: [{ targetPercentage: 10 }, { targetPercentage: 50 }, { targetPercentage: 100 }],
-    }),
-  });
-  return res.status;
 }

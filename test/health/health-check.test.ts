@@ -11,7 +11,7 @@ import { incidentStateQuery, type IncidentState } from '../../src/workflows/inci
 import type { HealthCheckResult } from '../../src/workflows/health/contract';
 import { healthCheck } from '../../src/workflows';
 import { startTestWorker, testConfig, testDeps, uniqueName, withSandboxPlatforms, type TestWorker } from '../harness';
-import { openSandboxStack, type SandboxStack } from '../harness/fixtures';
+import { openSandboxStack, type SandboxStack } from '../harness/sandbox-stack';
 import { waitForState } from '../incident/helpers';
 import { runHealthCheck } from './helpers';
 

@@ -7,7 +7,7 @@ import type { RunbookConfig } from '../../src/config/schema';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
 import { scratchDatabase, startTestWorker, testConfig, testDeps, type ScratchDatabase, type TestWorker } from '../harness';
-import { openSandboxStack, type SandboxStack } from '../harness/fixtures';
+import { openSandboxStack, type SandboxStack } from '../harness/sandbox-stack';
 import { waitForState } from '../incident/helpers';
 import { runHealthCheck } from './helpers';
 

@@ -17,7 +17,8 @@ import {
 import type { incident } from '../../src/workflows';
 import { temporalCli } from '../../src/stack/binaries';
 import { testConfig, testEnv, uniqueName } from '../harness';
-import { openSandboxStack, withTimeSkippingWorker, type SandboxStack } from '../harness/fixtures';
+import { withTimeSkippingWorker } from '../harness/fixtures';
+import { openSandboxStack, type SandboxStack } from '../harness/sandbox-stack';
 
 /** The first runbook's example config with the incidents section changed by `incidents`. */
 export function incidentConfig(

@@ -8,7 +8,8 @@ import {
   type Mitigation,
 } from '../../src/workflows/incident/contract';
 import { uniqueName } from '../harness';
-import { enableRollingReleases, useStackWithWorker } from '../harness/fixtures';
+import { useStackWithWorker } from '../harness/fixtures';
+import { enableRollingReleases } from '../harness/sandbox-stack';
 import { alert, incidentConfig, incidentStack, key, raise, rejection, waitForState } from './helpers';
 
 /** The mitigation playbooks against the sandbox and a real application database, with approval, auto-approval and undo. */

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import type { MaintenanceResult, MaintenanceStep } from '../../src/workflows/maintenance/contract';
 import { maintenance } from '../../src/workflows';
 import { startTestWorker, testConfig, testDeps, uniqueName, type TestWorker } from '../harness';
-import { openSandboxStack, type SandboxStack } from '../harness/fixtures';
+import { openSandboxStack, type SandboxStack } from '../harness/sandbox-stack';
 
 /**
  * Weekly, monthly and quarterly maintenance on a real PostgreSQL without pg_stat_statements: statistics,
