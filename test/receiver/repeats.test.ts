@@ -106,7 +106,7 @@ test('repeats are answered without a Temporal call; every change of status reach
 
 test('a resend byte for byte is answered from its bytes while the memory holds its run, and goes to Temporal once it does not', async () => {
   const config = receiverConfig({ repeatMemory: { keys: 100, alertsPerKey: 100, ttl: '2s' } });
-  const rcv = await startReceiver({ config, client, env, port: 0, host: '127.0.0.1', deliveryJournal: null });
+  const rcv = await startTestReceiver({ config, client });
   const groupKey = `{}:{alertname="${uniqueName('resend')}"}`;
   const id = incidentWorkflowId(`alertmanager:${groupKey}`);
   const url = `${rcv.url}/webhooks/alertmanager`;
