@@ -3,7 +3,8 @@
  * a scratch database per test file, a worker on a task queue of its own, and the time-skipping server.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -15,7 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { parseConfig } from '../../src/config/load';
 import type { RunbookConfig } from '../../src/config/schema';
-import { dropDatabase, ensureDatabase } from '../../src/stack/postgres';
+import { dropDatabase, ensureDatabase, startLocalPostgres } from '../../src/stack/postgres';
 import { urlForDatabase } from '../../src/db/sql';
 import { migrateOpsDatabase } from '../../src/stack/migrate';
 import { temporalTestServer } from '../../src/stack/binaries';
@@ -69,11 +70,15 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database on the run's PostgreSQL cluster; `ops: true` applies the ops schema migrations. */
-export async function scratchDatabase(prefix: string, opts: { ops?: boolean } = {}): Promise<ScratchDatabase> {
+/**
+ * A fresh database on the run's PostgreSQL cluster (or on `adminUrl`'s, see `privatePostgres`); `ops: true`
+ * applies the ops schema migrations.
+ */
+export async function scratchDatabase(prefix: string, opts: { ops?: boolean; adminUrl?: string } = {}): Promise<ScratchDatabase> {
   const name = uniqueName(prefix);
-  await ensureDatabase(testEnv.pgAdminUrl, name);
-  const url = urlForDatabase(testEnv.pgAdminUrl, name);
+  const adminUrl = opts.adminUrl ?? testEnv.pgAdminUrl;
+  await ensureDatabase(adminUrl, name);
+  const url = urlForDatabase(adminUrl, name);
   if (opts.ops) await migrateOpsDatabase(url);
   const pool = createPool(url, { max: 5 });
   return {
@@ -82,7 +87,25 @@ export async function scratchDatabase(prefix: string, opts: { ops?: boolean } = 
     pool,
     async drop() {
       await pool.end();
-      await dropDatabase(testEnv.pgAdminUrl, name);
+      await dropDatabase(adminUrl, name);
+    },
+  };
+}
+
+/**
+ * A PostgreSQL cluster of the test file's own, for tests that count the server's connections (the connection
+ * rule, the pool check): on the shared cluster, suites running beside them change the count, and see the
+ * hundreds of connections such a test holds.
+ */
+export async function privatePostgres(prefix: string): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-pg-`));
+  chmodSync(dir, 0o755); // PostgreSQL runs as the postgres account when we are root
+  const pg = await startLocalPostgres({ dir, settings: { max_connections: '300', fsync: 'off' } });
+  return {
+    adminUrl: pg.url('postgres'),
+    async stop() {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -20,11 +20,18 @@ export interface SandboxStack {
  */
 export async function openSandboxStack(
   config: RunbookConfig,
-  opts: { prefix: string; timing?: SandboxOptions['timing']; requestTimeoutMs?: number; env?: Record<string, string | undefined> },
+  opts: {
+    prefix: string;
+    timing?: SandboxOptions['timing'];
+    requestTimeoutMs?: number;
+    env?: Record<string, string | undefined>;
+    /** The app database's cluster (default: the run's shared one). */
+    appAdminUrl?: string;
+  },
 ): Promise<SandboxStack> {
   const [ops, app, sandbox] = await Promise.all([
     scratchDatabase(`${opts.prefix}_ops`, { ops: true }),
-    scratchDatabase(`${opts.prefix}_app`),
+    scratchDatabase(`${opts.prefix}_app`, { adminUrl: opts.appAdminUrl }),
     startSandbox({ timing: opts.timing ?? 20 }),
   ]);
   // An idle pooled connection ended by the server is discarded by the pool; without a listener it would crash the test.

@@ -6,7 +6,7 @@ import { connectionsCheck } from '../../src/activities/health/checks';
 import type { RunbookConfig } from '../../src/config/schema';
 import { prepareAppDatabase } from '../../src/stack/app-databases';
 import { incidentWorkflowId } from '../../src/workflows/common/alerts';
-import { scratchDatabase, startTestWorker, testConfig, testDeps, type ScratchDatabase, type TestWorker } from '../harness';
+import { privatePostgres, scratchDatabase, startTestWorker, testConfig, testDeps, type ScratchDatabase, type TestWorker } from '../harness';
 import { openSandboxStack, type SandboxStack } from '../harness/sandbox-stack';
 import { waitForState } from '../incident/helpers';
 import { runHealthCheck } from './helpers';
@@ -15,13 +15,15 @@ import { runHealthCheck } from './helpers';
  * The first runbook's three Custom Alerts (Monitoring & Alerts → Setting Up Alerts) as the example config
  * writes them, run by the health activity against the sample app's schema (examples/javari-ai) with rows
  * on both sides of each threshold; the pool-percentage thresholds (70 % / 90 % of the pool) on real
- * connections; and the connections rule and the pool check seeing one overload as one incident.
+ * connections; and the connections rule and the pool check seeing one overload as one incident. The app databases live on
+ * clusters of their own (privatePostgres): the rules count every backend of the server.
  */
 const base = testConfig();
 const rules = Object.fromEntries(base.maintenance.sqlAlertRules.map((r) => [r.name, r]));
 const USER = '00000000-0000-4000-8000-0000000000a1';
 
 describe('the first runbook SQL alert rules', () => {
+  let pg: Awaited<ReturnType<typeof privatePostgres>>;
   let app: ScratchDatabase;
   let ops: ScratchDatabase;
   let config: RunbookConfig;
@@ -58,7 +60,9 @@ describe('the first runbook SQL alert rules', () => {
   const outcome = async (name: string) => (await evaluate()).find((r) => r.check === `rule-${name}`)!;
 
   beforeAll(async () => {
-    [app, ops] = await Promise.all([scratchDatabase('rules_app'), scratchDatabase('rules_ops', { ops: true })]);
+    // The app database on a cluster of its own: the rules count every backend of its server.
+    pg = await privatePostgres('sql-rules');
+    [app, ops] = await Promise.all([scratchDatabase('rules_app', { adminUrl: pg.adminUrl }), scratchDatabase('rules_ops', { ops: true })]);
     await prepareAppDatabase(app.url, path.resolve(__dirname, '..', '..', base.deploy.migrationsDir!), { historyDays: 0 });
     config = base;
     const activities = createActivities(testDeps(config, ops, { app: app.url }));
@@ -69,6 +73,7 @@ describe('the first runbook SQL alert rules', () => {
   afterAll(async () => {
     await releaseAll();
     await Promise.all([app?.drop(), ops?.drop()]);
+    await pg?.stop();
   });
 
   it('has the three rules of the runbook, with their thresholds', () => {
@@ -161,6 +166,7 @@ describe('the first runbook SQL alert rules', () => {
 });
 
 describe('one overload, one incident', () => {
+  let pg: Awaited<ReturnType<typeof privatePostgres>>;
   let stack: SandboxStack;
   let client: Client;
   let worker: TestWorker;
@@ -171,7 +177,8 @@ describe('one overload, one incident', () => {
       incidents: { ...base.incidents, flapGuard: 1_000 },
       maintenance: { ...base.maintenance, tlsHosts: [], cleanup: [] },
     });
-    stack = await openSandboxStack(config, { prefix: 'overload', requestTimeoutMs: 3_000 });
+    pg = await privatePostgres('overload');
+    stack = await openSandboxStack(config, { prefix: 'overload', requestTimeoutMs: 3_000, appAdminUrl: pg.adminUrl });
     await prepareAppDatabase(stack.app.url, path.resolve(__dirname, '..', '..', base.deploy.migrationsDir!), { historyDays: 0 });
     worker = await startTestWorker({ deps: stack.deps, raisesAlerts: true });
     client = worker.client;
@@ -180,6 +187,7 @@ describe('one overload, one incident', () => {
     await Promise.all(held.splice(0).map((c) => c.end()));
     await worker?.close();
     await stack?.close();
+    await pg?.stop();
   });
 
   const run = () => runHealthCheck(worker);
