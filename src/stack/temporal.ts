@@ -40,10 +40,28 @@ export interface LocalTemporalOptions {
  * attributes registered. With `dir`, history persists in `<dir>/temporal.sqlite` across restarts.
  */
 export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promise<LocalTemporal> {
+  if (opts.exactPort && opts.port && !(await isPortFree(opts.port))) throw new Error(`port ${opts.port} is in use`);
+  // A port found free can be taken by another process before the server binds it (tests start servers side by
+  // side): a server that exits during start-up is started again on fresh ports, unless its port is fixed.
+  const attempts = opts.exactPort ? 1 : START_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(opts, await freePort(attempt === 1 ? opts.port : undefined));
+    } catch (err) {
+      if (!(err instanceof EarlyExit) || attempt >= attempts) throw err;
+      opts.log?.(`${err.message}; starting it again on other ports`);
+    }
+  }
+}
+
+const START_ATTEMPTS = 3;
+
+/** The server exited before it answered. */
+class EarlyExit extends Error {}
+
+async function launch(opts: LocalTemporalOptions, port: number): Promise<LocalTemporal> {
   const cli = temporalCli();
   const namespace = opts.namespace ?? 'default';
-  if (opts.exactPort && opts.port && !(await isPortFree(opts.port))) throw new Error(`port ${opts.port} is in use`);
-  const port = await freePort(opts.port);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
   for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
@@ -59,7 +77,7 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
   args.push('--metrics-port', String(await freePort()));
 
   let logFile: string | undefined;
-  let stdio: ('ignore' | number)[] = ['ignore', 'ignore', 'ignore'];
+  let stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'ignore', 'pipe'];
   if (opts.dir) {
     mkdirSync(opts.dir, { recursive: true });
     args.push('--db-filename', path.resolve(opts.dir, 'temporal.sqlite'));
@@ -70,6 +88,10 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
 
   const child: ChildProcess = spawn(cli, args, { stdio, detached: opts.detached ?? false });
   if (typeof stdio[1] === 'number') closeSync(stdio[1]); // the child has its own copy
+  // Without a log file, the last of stderr, for the message should the server not come up.
+  let stderr = '';
+  const keep = (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000));
+  child.stderr?.on('data', keep);
   const exited = exitOf(child);
   const address = `127.0.0.1:${port}`;
   try {
@@ -77,12 +99,16 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
       address,
       namespace,
       exited.then((e) => e.code),
+      () => (logFile ? readFileSync(logFile, 'utf8') : stderr),
       logFile,
     );
   } catch (err) {
     child.kill('SIGKILL'); // never leave a half-started server behind
     throw err;
   }
+  // Running: stderr is no longer kept, only drained (warn-level logs are few).
+  child.stderr?.off('data', keep);
+  child.stderr?.resume();
   opts.log?.(`Temporal dev server on ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
 
   return {
@@ -102,7 +128,13 @@ export async function startLocalTemporal(opts: LocalTemporalOptions = {}): Promi
   };
 }
 
-async function waitForTemporal(address: string, namespace: string, exited: Promise<number | null>, logFile?: string): Promise<void> {
+async function waitForTemporal(
+  address: string,
+  namespace: string,
+  exited: Promise<number | null>,
+  output: () => string,
+  logFile?: string,
+): Promise<void> {
   let exitCode: number | null | undefined;
   void exited.then((code) => {
     exitCode = code;
@@ -110,9 +142,9 @@ async function waitForTemporal(address: string, namespace: string, exited: Promi
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exitCode !== undefined) {
-      const log = logFile ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n') : '';
-      throw new Error(
-        `temporal server start-dev exited with code ${exitCode} during start-up${logFile ? `; see ${logFile}:\n${log}` : ''}`,
+      const log = output().trim().split('\n').slice(-15).join('\n');
+      throw new EarlyExit(
+        `temporal server start-dev on ${address} exited with code ${exitCode} during start-up${logFile ? `; see ${logFile}` : ''}${log ? `:\n${log}` : ''}`,
       );
     }
     try {
