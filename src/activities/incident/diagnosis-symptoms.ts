@@ -13,6 +13,15 @@ import { appAccess } from './services';
 /** The runbook's abuse query: more than 1000 messages in 24 hours. */
 export const ABUSE_MESSAGES_PER_DAY = 1000;
 
+/** Queries on one connection, one after another: pg would queue them anyway, and issuing them together is deprecated. */
+async function inTurn<T extends readonly (() => Promise<unknown>)[]>(
+  ...queries: T
+): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  const results: unknown[] = [];
+  for (const query of queries) results.push(await query());
+  return results as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+}
+
 async function columnsOf(db: PgClient, qualified: string): Promise<Set<string> | undefined> {
   const [schema, table] = qualified.includes('.') ? qualified.split('.', 2) : ['public', qualified];
   const { rows } = await db.query<{ column_name: string }>(
@@ -147,22 +156,25 @@ export function createSymptomDiagnosisActivities(deps: Pick<ActivityDeps, 'confi
           return { check: 'ai-usage', ok: null, summary: `no ${table} table with user_id, cost and created_at columns` };
         const tokens = cols.has('tokens') ? 'sum(tokens)' : '0';
         const t = ident(table);
-        const [top, abusers, days] = await Promise.all([
-          db.query<{ user_id: string; tokens: string; cost: string; messages: number }>(
-            `SELECT user_id::text, ${tokens}::bigint::text AS tokens, sum(cost)::numeric(14, 2)::text AS cost, count(*)::int AS messages
+        const [top, abusers, days] = await inTurn(
+          () =>
+            db.query<{ user_id: string; tokens: string; cost: string; messages: number }>(
+              `SELECT user_id::text, ${tokens}::bigint::text AS tokens, sum(cost)::numeric(14, 2)::text AS cost, count(*)::int AS messages
                FROM ${t} WHERE created_at > now() - interval '7 days' GROUP BY user_id ORDER BY sum(cost) DESC NULLS LAST LIMIT 5`,
-          ),
-          db.query<{ user_id: string; messages: number; cost: string }>(
-            `SELECT user_id::text, count(*)::int AS messages, sum(cost)::numeric(14, 2)::text AS cost
+            ),
+          () =>
+            db.query<{ user_id: string; messages: number; cost: string }>(
+              `SELECT user_id::text, count(*)::int AS messages, sum(cost)::numeric(14, 2)::text AS cost
                FROM ${t} WHERE created_at > now() - interval '24 hours'
               GROUP BY user_id HAVING count(*) > $1 ORDER BY count(*) DESC`,
-            [ABUSE_MESSAGES_PER_DAY],
-          ),
-          db.query<{ day: string; cost: string; messages: number }>(
-            `SELECT created_at::date::text AS day, sum(cost)::numeric(14, 2)::text AS cost, count(*)::int AS messages
+              [ABUSE_MESSAGES_PER_DAY],
+            ),
+          () =>
+            db.query<{ day: string; cost: string; messages: number }>(
+              `SELECT created_at::date::text AS day, sum(cost)::numeric(14, 2)::text AS cost, count(*)::int AS messages
                FROM ${t} WHERE created_at >= current_date - 6 GROUP BY 1 ORDER BY 1 DESC`,
-          ),
-        ]);
+            ),
+        );
         const limit = deps.config.maintenance.dailyCostLimit;
         const overDays = days.rows.filter((d) => Number(d.cost) > limit);
         return {
@@ -251,20 +263,22 @@ export function createSymptomDiagnosisActivities(deps: Pick<ActivityDeps, 'confi
         const cols = (await columnsOf(db, table))!;
         const where = cols.has('endpoint') ? 'endpoint' : cols.has('function_name') ? 'function_name' : `'-'::text`;
         const t = ident(table);
-        const [types, trend] = await Promise.all([
-          db.query<{ status: number; at: string; error: string | null; n: number }>(
-            `SELECT status, ${where} AS at, ${cols.has('error') ? 'left(max(error), 120)' : 'NULL::text'} AS error, count(*)::int AS n
+        const [types, trend] = await inTurn(
+          () =>
+            db.query<{ status: number; at: string; error: string | null; n: number }>(
+              `SELECT status, ${where} AS at, ${cols.has('error') ? 'left(max(error), 120)' : 'NULL::text'} AS error, count(*)::int AS n
                FROM ${t} WHERE created_at > now() - interval '1 hour' AND status >= 500
               GROUP BY 1, 2 ORDER BY 4 DESC LIMIT 10`,
-          ),
-          db.query<{ hours_ago: number; total: number; errors: number }>(
-            `SELECT floor(extract(epoch FROM now() - created_at) / 3600)::int AS hours_ago,
+            ),
+          () =>
+            db.query<{ hours_ago: number; total: number; errors: number }>(
+              `SELECT floor(extract(epoch FROM now() - created_at) / 3600)::int AS hours_ago,
                     count(*)::int AS total, count(*) FILTER (WHERE status >= 500)::int AS errors
                FROM ${t} WHERE created_at > now() - make_interval(hours => $1)
               GROUP BY 1 ORDER BY 1`,
-            [hours],
-          ),
-        ]);
+              [hours],
+            ),
+        );
         const rate = (h: number) => {
           const r = trend.rows.find((x) => x.hours_ago === h);
           return r && r.total ? (100 * r.errors) / r.total : 0;
