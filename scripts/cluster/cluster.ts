@@ -21,8 +21,8 @@ import { freePort, isPortFree, waitForPort } from '../../src/stack/ports';
 import { startLocalPostgres, type LocalPostgres } from '../../src/stack/postgres';
 import { sandboxDecision } from '../../src/sandbox/component';
 import { sandboxConfigOverrides, startSandbox, type Sandbox } from '../../src/sandbox';
-import { runLogged, spawnLogged, tail, untilReady, type ClusterProcess } from './processes';
-import { describeExit } from '../../src/stack/supervise';
+import { runLogged, spawnLogged, untilReady, type ClusterProcess } from './processes';
+import { describeExit, tail } from '../../src/stack/supervise';
 
 export const ROOT = path.join(__dirname, '..', '..');
 const DOCKER_TEMPORAL = path.join(ROOT, 'docker', 'temporal');

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import { describeExit, exitOf, type ServerExit } from '../../src/stack/supervise';
+import { describeExit, exitOf, tail, type ServerExit } from '../../src/stack/supervise';
 
 /** A process of the cluster: its output goes to <logs>/<name>.log. */
 export interface ClusterProcess {
@@ -63,15 +63,6 @@ export function spawnLogged(spec: SpawnSpec): ClusterProcess {
       await exited;
     },
   };
-}
-
-/** The last lines of a log, for an error message. */
-export function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /** Resolves when `ready` does; rejects, with the log's tail, if the process exits first or `timeoutMs` passes. */

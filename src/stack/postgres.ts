@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { postgresBinDir } from './binaries';
 import { freePort, isPortFree } from './ports';
-import { exitOf, type ServerExit } from './supervise';
+import { exitOf, tail, type ServerExit } from './supervise';
 
 export interface LocalPostgres {
   port: number;
@@ -147,14 +147,6 @@ async function waitForPostgres(url: string, exited: Promise<ServerExit>, logFile
     }
     if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 60 s; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
   }
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger as Pino } from 'pino';
 
@@ -208,4 +209,18 @@ export function supervise<S extends SupervisedServer>(opts: SuperviseOptions<S>)
 
 function describeFailures(n: number): string {
   return n === 1 ? '1 failure' : `${n} failures in the window`;
+}
+
+/** The last lines of a server's output, for an error message. */
+export function lastLines(text: string, lines = 15): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+/** The last lines of a log file, or "(no log)". */
+export function tail(file: string, lines = 15): string {
+  try {
+    return lastLines(readFileSync(file, 'utf8'), lines);
+  } catch {
+    return '(no log)';
+  }
 }

@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/common/search-attributes';
 import { temporalCli } from './binaries';
 import { freePort, isPortFree } from './ports';
-import { exitOf, type ServerExit } from './supervise';
+import { exitOf, lastLines, type ServerExit } from './supervise';
 
 export interface LocalTemporal {
   address: string;
@@ -142,7 +142,7 @@ async function waitForTemporal(
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exitCode !== undefined) {
-      const log = output().trim().split('\n').slice(-15).join('\n');
+      const log = lastLines(output());
       throw new EarlyExit(
         `temporal server start-dev on ${address} exited with code ${exitCode} during start-up${logFile ? `; see ${logFile}` : ''}${log ? `:\n${log}` : ''}`,
       );
