@@ -37,8 +37,9 @@ describe('npm start supervises its embedded servers', () => {
     let client: Client;
 
     beforeAll(async () => {
-      // A restart waits 6 s, so the outage is long enough to watch /readyz and `runbook doctor` during it.
-      ({ dataDir, env, ports } = await stackEnv({ RUNBOOK_RESTART_BACKOFF_MS: '6000' }));
+      // A restart waits 15 s, so the outage is long enough to watch /readyz and `runbook doctor` during it (6 s was not, once,
+      // in a loaded CI run: the doctor found Temporal back).
+      ({ dataDir, env, ports } = await stackEnv({ RUNBOOK_RESTART_BACKOFF_MS: '15000' }));
       running = await startStack(env);
       connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
       client = new Client({ connection });
